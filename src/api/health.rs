@@ -1,0 +1,64 @@
+//! Liveness, readiness and metrics for operators and orchestrators.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+use prometheus::{Encoder, TextEncoder};
+use serde::Serialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use super::problem::{ApiError, Problem};
+use crate::persistence;
+
+/// How long `/readyz` waits for the database before reporting it unreachable.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Health status.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `alive` for `/healthz`, `ready` for `/readyz`.
+    #[schema(example = "ready")]
+    pub status: &'static str,
+}
+
+/// Liveness: the process is up and serving HTTP.
+///
+/// Does not touch the database, so an orchestrator never restarts the service for a database outage.
+#[utoipa::path(tag = "operations", responses((status = 200, description = "The process is alive", body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> web::Json<Health> {
+    web::Json(Health { status: "alive" })
+}
+
+/// Readiness: the database answers within one second.
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready to serve requests", body = Health),
+        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(pool: web::Data<PgPool>) -> Result<web::Json<Health>, ApiError> {
+    persistence::ping(&pool, READINESS_TIMEOUT).await?;
+    Ok(web::Json(Health { status: "ready" }))
+}
+
+/// Prometheus metrics: requests by route and status, latency histogram, database pool use.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Metrics in the Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"))
+)]
+#[get("/metrics")]
+pub async fn metrics(registry: web::Data<prometheus::Registry>) -> Result<HttpResponse, ApiError> {
+    let encoder = TextEncoder::new();
+    let mut body = Vec::new();
+    encoder
+        .encode(&registry.gather(), &mut body)
+        .map_err(|error| ApiError::Internal(Box::new(error)))?;
+    Ok(HttpResponse::Ok()
+        .content_type(encoder.format_type())
+        .body(body))
+}

@@ -1,0 +1,32 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use actix_web::App;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+
+/// Top-level metadata of the API; paths and schemas are collected from the registered handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "MSC Translational Readiness API",
+        description = "Scores a mesenchymal stem/stromal cell (MSC) therapy program against the barriers that keep such \
+therapies from reaching patients (cell survival, retention, source and manufacturing variability, scalability, safety, \
+outcome measures, regulatory readiness), explains every point of the score with the evidence behind it, and stores each \
+assessment for comparison, trend tracking and dashboards. Errors are RFC 9457 problem documents.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    tags(
+        (name = "operations", description = "Health, readiness and metrics for operators"),
+    )
+)]
+struct ApiDoc;
+
+/// The complete OpenAPI document of the service, as served at `/openapi.json`.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    let (_, spec) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(super::configure)
+        .split_for_parts();
+    spec
+}

@@ -1,0 +1,193 @@
+//! The HTTP error type: every failure leaves the service as an RFC 9457
+//! `application/problem+json` document.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::persistence::PersistenceError;
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/validation-error",
+    "title": "Invalid program profile",
+    "status": 422,
+    "detail": "The profile has 1 invalid field.",
+    "errors": [{"field": "quality.viability_at_release_pct", "message": "must be between 0 and 100"}]
+}))]
+pub struct Problem {
+    /// A URI reference naming the kind of problem; stable, usable by clients to branch on.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this occurrence, for a human reader.
+    pub detail: String,
+    /// The offending fields, for validation failures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// One invalid input field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// Path of the field in the request, e.g. `delivery.route`; empty for the document as a whole.
+    #[schema(example = "delivery.route")]
+    pub field: String,
+    /// Why the value was rejected.
+    #[schema(
+        example = "unknown variant `intravenus`, expected one of `intravenous`, `intradiscal`, ..."
+    )]
+    pub message: String,
+}
+
+/// Every error a handler can return; mapped to a status and problem document in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{detail}")]
+    Validation {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("the request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the database is unavailable; retry later")]
+    Unavailable(#[source] PersistenceError),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<PersistenceError> for ApiError {
+    fn from(error: PersistenceError) -> Self {
+        match error {
+            PersistenceError::Unavailable(_) => Self::Unavailable(error),
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl ApiError {
+    fn problem_type_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::NotFound(_) => ("/problems/not-found", "Not found"),
+            Self::BadRequest(_) => ("/problems/bad-request", "Bad request"),
+            Self::Validation { .. } => ("/problems/validation-error", "Invalid request"),
+            Self::PayloadTooLarge { .. } => {
+                ("/problems/payload-too-large", "Request body too large")
+            }
+            Self::UnsupportedMediaType(_) => {
+                ("/problems/unsupported-media-type", "Unsupported media type")
+            }
+            Self::Unavailable(_) => ("/problems/service-unavailable", "Service unavailable"),
+            Self::Internal(_) => ("/problems/internal-error", "Internal error"),
+        }
+    }
+
+    /// The problem document; internal details are logged, never sent.
+    pub fn problem(&self) -> Problem {
+        let (problem_type, title) = self.problem_type_and_title();
+        let errors = match self {
+            Self::Validation { errors, .. } => errors.clone(),
+            _ => Vec::new(),
+        };
+        Problem {
+            problem_type: problem_type.to_owned(),
+            title: title.to_owned(),
+            status: self.status_code().as_u16(),
+            detail: self.to_string(),
+            errors,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(source) => tracing::error!(error = %source, "internal error"),
+            Self::Unavailable(source) => tracing::warn!(error = %source, "database unavailable"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        ));
+        if let Self::Unavailable(_) = self {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        }
+        response.json(self.problem())
+    }
+}
+
+/// Maps actix's JSON body errors (for `web::Json` extractors) to problem documents.
+pub fn json_error(
+    error: actix_web::error::JsonPayloadError,
+    _request: &HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError;
+    let api_error = match error {
+        JsonPayloadError::OverflowKnownLength { limit, .. }
+        | JsonPayloadError::Overflow { limit } => ApiError::PayloadTooLarge { limit },
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
+            "the request body must be JSON (Content-Type: application/json)".into(),
+        ),
+        JsonPayloadError::Deserialize(error) if error.is_data() => ApiError::Validation {
+            detail: "the request body does not match the expected schema".into(),
+            errors: vec![FieldError {
+                field: String::new(),
+                message: error.to_string(),
+            }],
+        },
+        JsonPayloadError::Deserialize(error) => {
+            ApiError::BadRequest(format!("malformed JSON: {error}"))
+        }
+        other => ApiError::BadRequest(format!("unreadable request body: {other}")),
+    };
+    api_error.into()
+}
+
+/// Maps actix's raw-body errors (for `web::Bytes` extractors) to problem documents.
+pub fn payload_error(error: actix_web::error::PayloadError, limit: usize) -> ApiError {
+    match error {
+        actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge { limit },
+        other => ApiError::BadRequest(format!("unreadable request body: {other}")),
+    }
+}
+
+/// Maps actix's query-string errors to problem documents.
+pub fn query_error(
+    error: actix_web::error::QueryPayloadError,
+    _request: &HttpRequest,
+) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid query string: {error}")).into()
+}
+
+/// Maps actix's path-segment errors (e.g. an id that is not a UUID) to 404: no such resource.
+pub fn path_error(_error: actix_web::error::PathError, request: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound(format!("no resource at {}", request.path())).into()
+}

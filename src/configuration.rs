@@ -1,0 +1,267 @@
+//! Service settings, read once from environment variables (12-factor).
+//!
+//! Every variable has a default so that the service starts with no configuration at all;
+//! an invalid value stops the start with one line naming the variable.
+
+use std::env;
+use std::fmt::Display;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Where the service's PostgreSQL comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseSource {
+    /// An external server named by `DATABASE_URL`.
+    Url(String),
+    /// A private server started from the PostgreSQL programs installed on this machine.
+    Embedded(EmbeddedDatabaseSettings),
+}
+
+/// Settings of the embedded (zero-configuration) PostgreSQL server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmbeddedDatabaseSettings {
+    /// The cluster's data directory; created on first start and reused afterwards.
+    pub data_dir: PathBuf,
+    /// When set, the only directory searched for `initdb`, `pg_ctl` and `postgres`.
+    pub bin_dir: Option<PathBuf>,
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, one line per event.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = &'static str;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "human" => Ok(Self::Human),
+            "json" => Ok(Self::Json),
+            _ => Err("expected `human` or `json`"),
+        }
+    }
+}
+
+/// All settings of the service.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    pub database: DatabaseSource,
+    pub database_pool_size: u32,
+    /// How long a request waits for a free database connection before it gets a 503.
+    pub database_acquire_timeout: Duration,
+    pub body_limit_bytes: usize,
+    pub log_format: LogFormat,
+    /// A `tracing` filter directive, e.g. `info` or `msc_readiness=debug,info`.
+    pub log_level: String,
+    /// Bound on draining in-flight requests after SIGINT/SIGTERM.
+    pub shutdown_timeout: Duration,
+}
+
+/// An invalid configuration value, named by its environment variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {variable}={value:?} is not valid: {reason}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let read = Reader { lookup: &lookup };
+        let database = match lookup("DATABASE_URL").filter(|url| !url.is_empty()) {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                DatabaseSource::Url(url)
+            }
+            Some(url) => {
+                return Err(ConfigError {
+                    variable: "DATABASE_URL",
+                    value: redact_url(&url),
+                    reason: "expected a URL starting with postgres:// or postgresql://".into(),
+                });
+            }
+            None => DatabaseSource::Embedded(EmbeddedDatabaseSettings {
+                data_dir: read.parsed(
+                    "EMBEDDED_DB_DIR",
+                    PathBuf::from("data/postgres"),
+                    "a directory path",
+                )?,
+                bin_dir: lookup("POSTGRES_BIN_DIR")
+                    .filter(|dir| !dir.is_empty())
+                    .map(PathBuf::from),
+            }),
+        };
+        let log_level: String = read.parsed("LOG_LEVEL", "info".to_owned(), "a tracing filter")?;
+        if let Err(error) = tracing_subscriber::EnvFilter::try_new(&log_level) {
+            return Err(ConfigError {
+                variable: "LOG_LEVEL",
+                value: log_level,
+                reason: format!(
+                    "expected a level (error, warn, info, debug, trace) or a tracing filter directive: {error}"
+                ),
+            });
+        }
+        Ok(Self {
+            host: read.parsed("HOST", "127.0.0.1".to_owned(), "a host name or IP address")?,
+            port: read.parsed("PORT", 8080, "a port number 0-65535")?,
+            database,
+            database_pool_size: read.bounded("DATABASE_POOL_SIZE", 8, 1..=1000)?,
+            database_acquire_timeout: Duration::from_millis(read.bounded(
+                "DATABASE_ACQUIRE_TIMEOUT_MS",
+                1000,
+                1..=600_000,
+            )?),
+            body_limit_bytes: read.bounded("BODY_LIMIT_BYTES", 65_536, 1..=1_073_741_824)?,
+            log_format: read.parsed("LOG_FORMAT", LogFormat::Human, "`human` or `json`")?,
+            log_level,
+            shutdown_timeout: Duration::from_secs(read.bounded(
+                "SHUTDOWN_TIMEOUT_SECS",
+                10,
+                0..=3600,
+            )?),
+        })
+    }
+}
+
+struct Reader<'a, F: Fn(&str) -> Option<String>> {
+    lookup: &'a F,
+}
+
+impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
+    fn parsed<T: FromStr>(
+        &self,
+        variable: &'static str,
+        default: T,
+        expected: &str,
+    ) -> Result<T, ConfigError>
+    where
+        T::Err: Display,
+    {
+        match (self.lookup)(variable).filter(|value| !value.is_empty()) {
+            None => Ok(default),
+            Some(value) => value.trim().parse().map_err(|error: T::Err| ConfigError {
+                variable,
+                reason: format!("expected {expected} ({error})"),
+                value,
+            }),
+        }
+    }
+
+    fn bounded<T>(
+        &self,
+        variable: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + Display + Copy,
+        T::Err: Display,
+    {
+        let expected = format!("an integer from {} to {}", range.start(), range.end());
+        let value = self.parsed(variable, default, &expected)?;
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(ConfigError {
+                variable,
+                value: value.to_string(),
+                reason: format!("expected {expected}"),
+            })
+        }
+    }
+}
+
+/// Hides the password of a database URL before it is printed.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let settings = settings(&[]).expect("defaults are valid");
+        assert_eq!(settings.host, "127.0.0.1");
+        assert_eq!(settings.port, 8080);
+        assert_eq!(settings.body_limit_bytes, 65_536);
+        assert_eq!(
+            settings.database,
+            DatabaseSource::Embedded(EmbeddedDatabaseSettings {
+                data_dir: PathBuf::from("data/postgres"),
+                bin_dir: None
+            })
+        );
+    }
+
+    #[test]
+    fn an_invalid_value_names_its_variable() {
+        let error = settings(&[("PORT", "eighty")]).expect_err("not a port");
+        assert_eq!(error.variable, "PORT");
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid configuration: PORT=\"eighty\""),
+            "{error}"
+        );
+
+        let error = settings(&[("DATABASE_POOL_SIZE", "0")]).expect_err("pool of zero");
+        assert_eq!(error.variable, "DATABASE_POOL_SIZE");
+
+        let error = settings(&[("LOG_FORMAT", "xml")]).expect_err("unknown format");
+        assert_eq!(error.variable, "LOG_FORMAT");
+
+        let error = settings(&[("LOG_LEVEL", "info,[[[")]).expect_err("bad filter");
+        assert_eq!(error.variable, "LOG_LEVEL");
+    }
+
+    #[test]
+    fn a_database_url_password_is_never_echoed() {
+        let error =
+            settings(&[("DATABASE_URL", "mysql://app:secret@db/x")]).expect_err("not postgres");
+        assert_eq!(error.variable, "DATABASE_URL");
+        assert!(!error.to_string().contains("secret"), "{error}");
+    }
+
+    #[test]
+    fn database_url_selects_the_external_server() {
+        let settings = settings(&[("DATABASE_URL", "postgres://localhost/x")]).expect("valid");
+        assert_eq!(
+            settings.database,
+            DatabaseSource::Url("postgres://localhost/x".into())
+        );
+    }
+}

@@ -1,0 +1,384 @@
+//! A private PostgreSQL server for zero-configuration starts.
+//!
+//! When no `DATABASE_URL` is given, the service runs its own cluster from the PostgreSQL
+//! server programs installed on the machine. The server listens only on a Unix socket in a
+//! private (0700) directory, on a random port number, so nothing else on the machine can
+//! reach it; its data lives in a directory under the working directory and survives restarts.
+//! PostgreSQL refuses to run as root, so a root process runs the programs as `postgres`.
+
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, chown};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sqlx::postgres::PgConnectOptions;
+
+/// The superuser created by `initdb` and used by the service.
+const SUPERUSER: &str = "postgres";
+/// The database the service keeps its data in (created by the service on first start).
+pub const DATABASE_NAME: &str = "msc_readiness";
+/// The unprivileged account that runs the server when the service runs as root.
+const UNPRIVILEGED_ACCOUNT: &str = "postgres";
+
+/// Why the embedded server could not be provided.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedPostgresError {
+    #[error(
+        "No PostgreSQL server programs (initdb, pg_ctl, postgres) were found (searched: {searched}). \
+         Without DATABASE_URL the service runs a private PostgreSQL server of its own and needs them. \
+         There are three ways out: install PostgreSQL (e.g. the Debian package `postgresql`: \
+         `sudo apt-get install postgresql`); or set DATABASE_URL to an existing server \
+         (e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres); \
+         or run the service with its database in containers: `docker compose up`."
+    )]
+    ProgramsNotFound { searched: String },
+    #[error(
+        "the service runs as root and PostgreSQL refuses to; no `{UNPRIVILEGED_ACCOUNT}` account exists to run it as (create one, or set DATABASE_URL)"
+    )]
+    NoUnprivilegedAccount,
+    #[error("{action} failed: {detail}")]
+    Command { action: String, detail: String },
+    #[error("cannot prepare {path}: {source}")]
+    Filesystem {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Where to look for the server programs.
+#[derive(Clone, Debug)]
+pub struct ProgramSearch {
+    /// Directories tried in order (from `PATH`, or an explicit directory).
+    pub directories: Vec<PathBuf>,
+    /// Whether to also ask `pg_config --bindir` and scan `/usr/lib/postgresql/*/bin`.
+    pub system_locations: bool,
+}
+
+impl ProgramSearch {
+    /// The search the service uses: an explicit directory only, or `PATH` plus the system locations.
+    pub fn new(explicit_dir: Option<&Path>) -> Self {
+        match explicit_dir {
+            Some(dir) => Self {
+                directories: vec![dir.to_owned()],
+                system_locations: false,
+            },
+            None => Self {
+                directories: std::env::var_os("PATH")
+                    .map(|path| std::env::split_paths(&path).collect())
+                    .unwrap_or_default(),
+                system_locations: true,
+            },
+        }
+    }
+
+    /// Returns the first directory holding all three server programs.
+    pub fn find(&self) -> Result<PathBuf, EmbeddedPostgresError> {
+        let mut candidates = self.directories.clone();
+        if self.system_locations {
+            if let Some(dir) = pg_config_bindir() {
+                candidates.push(dir);
+            }
+            candidates.extend(debian_bindirs());
+        }
+        candidates
+            .iter()
+            .find(|dir| {
+                ["initdb", "pg_ctl", "postgres"]
+                    .iter()
+                    .all(|program| dir.join(program).is_file())
+            })
+            // PATH often holds symlinks (/usr/local/bin/pg_ctl -> /usr/lib/postgresql/15/bin/pg_ctl);
+            // the real directory keeps the programs of one version together.
+            .map(|dir| {
+                fs::canonicalize(dir.join("pg_ctl"))
+                    .ok()
+                    .and_then(|program| program.parent().map(Path::to_owned))
+                    .unwrap_or_else(|| dir.clone())
+            })
+            .ok_or_else(|| EmbeddedPostgresError::ProgramsNotFound {
+                searched: if candidates.is_empty() {
+                    "nowhere: the search path is empty".to_owned()
+                } else {
+                    candidates
+                        .iter()
+                        .map(|dir| dir.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            })
+    }
+}
+
+fn pg_config_bindir() -> Option<PathBuf> {
+    let output = Command::new("pg_config").arg("--bindir").output().ok()?;
+    let dir = String::from_utf8(output.stdout).ok()?;
+    output.status.success().then(|| PathBuf::from(dir.trim()))
+}
+
+/// Debian installs each major version under `/usr/lib/postgresql/<major>/bin`; newest first.
+fn debian_bindirs() -> Vec<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let major = entry.file_name().to_str()?.parse().ok()?;
+            Some((major, entry.path().join("bin")))
+        })
+        .collect();
+    versions.sort_by_key(|(major, _)| std::cmp::Reverse(*major));
+    versions.into_iter().map(|(_, dir)| dir).collect()
+}
+
+/// A running private server. Stopped by [`EmbeddedPostgres::stop`] or, as a last resort, on drop.
+#[derive(Debug)]
+pub struct EmbeddedPostgres {
+    bin_dir: PathBuf,
+    data_dir: PathBuf,
+    socket_dir: PathBuf,
+    port: u16,
+    run_as: Option<Account>,
+    /// False when the server was already running (a leftover of a killed process): not ours to stop.
+    owned: bool,
+    stopped: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Account {
+    uid: nix::unistd::Uid,
+    gid: nix::unistd::Gid,
+}
+
+impl EmbeddedPostgres {
+    /// Initialises the cluster in `data_dir` if it is new, then starts it, or attaches to it when
+    /// it is already running. Blocking.
+    pub fn start(data_dir: &Path, search: &ProgramSearch) -> Result<Self, EmbeddedPostgresError> {
+        let bin_dir = search.find()?;
+        let run_as = unprivileged_account()?;
+        let data_dir = absolute(data_dir)?;
+        prepare_directory(&data_dir, run_as)?;
+
+        if !data_dir.join("PG_VERSION").is_file() {
+            tracing::info!(data_dir = %data_dir.display(), "initialising a new embedded PostgreSQL cluster");
+            let mut initdb = Command::new(bin_dir.join("initdb"));
+            initdb.arg("--pgdata").arg(&data_dir).args([
+                "--username",
+                SUPERUSER,
+                "--auth",
+                "trust",
+                "--encoding",
+                "UTF8",
+                "--no-locale",
+            ]);
+            run(&mut initdb, run_as, "initdb")?;
+        }
+
+        if let Some((port, socket_dir)) = running_server(&data_dir) {
+            tracing::warn!(
+                data_dir = %data_dir.display(),
+                "an embedded PostgreSQL is already running on this data directory; attaching to it (it will not be stopped by this process)"
+            );
+            return Ok(Self {
+                bin_dir,
+                data_dir,
+                socket_dir,
+                port,
+                run_as,
+                owned: false,
+                stopped: false,
+            });
+        }
+
+        let port = free_port()?;
+        let socket_dir =
+            std::env::temp_dir().join(format!("msc-readiness-pg-{}-{port}", std::process::id()));
+        prepare_directory(&socket_dir, run_as)?;
+        let server_options = format!(
+            "-c listen_addresses='' -c unix_socket_directories='{}' -c unix_socket_permissions=0700 -p {port}",
+            socket_dir.display()
+        );
+        let mut pg_ctl = Command::new(bin_dir.join("pg_ctl"));
+        pg_ctl
+            .arg("start")
+            .arg("--pgdata")
+            .arg(&data_dir)
+            .arg("--log")
+            .arg(data_dir.join("server.log"))
+            .args([
+                "--wait",
+                "--timeout",
+                "60",
+                "--silent",
+                "-o",
+                &server_options,
+            ])
+            // Own process group: a Ctrl-C in the terminal must reach the service, which then drains
+            // its requests and stops the server in order, not the server directly.
+            .process_group(0);
+        run(&mut pg_ctl, run_as, "pg_ctl start")?;
+        tracing::info!(data_dir = %data_dir.display(), socket_dir = %socket_dir.display(), port, "embedded PostgreSQL started");
+
+        Ok(Self {
+            bin_dir,
+            data_dir,
+            socket_dir,
+            port,
+            run_as,
+            owned: true,
+            stopped: false,
+        })
+    }
+
+    /// Connection options for the service's database on this server.
+    pub fn connect_options(&self) -> PgConnectOptions {
+        self.connect_options_for(DATABASE_NAME)
+    }
+
+    /// Connection options for any database on this server (tests create one per test).
+    pub fn connect_options_for(&self, database: &str) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .host(&self.socket_dir.to_string_lossy())
+            .port(self.port)
+            .username(SUPERUSER)
+            .database(database)
+    }
+
+    /// The cluster's data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Stops the server (fast shutdown: open sessions are ended, committed data is kept). Blocking.
+    pub fn stop(&mut self) -> Result<(), EmbeddedPostgresError> {
+        if self.stopped || !self.owned {
+            return Ok(());
+        }
+        self.stopped = true;
+        let mut pg_ctl = Command::new(self.bin_dir.join("pg_ctl"));
+        pg_ctl
+            .arg("stop")
+            .arg("--pgdata")
+            .arg(&self.data_dir)
+            .args(["--mode", "fast", "--wait", "--silent"]);
+        let result = run(&mut pg_ctl, self.run_as, "pg_ctl stop");
+        let _ = fs::remove_dir_all(&self.socket_dir);
+        tracing::info!(data_dir = %self.data_dir.display(), "embedded PostgreSQL stopped");
+        result.map(|_| ())
+    }
+}
+
+impl Drop for EmbeddedPostgres {
+    fn drop(&mut self) {
+        if let Err(error) = self.stop() {
+            tracing::error!(%error, "could not stop the embedded PostgreSQL");
+        }
+    }
+}
+
+/// When the service runs as root, the server runs as the unprivileged account.
+fn unprivileged_account() -> Result<Option<Account>, EmbeddedPostgresError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(None);
+    }
+    match nix::unistd::User::from_name(UNPRIVILEGED_ACCOUNT) {
+        Ok(Some(user)) => Ok(Some(Account {
+            uid: user.uid,
+            gid: user.gid,
+        })),
+        _ => Err(EmbeddedPostgresError::NoUnprivilegedAccount),
+    }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, EmbeddedPostgresError> {
+    std::path::absolute(path).map_err(|source| EmbeddedPostgresError::Filesystem {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Creates `dir` with mode 0700, owned by the account that runs the server.
+fn prepare_directory(dir: &Path, run_as: Option<Account>) -> Result<(), EmbeddedPostgresError> {
+    let failed = |source| EmbeddedPostgresError::Filesystem {
+        path: dir.to_owned(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(failed)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(failed)?;
+    if let Some(account) = run_as {
+        chown(dir, Some(account.uid.as_raw()), Some(account.gid.as_raw())).map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Reads the port and socket directory of a live server from its `postmaster.pid`.
+fn running_server(data_dir: &Path) -> Option<(u16, PathBuf)> {
+    let pid_file = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+    let lines: Vec<&str> = pid_file.lines().collect();
+    let pid: i32 = lines.first()?.trim().parse().ok()?;
+    // Signal 0 only checks that the process exists; a stale file after a crash fails here.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).ok()?;
+    let port = lines.get(3)?.trim().parse().ok()?;
+    let socket_dir = PathBuf::from(lines.get(4)?.trim());
+    Some((port, socket_dir))
+}
+
+fn free_port() -> Result<u16, EmbeddedPostgresError> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .map_err(|source| EmbeddedPostgresError::Filesystem {
+            path: PathBuf::from("127.0.0.1:0"),
+            source,
+        })
+}
+
+fn run(
+    command: &mut Command,
+    run_as: Option<Account>,
+    action: &str,
+) -> Result<Output, EmbeddedPostgresError> {
+    if let Some(account) = run_as {
+        command.uid(account.uid.as_raw()).gid(account.gid.as_raw());
+    }
+    let output = command
+        .output()
+        .map_err(|error| EmbeddedPostgresError::Command {
+            action: action.to_owned(),
+            detail: error.to_string(),
+        })?;
+    if output.status.success() {
+        Ok(output)
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let detail = format!("{} {}", stderr.trim(), stdout.trim())
+            .trim()
+            .to_owned();
+        Err(EmbeddedPostgresError::Command {
+            action: action.to_owned(),
+            detail: if detail.is_empty() {
+                output.status.to_string()
+            } else {
+                detail
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_search_path_names_the_three_ways_out() {
+        let search = ProgramSearch {
+            directories: vec![],
+            system_locations: false,
+        };
+        let message = search.find().expect_err("nothing to find").to_string();
+        assert!(message.contains("apt-get install postgresql"), "{message}");
+        assert!(message.contains("DATABASE_URL"), "{message}");
+        assert!(message.contains("docker compose up"), "{message}");
+    }
+}

@@ -1,0 +1,101 @@
+//! All SQL of the service: the connection pool, the embedded migrations and the queries.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// The schema migrations in `migrations/`, compiled into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// Errors of the persistence layer.
+#[derive(Debug, thiserror::Error)]
+pub enum PersistenceError {
+    /// The database could not be reached, or did not answer in time.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// Anything else the database reported.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for PersistenceError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => Self::Unavailable(error),
+            other => Self::Database(other),
+        }
+    }
+}
+
+/// Pool settings taken from the service configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+/// A lazily connecting pool: the service starts (and answers `/readyz` with 503) even while
+/// the database is down, and recovers without a restart when it comes back.
+pub fn pool(options: PgConnectOptions, settings: PoolSettings) -> PgPool {
+    let options = options.application_name("msc-readiness").options([
+        // Server-side bounds, so a stuck statement or transaction cannot hold a connection forever.
+        ("statement_timeout", "5s"),
+        ("idle_in_transaction_session_timeout", "10s"),
+    ]);
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_lazy_with(options)
+}
+
+/// Creates `database` on the server `admin` connects to, unless it exists. Two instances
+/// starting at once may race; the loser's "already exists" is success.
+pub async fn ensure_database(
+    admin: PgConnectOptions,
+    database: &str,
+) -> Result<(), PersistenceError> {
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect_with(&admin).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(database)
+            .fetch_one(&mut connection)
+            .await?;
+    if !exists {
+        let create = format!("CREATE DATABASE \"{}\"", database.replace('"', "\"\""));
+        match sqlx::query(sqlx::AssertSqlSafe(create))
+            .execute(&mut connection)
+            .await
+        {
+            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("42P04") => {}
+            other => {
+                other?;
+            }
+        }
+    }
+    connection.close().await?;
+    Ok(())
+}
+
+/// Applies the pending migrations. sqlx serialises concurrent runs with an advisory lock, so
+/// several instances may start at once.
+pub async fn migrate(pool: &PgPool) -> Result<(), PersistenceError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// Checks that the database answers a trivial query within `timeout`. Any failure, whether the
+/// server is down, slow or refusing the service's database, means "not ready".
+pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), PersistenceError> {
+    match tokio::time::timeout(timeout, sqlx::query("SELECT 1").execute(pool)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(PersistenceError::Unavailable(error)),
+        Err(_elapsed) => Err(PersistenceError::Unavailable(sqlx::Error::PoolTimedOut)),
+    }
+}

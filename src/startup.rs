@@ -1,0 +1,195 @@
+//! Wiring: database, HTTP server, middleware, and the service's lifecycle.
+
+use std::net::TcpListener;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::{App, HttpRequest, HttpServer, web};
+use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::{self, observability, problem};
+use crate::configuration::{DatabaseSource, Settings};
+use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresError, ProgramSearch};
+use crate::persistence::{self, PersistenceError, PoolSettings};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    EmbeddedDatabase(#[from] EmbeddedPostgresError),
+    #[error("invalid configuration: DATABASE_URL is not a valid PostgreSQL URL: {0}")]
+    DatabaseUrl(#[source] sqlx::Error),
+    #[error("cannot prepare the database (is it running and reachable?): {0}")]
+    Database(#[from] PersistenceError),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("cannot set up metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("the embedded database task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// A built, listening service that has not started serving yet.
+pub struct Application {
+    server: Server,
+    port: u16,
+    pool: PgPool,
+}
+
+impl Application {
+    /// Connects (lazily) to the database, applies the migrations and binds the listener.
+    /// Port 0 picks a free port, which tests use.
+    pub async fn build(
+        settings: &Settings,
+        database: PgConnectOptions,
+    ) -> Result<Self, StartupError> {
+        let pool = persistence::pool(
+            database,
+            PoolSettings {
+                max_connections: settings.database_pool_size,
+                acquire_timeout: settings.database_acquire_timeout,
+            },
+        );
+        persistence::migrate(&pool).await?;
+
+        let address = format!("{}:{}", settings.host, settings.port);
+        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { address, source })?
+            .port();
+
+        let (registry, http_metrics) = api::metrics::build(&pool)?;
+        let spec = api::openapi::spec();
+        let body_limit = settings.body_limit_bytes;
+        let pool_data = web::Data::new(pool.clone());
+        let registry = web::Data::new(registry);
+        let server = HttpServer::new(move || {
+            App::new()
+                .into_utoipa_app()
+                .configure(api::configure)
+                .into_app()
+                .service(web::redirect("/docs", "/docs/"))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
+                .app_data(pool_data.clone())
+                .app_data(registry.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(body_limit)
+                        .error_handler(problem::json_error),
+                )
+                .app_data(web::PayloadConfig::new(body_limit))
+                .app_data(web::QueryConfig::default().error_handler(problem::query_error))
+                .app_data(web::PathConfig::default().error_handler(problem::path_error))
+                .default_service(web::to(not_found))
+                .wrap(ErrorHandlers::new().default_handler(observability::ensure_problem_document))
+                .wrap(http_metrics.clone())
+                .wrap(from_fn(observability::request_context))
+        })
+        // Signals are handled by `serve`, which shuts down gracefully on SIGINT as well as SIGTERM.
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            address: format!("{}:{port}", settings.host),
+            source,
+        })?
+        .run();
+        Ok(Self { server, port, pool })
+    }
+
+    /// The port the service listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server (gracefully or not) from elsewhere.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped, then closes the database pool.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.pool.close().await;
+        result
+    }
+}
+
+async fn not_found(request: HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    problem::ApiError::NotFound(format!("no resource at {}", request.path())).error_response()
+}
+
+/// Runs the service until SIGINT or SIGTERM: provides the database (embedded unless
+/// `DATABASE_URL` is set), serves, drains in-flight requests, and stops what it started.
+pub async fn serve(settings: Settings) -> Result<(), StartupError> {
+    let mut embedded = None;
+    let database = match &settings.database {
+        DatabaseSource::Url(url) => url
+            .parse::<PgConnectOptions>()
+            .map_err(StartupError::DatabaseUrl)?,
+        DatabaseSource::Embedded(embedded_settings) => {
+            let embedded_settings = embedded_settings.clone();
+            let server = tokio::task::spawn_blocking(move || {
+                EmbeddedPostgres::start(
+                    &embedded_settings.data_dir,
+                    &ProgramSearch::new(embedded_settings.bin_dir.as_deref()),
+                )
+            })
+            .await??;
+            let options = server.connect_options();
+            let admin = server.connect_options_for("postgres");
+            embedded = Some(server);
+            persistence::ensure_database(admin, crate::embedded_postgres::DATABASE_NAME).await?;
+            options
+        }
+    };
+
+    let application = Application::build(&settings, database).await?;
+    tracing::info!(
+        "listening on http://{host}:{port} (Swagger UI: http://{host}:{port}/docs/)",
+        host = settings.host,
+        port = application.port()
+    );
+    let handle = application.handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested: draining in-flight requests");
+        handle.stop(true).await;
+    });
+    let served = application.run_until_stopped().await;
+
+    if let Some(mut server) = embedded {
+        tokio::task::spawn_blocking(move || server.stop()).await??;
+    }
+    served.map_err(|source| StartupError::Bind {
+        address: settings.host.clone(),
+        source,
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the service");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

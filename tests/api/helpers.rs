@@ -1,0 +1,151 @@
+//! Spawns the real application on a random port against a fresh database of its own.
+//!
+//! The database server is the one `DATABASE_URL` names, or else the same embedded server the
+//! service uses, kept in the system temp directory and reused by later test runs.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use msc_readiness::configuration::Settings;
+use msc_readiness::embedded_postgres::{EmbeddedPostgres, ProgramSearch};
+use msc_readiness::persistence;
+use msc_readiness::startup::Application;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+
+/// Databases left by earlier runs are dropped once they are this old.
+const STALE_DATABASE_SECS: u64 = 2 * 60 * 60;
+
+/// A running application and what a test needs to talk to it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub database_name: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+}
+
+/// Connection options for the maintenance database of the test server.
+pub fn admin_options() -> PgConnectOptions {
+    static ADMIN: OnceLock<PgConnectOptions> = OnceLock::new();
+    ADMIN
+        .get_or_init(|| match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                url.parse().expect("DATABASE_URL is a valid PostgreSQL URL")
+            }
+            _ => {
+                let data_dir = std::env::temp_dir().join("msc-readiness-test-postgres");
+                let server = EmbeddedPostgres::start(&data_dir, &ProgramSearch::new(None))
+                    .unwrap_or_else(|error| panic!("no test database: {error}"));
+                let options = server.connect_options_for("postgres");
+                // Left running on purpose: later tests in this process and later runs reuse it.
+                std::mem::forget(server);
+                options
+            }
+        })
+        .clone()
+}
+
+/// Creates an empty database for one test; the application migrates it when it starts.
+pub async fn fresh_database() -> (String, PgConnectOptions) {
+    let admin = admin_options();
+    drop_stale_databases(&admin).await;
+    let created = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let name = format!("test_{created}_{}", uuid::Uuid::now_v7().simple());
+    persistence::ensure_database(admin.clone(), &name)
+        .await
+        .expect("test database created");
+    let options = admin.database(&name);
+    (name, options)
+}
+
+async fn drop_stale_databases(admin: &PgConnectOptions) {
+    static DONE: AtomicBool = AtomicBool::new(false);
+    if DONE.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let mut connection = PgConnection::connect_with(admin)
+        .await
+        .expect("test server reachable");
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'test\\_%'")
+            .fetch_all(&mut connection)
+            .await
+            .expect("database list");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    for name in names {
+        let created: Option<u64> = name.split('_').nth(1).and_then(|secs| secs.parse().ok());
+        if created.is_some_and(|created| now.saturating_sub(created) > STALE_DATABASE_SECS) {
+            let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+            // Best effort: another test process may be dropping the same one.
+            let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
+                .execute(&mut connection)
+                .await;
+        }
+    }
+}
+
+/// Settings as a fresh install has them, but on a random port.
+pub fn test_settings() -> Settings {
+    Settings::from_lookup(|name| (name == "PORT").then(|| "0".to_owned()))
+        .expect("default settings are valid")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(test_settings()).await
+}
+
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    let (database_name, database) = fresh_database().await;
+    let application = Application::build(&settings, database)
+        .await
+        .expect("application builds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    tokio::spawn(application.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        database_name,
+    }
+}
+
+/// Asserts that `response` is an RFC 9457 problem document with `status`, and returns its body.
+pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status of {}",
+        response.url()
+    );
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or("").to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    let body: serde_json::Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(
+        body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    body
+}

@@ -1,0 +1,42 @@
+//! The committed `openapi/openapi.json` is what the code generates.
+//! Regenerate with: `UPDATE_OPENAPI=1 cargo test --test api openapi`
+
+use crate::helpers::spawn_app;
+
+const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+
+#[test]
+fn the_committed_spec_matches_the_code() {
+    let generated = msc_readiness::api::openapi::spec()
+        .to_pretty_json()
+        .expect("spec serialises")
+        + "\n";
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(COMMITTED, &generated).expect("openapi/openapi.json written");
+        return;
+    }
+    let committed = std::fs::read_to_string(COMMITTED).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is out of date; regenerate it with: UPDATE_OPENAPI=1 cargo test --test api openapi"
+    );
+}
+
+#[tokio::test]
+async fn the_served_spec_is_the_generated_one_and_the_docs_are_served() {
+    let app = spawn_app().await;
+
+    let served: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
+    let generated = serde_json::to_value(msc_readiness::api::openapi::spec()).unwrap();
+    assert_eq!(served, generated);
+    assert_eq!(served["openapi"], "3.1.0");
+
+    let docs = app.get("/docs/").await;
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("swagger-ui"));
+    assert_eq!(
+        app.get("/docs").await.status(),
+        200,
+        "/docs redirects to the UI"
+    );
+}
