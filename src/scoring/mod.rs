@@ -1,1 +1,65 @@
+//! The scoring model: a pure function from an MSC therapy program profile to an explained,
+//! evidence-cited assessment of the seven translational barriers (no I/O, no async).
+//!
+//! - [`profile`]: the input schema; [`parse_profile`] rejects unknown fields and out-of-range
+//!   numbers with the field path.
+//! - `model.toml`: the versioned model data (weights, value maps, caps, evidence registry,
+//!   mitigations, indication profiles), compiled in and validated by [`Model::load`].
+//! - [`Model::assess`]: factors → barrier scores with bounds, coverage and confidence → overall
+//!   readiness index, mitigations ranked by counterfactual re-scoring, consistency warnings.
+//!
+//! MSC-TRL readiness levels (issue 4) are gated, not averaged, so they belong in a `readiness`
+//! submodule of their own that reads the same normalised `facts` and adds a `readiness` field to
+//! [`Assessment`].
 
+mod assessment;
+mod document;
+mod engine;
+mod factors;
+mod facts;
+mod input_types;
+mod model;
+pub mod profile;
+mod reference;
+mod shared;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::LazyLock;
+
+pub use assessment::{
+    Assessment, Band, BarrierAssessment, BarrierChange, BonusApplied, CapApplied, ChecklistItemStatus,
+    EvidenceCitation, FactorAssessment, FactorState, IndicationProfileUsed, ItemState, Mitigation, Modifier,
+    Overall, Warning,
+};
+pub use document::{
+    BarrierDefinition, BarrierWeights, BonusCode, BonusDefinition, CapCode, CapDefinition, ChangelogEntry,
+    ChecklistItemDefinition, Constants, Effort, Evidence, EvidenceLink, EvidenceRole, EvidenceWeights,
+    FactorDefinition, Hostility, IndicationProfileDefinition, LevelDefinition, Maturity, MechanismDefinition,
+    MitigationDefinition, ModelDocument, PfirrmannRule, ProfileMaturity, RegionChecklist, RegionItem,
+    Requirement, Severity, Thresholds, VerificationStatus, WarningCode, WarningDefinition,
+};
+pub use factors::{Barrier, Criticality, FactorCode};
+pub use input_types::Label;
+pub use model::{Model, ModelError};
+pub use profile::{Profile, ProfileError, ProfileSummary, parse_profile};
+pub use reference::{REFERENCE_PROGRAMS, reference_programs};
+pub use shared::{Shared, Text};
+
+static CURRENT: LazyLock<Model> = LazyLock::new(|| {
+    Model::load()
+        .expect("the embedded model data is valid: the the_embedded_model_data_is_valid test loads it")
+});
+
+impl Model {
+    /// The model compiled into this binary.
+    pub fn current() -> &'static Model {
+        &CURRENT
+    }
+
+    /// Assesses a profile. Deterministic: the same profile gives the same assessment.
+    pub fn assess(&self, profile: &Profile) -> Assessment {
+        assessment::assess(self, profile)
+    }
+}

@@ -1,0 +1,593 @@
+//! The model as data: everything a model version decides (weights, value maps, caps, evidence,
+//! mitigations, indication profiles) in one document. It is read from `model.toml`, validated
+//! into a [`super::Model`], and served as is so that every number can be traced.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::factors::{Barrier, Criticality, FactorCode};
+use super::input_types::categorical;
+use super::profile::{
+    Carrier, Indication, Mechanism, PotencyAnalyte, Profile, Prom, Regulator, Route, TissueSource, TrialPhase,
+};
+
+/// The whole scoring model of one version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelDocument {
+    /// Model version (semantic versioning); every assessment records it.
+    #[schema(example = "1.0.0")]
+    pub version: String,
+    /// What the model is, in a sentence.
+    pub description: String,
+    /// Thresholds for bands, weak factors and the `unclear` flag.
+    pub thresholds: Thresholds,
+    /// Confidence weight of each input evidence level (research §9.6).
+    pub evidence_weights: EvidenceWeights,
+    /// Numeric constants taken from the seeds and external calibration.
+    pub constants: Constants,
+    /// Versions of the model, newest first.
+    pub changelog: Vec<ChangelogEntry>,
+    /// The seven barriers with their evidence.
+    pub barriers: Vec<BarrierDefinition>,
+    /// Every factor with its weight, value map and evidence.
+    pub factors: Vec<FactorDefinition>,
+    /// Hard caps on barrier scores.
+    pub caps: Vec<CapDefinition>,
+    /// Bonus points on barrier scores.
+    pub bonuses: Vec<BonusDefinition>,
+    /// Mechanisms of action with their potency markers and fitting tissue sources.
+    pub mechanisms: Vec<MechanismDefinition>,
+    /// Indication profiles: barrier weights, route fit, hostility, outcome sets.
+    pub indication_profiles: Vec<IndicationProfileDefinition>,
+    /// What each group of regulators expects (factor RG4).
+    pub region_checklists: Vec<RegionChecklist>,
+    /// The mitigation catalogue.
+    pub mitigations: Vec<MitigationDefinition>,
+    /// Consistency warnings.
+    pub warnings: Vec<WarningDefinition>,
+    /// The evidence registry: seed claims with their citation as written and verification
+    /// status, and external calibration facts with their source.
+    pub evidence: Vec<Evidence>,
+}
+
+/// Thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Scores from here up are `weak` rather than `critical`.
+    pub band_weak_from: f64,
+    /// Scores from here up are `moderate`.
+    pub band_moderate_from: f64,
+    /// Scores from here up are `strong`.
+    pub band_strong_from: f64,
+    /// Factors valued below this (0-1) are weak and get mitigations.
+    pub weak_factor_value: f64,
+    /// The overall assessment is `unclear` below this confidence (0-1).
+    pub unclear_below_confidence: f64,
+    /// Barriers weighted at least this much (percent)...
+    pub heavy_barrier_weight: u32,
+    /// ...make the assessment `unclear` when their coverage is below this (0-1).
+    pub heavy_barrier_min_coverage: f64,
+}
+
+/// Confidence weight (0-1) of each evidence level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceWeights {
+    /// Stated without documents.
+    pub claimed: f64,
+    /// Backed by documents.
+    pub documented: f64,
+    /// Independently verified.
+    pub independently_verified: f64,
+    /// When the section gives no evidence level.
+    pub omitted: f64,
+}
+
+/// Numeric constants.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Constants {
+    /// Cells one 2D flask batch yields (MF-01: about 10^8).
+    pub flask_batch_capacity_cells: f64,
+    /// Media price per litre, USD (MF-04: $500-1,000; the midpoint).
+    pub media_usd_per_litre: f64,
+    /// Cost multiplier of a cryopreserved cold chain (MF-06: +30 %).
+    pub cold_chain_cost_multiplier: f64,
+    /// Intradiscal injection volume of the clinical precedent, mL (rexlemestrocel-L).
+    pub intradiscal_volume_precedent_ml: f64,
+}
+
+/// One model version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangelogEntry {
+    /// The version.
+    pub version: String,
+    /// Release date, ISO 8601.
+    pub date: String,
+    /// What changed and why.
+    pub changes: Vec<String>,
+}
+
+/// A barrier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BarrierDefinition {
+    /// The barrier.
+    pub barrier: Barrier,
+    /// Display name.
+    pub name: String,
+    /// What it covers.
+    pub description: String,
+    /// Evidence that it is a barrier.
+    pub evidence: Vec<EvidenceLink>,
+}
+
+/// A factor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FactorDefinition {
+    /// Research §9.3 code.
+    pub code: FactorCode,
+    /// The barrier it belongs to.
+    pub barrier: Barrier,
+    /// Display name.
+    pub name: String,
+    /// Weight within the barrier; a barrier's weights sum to 100.
+    pub weight: u32,
+    /// When an unknown counts as worst case.
+    pub critical: Criticality,
+    /// Why the factor matters, in one sentence.
+    pub rationale: String,
+    /// Value (0-1) and meaning of each level. Empty for route fit (values come from the
+    /// indication profile) and checklists (value = share of items met).
+    #[serde(default)]
+    pub levels: Vec<LevelDefinition>,
+    /// Checklist items, for checklist factors.
+    #[serde(default)]
+    pub checklist: Vec<ChecklistItemDefinition>,
+    /// Evidence for the factor and its value map.
+    pub evidence: Vec<EvidenceLink>,
+}
+
+/// One level of a factor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LevelDefinition {
+    /// Level key.
+    pub key: String,
+    /// Value, 0 (worst) to 1 (best).
+    pub value: f64,
+    /// What the level means.
+    pub label: String,
+}
+
+/// One checklist item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistItemDefinition {
+    /// Item key.
+    pub key: String,
+    /// What the item requires.
+    pub label: String,
+}
+
+categorical! {
+    /// A hard cap on a barrier score.
+    pub enum CapCode {
+        /// Severe microenvironment with neither preconditioning nor a protective carrier.
+        SurvivalUnmitigatedHostileMicroenvironment => "survival_unmitigated_hostile_microenvironment",
+        /// The route cannot reach the target.
+        RetentionRouteCannotReachTarget => "retention_route_cannot_reach_target",
+        /// No mechanism-linked potency assay.
+        VariabilityNoMoaLinkedPotencyAssay => "variability_no_moa_linked_potency_assay",
+        /// The pivotal trial failed or the authorisation was withdrawn.
+        RegulatoryPivotalFailureOrWithdrawal => "regulatory_pivotal_failure_or_withdrawal",
+    }
+}
+
+/// A cap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CapDefinition {
+    /// The cap.
+    pub cap: CapCode,
+    /// The barrier it caps.
+    pub barrier: Barrier,
+    /// Highest score the barrier can have while the cap applies.
+    pub limit: f64,
+    /// When it applies and why.
+    pub reason: String,
+    /// Evidence.
+    pub evidence: Vec<EvidenceLink>,
+}
+
+categorical! {
+    /// A bonus on a barrier score.
+    pub enum BonusCode {
+        /// An expedited-programme designation.
+        RegulatoryDesignation => "regulatory_designation",
+    }
+}
+
+/// A bonus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BonusDefinition {
+    /// The bonus.
+    pub bonus: BonusCode,
+    /// The barrier it raises.
+    pub barrier: Barrier,
+    /// Points added (the score stays at most 100).
+    pub points: f64,
+    /// When it applies and why.
+    pub reason: String,
+    /// Evidence.
+    pub evidence: Vec<EvidenceLink>,
+}
+
+/// A mechanism of action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MechanismDefinition {
+    /// The mechanism.
+    pub mechanism: Mechanism,
+    /// Potency analytes that measure it (an assay of one of these is MoA-linked).
+    pub potency_markers: Vec<PotencyAnalyte>,
+    /// Tissue sources the seeds tie to it (factor VA2).
+    pub fitting_sources: Vec<TissueSource>,
+    /// Evidence.
+    pub evidence: Vec<EvidenceLink>,
+}
+
+categorical! {
+    /// How hostile the target microenvironment is to injected cells.
+    pub enum Hostility {
+        /// Low (systemic immunomodulation: hit-and-run paracrine action).
+        Low => "low",
+        /// Moderate (joint, fistula, CNS).
+        Moderate => "moderate",
+        /// High (disc Pfirrmann I-II, limb ischaemia).
+        High => "high",
+        /// Severe (disc Pfirrmann III or worse, ischaemic myocardium): preconditioning and a
+        /// protective carrier become critical and survival is capped without them.
+        Severe => "severe",
+    }
+}
+
+categorical! {
+    /// How far an indication profile is worked out.
+    pub enum ProfileMaturity {
+        /// Fully worked from the seeds and external calibration.
+        Worked => "worked",
+        /// Weights and route fit only; thinner evidence.
+        Draft => "draft",
+    }
+}
+
+/// A disc-style rule: below a Pfirrmann grade the microenvironment is milder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PfirrmannRule {
+    /// Grades below this one use `hostility`.
+    pub below_grade: u32,
+    /// Hostility for those grades.
+    pub hostility: Hostility,
+}
+
+/// Barrier weights of an indication profile, in percent; they sum to 100.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BarrierWeights {
+    /// Survival.
+    pub survival: u32,
+    /// Retention.
+    pub retention: u32,
+    /// Variability.
+    pub variability: u32,
+    /// Scalability.
+    pub scalability: u32,
+    /// Safety.
+    pub safety: u32,
+    /// Outcomes.
+    pub outcomes: u32,
+    /// Regulatory.
+    pub regulatory: u32,
+}
+
+impl BarrierWeights {
+    /// The weight of one barrier.
+    pub fn of(&self, barrier: Barrier) -> u32 {
+        match barrier {
+            Barrier::Survival => self.survival,
+            Barrier::Retention => self.retention,
+            Barrier::Variability => self.variability,
+            Barrier::Scalability => self.scalability,
+            Barrier::Safety => self.safety,
+            Barrier::Outcomes => self.outcomes,
+            Barrier::Regulatory => self.regulatory,
+        }
+    }
+}
+
+/// An indication profile (research §9.9-9.10).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndicationProfileDefinition {
+    /// Profile id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// How far it is worked out.
+    pub maturity: ProfileMaturity,
+    /// Indications scored with this profile.
+    pub indications: Vec<Indication>,
+    /// Barrier weights.
+    pub barrier_weights: BarrierWeights,
+    /// Microenvironment hostility.
+    pub hostility: Hostility,
+    /// Milder hostility below a Pfirrmann grade (disc).
+    #[serde(default)]
+    pub milder_below_pfirrmann: Option<PfirrmannRule>,
+    /// The target tissue is hypoxic, so hypoxic preconditioning matches it (SV1).
+    pub target_tissue_hypoxic: bool,
+    /// The target is a local tissue: systemic delivery cannot place cells there.
+    pub local_target: bool,
+    /// A lethal orphan setting where external controls are accepted (OM3).
+    pub orphan_lethal: bool,
+    /// Structural endpoints are meaningful (OM2); otherwise OM2 is not applicable.
+    pub structural_endpoint_relevant: bool,
+    /// Mechanisms assumed when the program gives none.
+    pub default_mechanisms: Vec<Mechanism>,
+    /// A carrier with a clinical precedent in this indication (SV2).
+    #[serde(default)]
+    pub carrier_precedent: Option<Carrier>,
+    /// Route fit (0-1) of the routes this profile rates (RT1).
+    pub route_fit: BTreeMap<Route, f64>,
+    /// Route fit of every other route.
+    pub default_route_fit: f64,
+    /// The standard outcome set: every group must be covered by at least one measure (OM1).
+    /// Empty: two validated measures count as a full set.
+    #[serde(default)]
+    pub standard_proms: Vec<Vec<Prom>>,
+    /// The standard outcome set in words.
+    pub outcome_set: String,
+    /// Evidence for the profile's choices.
+    pub evidence: Vec<EvidenceLink>,
+}
+
+/// What one group of regulators expects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionChecklist {
+    /// Checklist id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Regulators it applies to.
+    pub regulators: Vec<Regulator>,
+    /// Items.
+    pub items: Vec<RegionItem>,
+    /// Evidence.
+    pub evidence: Vec<EvidenceLink>,
+}
+
+/// A region checklist item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionItem {
+    /// Item key.
+    pub key: String,
+    /// What the regulator expects.
+    pub label: String,
+    /// How the item is checked.
+    pub requirement: Requirement,
+}
+
+/// How a region item is checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Requirement {
+    /// Another factor reaches a value (a not-applicable factor meets it).
+    FactorAtLeast {
+        /// The factor.
+        factor: FactorCode,
+        /// Minimum value, 0-1.
+        min_value: f64,
+    },
+    /// A clinical phase is completed.
+    CompletedPhaseAtLeast {
+        /// The phase.
+        phase: TrialPhase,
+    },
+}
+
+categorical! {
+    /// How mature a mitigation is.
+    pub enum Maturity {
+        /// Research stage.
+        Research => "research",
+        /// Emerging technology or vendor claim.
+        Emerging => "emerging",
+        /// Shown in preclinical studies.
+        Preclinical => "preclinical",
+        /// Established preclinically.
+        EstablishedPreclinical => "established_preclinical",
+        /// Used clinically.
+        Clinical => "clinical",
+        /// Established practice.
+        Established => "established",
+    }
+}
+
+categorical! {
+    /// How much work a mitigation takes.
+    pub enum Effort {
+        /// Low.
+        Low => "low",
+        /// Medium.
+        Medium => "medium",
+        /// High.
+        High => "high",
+    }
+}
+
+/// A mitigation in the catalogue (research §3.10, §9.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MitigationDefinition {
+    /// Mitigation id.
+    pub id: String,
+    /// The weak factor it addresses.
+    pub factor: FactorCode,
+    /// What to do.
+    pub action: String,
+    /// Maturity.
+    pub maturity: Maturity,
+    /// Effort.
+    pub effort: Effort,
+    /// A trade-off to weigh, if any.
+    #[serde(default)]
+    pub tradeoff: Option<String>,
+    /// The profile change the model re-scores to compute the gain (lists are added to).
+    #[serde(default)]
+    pub change: Option<Profile>,
+    /// The change per indication profile id, where it depends on the indication; the mitigation
+    /// is offered only for the profiles listed.
+    #[serde(default)]
+    pub change_by_profile: BTreeMap<String, Profile>,
+    /// Evidence.
+    pub evidence: Vec<EvidenceLink>,
+}
+
+categorical! {
+    /// A consistency warning.
+    pub enum WarningCode {
+        /// Systemic delivery for a local target.
+        SystemicRouteForLocalTarget => "systemic_route_for_local_target",
+        /// A late-stage program without a mechanism-linked potency assay.
+        LateStageWithoutMoaLinkedPotency => "late_stage_without_moa_linked_potency",
+        /// Allogeneic repeat dosing without immunogenicity monitoring.
+        AllogeneicRepeatDosingUnmonitored => "allogeneic_repeat_dosing_unmonitored",
+        /// Viability below the 70 % release criterion.
+        ViabilityBelowReleaseCriterion => "viability_below_release_criterion",
+        /// Intradiscal volume above the clinical precedent.
+        IntradiscalVolumeAbovePrecedent => "intradiscal_volume_above_precedent",
+        /// A product class the model is not calibrated for.
+        ProductClassOutsideCalibration => "product_class_outside_calibration",
+        /// Indication unknown: generic profile used.
+        IndicationUnknown => "indication_unknown",
+    }
+}
+
+categorical! {
+    /// How serious a warning is.
+    pub enum Severity {
+        /// Worth checking.
+        Caution => "caution",
+        /// Likely to block translation.
+        Serious => "serious",
+    }
+}
+
+/// A consistency warning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WarningDefinition {
+    /// The warning.
+    pub warning: WarningCode,
+    /// Severity.
+    pub severity: Severity,
+    /// Message shown.
+    pub message: String,
+    /// Evidence.
+    pub evidence: Vec<EvidenceLink>,
+}
+
+categorical! {
+    /// How an evidence entry bears on what cites it.
+    pub enum EvidenceRole {
+        /// Supports it.
+        Supports => "supports",
+        /// Calibrates a threshold or value.
+        Calibrates => "calibrates",
+        /// A caveat: a claim that is outdated, wrong or unverified, shown so that it is not
+        /// mistaken for support. Never counts as support.
+        Caveat => "caveat",
+    }
+}
+
+/// A reference from a model element to the evidence registry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceLink {
+    /// Claim id in the registry.
+    pub claim: String,
+    /// Role.
+    pub role: EvidenceRole,
+}
+
+categorical! {
+    /// Verification status of a claim (research §4 and its flags).
+    pub enum VerificationStatus {
+        /// A seed claim consistent with outside sources (✅).
+        ExternallyConfirmed => "externally_confirmed",
+        /// A seed claim not checked against outside sources (–).
+        SeedAsserted => "seed_asserted",
+        /// A seed claim or number that could not be checked, e.g. a vendor claim (❓).
+        Unverifiable => "unverifiable",
+        /// A seed claim that has been overtaken by events (⚠️).
+        Outdated => "outdated",
+        /// A seed claim contradicted or mis-attributed (⚠️).
+        Contradicted => "contradicted",
+        /// An external calibration fact, not from the seeds.
+        ExternalSource => "external_source",
+    }
+}
+
+impl VerificationStatus {
+    /// Whether a claim with this status may support anything.
+    pub const fn may_support(self) -> bool {
+        !matches!(self, Self::Outdated | Self::Contradicted)
+    }
+}
+
+/// An evidence registry entry. Seed claims carry the seed file, a verbatim quote and the
+/// citation exactly as the seed wrote it; external facts carry their source as research.md lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// Claim id (research §3 ids for seed claims, `EXT-…` for external facts).
+    #[schema(example = "RT-01")]
+    pub id: String,
+    /// The claim, condensed.
+    pub claim: String,
+    /// Verification status.
+    pub verification_status: VerificationStatus,
+    /// Why that status, when not simply confirmed.
+    #[serde(default)]
+    pub verification_note: Option<String>,
+    /// Seed file the claim comes from.
+    #[serde(default)]
+    pub seed_file: Option<String>,
+    /// Section of the seed, as the seed numbers it.
+    #[serde(default)]
+    pub locator: Option<String>,
+    /// A verbatim excerpt of the seed.
+    #[serde(default)]
+    pub quote: Option<String>,
+    /// The citation exactly as the seed wrote it; absent where the seed cites nothing.
+    #[serde(default)]
+    #[schema(example = "Burdick et al., 2016")]
+    pub citation: Option<String>,
+    /// For external facts: the source as research.md lists it.
+    #[serde(default)]
+    pub external_source: Option<String>,
+    /// For external facts: a URL of the source.
+    #[serde(default)]
+    pub url: Option<String>,
+}

@@ -1,0 +1,323 @@
+//! Building blocks of the input schema: categorical enums whose wire names are written once,
+//! bounded numbers that reject physically impossible values, short free-text labels, and
+//! compact sets of categorical values.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+/// Declares a categorical input. Each wire name is written once and used by serde, the OpenAPI
+/// schema and `as_str`, so the three can never disagree. Variants are declared worst to best
+/// wherever the scale is ordinal, so the derived `Ord` follows readiness.
+macro_rules! categorical {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $wire:tt, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+        )]
+        pub enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $wire)] $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The wire name, exactly as in JSON.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)+
+                }
+            }
+        }
+
+        impl $crate::scoring::input_types::Member for $name {
+            fn bit(self) -> u64 {
+                1 << (self as u32)
+            }
+        }
+
+        impl $crate::scoring::input_types::Scale for $name {
+            const KEYS: &'static [&'static str] = &[$($wire),+];
+
+            fn position(self) -> u8 {
+                self as u8
+            }
+        }
+    };
+}
+pub(crate) use categorical;
+
+/// An ordered set of named levels a factor can take; the model data gives each key its value.
+pub trait Scale: Copy {
+    /// The level keys, in declaration order.
+    const KEYS: &'static [&'static str];
+
+    /// This level's position in [`Scale::KEYS`].
+    fn position(self) -> u8;
+}
+
+/// Declares the levels of a factor whose levels are not simply the values of one input.
+macro_rules! scale {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $key:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum $name {
+            $($variant,)+
+        }
+
+        impl $crate::scoring::input_types::Scale for $name {
+            const KEYS: &'static [&'static str] = &[$($key),+];
+
+            fn position(self) -> u8 {
+                self as u8
+            }
+        }
+    };
+}
+pub(crate) use scale;
+
+/// A categorical value that can live in a [`Set`].
+pub trait Member: Copy {
+    /// The value's bit in a set.
+    fn bit(self) -> u64;
+}
+
+/// A set of categorical values, stored as a bit mask so that normalised inputs stay `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Set<T> {
+    bits: u64,
+    member: PhantomData<T>,
+}
+
+impl<T: Member> Set<T> {
+    /// The empty set.
+    pub const EMPTY: Self = Self { bits: 0, member: PhantomData };
+
+    /// Whether the set holds `value`.
+    pub fn contains(self, value: T) -> bool {
+        self.bits & value.bit() != 0
+    }
+
+    /// Whether the set holds any of `values`.
+    pub fn contains_any(self, values: &[T]) -> bool {
+        values.iter().any(|value| self.contains(*value))
+    }
+
+    /// Whether the set shares a member with `other`.
+    pub fn intersects(self, other: Self) -> bool {
+        self.bits & other.bits != 0
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.bits == 0
+    }
+
+    /// Number of members.
+    pub fn len(self) -> u32 {
+        self.bits.count_ones()
+    }
+
+    /// Adds one value.
+    pub fn insert(&mut self, value: T) {
+        self.bits |= value.bit();
+    }
+
+    /// The union of both sets.
+    pub fn union(self, other: Self) -> Self {
+        Self { bits: self.bits | other.bits, member: PhantomData }
+    }
+}
+
+impl<T: Member + Scale> Set<T> {
+    /// The wire names of the members, in declaration order.
+    pub fn keys(self) -> impl Iterator<Item = &'static str> {
+        T::KEYS
+            .iter()
+            .enumerate()
+            .filter(move |(position, _)| self.bits & (1 << position) != 0)
+            .map(|(_, key)| *key)
+    }
+}
+
+impl<T: Member> FromIterator<T> for Set<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(values: I) -> Self {
+        let mut set = Self::EMPTY;
+        for value in values {
+            set.insert(value);
+        }
+        set
+    }
+}
+
+impl<T> fmt::Debug for Set<T> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "Set({:#b})", self.bits)
+    }
+}
+
+/// Declares a real number with a physical range. Deserialising a value outside the range fails
+/// with a message naming the range; the OpenAPI schema carries the same bounds.
+macro_rules! bounded_real {
+    ($(#[$meta:meta])* $name:ident, $min:literal ..= $max:literal, $unit:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "f64", into = "f64")]
+        pub struct $name(f64);
+
+        impl $name {
+            /// The value in its unit.
+            pub const fn get(self) -> f64 {
+                self.0
+            }
+        }
+
+        impl TryFrom<f64> for $name {
+            type Error = String;
+
+            fn try_from(value: f64) -> Result<Self, String> {
+                if value.is_finite() && ($min..=$max).contains(&value) {
+                    Ok(Self(value))
+                } else {
+                    Err(format!(
+                        "{value} is out of range: allowed {} to {} {}",
+                        $min, $max, $unit
+                    ))
+                }
+            }
+        }
+
+        impl From<$name> for f64 {
+            fn from(value: $name) -> f64 {
+                value.0
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::Number)
+                    .minimum(Some($min))
+                    .maximum(Some($max))
+                    .description(Some(concat!("A number from ", $min, " to ", $max, " ", $unit, ".")))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+pub(crate) use bounded_real;
+
+/// Declares a whole number with a physical range, like [`bounded_real`].
+macro_rules! bounded_count {
+    ($(#[$meta:meta])* $name:ident, $min:literal ..= $max:literal, $unit:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "f64", into = "u32")]
+        pub struct $name(u32);
+
+        impl $name {
+            /// The count.
+            pub const fn get(self) -> u32 {
+                self.0
+            }
+        }
+
+        impl TryFrom<f64> for $name {
+            type Error = String;
+
+            // JSON numbers arrive as f64 so that 2.5 is rejected with the range, not a type name.
+            fn try_from(value: f64) -> Result<Self, String> {
+                if value.fract() == 0.0 && ($min as f64..=$max as f64).contains(&value) {
+                    Ok(Self(value as u32))
+                } else {
+                    Err(format!(
+                        "{value} is out of range: allowed whole numbers {} to {} {}",
+                        $min, $max, $unit
+                    ))
+                }
+            }
+        }
+
+        impl From<$name> for u32 {
+            fn from(value: $name) -> u32 {
+                value.0
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::Integer)
+                    .minimum(Some($min))
+                    .maximum(Some($max))
+                    .description(Some(concat!("A whole number from ", $min, " to ", $max, " ", $unit, ".")))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+pub(crate) use bounded_count;
+
+/// Longest free-text label accepted.
+const LABEL_MAX_CHARS: usize = 200;
+
+/// A short free-text label (1 to 200 characters, no control characters). Free text is shown
+/// back to the user but never scored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Label(String);
+
+impl Label {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Label {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let chars = text.chars().count();
+        if text.trim().is_empty() || chars > LABEL_MAX_CHARS {
+            Err(format!(
+                "text of {chars} characters is out of range: allowed 1 to {LABEL_MAX_CHARS} characters, not only blanks"
+            ))
+        } else if text.chars().any(char::is_control) {
+            Err("text must not contain control characters".to_owned())
+        } else {
+            Ok(Self(text))
+        }
+    }
+}
+
+impl From<Label> for String {
+    fn from(label: Label) -> String {
+        label.0
+    }
+}
+
+impl utoipa::PartialSchema for Label {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(LABEL_MAX_CHARS))
+            .description(Some(
+                "Free text of 1 to 200 characters without control characters; shown back, never scored.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Label {}

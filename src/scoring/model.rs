@@ -1,0 +1,791 @@
+//! Loading and validating the model data, and the compiled form the engine scores with.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::assessment::EvidenceCitation;
+use super::document::*;
+use super::engine::FactorResult;
+use super::factors::{Barrier, Criticality, FactorCode, RELEASE_ITEMS, Reading, ScaleKind};
+use super::facts::Facts;
+use super::input_types::Set;
+use super::profile::{
+    Carrier, EvidenceLevel, Indication, Mechanism, PotencyAnalyte, Prom, Regulator, Route, TissueSource,
+    TrialPhase,
+};
+use super::shared::{Shared, Text};
+
+/// The model data compiled into the binary.
+pub(crate) const MODEL_TOML: &str = include_str!("model.toml");
+
+/// The seed files evidence may quote.
+pub(crate) const SEED_FILES: &[&str] = &["000_dbad888260529654.txt", "004_b7ae33fbf520b45e.txt"];
+
+/// Why the model data could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The data is not valid TOML for the model document.
+    #[error("model data does not parse: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// The data parses but breaks a rule of the model.
+    #[error("model data is invalid: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+}
+
+/// A factor ready for scoring.
+#[derive(Debug)]
+pub(crate) struct CompiledFactor {
+    pub name: Text,
+    pub rationale: Text,
+    pub weight: u32,
+    pub criticality: Criticality,
+    /// Value of each level in permille, in the order of the factor's scale.
+    pub level_values: Vec<u16>,
+    pub checklist_labels: Vec<Text>,
+    pub citations: Shared<EvidenceCitation>,
+    /// The factor's only support is unverified seed claims (research §9.6).
+    pub weakly_grounded: bool,
+}
+
+/// An indication profile ready for scoring.
+#[derive(Debug)]
+pub(crate) struct CompiledProfile {
+    pub index: usize,
+    pub id: Text,
+    pub name: Text,
+    pub maturity: ProfileMaturity,
+    pub weights: [u32; 7],
+    pub hostility: Hostility,
+    pub milder_below_pfirrmann: Option<(u32, Hostility)>,
+    pub target_tissue_hypoxic: bool,
+    pub local_target: bool,
+    pub orphan_lethal: bool,
+    pub structural_endpoint_relevant: bool,
+    pub default_mechanisms: Set<Mechanism>,
+    pub carrier_precedent: Option<Carrier>,
+    /// Route fit in permille, indexed by route.
+    pub route_fit: Vec<u16>,
+    pub standard_proms: Vec<Set<Prom>>,
+}
+
+/// A region requirement ready for checking.
+#[derive(Debug)]
+pub(crate) enum CompiledRequirement {
+    FactorAtLeast { factor: FactorCode, min: u16 },
+    CompletedPhaseAtLeast(TrialPhase),
+}
+
+impl CompiledRequirement {
+    /// Whether the program meets the requirement; `None` when that depends on unknowns.
+    /// `prior` holds the results of the factors scored before RG4, which validation requires
+    /// every checked factor to be.
+    pub fn met(&self, facts: &Facts, prior: &[FactorResult]) -> Option<bool> {
+        match *self {
+            Self::CompletedPhaseAtLeast(phase) => facts.completed_phase.map(|done| done >= phase),
+            Self::FactorAtLeast { factor, min } => {
+                let result = prior.get(factor.index())?;
+                if result.reading == Reading::NotApplicable || result.low >= min {
+                    Some(true)
+                } else if result.known() || result.critical || result.high < min {
+                    // A critical unknown counts as its worst case here too.
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// A region checklist ready for checking.
+#[derive(Debug)]
+pub(crate) struct CompiledRegion {
+    pub requirements: Vec<CompiledRequirement>,
+    /// `region.item` key of each requirement.
+    pub keys: Vec<Text>,
+    pub labels: Vec<Text>,
+}
+
+/// A mitigation ready for counterfactual re-scoring.
+#[derive(Debug)]
+pub(crate) struct CompiledMitigation {
+    pub id: Text,
+    pub factor: FactorCode,
+    pub action: Text,
+    pub maturity: Maturity,
+    pub effort: Effort,
+    pub tradeoff: Option<Text>,
+    /// The change, per profile index; `None` where the mitigation is not offered.
+    pub change_by_profile: Vec<Option<Facts>>,
+    pub citations: Shared<EvidenceCitation>,
+}
+
+/// A cap, bonus or warning ready for the output.
+#[derive(Debug)]
+pub(crate) struct Cited {
+    pub definition: usize,
+    /// The cap's limit or the bonus's points, in tenths.
+    pub tenths: u16,
+    /// The reason (caps, bonuses) or message (warnings).
+    pub text: Text,
+    pub citations: Shared<EvidenceCitation>,
+}
+
+/// The scoring model: validated data plus the compiled tables the engine reads.
+#[derive(Debug)]
+pub struct Model {
+    document: ModelDocument,
+    /// Permille weights of an omitted level, then of each [`EvidenceLevel`] in order.
+    evidence_weights: [u16; 4],
+    /// ln of every score in tenths, floored at one point, for the geometric mean.
+    ln_points: Vec<f64>,
+    factors: Vec<CompiledFactor>,
+    profiles: Vec<CompiledProfile>,
+    profile_of_indication: Vec<usize>,
+    marker_of_mechanism: Vec<Set<PotencyAnalyte>>,
+    sources_of_mechanism: Vec<Set<TissueSource>>,
+    regions: Vec<CompiledRegion>,
+    region_of_regulator: Vec<usize>,
+    caps: Vec<Cited>,
+    bonuses: Vec<Cited>,
+    warnings: Vec<Cited>,
+    mitigations: Vec<CompiledMitigation>,
+}
+
+fn permille(value: f64) -> u16 {
+    (value * 1000.0).round() as u16
+}
+
+impl Model {
+    /// Parses and validates the model data compiled into the binary.
+    pub fn load() -> Result<Self, ModelError> {
+        Self::from_toml(MODEL_TOML)
+    }
+
+    /// Parses and validates model data.
+    pub(crate) fn from_toml(text: &str) -> Result<Self, ModelError> {
+        let document: ModelDocument = toml::from_str(text)?;
+        let problems = validate(&document);
+        if !problems.is_empty() {
+            return Err(ModelError::Invalid(problems));
+        }
+        Ok(compile(document))
+    }
+
+    /// The model version.
+    pub fn version(&self) -> &str {
+        &self.document.version
+    }
+
+    /// The whole model as a document.
+    pub fn document(&self) -> ModelDocument {
+        self.document.clone()
+    }
+
+    /// The evidence registry.
+    pub fn evidence(&self) -> &[Evidence] {
+        &self.document.evidence
+    }
+
+    pub(crate) fn definition(&self) -> &ModelDocument {
+        &self.document
+    }
+
+    pub(crate) fn factor(&self, factor: FactorCode) -> &CompiledFactor {
+        &self.factors[factor.index()]
+    }
+
+    pub(crate) fn constants(&self) -> &Constants {
+        &self.document.constants
+    }
+
+    pub(crate) fn profile_for(&self, indication: Option<Indication>) -> &CompiledProfile {
+        let indication = indication.unwrap_or(Indication::Other);
+        &self.profiles[self.profile_of_indication[indication as usize]]
+    }
+
+    pub(crate) fn markers_of(&self, mechanisms: Set<Mechanism>) -> Set<PotencyAnalyte> {
+        Mechanism::ALL
+            .iter()
+            .filter(|mechanism| mechanisms.contains(**mechanism))
+            .fold(Set::EMPTY, |markers, mechanism| {
+                markers.union(self.marker_of_mechanism[*mechanism as usize])
+            })
+    }
+
+    pub(crate) fn sources_fitting(&self, mechanisms: Set<Mechanism>) -> Set<TissueSource> {
+        Mechanism::ALL
+            .iter()
+            .filter(|mechanism| mechanisms.contains(**mechanism))
+            .fold(Set::EMPTY, |sources, mechanism| {
+                sources.union(self.sources_of_mechanism[*mechanism as usize])
+            })
+    }
+
+    /// The region checklists covering these regulators, each once, in model order.
+    pub(crate) fn regions_for(&self, regulators: Set<Regulator>) -> impl Iterator<Item = usize> + '_ {
+        (0..self.regions.len()).filter(move |region| {
+            Regulator::ALL.iter().any(|regulator| {
+                regulators.contains(*regulator) && self.region_of_regulator[*regulator as usize] == *region
+            })
+        })
+    }
+
+    pub(crate) fn region(&self, region: usize) -> &CompiledRegion {
+        &self.regions[region]
+    }
+
+    pub(crate) fn cap(&self, cap: CapCode) -> (&CapDefinition, &Cited) {
+        let cited = &self.caps[cap as usize];
+        (&self.document.caps[cited.definition], cited)
+    }
+
+    pub(crate) fn bonus(&self, bonus: BonusCode) -> (&BonusDefinition, &Cited) {
+        let cited = &self.bonuses[bonus as usize];
+        (&self.document.bonuses[cited.definition], cited)
+    }
+
+    pub(crate) fn warning(&self, warning: WarningCode) -> (&WarningDefinition, &Cited) {
+        let cited = &self.warnings[warning as usize];
+        (&self.document.warnings[cited.definition], cited)
+    }
+
+    pub(crate) fn mitigations(&self) -> &[CompiledMitigation] {
+        &self.mitigations
+    }
+
+    /// ln of a score given in tenths, the score floored at one point (research §9.4).
+    pub(crate) fn ln_points(&self, tenths: u16) -> f64 {
+        self.ln_points[usize::from(tenths.min(1000))]
+    }
+
+    /// Confidence weight of an evidence level, permille.
+    pub(crate) fn evidence_weight(&self, level: Option<EvidenceLevel>) -> u16 {
+        match level {
+            None => self.evidence_weights[0],
+            Some(level) => self.evidence_weights[1 + level as usize],
+        }
+    }
+}
+
+/// Citations of a list of evidence links, resolved against the registry.
+fn citations(links: &[EvidenceLink], registry: &HashMap<&str, &Evidence>) -> Shared<EvidenceCitation> {
+    links
+        .iter()
+        .filter_map(|link| {
+            registry.get(link.claim.as_str()).map(|evidence| EvidenceCitation {
+                claim_id: Text::from(evidence.id.as_str()),
+                citation: evidence
+                    .citation
+                    .as_deref()
+                    .or(evidence.external_source.as_deref())
+                    .map(Text::from),
+                verification_status: evidence.verification_status,
+                role: link.role,
+            })
+        })
+        .collect::<Vec<_>>()
+        .into()
+}
+
+/// The definition that `matches`, with its text and citations; validation guarantees there is one.
+fn cited<T>(
+    definitions: &[T],
+    matches: impl Fn(&T) -> bool,
+    tenths: impl Fn(&T) -> f64,
+    text: impl Fn(&T) -> &str,
+    links: impl Fn(&T) -> &[EvidenceLink],
+    registry: &HashMap<&str, &Evidence>,
+) -> Cited {
+    let definition = definitions.iter().position(matches).unwrap_or_default();
+    let found = definitions.get(definition);
+    Cited {
+        definition,
+        tenths: found.map_or(0, |d| (tenths(d) * 10.0).round() as u16),
+        text: Text::from(found.map_or("", &text)),
+        citations: found.map_or_else(|| Vec::new().into(), |d| citations(links(d), registry)),
+    }
+}
+
+fn compile(document: ModelDocument) -> Model {
+    let registry: HashMap<&str, &Evidence> =
+        document.evidence.iter().map(|evidence| (evidence.id.as_str(), evidence)).collect();
+    // Validation guarantees one definition per code, so sorting by code indexes them by code.
+    let mut factor_order: Vec<usize> = (0..document.factors.len()).collect();
+    factor_order.sort_by_key(|i| document.factors[*i].code);
+    let factors = factor_order
+        .iter()
+        .map(|&i| {
+            let definition = &document.factors[i];
+            let citations = citations(&definition.evidence, &registry);
+            let weakly_grounded = !citations.iter().any(|citation| {
+                citation.role == EvidenceRole::Supports
+                    && matches!(
+                        citation.verification_status,
+                        VerificationStatus::ExternallyConfirmed | VerificationStatus::ExternalSource
+                    )
+            });
+            CompiledFactor {
+                name: Text::from(definition.name.as_str()),
+                rationale: Text::from(definition.rationale.as_str()),
+                weight: definition.weight,
+                criticality: definition.critical,
+                level_values: definition.levels.iter().map(|l| permille(l.value)).collect(),
+                checklist_labels: definition
+                    .checklist
+                    .iter()
+                    .map(|item| Text::from(item.label.as_str()))
+                    .collect(),
+                citations,
+                weakly_grounded,
+            }
+        })
+        .collect();
+
+    let profiles: Vec<CompiledProfile> = document
+        .indication_profiles
+        .iter()
+        .enumerate()
+        .map(|(index, p)| CompiledProfile {
+            index,
+            id: Text::from(p.id.as_str()),
+            name: Text::from(p.name.as_str()),
+            maturity: p.maturity,
+            weights: std::array::from_fn(|i| p.barrier_weights.of(Barrier::ALL[i])),
+            hostility: p.hostility,
+            milder_below_pfirrmann: p
+                .milder_below_pfirrmann
+                .as_ref()
+                .map(|rule| (rule.below_grade, rule.hostility)),
+            target_tissue_hypoxic: p.target_tissue_hypoxic,
+            local_target: p.local_target,
+            orphan_lethal: p.orphan_lethal,
+            structural_endpoint_relevant: p.structural_endpoint_relevant,
+            default_mechanisms: p.default_mechanisms.iter().copied().collect(),
+            carrier_precedent: p.carrier_precedent,
+            route_fit: Route::ALL
+                .iter()
+                .map(|route| permille(p.route_fit.get(route).copied().unwrap_or(p.default_route_fit)))
+                .collect(),
+            standard_proms: p.standard_proms.iter().map(|group| group.iter().copied().collect()).collect(),
+        })
+        .collect();
+    let profile_of_indication = Indication::ALL
+        .iter()
+        .map(|indication| {
+            document
+                .indication_profiles
+                .iter()
+                .position(|p| p.indications.contains(indication))
+                .unwrap_or_default()
+        })
+        .collect();
+
+    let mechanism = |m: Mechanism| document.mechanisms.iter().find(|d| d.mechanism == m);
+    let marker_of_mechanism = Mechanism::ALL
+        .iter()
+        .map(|m| mechanism(*m).map_or(Set::EMPTY, |d| d.potency_markers.iter().copied().collect()))
+        .collect();
+    let sources_of_mechanism = Mechanism::ALL
+        .iter()
+        .map(|m| mechanism(*m).map_or(Set::EMPTY, |d| d.fitting_sources.iter().copied().collect()))
+        .collect();
+
+    let regions = document
+        .region_checklists
+        .iter()
+        .map(|region| CompiledRegion {
+            requirements: region
+                .items
+                .iter()
+                .map(|item| match item.requirement {
+                    Requirement::FactorAtLeast { factor, min_value } => {
+                        CompiledRequirement::FactorAtLeast { factor, min: permille(min_value) }
+                    }
+                    Requirement::CompletedPhaseAtLeast { phase } => {
+                        CompiledRequirement::CompletedPhaseAtLeast(phase)
+                    }
+                })
+                .collect(),
+            keys: region.items.iter().map(|item| Text::from(format!("{}.{}", region.id, item.key))).collect(),
+            labels: region.items.iter().map(|item| Text::from(item.label.as_str())).collect(),
+        })
+        .collect();
+    let region_of_regulator = Regulator::ALL
+        .iter()
+        .map(|regulator| {
+            document
+                .region_checklists
+                .iter()
+                .position(|region| region.regulators.contains(regulator))
+                .unwrap_or_default()
+        })
+        .collect();
+
+    let caps = CapCode::ALL
+        .iter()
+        .map(|code| {
+            cited(&document.caps, |c| c.cap == *code, |c| c.limit, |c| &c.reason, |c| &c.evidence, &registry)
+        })
+        .collect();
+    let bonuses = BonusCode::ALL
+        .iter()
+        .map(|code| {
+            cited(
+                &document.bonuses,
+                |b| b.bonus == *code,
+                |b| b.points,
+                |b| &b.reason,
+                |b| &b.evidence,
+                &registry,
+            )
+        })
+        .collect();
+    let warnings = WarningCode::ALL
+        .iter()
+        .map(|code| {
+            cited(
+                &document.warnings,
+                |w| w.warning == *code,
+                |_| 0.0,
+                |w| &w.message,
+                |w| &w.evidence,
+                &registry,
+            )
+        })
+        .collect();
+
+    let mitigations = document
+        .mitigations
+        .iter()
+        .map(|m| CompiledMitigation {
+            id: Text::from(m.id.as_str()),
+            factor: m.factor,
+            action: Text::from(m.action.as_str()),
+            maturity: m.maturity,
+            effort: m.effort,
+            tradeoff: m.tradeoff.as_deref().map(Text::from),
+            change_by_profile: document
+                .indication_profiles
+                .iter()
+                .map(|profile| {
+                    m.change_by_profile.get(&profile.id).or(m.change.as_ref()).map(Facts::from_profile)
+                })
+                .collect(),
+            citations: citations(&m.evidence, &registry),
+        })
+        .collect();
+
+    let weights = &document.evidence_weights;
+    Model {
+        evidence_weights: [
+            weights.omitted,
+            weights.claimed,
+            weights.documented,
+            weights.independently_verified,
+        ]
+        .map(permille),
+        ln_points: (0..=1000u16).map(|tenths| (f64::from(tenths.max(10)) / 10.0).ln()).collect(),
+        factors,
+        profiles,
+        profile_of_indication,
+        marker_of_mechanism,
+        sources_of_mechanism,
+        regions,
+        region_of_regulator,
+        caps,
+        bonuses,
+        warnings,
+        mitigations,
+        document,
+    }
+}
+
+/// Every rule the model data must keep; returns the problems found.
+fn validate(document: &ModelDocument) -> Vec<String> {
+    let mut problems = Vec::new();
+
+    // Version and changelog.
+    if document.changelog.first().map(|entry| entry.version.as_str()) != Some(&document.version) {
+        problems.push(format!("the changelog must start with an entry for version {}", document.version));
+    }
+    if document.version.split('.').count() != 3
+        || document.version.split('.').any(|part| part.parse::<u32>().is_err())
+    {
+        problems.push(format!("version {} is not MAJOR.MINOR.PATCH", document.version));
+    }
+
+    // Thresholds and weights.
+    let t = &document.thresholds;
+    if !(0.0 < t.band_weak_from
+        && t.band_weak_from < t.band_moderate_from
+        && t.band_moderate_from < t.band_strong_from
+        && t.band_strong_from <= 100.0)
+    {
+        problems.push("band thresholds must rise within 0-100".to_owned());
+    }
+    for (name, value) in [
+        ("weak_factor_value", t.weak_factor_value),
+        ("unclear_below_confidence", t.unclear_below_confidence),
+        ("heavy_barrier_min_coverage", t.heavy_barrier_min_coverage),
+        ("evidence_weights.claimed", document.evidence_weights.claimed),
+        ("evidence_weights.documented", document.evidence_weights.documented),
+        ("evidence_weights.independently_verified", document.evidence_weights.independently_verified),
+        ("evidence_weights.omitted", document.evidence_weights.omitted),
+    ] {
+        if !(0.0..=1.0).contains(&value) {
+            problems.push(format!("{name} must be within 0-1, is {value}"));
+        }
+    }
+
+    // Evidence registry.
+    let mut registry: HashMap<&str, &Evidence> = HashMap::new();
+    for evidence in &document.evidence {
+        if registry.insert(evidence.id.as_str(), evidence).is_some() {
+            problems.push(format!("evidence {} is defined twice", evidence.id));
+        }
+        let external = evidence.verification_status == VerificationStatus::ExternalSource;
+        if external {
+            if evidence.external_source.is_none()
+                || evidence.seed_file.is_some()
+                || evidence.quote.is_some()
+                || evidence.citation.is_some()
+            {
+                problems.push(format!(
+                    "external evidence {} needs external_source and no seed fields",
+                    evidence.id
+                ));
+            }
+            if evidence.url.as_ref().is_some_and(|url| !url.starts_with("https://")) {
+                problems.push(format!("evidence {} url must be https", evidence.id));
+            }
+        } else if !evidence.seed_file.as_deref().is_some_and(|file| SEED_FILES.contains(&file))
+            || evidence.quote.as_deref().is_none_or(str::is_empty)
+            || evidence.external_source.is_some()
+            || evidence.url.is_some()
+        {
+            problems.push(format!(
+                "seed evidence {} needs a known seed_file and a quote, and no external fields",
+                evidence.id
+            ));
+        }
+    }
+    let check_links =
+        |owner: &str, links: &[EvidenceLink], need_support: bool, problems: &mut Vec<String>| {
+            for link in links {
+                match registry.get(link.claim.as_str()) {
+                    None => problems.push(format!("{owner} cites unknown evidence {}", link.claim)),
+                    Some(evidence)
+                        if link.role != EvidenceRole::Caveat
+                            && !evidence.verification_status.may_support() =>
+                    {
+                        problems.push(format!(
+                            "{owner} uses {} ({}) as {}; outdated or contradicted claims may only be caveats",
+                            link.claim,
+                            evidence.verification_status.as_str(),
+                            link.role.as_str()
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            if need_support && !links.iter().any(|link| link.role != EvidenceRole::Caveat) {
+                problems.push(format!("{owner} has no supporting evidence"));
+            }
+        };
+
+    // Barriers.
+    let barriers: Vec<Barrier> = document.barriers.iter().map(|b| b.barrier).collect();
+    if barriers != Barrier::ALL {
+        problems.push("barriers must be listed once each, in the standard order".to_owned());
+    }
+    for barrier in &document.barriers {
+        check_links(&format!("barrier {}", barrier.barrier.as_str()), &barrier.evidence, true, &mut problems);
+    }
+
+    // Factors.
+    let codes: BTreeSet<FactorCode> = document.factors.iter().map(|f| f.code).collect();
+    if codes.len() != document.factors.len() || codes.len() != FactorCode::ALL.len() {
+        problems.push("every factor must be defined exactly once".to_owned());
+    }
+    let mut weight_sums: BTreeMap<Barrier, u32> = BTreeMap::new();
+    for factor in &document.factors {
+        let owner = format!("factor {}", factor.code.as_str());
+        if factor.barrier != factor.code.barrier() {
+            problems.push(format!("{owner} belongs to {}", factor.code.barrier().as_str()));
+        }
+        *weight_sums.entry(factor.barrier).or_default() += factor.weight;
+        let keys: Vec<&str> = factor.levels.iter().map(|l| l.key.as_str()).collect();
+        let items: Vec<&str> = factor.checklist.iter().map(|i| i.key.as_str()).collect();
+        match factor.code.scale() {
+            ScaleKind::Levels(expected) => {
+                if keys != expected || !items.is_empty() {
+                    problems.push(format!("{owner} levels must be exactly {expected:?}"));
+                }
+            }
+            ScaleKind::RouteFit => {
+                if !keys.is_empty() || !items.is_empty() {
+                    problems.push(format!("{owner} takes its values from the indication profiles"));
+                }
+            }
+            ScaleKind::Checklist(expected) => {
+                let expected = if factor.code == FactorCode::Va5 { RELEASE_ITEMS } else { expected };
+                if !keys.is_empty() || items != expected {
+                    problems.push(format!("{owner} checklist must be exactly {expected:?}"));
+                }
+            }
+        }
+        for level in &factor.levels {
+            if !(0.0..=1.0).contains(&level.value) {
+                problems.push(format!("{owner} level {} value must be 0-1", level.key));
+            }
+        }
+        check_links(&owner, &factor.evidence, true, &mut problems);
+    }
+    for (barrier, sum) in weight_sums {
+        if sum != 100 {
+            problems.push(format!("factor weights of {} sum to {sum}, not 100", barrier.as_str()));
+        }
+    }
+
+    // Caps, bonuses, warnings.
+    let expected_cap_barrier = |cap: CapCode| match cap {
+        CapCode::SurvivalUnmitigatedHostileMicroenvironment => Barrier::Survival,
+        CapCode::RetentionRouteCannotReachTarget => Barrier::Retention,
+        CapCode::VariabilityNoMoaLinkedPotencyAssay => Barrier::Variability,
+        CapCode::RegulatoryPivotalFailureOrWithdrawal => Barrier::Regulatory,
+    };
+    let caps: BTreeSet<CapCode> = document.caps.iter().map(|c| c.cap).collect();
+    if caps.len() != document.caps.len() || caps.len() != CapCode::ALL.len() {
+        problems.push("every cap must be defined exactly once".to_owned());
+    }
+    for cap in &document.caps {
+        let owner = format!("cap {}", cap.cap.as_str());
+        if cap.barrier != expected_cap_barrier(cap.cap) || !(0.0..=100.0).contains(&cap.limit) {
+            problems.push(format!("{owner} must cap {} at 0-100", expected_cap_barrier(cap.cap).as_str()));
+        }
+        check_links(&owner, &cap.evidence, true, &mut problems);
+    }
+    let bonuses: BTreeSet<BonusCode> = document.bonuses.iter().map(|b| b.bonus).collect();
+    if bonuses.len() != document.bonuses.len() || bonuses.len() != BonusCode::ALL.len() {
+        problems.push("every bonus must be defined exactly once".to_owned());
+    }
+    for bonus in &document.bonuses {
+        let owner = format!("bonus {}", bonus.bonus.as_str());
+        if bonus.barrier != Barrier::Regulatory || !(0.0..=100.0).contains(&bonus.points) {
+            problems.push(format!("{owner} must add 0-100 points to regulatory"));
+        }
+        check_links(&owner, &bonus.evidence, true, &mut problems);
+    }
+    let warnings: BTreeSet<WarningCode> = document.warnings.iter().map(|w| w.warning).collect();
+    if warnings.len() != document.warnings.len() || warnings.len() != WarningCode::ALL.len() {
+        problems.push("every warning must be defined exactly once".to_owned());
+    }
+    for warning in &document.warnings {
+        check_links(
+            &format!("warning {}", warning.warning.as_str()),
+            &warning.evidence,
+            false,
+            &mut problems,
+        );
+    }
+
+    // Mechanisms.
+    let mechanisms: BTreeSet<Mechanism> = document.mechanisms.iter().map(|m| m.mechanism).collect();
+    if mechanisms.len() != document.mechanisms.len() || mechanisms.len() != Mechanism::ALL.len() {
+        problems.push("every mechanism must be defined exactly once".to_owned());
+    }
+    for mechanism in &document.mechanisms {
+        check_links(
+            &format!("mechanism {}", mechanism.mechanism.as_str()),
+            &mechanism.evidence,
+            true,
+            &mut problems,
+        );
+    }
+
+    // Indication profiles.
+    let mut profile_ids = BTreeSet::new();
+    let mut covered: BTreeMap<Indication, usize> = BTreeMap::new();
+    for profile in &document.indication_profiles {
+        let owner = format!("indication profile {}", profile.id);
+        if !profile_ids.insert(profile.id.as_str()) {
+            problems.push(format!("{owner} is defined twice"));
+        }
+        let sum: u32 = Barrier::ALL.iter().map(|b| profile.barrier_weights.of(*b)).sum();
+        if sum != 100 {
+            problems.push(format!("{owner} barrier weights sum to {sum}, not 100"));
+        }
+        for indication in &profile.indications {
+            *covered.entry(*indication).or_default() += 1;
+        }
+        if profile
+            .route_fit
+            .values()
+            .chain([&profile.default_route_fit])
+            .any(|fit| !(0.0..=1.0).contains(fit))
+        {
+            problems.push(format!("{owner} route fit must be 0-1"));
+        }
+        if profile.default_mechanisms.is_empty() || profile.standard_proms.iter().any(Vec::is_empty) {
+            problems.push(format!("{owner} needs default mechanisms and non-empty outcome groups"));
+        }
+        if profile.milder_below_pfirrmann.as_ref().is_some_and(|rule| !(2..=5).contains(&rule.below_grade)) {
+            problems.push(format!("{owner} Pfirrmann rule must name grade 2-5"));
+        }
+        check_links(&owner, &profile.evidence, true, &mut problems);
+    }
+    for indication in Indication::ALL {
+        if covered.get(indication) != Some(&1) {
+            problems.push(format!("indication {} must belong to exactly one profile", indication.as_str()));
+        }
+    }
+
+    // Region checklists.
+    let mut regulators: BTreeMap<Regulator, usize> = BTreeMap::new();
+    for region in &document.region_checklists {
+        let owner = format!("region checklist {}", region.id);
+        for regulator in &region.regulators {
+            *regulators.entry(*regulator).or_default() += 1;
+        }
+        if region.items.is_empty() {
+            problems.push(format!("{owner} has no items"));
+        }
+        for item in &region.items {
+            if let Requirement::FactorAtLeast { factor, min_value } = item.requirement
+                && (factor >= FactorCode::Rg4 || !(0.0..=1.0).contains(&min_value))
+            {
+                problems
+                    .push(format!("{owner} item {} must check a factor listed before RG4, at 0-1", item.key));
+            }
+        }
+        check_links(&owner, &region.evidence, true, &mut problems);
+    }
+    for regulator in Regulator::ALL {
+        if regulators.get(regulator) != Some(&1) {
+            problems.push(format!(
+                "regulator {} must belong to exactly one region checklist",
+                regulator.as_str()
+            ));
+        }
+    }
+
+    // Mitigations.
+    let mut mitigation_ids = BTreeSet::new();
+    for mitigation in &document.mitigations {
+        let owner = format!("mitigation {}", mitigation.id);
+        if !mitigation_ids.insert(mitigation.id.as_str()) {
+            problems.push(format!("{owner} is defined twice"));
+        }
+        if mitigation.change.is_some() != mitigation.change_by_profile.is_empty() {
+            problems.push(format!("{owner} needs either change or change_by_profile"));
+        }
+        if let Some(unknown) =
+            mitigation.change_by_profile.keys().find(|id| !profile_ids.contains(id.as_str()))
+        {
+            problems.push(format!("{owner} names unknown profile {unknown}"));
+        }
+        check_links(&owner, &mitigation.evidence, true, &mut problems);
+    }
+
+    problems
+}

@@ -1,0 +1,1283 @@
+//! The program profile: everything a client tells the model about an MSC therapy program
+//! (research §6). Every field may be omitted or `null`, which means **unknown**; unknown is never
+//! read as "no". Lists are different: an empty list is a known "none of these".
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::input_types::{Label, bounded_count, bounded_real, categorical};
+
+bounded_real!(
+    /// A percentage, 0 to 100.
+    Percent, 0.0..=100.0, "%"
+);
+bounded_real!(
+    /// An age in years, 0 to 120.
+    AgeYears, 0.0..=120.0, "years"
+);
+bounded_real!(
+    /// A duration in months, 0 to 600.
+    Months, 0.0..=600.0, "months"
+);
+bounded_real!(
+    /// A duration in years, 0 to 50.
+    Years, 0.0..=50.0, "years"
+);
+bounded_real!(
+    /// A number of cells, 1 to 10^13 (more than a third of the cells in a human body is not a dose).
+    CellCount, 1.0..=1e13, "cells"
+);
+bounded_real!(
+    /// A volume of culture medium in litres, 0 to 100,000.
+    Litres, 0.0..=100000.0, "litres"
+);
+bounded_real!(
+    /// An amount in US dollars, 0 to 10^9.
+    Usd, 0.0..=1e9, "USD"
+);
+bounded_real!(
+    /// An injection volume in millilitres, 0 to 1,000.
+    Millilitres, 0.0..=1000.0, "mL"
+);
+bounded_count!(
+    /// A passage number, 0 to 100.
+    Passage, 0..=100, "passages"
+);
+bounded_count!(
+    /// A number of manufactured lots, 0 to 10,000.
+    LotCount, 0..=10000, "lots"
+);
+bounded_count!(
+    /// A number of doses (per patient or per lot), 1 to 1,000,000.
+    DoseCount, 1..=1000000, "doses"
+);
+bounded_count!(
+    /// A Pfirrmann disc degeneration grade, 1 (healthy) to 5 (collapsed disc).
+    PfirrmannGrade, 1..=5, "(Pfirrmann grade)"
+);
+
+categorical! {
+    /// The version of this input schema.
+    pub enum ProfileVersion {
+        /// Version 1, the only one so far.
+        V1 => "1",
+    }
+}
+
+categorical! {
+    /// The indication the program targets; it selects the indication profile (weights, route
+    /// fit, microenvironment hostility, potency markers, standard outcomes).
+    pub enum Indication {
+        /// Intervertebral disc degeneration / discogenic chronic low back pain.
+        IntervertebralDiscDegeneration => "intervertebral_disc_degeneration",
+        /// Acute graft-versus-host disease.
+        GvhdAcute => "gvhd_acute",
+        /// Chronic graft-versus-host disease.
+        GvhdChronic => "gvhd_chronic",
+        /// Perianal fistula in Crohn's disease.
+        CrohnsPerianalFistula => "crohns_perianal_fistula",
+        /// Knee osteoarthritis.
+        OsteoarthritisKnee => "osteoarthritis_knee",
+        /// Rheumatoid arthritis.
+        RheumatoidArthritis => "rheumatoid_arthritis",
+        /// Myocardial infarction.
+        MyocardialInfarction => "myocardial_infarction",
+        /// Ischaemic heart failure.
+        HeartFailureIschemic => "heart_failure_ischemic",
+        /// Non-ischaemic heart failure.
+        HeartFailureNonischemic => "heart_failure_nonischemic",
+        /// Critical limb ischaemia.
+        CriticalLimbIschemia => "critical_limb_ischemia",
+        /// Ischaemic stroke.
+        IschemicStroke => "ischemic_stroke",
+        /// Spinal cord injury.
+        SpinalCordInjury => "spinal_cord_injury",
+        /// Amyotrophic lateral sclerosis.
+        Als => "als",
+        /// Multiple sclerosis.
+        MultipleSclerosis => "ms",
+        /// Acute respiratory distress syndrome, including COVID-19.
+        ArdsCovid => "ards_covid",
+        /// Chronic obstructive pulmonary disease.
+        Copd => "copd",
+        /// Idiopathic pulmonary fibrosis.
+        Ipf => "ipf",
+        /// Systemic lupus erythematosus.
+        Sle => "sle",
+        /// Inflammatory bowel disease (luminal).
+        Ibd => "ibd",
+        /// Any other indication (scored with the generic profile).
+        Other => "other",
+    }
+}
+
+categorical! {
+    /// An intended mechanism of action; it decides which potency assays count as MoA-linked and
+    /// which tissue sources fit.
+    pub enum Mechanism {
+        /// T-cell suppression, macrophage M1→M2 shift, Treg expansion (PGE2, IDO, PD-L1).
+        Immunomodulation => "immunomodulation",
+        /// New blood vessel formation (VEGF, bFGF).
+        Angiogenesis => "angiogenesis",
+        /// Limiting fibrosis (HGF).
+        Antifibrotic => "antifibrotic",
+        /// Protecting resident cells and recruiting repair (IGF-1, SDF-1, HGF).
+        TrophicCytoprotection => "trophic_cytoprotection",
+        /// Matrix production or differentiation into the target tissue.
+        MatrixRegenerationDifferentiation => "matrix_regeneration_differentiation",
+        /// Mitochondrial transfer through tunnelling nanotubes.
+        MitochondrialTransfer => "mitochondrial_transfer",
+        /// Neurotrophic support (BDNF, GDNF).
+        Neuroprotection => "neuroprotection",
+    }
+}
+
+categorical! {
+    /// What kind of product the program makes. The model is calibrated for culture-expanded MSCs.
+    pub enum ProductClass {
+        /// Culture-expanded MSCs.
+        CultureExpandedMsc => "culture_expanded_msc",
+        /// A minimally manipulated concentrate (e.g. bone marrow aspirate concentrate).
+        MinimallyManipulatedConcentrate => "minimally_manipulated_concentrate",
+        /// Lineage-primed MSCs (e.g. cardiopoietic cells, as in CHART-1).
+        LineagePrimedMsc => "lineage_primed_msc",
+        /// Genetically modified MSCs.
+        GeneModifiedMsc => "gene_modified_msc",
+        /// MSCs derived from induced pluripotent stem cells.
+        IpscDerivedMsc => "ipsc_derived_msc",
+        /// A cell-free secretome or extracellular-vesicle product.
+        MscSecretomeOrEv => "msc_secretome_or_ev",
+        /// Multipotent adult progenitor cells or related (e.g. MultiStem), not classic MSCs.
+        MapcOrRelated => "mapc_or_related",
+    }
+}
+
+categorical! {
+    /// The most advanced stage the program has started.
+    pub enum DevelopmentStage {
+        /// Discovery research.
+        Discovery => "discovery",
+        /// Preclinical development.
+        Preclinical => "preclinical",
+        /// A Phase 1 trial.
+        Phase1 => "phase1",
+        /// A Phase 1/2 trial.
+        Phase12 => "phase1_2",
+        /// A Phase 2 trial.
+        Phase2 => "phase2",
+        /// A Phase 3 (pivotal) trial.
+        Phase3 => "phase3",
+        /// A marketing application (BLA/MAA/J-NDA) under review.
+        MarketingApplication => "marketing_application",
+        /// Marketed (full or conditional approval).
+        Marketed => "marketed",
+    }
+}
+
+categorical! {
+    /// The tissue the MSCs come from.
+    pub enum TissueSource {
+        /// Bone marrow.
+        BoneMarrow => "bone_marrow",
+        /// Adipose tissue.
+        Adipose => "adipose",
+        /// Umbilical cord (Wharton's jelly).
+        UmbilicalCord => "umbilical_cord",
+        /// Placenta.
+        Placenta => "placenta",
+        /// Dental pulp.
+        DentalPulp => "dental_pulp",
+        /// Synovium or synovial fluid.
+        Synovial => "synovial",
+        /// Menstrual blood.
+        MenstrualBlood => "menstrual_blood",
+        /// Hair follicle.
+        HairFollicle => "hair_follicle",
+        /// Peripheral blood.
+        PeripheralBlood => "peripheral_blood",
+        /// Induced pluripotent stem cells.
+        Ipsc => "ipsc",
+    }
+}
+
+categorical! {
+    /// Whose cells are used.
+    pub enum DonorType {
+        /// The patient's own cells.
+        Autologous => "autologous",
+        /// One allogeneic donor per lot or bank.
+        AllogeneicSingleDonor => "allogeneic_single_donor",
+        /// Cells pooled from several allogeneic donors.
+        AllogeneicPooled => "allogeneic_pooled",
+    }
+}
+
+categorical! {
+    /// The cell banking system.
+    pub enum CellBank {
+        /// No bank.
+        None => "none",
+        /// A research-grade bank.
+        ResearchBank => "research_bank",
+        /// A GMP master and working cell bank.
+        GmpMasterAndWorkingBank => "gmp_master_and_working_bank",
+        /// Not applicable (autologous product).
+        NotApplicable => "not_applicable",
+    }
+}
+
+categorical! {
+    /// HLA matching of allogeneic cells to the patient.
+    pub enum HlaMatching {
+        /// No matching.
+        None => "none",
+        /// Partial matching.
+        Partial => "partial",
+        /// Full matching.
+        Full => "full",
+        /// Not applicable (autologous product).
+        NotApplicable => "not_applicable",
+    }
+}
+
+categorical! {
+    /// The culture medium supplement, worst to best for variability and contamination risk.
+    pub enum CultureMedia {
+        /// Fetal bovine serum.
+        Fbs => "fbs",
+        /// The patient's own serum.
+        HumanSerumAutologous => "human_serum_autologous",
+        /// Human platelet lysate.
+        HumanPlateletLysate => "human_platelet_lysate",
+        /// Chemically defined serum-free, xeno-free medium.
+        SerumFreeXenoFreeDefined => "serum_free_xeno_free_defined",
+    }
+}
+
+categorical! {
+    /// The expansion format, smallest to largest output.
+    pub enum CultureFormat {
+        /// 2D T-flasks (about 10^8 cells per batch).
+        Flask2d => "2d_flask",
+        /// Multilayer flasks or cell factories.
+        MultilayerFlaskCellFactory => "multilayer_flask_cell_factory",
+        /// Microcarriers in a stirred bioreactor (about 100-fold the output of flasks).
+        MicrocarrierBioreactor => "microcarrier_bioreactor",
+        /// A closed hollow-fibre or fixed-bed bioreactor.
+        HollowFiberOrFixedBedClosed => "hollow_fiber_or_fixed_bed_closed",
+        /// A closed automated system (e.g. Cocoon).
+        ClosedAutomatedSystem => "closed_automated_system",
+    }
+}
+
+categorical! {
+    /// Oxygen tension during expansion.
+    pub enum CultureOxygen {
+        /// Room air, 21 % O2.
+        Normoxic21pct => "normoxic_21pct",
+        /// Physiological 2-5 % O2 (counts as hypoxic preconditioning).
+        Physioxic25pct => "physioxic_2_5pct",
+    }
+}
+
+categorical! {
+    /// The growth surface.
+    pub enum Substrate {
+        /// Tissue-culture plastic.
+        TissueCulturePlastic => "tissue_culture_plastic",
+        /// An animal-derived coating.
+        AnimalDerivedCoating => "animal_derived_coating",
+        /// Synthetic peptide substrate (more reproducible).
+        SyntheticPeptideSubstrate => "synthetic_peptide_substrate",
+        /// Microcarriers.
+        Microcarrier => "microcarrier",
+    }
+}
+
+categorical! {
+    /// A preconditioning step before release. An empty list means no preconditioning.
+    pub enum Preconditioning {
+        /// Hypoxia, 1-5 % O2.
+        Hypoxia => "hypoxia",
+        /// IFN-γ priming.
+        IfnGamma => "ifn_gamma",
+        /// TNF-α priming.
+        TnfAlpha => "tnf_alpha",
+        /// IFN-γ plus TNF-α priming.
+        IfnGammaPlusTnfAlpha => "ifn_gamma_plus_tnf_alpha",
+        /// 3D spheroid culture.
+        Spheroid3d => "3d_spheroid",
+        /// Mechanical stimulation.
+        Mechanical => "mechanical",
+        /// Pharmacological priming.
+        Pharmacological => "pharmacological",
+    }
+}
+
+categorical! {
+    /// How the cells are genetically modified.
+    pub enum ModificationKind {
+        /// Not modified.
+        None => "none",
+        /// Transient mRNA expression.
+        MrnaTransient => "mrna_transient",
+        /// CRISPR knock-out.
+        CrisprKnockout => "crispr_knockout",
+        /// CRISPR knock-in.
+        CrisprKnockin => "crispr_knockin",
+        /// Lentiviral vector (integrating).
+        Lentiviral => "lentiviral",
+        /// Another integrating vector.
+        OtherIntegratingVector => "other_integrating_vector",
+    }
+}
+
+categorical! {
+    /// A gene targeted by the modification.
+    pub enum GeneTarget {
+        /// CXCR4 (homing).
+        Cxcr4 => "cxcr4",
+        /// IL-10 (anti-inflammatory).
+        Il10 => "il10",
+        /// VEGF (angiogenesis).
+        Vegf => "vegf",
+        /// MHC (immune evasion).
+        Mhc => "mhc",
+        /// A pro-survival gene (e.g. Bcl-2, Akt).
+        ProSurvival => "pro_survival",
+        /// Another gene.
+        Other => "other",
+    }
+}
+
+categorical! {
+    /// A conditional elimination switch.
+    pub enum SafetySwitch {
+        /// None.
+        None => "none",
+        /// HSV-TK suicide gene.
+        HsvTk => "hsv_tk",
+        /// Another switch.
+        Other => "other",
+    }
+}
+
+categorical! {
+    /// GMP status of manufacturing, least to most mature.
+    pub enum GmpStatus {
+        /// Research grade.
+        ResearchGrade => "research_grade",
+        /// GMP process in development.
+        GmpInDevelopment => "gmp_in_development",
+        /// GMP lots released for clinical trials.
+        GmpClinicalLots => "gmp_clinical_lots",
+        /// Process validated (process performance qualification).
+        GmpProcessValidatedPpq => "gmp_process_validated_ppq",
+        /// Commercial manufacturing.
+        Commercial => "commercial",
+    }
+}
+
+categorical! {
+    /// How closed and automated the process is, least to most.
+    pub enum AutomationLevel {
+        /// Manual, open steps.
+        ManualOpen => "manual_open",
+        /// Partially closed.
+        PartiallyClosed => "partially_closed",
+        /// Closed and automated.
+        ClosedAutomated => "closed_automated",
+        /// Closed, automated, with in-line analytics or ML release prediction.
+        ClosedAutomatedWithInlineAnalytics => "closed_automated_with_inline_analytics",
+    }
+}
+
+categorical! {
+    /// What a potency assay measures.
+    pub enum PotencyAnalyte {
+        /// IDO activity (after IFN-γ licensing).
+        Ido => "ido",
+        /// PGE2 secretion.
+        Pge2 => "pge2",
+        /// PD-L1 expression.
+        PdL1 => "pd_l1",
+        /// T-cell proliferation suppression (MLR / PBMC assay).
+        TCellSuppression => "t_cell_suppression",
+        /// VEGF secretion.
+        Vegf => "vegf",
+        /// Endothelial tube formation.
+        TubeFormation => "tube_formation",
+        /// HGF secretion.
+        Hgf => "hgf",
+        /// TSG-6 secretion.
+        Tsg6 => "tsg6",
+        /// IL-1Ra secretion.
+        Il1ra => "il1ra",
+        /// Macrophage polarisation.
+        MacrophagePolarization => "macrophage_polarization",
+        /// Extracellular-matrix synthesis (aggrecan, collagen II).
+        EcmSynthesis => "ecm_synthesis",
+        /// Neurotrophic factors (BDNF, GDNF).
+        NeurotrophicFactors => "neurotrophic_factors",
+        /// Mitochondrial transfer.
+        MitochondrialTransfer => "mitochondrial_transfer",
+        /// Anything else (counted as functional, not MoA-linked).
+        Other => "other",
+    }
+}
+
+categorical! {
+    /// Maturity of an assay, least to most.
+    pub enum AssayStage {
+        /// Exploratory.
+        Exploratory => "exploratory",
+        /// Qualified.
+        Qualified => "qualified",
+        /// Validated.
+        Validated => "validated",
+    }
+}
+
+categorical! {
+    /// How the product is supplied.
+    pub enum Presentation {
+        /// Fresh, short shelf life.
+        Fresh => "fresh",
+        /// Cryopreserved.
+        Cryopreserved => "cryopreserved",
+        /// Lyophilised.
+        Lyophilized => "lyophilized",
+    }
+}
+
+categorical! {
+    /// The delivery route.
+    pub enum Route {
+        /// Intravenous infusion.
+        Intravenous => "intravenous",
+        /// Intra-arterial infusion.
+        IntraArterial => "intra_arterial",
+        /// Injection into the disc.
+        Intradiscal => "intradiscal",
+        /// Injection into a joint.
+        IntraArticular => "intra_articular",
+        /// Direct injection into the myocardium.
+        Intramyocardial => "intramyocardial",
+        /// Endomyocardial injection by catheter.
+        EndomyocardialCatheter => "endomyocardial_catheter",
+        /// Intracoronary infusion.
+        Intracoronary => "intracoronary",
+        /// Intrathecal injection.
+        Intrathecal => "intrathecal",
+        /// Intramuscular injection.
+        Intramuscular => "intramuscular",
+        /// Intranasal.
+        Intranasal => "intranasal",
+        /// Local injection around the lesion.
+        LocalPerilesionalInjection => "local_perilesional_injection",
+        /// Surgical implantation on a scaffold.
+        SurgicalImplantationWithScaffold => "surgical_implantation_with_scaffold",
+        /// Inhaled aerosol.
+        InhaledAerosol => "inhaled_aerosol",
+    }
+}
+
+impl Route {
+    /// Routes that spread cells through the circulation or airways rather than placing them at
+    /// the target; they are sequestered in the lungs (RT-01, RT-02).
+    pub const fn is_systemic(self) -> bool {
+        matches!(self, Self::Intravenous | Self::IntraArterial | Self::InhaledAerosol)
+    }
+}
+
+categorical! {
+    /// The carrier the cells are delivered in.
+    pub enum Carrier {
+        /// Saline or medium only.
+        NoneSaline => "none_saline",
+        /// Hyaluronic acid.
+        HyaluronicAcid => "hyaluronic_acid",
+        /// Collagen.
+        Collagen => "collagen",
+        /// Fibrin.
+        Fibrin => "fibrin",
+        /// Thermoresponsive chitosan hydrogel.
+        ChitosanThermoresponsive => "chitosan_thermoresponsive",
+        /// Decellularised extracellular matrix.
+        DecellularizedEcm => "decellularized_ecm",
+        /// Alginate encapsulation.
+        AlginateEncapsulation => "alginate_encapsulation",
+        /// 3D-printed scaffold.
+        Printed3dScaffold => "3d_printed_scaffold",
+        /// Electrospun scaffold.
+        ElectrospunScaffold => "electrospun_scaffold",
+        /// Another hydrogel.
+        OtherHydrogel => "other_hydrogel",
+    }
+}
+
+categorical! {
+    /// A measure that keeps cells at the target. An empty list means none.
+    pub enum RetentionAdjunct {
+        /// Annular sealant closing the disc puncture.
+        AnnularSealant => "annular_sealant",
+        /// Small-gauge needle to limit leakage.
+        SmallGaugeNeedle => "small_gauge_needle",
+        /// Magnetic targeting of labelled cells.
+        MagneticTargeting => "magnetic_targeting",
+        /// Retention-enhanced delivery catheter.
+        RetentionCatheter => "retention_catheter",
+    }
+}
+
+categorical! {
+    /// How the dose was chosen, weakest to strongest.
+    pub enum DoseRationale {
+        /// No rationale.
+        None => "none",
+        /// From the literature.
+        Literature => "literature",
+        /// Allometric scaling from animals.
+        AllometricScaling => "allometric_scaling",
+        /// Preclinical dose-ranging.
+        DoseRangingPreclinical => "dose_ranging_preclinical",
+        /// Clinical dose-ranging.
+        DoseRangingClinical => "dose_ranging_clinical",
+    }
+}
+
+categorical! {
+    /// A procedural precaution for intradiscal injection (discitis risk). An empty list means none.
+    pub enum ProcedureSafetyMeasure {
+        /// Two-needle technique.
+        TwoNeedleTechnique => "two_needle_technique",
+        /// Prophylactic (e.g. intradiscal) antibiotic.
+        ProphylacticAntibiotic => "prophylactic_antibiotic",
+        /// Fluoroscopic guidance.
+        FluoroscopicGuidance => "fluoroscopic_guidance",
+    }
+}
+
+categorical! {
+    /// How well an animal model reflects the human disease.
+    pub enum DiseaseRelevance {
+        /// Low.
+        Low => "low",
+        /// Medium.
+        Medium => "medium",
+        /// High.
+        High => "high",
+    }
+}
+
+categorical! {
+    /// The strongest evidence that cells survive in target-like conditions, weakest to strongest.
+    pub enum SurvivalEvidence {
+        /// None.
+        None => "none",
+        /// In vitro under disease-mimetic conditions (disc: pH 6.5-6.8, ~485 mOsm, <5 % O2, low glucose).
+        InVitroDiseaseMimetic => "in_vitro_disease_mimetic",
+        /// In vivo cell tracking in small animals.
+        InVivoTrackingSmallAnimal => "in_vivo_tracking_small_animal",
+        /// In vivo cell tracking in large animals.
+        InVivoTrackingLargeAnimal => "in_vivo_tracking_large_animal",
+        /// Clinical imaging or biopsy.
+        ClinicalImaging => "clinical_imaging",
+    }
+}
+
+categorical! {
+    /// The strongest biodistribution / retention evidence with the clinical route, weakest to strongest.
+    pub enum BiodistributionEvidence {
+        /// None.
+        None => "none",
+        /// Labelled-cell tracking in small animals.
+        InVivoTrackingSmallAnimal => "in_vivo_tracking_small_animal",
+        /// Labelled-cell tracking in large animals.
+        InVivoTrackingLargeAnimal => "in_vivo_tracking_large_animal",
+        /// Clinical imaging.
+        ClinicalImaging => "clinical_imaging",
+    }
+}
+
+categorical! {
+    /// A genetic-stability test. An empty list means none.
+    pub enum GeneticStabilityTest {
+        /// Karyotyping.
+        Karyotype => "karyotype",
+        /// Comparative genomic hybridisation array.
+        CghArray => "cgh_array",
+        /// Next-generation sequencing.
+        Ngs => "ngs",
+    }
+}
+
+categorical! {
+    /// The strongest tumorigenicity study, weakest to strongest.
+    pub enum TumorigenicityStudy {
+        /// None.
+        None => "none",
+        /// In vitro soft-agar assay.
+        InVitroSoftAgar => "in_vitro_soft_agar",
+        /// Short in vivo study in immunodeficient animals.
+        InVivoImmunodeficientShort => "in_vivo_immunodeficient_short",
+        /// Long-term in vivo study in immunodeficient animals.
+        InVivoImmunodeficientLong => "in_vivo_immunodeficient_long",
+    }
+}
+
+categorical! {
+    /// The last completed clinical phase.
+    pub enum TrialPhase {
+        /// No trial completed.
+        None => "none",
+        /// Phase 1.
+        Phase1 => "phase1",
+        /// Phase 1/2.
+        Phase12 => "phase1_2",
+        /// Phase 2.
+        Phase2 => "phase2",
+        /// Phase 3.
+        Phase3 => "phase3",
+    }
+}
+
+categorical! {
+    /// A patient-reported or clinical outcome measure.
+    pub enum Prom {
+        /// Oswestry Disability Index.
+        Odi => "odi",
+        /// Visual analogue scale for back pain.
+        VasBackPain => "vas_back_pain",
+        /// Numeric rating scale for pain.
+        NrsPain => "nrs_pain",
+        /// Roland-Morris Disability Questionnaire.
+        RolandMorris => "roland_morris",
+        /// SF-36.
+        Sf36 => "sf36",
+        /// EQ-5D.
+        Eq5d => "eq5d",
+        /// Opioid use.
+        OpioidUse => "opioid_use",
+        /// WOMAC.
+        Womac => "womac",
+        /// KOOS.
+        Koos => "koos",
+        /// Modified Rankin Scale.
+        Mrs => "mrs",
+        /// NIH Stroke Scale.
+        Nihss => "nihss",
+        /// ALS Functional Rating Scale - Revised.
+        AlsfrsR => "alsfrs_r",
+        /// Overall response rate at day 28 (GVHD).
+        OrrDay28 => "orr_day28",
+        /// Combined clinical and MRI remission at 24 weeks (perianal fistula).
+        CombinedRemission24w => "combined_remission_24w",
+        /// ASIA impairment grade (spinal cord injury).
+        AsiaGrade => "asia_grade",
+        /// Mortality at day 28.
+        MortalityDay28 => "mortality_day28",
+        /// Oxygenation index.
+        OxygenationIndex => "oxygenation_index",
+        /// Forced vital capacity.
+        Fvc => "fvc",
+        /// Six-minute walk distance.
+        SixMinuteWalk => "six_minute_walk",
+        /// Kansas City Cardiomyopathy Questionnaire.
+        Kccq => "kccq",
+        /// A hierarchical composite endpoint (heart failure).
+        HierarchicalComposite => "hierarchical_composite",
+        /// Another validated instrument.
+        OtherValidated => "other_validated",
+        /// A non-validated instrument.
+        OtherNonValidated => "other_non_validated",
+    }
+}
+
+categorical! {
+    /// A structural or mechanistic endpoint. An empty list means none.
+    pub enum StructuralEndpoint {
+        /// MRI T2 mapping.
+        MriT2Mapping => "mri_t2_mapping",
+        /// MRI T1ρ.
+        MriT1rho => "mri_t1rho",
+        /// Pfirrmann grading (qualitative).
+        Pfirrmann => "pfirrmann",
+        /// Disc height index.
+        DiscHeightIndex => "disc_height_index",
+        /// Modic changes (qualitative).
+        Modic => "modic",
+        /// Cardiac MRI ejection fraction.
+        CmrLvef => "cmr_lvef",
+        /// Infarct size.
+        InfarctSize => "infarct_size",
+        /// Cartilage MRI.
+        CartilageMri => "cartilage_mri",
+        /// Quantitative lesion MRI (CNS).
+        LesionMri => "lesion_mri",
+        /// Quantitative chest CT.
+        ChestCt => "chest_ct",
+        /// A mechanistic biomarker of the intended mechanism.
+        MechanisticBiomarker => "mechanistic_biomarker",
+    }
+}
+
+categorical! {
+    /// The control arm of the main (completed or planned) efficacy trial, weakest to strongest.
+    pub enum ControlArm {
+        /// Single arm, no control.
+        NoneSingleArm => "none_single_arm",
+        /// Historical or external control.
+        HistoricalExternal => "historical_external",
+        /// Standard of care.
+        StandardOfCare => "standard_of_care",
+        /// Active comparator.
+        ActiveComparator => "active_comparator",
+        /// Placebo or sham procedure.
+        PlaceboOrSham => "placebo_or_sham",
+    }
+}
+
+categorical! {
+    /// Blinding of the main efficacy trial, weakest to strongest.
+    pub enum Blinding {
+        /// Open label.
+        OpenLabel => "open_label",
+        /// Outcome assessors blinded.
+        AssessorBlinded => "assessor_blinded",
+        /// Patients and investigators blinded.
+        DoubleBlind => "double_blind",
+        /// Patients, investigators, assessors and analysts blinded.
+        Quadruple => "quadruple",
+    }
+}
+
+categorical! {
+    /// How patients likely to respond are selected, weakest to strongest.
+    pub enum PatientSelection {
+        /// No enrichment.
+        None => "none",
+        /// Clinical criteria (disc: degeneration grade, symptom duration, single level).
+        ClinicalCriteria => "clinical_criteria",
+        /// Biomarker-guided selection.
+        BiomarkerGuided => "biomarker_guided",
+    }
+}
+
+categorical! {
+    /// An immunogenicity monitoring assay. An empty list means no monitoring.
+    pub enum ImmunogenicityMonitoring {
+        /// Anti-donor HLA antibodies.
+        AntiDonorHlaAntibodies => "anti_donor_hla_antibodies",
+        /// T-cell assays.
+        TCellAssays => "t_cell_assays",
+    }
+}
+
+categorical! {
+    /// The result of the pivotal trial.
+    pub enum PivotalResult {
+        /// Not started.
+        NotStarted => "not_started",
+        /// Ongoing.
+        Ongoing => "ongoing",
+        /// Met its primary endpoint.
+        MetPrimaryEndpoint => "met_primary_endpoint",
+        /// Failed its primary endpoint.
+        FailedPrimaryEndpoint => "failed_primary_endpoint",
+    }
+}
+
+categorical! {
+    /// A regulator the program targets.
+    pub enum Regulator {
+        /// US FDA.
+        Fda => "fda",
+        /// European Medicines Agency.
+        Ema => "ema",
+        /// Japan's PMDA.
+        Pmda => "pmda",
+        /// UK MHRA.
+        Mhra => "mhra",
+        /// Health Canada.
+        HealthCanada => "health_canada",
+        /// China's NMPA.
+        Nmpa => "nmpa",
+        /// Another regulator.
+        Other => "other",
+    }
+}
+
+categorical! {
+    /// Regulatory classification of the product, weakest to strongest.
+    pub enum ClassificationStatus {
+        /// Not sought.
+        NotSought => "not_sought",
+        /// Assumed by the sponsor.
+        Assumed => "assumed",
+        /// Formal recommendation (e.g. EMA CAT ATMP classification, FDA OTP confirmation).
+        FormalRecommendation => "formal_recommendation",
+    }
+}
+
+categorical! {
+    /// A regulatory interaction held.
+    pub enum RegulatoryInteraction {
+        /// FDA INTERACT meeting.
+        Interact => "interact",
+        /// Early scientific advice or innovation-office meeting.
+        EarlyScientificAdvice => "early_scientific_advice",
+        /// Pre-IND meeting.
+        PreInd => "pre_ind",
+        /// Formal scientific advice.
+        FormalScientificAdvice => "formal_scientific_advice",
+        /// End-of-Phase-2 meeting.
+        EndOfPhase2 => "end_of_phase2",
+        /// Special protocol assessment or protocol assistance for the pivotal trial.
+        SpaOrProtocolAssistance => "spa_or_protocol_assistance",
+    }
+}
+
+categorical! {
+    /// The furthest regulatory status reached.
+    pub enum RegulatoryStatus {
+        /// None.
+        None => "none",
+        /// IND or CTA open.
+        IndCtaOpen => "ind_cta_open",
+        /// Clinical hold.
+        ClinicalHold => "clinical_hold",
+        /// Marketing application submitted.
+        MarketingApplicationSubmitted => "marketing_application_submitted",
+        /// Conditional (time-limited) approval.
+        ConditionalApproval => "conditional_approval",
+        /// Full approval.
+        Approved => "approved",
+        /// Authorisation withdrawn.
+        Withdrawn => "withdrawn",
+    }
+}
+
+categorical! {
+    /// An expedited-programme designation.
+    pub enum Designation {
+        /// FDA Regenerative Medicine Advanced Therapy.
+        Rmat => "rmat",
+        /// FDA Fast Track.
+        FastTrack => "fast_track",
+        /// FDA Breakthrough Therapy.
+        Breakthrough => "breakthrough",
+        /// Orphan designation.
+        Orphan => "orphan",
+        /// EMA PRIME.
+        Prime => "prime",
+        /// Japan SAKIGAKE.
+        Sakigake => "sakigake",
+        /// EMA ATMP certification for SMEs.
+        AtmpCertificationSme => "atmp_certification_sme",
+    }
+}
+
+categorical! {
+    /// Readiness of the CMC (quality module) documentation, least to most.
+    pub enum CmcDocumentation {
+        /// None.
+        None => "none",
+        /// Draft Module 3.
+        DraftModule3 => "draft_module3",
+        /// Complete for an IND/CTA.
+        CompleteForIndCta => "complete_for_ind_cta",
+        /// Complete for a BLA/MAA.
+        CompleteForBlaMaa => "complete_for_bla_maa",
+    }
+}
+
+categorical! {
+    /// How well the answers in a section are supported; it sets the confidence of the factors
+    /// scored from that section (research §9.6).
+    pub enum EvidenceLevel {
+        /// Stated by the sponsor without documents.
+        Claimed => "claimed",
+        /// Backed by the sponsor's documents.
+        Documented => "documented",
+        /// Checked by an independent party (regulator, auditor, publication).
+        IndependentlyVerified => "independently_verified",
+    }
+}
+
+/// A complete program profile. Every section and field is optional: omitted or `null` means
+/// unknown. Unknown fields are rejected, so a misspelt name cannot silently drop information.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "profile_version": "1",
+    "program": {"name": "Disc MSC-HA", "indication": "intervertebral_disc_degeneration", "stage": "phase2"},
+    "delivery": {"route": "intradiscal", "carrier": "hyaluronic_acid"}
+}))]
+pub struct Profile {
+    /// Input schema version; omitted means "1", the only supported version.
+    pub profile_version: Option<ProfileVersion>,
+    /// Program and indication (research §6.1).
+    pub program: Option<ProgramSection>,
+    /// Cell source and donor (§6.2).
+    pub cell_source: Option<CellSourceSection>,
+    /// Manufacturing process (§6.3).
+    pub manufacturing: Option<ManufacturingSection>,
+    /// Quality control and potency (§6.4).
+    pub quality: Option<QualitySection>,
+    /// Formulation, storage and logistics (§6.5).
+    pub formulation: Option<FormulationSection>,
+    /// Delivery (§6.6).
+    pub delivery: Option<DeliverySection>,
+    /// Nonclinical evidence (§6.7).
+    pub nonclinical: Option<NonclinicalSection>,
+    /// Clinical program and outcome measures (§6.8). Describes the most advanced completed or
+    /// planned efficacy trial.
+    pub clinical: Option<ClinicalSection>,
+    /// Regulatory (§6.9).
+    pub regulatory: Option<RegulatorySection>,
+}
+
+/// Program and indication.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramSection {
+    /// Program name; shown back, never scored.
+    #[schema(example = "Disc MSC-HA")]
+    pub name: Option<Label>,
+    /// Target indication; selects the indication profile. Unknown uses the generic profile and
+    /// makes route fit unknown (worst case).
+    pub indication: Option<Indication>,
+    /// Indication-specific details.
+    pub indication_detail: Option<IndicationDetail>,
+    /// Intended mechanisms of action; unknown falls back to the indication profile's defaults.
+    pub intended_mechanism: Option<Vec<Mechanism>>,
+    /// Product class.
+    pub product_class: Option<ProductClass>,
+    /// Most advanced development stage started.
+    pub stage: Option<DevelopmentStage>,
+}
+
+/// Indication-specific details.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndicationDetail {
+    /// Disc only: Pfirrmann grade of the treated discs. Grade III or worse (or unknown) makes the
+    /// disc microenvironment "severe" (research §9.10).
+    pub pfirrmann_grade: Option<PfirrmannGrade>,
+}
+
+/// Cell source and donor.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CellSourceSection {
+    /// Tissue source.
+    pub tissue_source: Option<TissueSource>,
+    /// Donor type.
+    pub donor_type: Option<DonorType>,
+    /// Donor age in years (for autologous products, the patients' typical age).
+    #[schema(example = 28)]
+    pub donor_age_years: Option<AgeYears>,
+    /// Cell banking system.
+    pub cell_bank: Option<CellBank>,
+    /// HLA matching of allogeneic cells.
+    pub hla_matching: Option<HlaMatching>,
+    /// How well this section's answers are supported.
+    pub evidence_level: Option<EvidenceLevel>,
+}
+
+/// Manufacturing process.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManufacturingSection {
+    /// Culture medium supplement.
+    pub culture_media: Option<CultureMedia>,
+    /// Expansion format.
+    pub culture_format: Option<CultureFormat>,
+    /// Oxygen tension during expansion.
+    pub culture_oxygen: Option<CultureOxygen>,
+    /// Growth surface.
+    pub substrate: Option<Substrate>,
+    /// Passage number at release.
+    #[schema(example = 4)]
+    pub passage_at_release: Option<Passage>,
+    /// Preconditioning steps; an empty list means none.
+    pub preconditioning: Option<Vec<Preconditioning>>,
+    /// Genetic modification.
+    pub genetic_modification: Option<GeneticModification>,
+    /// GMP status.
+    pub gmp_status: Option<GmpStatus>,
+    /// Lot-to-lot consistency data.
+    pub lot_consistency: Option<LotConsistency>,
+    /// Cells produced per lot (target lot size).
+    #[schema(example = 1.2e9)]
+    pub cells_per_lot: Option<CellCount>,
+    /// Doses filled from one lot; with `delivery.dose_cells` it gives the cells a lot must yield
+    /// when `cells_per_lot` is not given.
+    pub doses_per_lot: Option<DoseCount>,
+    /// Litres of culture medium used per dose (the model prices it at the seed's $500-1,000/L).
+    pub media_liters_per_dose: Option<Litres>,
+    /// Estimated cost of goods per dose in USD; used instead of the media estimate when given.
+    pub estimated_cogs_per_dose_usd: Option<Usd>,
+    /// How closed and automated the process is.
+    pub automation_level: Option<AutomationLevel>,
+    /// How well this section's answers are supported.
+    pub evidence_level: Option<EvidenceLevel>,
+}
+
+/// Genetic modification of the cells.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeneticModification {
+    /// How the cells are modified; `none` makes the genetic-modification risk factor not applicable.
+    pub kind: Option<ModificationKind>,
+    /// Genes targeted.
+    pub targets: Option<Vec<GeneTarget>>,
+    /// Conditional elimination switch.
+    pub safety_switch: Option<SafetySwitch>,
+    /// Whether off-target editing was analysed.
+    pub off_target_analysis: Option<bool>,
+    /// Whether vector integration sites were analysed.
+    pub integration_site_analysis: Option<bool>,
+}
+
+/// Lot-to-lot consistency data.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LotConsistency {
+    /// Number of lots characterised, including potency.
+    pub lots_characterised: Option<LotCount>,
+    /// Whether the potency coefficient of variation across those lots is within a prespecified limit.
+    pub potency_cv_within_limit: Option<bool>,
+}
+
+/// Quality control and potency.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QualitySection {
+    /// Whether the ISCT identity panel (CD73/CD90/CD105+, haematopoietic markers−, trilineage) is run.
+    pub isct_identity_testing: Option<bool>,
+    /// Lot-release specification.
+    pub release_criteria: Option<ReleaseCriteria>,
+    /// Viability at release, %.
+    #[schema(example = 92)]
+    pub viability_at_release_pct: Option<Percent>,
+    /// Viability after thawing, %; used instead of release viability for frozen products.
+    pub post_thaw_viability_pct: Option<Percent>,
+    /// Potency assays; an empty list means none.
+    pub potency_assays: Option<Vec<PotencyAssay>>,
+    /// How well this section's answers are supported.
+    pub evidence_level: Option<EvidenceLevel>,
+}
+
+/// The lot-release specification. Each item: `true` in the specification, `false` not, omitted unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseCriteria {
+    /// Minimum viability for release, %; at least 70 % meets the seed's release criterion.
+    pub viability_min_pct: Option<Percent>,
+    /// Sterility.
+    pub sterility: Option<bool>,
+    /// Endotoxin.
+    pub endotoxin: Option<bool>,
+    /// Mycoplasma.
+    pub mycoplasma: Option<bool>,
+    /// Identity (ISCT markers).
+    pub identity: Option<bool>,
+    /// Karyotype.
+    pub karyotype: Option<bool>,
+    /// Potency.
+    pub potency: Option<bool>,
+}
+
+/// A potency assay.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PotencyAssay {
+    /// What it measures; it is MoA-linked when the analyte is a marker of an intended mechanism.
+    pub analyte: Option<PotencyAnalyte>,
+    /// Whether the readout is quantitative.
+    pub quantitative: Option<bool>,
+    /// Maturity of the assay; unknown counts as exploratory.
+    pub stage: Option<AssayStage>,
+    /// Whether it is a lot-release test.
+    pub used_for_lot_release: Option<bool>,
+    /// The acceptance criterion for lot release.
+    #[schema(example = "IDO activity >= 30 pg kynurenine per 10^3 cells")]
+    pub acceptance_criterion: Option<Label>,
+}
+
+/// Formulation, storage and logistics.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FormulationSection {
+    /// How the product is supplied.
+    pub presentation: Option<Presentation>,
+    /// Whether stability (including post-thaw viability) is validated over the claimed shelf life.
+    pub stability_data: Option<bool>,
+    /// How well this section's answers are supported.
+    pub evidence_level: Option<EvidenceLevel>,
+}
+
+/// Delivery.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySection {
+    /// Delivery route.
+    pub route: Option<Route>,
+    /// Carrier; ignored for systemic routes.
+    pub carrier: Option<Carrier>,
+    /// Retention adjuncts; an empty list means none.
+    pub retention_adjuncts: Option<Vec<RetentionAdjunct>>,
+    /// Cells per dose.
+    #[schema(example = 6e6)]
+    pub dose_cells: Option<CellCount>,
+    /// Doses per patient.
+    pub n_doses: Option<DoseCount>,
+    /// Injection volume, mL.
+    pub injection_volume_ml: Option<Millilitres>,
+    /// How the dose was chosen.
+    pub dose_rationale: Option<DoseRationale>,
+    /// Intradiscal procedure precautions; an empty list means none.
+    pub procedure_safety_measures: Option<Vec<ProcedureSafetyMeasure>>,
+    /// How well this section's answers are supported.
+    pub evidence_level: Option<EvidenceLevel>,
+}
+
+/// Nonclinical evidence.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NonclinicalSection {
+    /// Efficacy models used; an empty list means none.
+    pub animal_models: Option<Vec<AnimalModel>>,
+    /// Strongest evidence of survival in target-like conditions.
+    pub survival_evidence: Option<SurvivalEvidence>,
+    /// Strongest biodistribution / retention evidence with the clinical route.
+    pub biodistribution_evidence: Option<BiodistributionEvidence>,
+    /// Genetic-stability tests; an empty list means none.
+    pub genetic_stability_tests: Option<Vec<GeneticStabilityTest>>,
+    /// Strongest tumorigenicity study.
+    pub tumorigenicity_study: Option<TumorigenicityStudy>,
+    /// Whether GLP toxicology and biodistribution studies are done.
+    pub glp_tox_biodistribution: Option<bool>,
+    /// How well this section's answers are supported.
+    pub evidence_level: Option<EvidenceLevel>,
+}
+
+/// An animal efficacy model. Unknown properties count as absent.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnimalModel {
+    /// How well the model reflects the human disease.
+    pub disease_relevance: Option<DiseaseRelevance>,
+    /// Whether the animals are aged or comorbid.
+    pub aged_or_comorbid: Option<bool>,
+    /// Whether it is a large-animal model.
+    pub large_animal: Option<bool>,
+    /// Whether the route matches the clinical route.
+    pub route_matches_clinical: Option<bool>,
+}
+
+/// Clinical program and outcome measures of the most advanced completed or planned efficacy trial.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClinicalSection {
+    /// Last completed clinical phase.
+    pub completed_phase: Option<TrialPhase>,
+    /// Outcome measures; an empty list means none.
+    pub proms: Option<Vec<Prom>>,
+    /// Structural or mechanistic endpoints; an empty list means none.
+    pub structural_endpoints: Option<Vec<StructuralEndpoint>>,
+    /// Whether a minimal clinically important difference / responder definition is prespecified.
+    pub mcid_prespecified: Option<bool>,
+    /// Whether the sample size is powered for the primary endpoint.
+    pub sample_size_powered: Option<bool>,
+    /// Control arm.
+    pub control_arm: Option<ControlArm>,
+    /// Blinding.
+    pub blinding: Option<Blinding>,
+    /// Responder enrichment.
+    pub patient_selection: Option<PatientSelection>,
+    /// Efficacy follow-up, months.
+    #[schema(example = 24)]
+    pub efficacy_follow_up_months: Option<Months>,
+    /// Planned or running long-term safety follow-up, years.
+    pub ltfu_safety_years: Option<Years>,
+    /// Immunogenicity monitoring; an empty list means none.
+    pub immunogenicity_monitoring: Option<Vec<ImmunogenicityMonitoring>>,
+    /// Result of the pivotal trial.
+    pub pivotal_result: Option<PivotalResult>,
+    /// How well this section's answers are supported.
+    pub evidence_level: Option<EvidenceLevel>,
+}
+
+/// Regulatory.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegulatorySection {
+    /// Regulators targeted.
+    pub target_regulators: Option<Vec<Regulator>>,
+    /// Classification status.
+    pub classification_status: Option<ClassificationStatus>,
+    /// Interactions held; an empty list means none.
+    pub interactions: Option<Vec<RegulatoryInteraction>>,
+    /// Furthest regulatory status.
+    pub status: Option<RegulatoryStatus>,
+    /// Designations held; an empty list means none.
+    pub designations: Option<Vec<Designation>>,
+    /// CMC documentation readiness.
+    pub cmc_documentation: Option<CmcDocumentation>,
+    /// How well this section's answers are supported.
+    pub evidence_level: Option<EvidenceLevel>,
+}
+
+/// Why a profile was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", if field.is_empty() { "profile" } else { field.as_str() })]
+pub struct ProfileError {
+    /// Path of the offending field, e.g. `delivery.route` or `quality.potency_assays[0].stage`;
+    /// empty for the document as a whole.
+    pub field: String,
+    /// What is wrong, naming the allowed values or range.
+    pub message: String,
+}
+
+/// Parses a JSON profile, rejecting unknown fields and out-of-range values with the field path.
+pub fn parse_profile(json: &[u8]) -> Result<Profile, ProfileError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let profile: Profile = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let field = error.path().to_string();
+        ProfileError {
+            field: if field == "." { String::new() } else { field },
+            message: error.into_inner().to_string(),
+        }
+    })?;
+    deserializer.end().map_err(|error| ProfileError { field: String::new(), message: error.to_string() })?;
+    Ok(profile)
+}
+
+/// The categorical values of a profile that are stored as typed columns, as their wire names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProfileSummary {
+    /// `program.indication`.
+    pub indication: Option<&'static str>,
+    /// `program.stage`.
+    pub stage: Option<&'static str>,
+    /// `cell_source.tissue_source`.
+    pub tissue_source: Option<&'static str>,
+    /// `delivery.route`.
+    pub route: Option<&'static str>,
+}
+
+impl Profile {
+    /// The categorical values stored as typed columns.
+    pub fn summary(&self) -> ProfileSummary {
+        let program = self.program.as_ref();
+        ProfileSummary {
+            indication: program.and_then(|p| p.indication).map(Indication::as_str),
+            stage: program.and_then(|p| p.stage).map(DevelopmentStage::as_str),
+            tissue_source: self.cell_source.as_ref().and_then(|c| c.tissue_source).map(TissueSource::as_str),
+            route: self.delivery.as_ref().and_then(|d| d.route).map(Route::as_str),
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Reference programs: complete profiles of typical MSC programs, used as API examples, test
+//! vectors with documented expected orderings, and benchmark input.
+
+use super::profile::{Profile, parse_profile};
+
+/// Each reference program's name and JSON profile.
+pub const REFERENCE_PROGRAMS: &[(&str, &str)] = &[
+    ("disc_early_academic", include_str!("reference_programs/disc_early_academic.json")),
+    ("disc_mature_allogeneic", include_str!("reference_programs/disc_mature_allogeneic.json")),
+    (
+        "disc_early_intravenous_unknowns",
+        include_str!("reference_programs/disc_early_intravenous_unknowns.json"),
+    ),
+    ("disc_preclinical_startup", include_str!("reference_programs/disc_preclinical_startup.json")),
+    ("gvhd_approved_pediatric", include_str!("reference_programs/gvhd_approved_pediatric.json")),
+    (
+        "crohns_fistula_failed_confirmatory",
+        include_str!("reference_programs/crohns_fistula_failed_confirmatory.json"),
+    ),
+    ("als_failed_pivotal", include_str!("reference_programs/als_failed_pivotal.json")),
+    (
+        "heart_failure_autologous_neutral",
+        include_str!("reference_programs/heart_failure_autologous_neutral.json"),
+    ),
+    ("knee_oa_allogeneic_phase2", include_str!("reference_programs/knee_oa_allogeneic_phase2.json")),
+    ("stroke_mapc_intravenous", include_str!("reference_programs/stroke_mapc_intravenous.json")),
+    ("ards_umbilical_cord_phase2", include_str!("reference_programs/ards_umbilical_cord_phase2.json")),
+];
+
+/// The reference programs, parsed.
+pub fn reference_programs() -> Vec<(&'static str, Profile)> {
+    REFERENCE_PROGRAMS
+        .iter()
+        .map(|(name, json)| {
+            let profile = parse_profile(json.as_bytes())
+                .expect("reference programs are valid: the every_reference_program_parses test parses them");
+            (*name, profile)
+        })
+        .collect()
+}

@@ -1,0 +1,228 @@
+//! The model data: it loads, every citation is verbatim, wrong seed claims never support
+//! anything, and the loader rejects broken data.
+
+use std::path::PathBuf;
+
+use crate::scoring::document::{EvidenceRole, VerificationStatus};
+use crate::scoring::facts::Facts;
+use crate::scoring::model::{MODEL_TOML, SEED_FILES};
+use crate::scoring::{FactorCode, Model, ModelError};
+
+fn shared(path: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared").join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{} must exist: {e}", path.display()))
+}
+
+#[test]
+fn the_embedded_model_data_is_valid() {
+    let model = Model::load().expect("model data is valid");
+    assert_eq!(model.version(), model.document().changelog[0].version);
+    assert_eq!(model.document().factors.len(), FactorCode::ALL.len());
+}
+
+#[test]
+fn every_seed_quote_and_citation_appears_verbatim_in_its_seed() {
+    let seeds: Vec<(&str, String)> =
+        SEED_FILES.iter().map(|file| (*file, shared(&format!("seeds/{file}")))).collect();
+    let mut checked = 0;
+    for evidence in Model::current().evidence() {
+        let Some(file) = &evidence.seed_file else {
+            continue;
+        };
+        let (_, text) = seeds.iter().find(|(name, _)| name == file).expect("known seed file");
+        for excerpt in [&evidence.quote, &evidence.citation].into_iter().flatten() {
+            assert!(text.contains(excerpt.as_str()), "{}: {excerpt:?} is not in {file}", evidence.id);
+            checked += 1;
+        }
+    }
+    assert!(checked > 150, "only {checked} excerpts checked");
+}
+
+#[test]
+fn every_external_fact_is_marked_external_with_a_source_listed_in_the_research() {
+    let research = shared("domain/research.md");
+    let mut external = 0;
+    for evidence in Model::current().evidence() {
+        if evidence.seed_file.is_none() {
+            assert_eq!(evidence.verification_status, VerificationStatus::ExternalSource, "{}", evidence.id);
+            let source = evidence.external_source.as_deref().expect("external source");
+            assert!(research.contains(source), "{}: {source:?} is not in research.md", evidence.id);
+            external += 1;
+        } else {
+            assert_ne!(evidence.verification_status, VerificationStatus::ExternalSource, "{}", evidence.id);
+        }
+    }
+    assert!(external >= 10);
+}
+
+#[test]
+fn every_factor_has_supporting_evidence_that_may_support() {
+    let model = Model::current();
+    let registry = model.evidence();
+    for factor in &model.document().factors {
+        let supports = factor.evidence.iter().filter(|link| {
+            link.role != EvidenceRole::Caveat
+                && registry.iter().any(|e| e.id == link.claim && e.verification_status.may_support())
+        });
+        assert!(supports.count() >= 1, "{} has no support", factor.code.as_str());
+    }
+}
+
+#[test]
+fn claims_research_shows_wrong_are_carried_with_their_status_and_only_as_caveats() {
+    let model = Model::current();
+    let document = model.document();
+    let status = |id: &str| {
+        model
+            .evidence()
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.verification_status)
+            .expect("claim is in the registry")
+    };
+    // Research §4: the seed's FDA guidance date, NurOwn, Alofisel, Temcell "first", MASTERS-2, CHART-1 citation.
+    for (id, expected) in [
+        ("VA-11", VerificationStatus::Outdated),
+        ("VA-22", VerificationStatus::Contradicted),
+        ("RG-04", VerificationStatus::Outdated),
+        ("RG-06", VerificationStatus::Contradicted),
+        ("RG-07", VerificationStatus::Outdated),
+        ("RG-09", VerificationStatus::Outdated),
+        ("OM-16", VerificationStatus::Outdated),
+        ("CL-10", VerificationStatus::Contradicted),
+        ("VA-25", VerificationStatus::Contradicted),
+    ] {
+        assert_eq!(status(id), expected, "{id}");
+    }
+    let mut links = Vec::new();
+    links.extend(document.barriers.iter().flat_map(|b| &b.evidence));
+    links.extend(document.factors.iter().flat_map(|f| &f.evidence));
+    links.extend(document.caps.iter().flat_map(|c| &c.evidence));
+    links.extend(document.bonuses.iter().flat_map(|b| &b.evidence));
+    links.extend(document.mechanisms.iter().flat_map(|m| &m.evidence));
+    links.extend(document.indication_profiles.iter().flat_map(|p| &p.evidence));
+    links.extend(document.region_checklists.iter().flat_map(|r| &r.evidence));
+    links.extend(document.mitigations.iter().flat_map(|m| &m.evidence));
+    links.extend(document.warnings.iter().flat_map(|w| &w.evidence));
+    for link in links {
+        if !status(&link.claim).may_support() {
+            assert_eq!(link.role, EvidenceRole::Caveat, "{} used as {}", link.claim, link.role.as_str());
+        }
+    }
+}
+
+fn load_changed(from: &str, to: &str) -> ModelError {
+    assert!(MODEL_TOML.contains(from), "{from:?} is in the model data");
+    Model::from_toml(&MODEL_TOML.replacen(from, to, 1)).expect_err("changed data is rejected")
+}
+
+#[test]
+fn the_loader_rejects_broken_model_data() {
+    let cases = [
+        ("weight = 30", "weight = 31", "sum to 101"),
+        (
+            "{ claim = \"SV-04\", role = \"supports\" }",
+            "{ claim = \"VA-11\", role = \"supports\" }",
+            "may only be caveats",
+        ),
+        (
+            "{ claim = \"SV-04\", role = \"supports\" }",
+            "{ claim = \"SV-99\", role = \"supports\" }",
+            "unknown evidence SV-99",
+        ),
+        (
+            "{ key = \"mechanical\", value = 0.4",
+            "{ key = \"mechanic\", value = 0.4",
+            "levels must be exactly",
+        ),
+        ("{ key = \"mechanical\", value = 0.4", "{ key = \"mechanical\", value = 1.4", "value must be 0-1"),
+        ("survival = 20, retention = 15", "survival = 25, retention = 15", "barrier weights sum to 105"),
+        ("version = \"1.0.0\"", "version = \"1.1.0\"", "changelog must start"),
+        (
+            "seed_file = \"000_dbad888260529654.txt\"",
+            "seed_file = \"999_unknown.txt\"",
+            "needs a known seed_file and a quote",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let error = load_changed(from, to).to_string();
+        assert!(error.contains(expected), "{to:?}: {error}");
+    }
+    assert!(matches!(Model::from_toml("version = 1"), Err(ModelError::Parse(_))));
+}
+
+#[test]
+fn every_input_path_a_factor_reads_is_rendered_for_its_line() {
+    for factor in FactorCode::ALL {
+        for path in factor.inputs() {
+            let mut rendered = String::new();
+            let known = crate::scoring::assessment::render_input(path, &Facts::UNKNOWN, &mut rendered);
+            assert!(known, "{}: {path}", factor.as_str());
+        }
+    }
+}
+
+#[test]
+fn the_model_document_serialises_with_every_part() {
+    let json = serde_json::to_value(Model::current().document()).expect("serialises");
+    for part in [
+        "barriers",
+        "factors",
+        "caps",
+        "bonuses",
+        "mechanisms",
+        "indication_profiles",
+        "region_checklists",
+        "mitigations",
+        "warnings",
+        "evidence",
+        "changelog",
+    ] {
+        assert!(json[part].as_array().is_some_and(|items| !items.is_empty()), "{part}");
+    }
+    assert_eq!(json["version"], Model::current().version());
+}
+
+#[test]
+fn each_barrier_lists_exactly_its_factors() {
+    for barrier in crate::scoring::Barrier::ALL {
+        let expected: Vec<FactorCode> =
+            FactorCode::ALL.iter().copied().filter(|factor| factor.barrier() == *barrier).collect();
+        assert_eq!(barrier.factors(), expected.as_slice(), "{}", barrier.as_str());
+    }
+}
+
+/// The scientist-facing documentation lists every part of the model and every claim a factor cites.
+#[test]
+fn the_documentation_covers_the_whole_model() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/scoring-model.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/scoring-model.md exists");
+    let document = Model::current().document();
+    assert!(doc.contains(&format!("Model version **{}**", document.version)));
+    let mut names: Vec<String> = Vec::new();
+    for factor in &document.factors {
+        names.push(format!("**{}**", factor.code.as_str()));
+        names.extend(factor.evidence.iter().map(|link| link.claim.clone()));
+    }
+    names.extend(document.caps.iter().map(|c| c.cap.as_str().to_owned()));
+    names.extend(document.mitigations.iter().map(|m| format!("`{}`", m.id)));
+    names.extend(document.warnings.iter().map(|w| w.warning.as_str().to_owned()));
+    names.extend(document.indication_profiles.iter().map(|p| format!("**{}**", p.id)));
+    names.extend(document.changelog.iter().map(|c| format!("### {}", c.version)));
+    for name in names {
+        assert!(doc.contains(&name), "docs/scoring-model.md does not mention {name}");
+    }
+    // The table of reference-program scores shows what the model computes now.
+    for (name, profile) in crate::scoring::reference_programs() {
+        let overall = Model::current().assess(&profile).overall;
+        let row = format!(
+            "| `{name}` | {} | {} | {}–{} | {} |",
+            overall.readiness_index,
+            overall.arithmetic_mean,
+            overall.pessimistic,
+            overall.optimistic,
+            overall.limiting_barrier.as_str()
+        );
+        assert!(doc.contains(&row), "docs/scoring-model.md lacks {row}");
+    }
+}

@@ -1,0 +1,414 @@
+//! Scoring behaviour: the research §11 worked examples, reference orderings, line items, caps,
+//! unknowns, mitigations and warnings.
+
+use serde_json::json;
+
+use super::{barrier, profile, reference, tenths};
+use crate::scoring::document::{BonusCode, CapCode, WarningCode};
+use crate::scoring::{
+    Assessment, Band, Barrier, FactorCode, FactorState, Model, Profile, reference_programs,
+};
+
+fn assess(profile: &Profile) -> Assessment {
+    Model::current().assess(profile)
+}
+
+fn assess_reference(name: &str) -> Assessment {
+    assess(&reference(name))
+}
+
+fn caps(assessment: &Assessment, of: Barrier) -> Vec<CapCode> {
+    barrier(assessment, of).caps.iter().map(|cap| cap.cap).collect()
+}
+
+fn factor(assessment: &Assessment, code: FactorCode) -> &crate::scoring::FactorAssessment {
+    barrier(assessment, code.barrier()).factors.iter().find(|line| line.factor == code).expect("factor line")
+}
+
+/// Research §11: A is the early autologous intradiscal program, B the mature allogeneic one,
+/// C is A delivered IV with the potency assay, control, blinding and regulator contact unknown.
+#[test]
+fn the_research_worked_examples_reproduce_in_direction() {
+    let a = assess_reference("disc_early_academic");
+    let b = assess_reference("disc_mature_allogeneic");
+    let c = assess_reference("disc_early_intravenous_unknowns");
+
+    assert!(b.overall.readiness_index - a.overall.readiness_index >= 40.0);
+    assert!(c.overall.readiness_index < a.overall.readiness_index);
+    assert_eq!(a.overall.limiting_barrier, Barrier::Survival);
+    assert_eq!(b.overall.limiting_barrier, Barrier::Scalability);
+    assert_eq!(c.overall.limiting_barrier, Barrier::Retention);
+    assert_eq!(a.overall.band, Band::Weak);
+    assert_eq!(b.overall.band, Band::Strong);
+
+    assert!(caps(&a, Barrier::Survival).contains(&CapCode::SurvivalUnmitigatedHostileMicroenvironment));
+    assert!(caps(&a, Barrier::Variability).contains(&CapCode::VariabilityNoMoaLinkedPotencyAssay));
+    assert!(caps(&c, Barrier::Retention).contains(&CapCode::RetentionRouteCannotReachTarget));
+    assert!(barrier(&c, Barrier::Retention).score <= 30.0);
+
+    // The research pitfall: leaving the potency, control and blinding questions unanswered must
+    // not score better than A's honest answers.
+    for of in [Barrier::Variability, Barrier::Outcomes] {
+        assert!(barrier(&c, of).score <= barrier(&a, of).score, "{}", of.as_str());
+    }
+    // Research §11 table: A's survival is 23.3 [21.0..31.0] with coverage 0.90.
+    let survival = barrier(&a, Barrier::Survival);
+    assert_eq!(
+        (survival.score, survival.pessimistic, survival.optimistic, survival.coverage),
+        (23.3, 21.0, 31.0, 0.9)
+    );
+}
+
+/// Expected orderings of the reference programs, each for a stated reason.
+#[test]
+fn reference_programs_follow_their_documented_orderings() {
+    let index = |name: &str| assess_reference(name).overall.readiness_index;
+    let higher_than = [
+        // Everything of B is better than A.
+        ("disc_mature_allogeneic", "disc_early_academic"),
+        // Unknown critical answers never beat honest ones.
+        ("disc_early_academic", "disc_early_intravenous_unknowns"),
+        // A preclinical start-up with no trial, tests or GMP yet sits below a clinical program.
+        ("disc_early_academic", "disc_preclinical_startup"),
+        // An approved product beats a withdrawn one and a failed pivotal program.
+        ("gvhd_approved_pediatric", "crohns_fistula_failed_confirmatory"),
+        ("gvhd_approved_pediatric", "als_failed_pivotal"),
+        // A banked allogeneic, controlled, blinded Phase 2 beats an autologous program whose
+        // pivotal trial failed without a mechanism-linked potency assay.
+        ("knee_oa_allogeneic_phase2", "heart_failure_autologous_neutral"),
+        ("knee_oa_allogeneic_phase2", "disc_early_academic"),
+        // A well-specified randomised program beats one that leaves most questions open.
+        ("ards_umbilical_cord_phase2", "stroke_mapc_intravenous"),
+    ];
+    for (higher, lower) in higher_than {
+        assert!(index(higher) > index(lower), "{higher} should score above {lower}");
+    }
+    for failed in
+        ["crohns_fistula_failed_confirmatory", "als_failed_pivotal", "heart_failure_autologous_neutral"]
+    {
+        let assessment = assess_reference(failed);
+        assert!(
+            caps(&assessment, Barrier::Regulatory).contains(&CapCode::RegulatoryPivotalFailureOrWithdrawal)
+        );
+        assert!(barrier(&assessment, Barrier::Regulatory).score <= 50.0, "{failed}");
+    }
+    assert!(assess_reference("disc_preclinical_startup").overall.unclear);
+    assert!(assess_reference("stroke_mapc_intravenous").overall.unclear);
+    assert!(!assess_reference("disc_mature_allogeneic").overall.unclear);
+}
+
+#[test]
+fn every_barrier_line_adds_up_to_its_score_in_the_reference_programs() {
+    for (name, profile) in reference_programs() {
+        let assessment = assess(&profile);
+        assert_eq!(assessment.barriers.iter().map(|b| b.barrier).collect::<Vec<_>>(), Barrier::ALL);
+        for line in &assessment.barriers {
+            let sum: i64 = line.factors.iter().map(|f| tenths(f.points)).sum::<i64>()
+                + line.bonuses.iter().map(|b| tenths(b.points)).sum::<i64>()
+                + line.caps.iter().map(|c| tenths(c.points)).sum::<i64>();
+            assert_eq!(sum, tenths(line.score), "{name} {}", line.barrier.as_str());
+        }
+    }
+}
+
+#[test]
+fn a_cap_is_its_own_line_removing_the_excess() {
+    // Strong survival factors, but a severe disc and neither preconditioning nor carrier.
+    let assessment = assess(&profile(json!({
+        "program": {"indication": "intervertebral_disc_degeneration", "indication_detail": {"pfirrmann_grade": 4}},
+        "cell_source": {"donor_age_years": 25},
+        "manufacturing": {"passage_at_release": 3, "preconditioning": []},
+        "quality": {"viability_at_release_pct": 95},
+        "formulation": {"presentation": "fresh"},
+        "delivery": {"route": "intradiscal", "carrier": "none_saline"},
+        "nonclinical": {"survival_evidence": "clinical_imaging"}
+    })));
+    let survival = barrier(&assessment, Barrier::Survival);
+    let factors: f64 = survival.factors.iter().map(|f| f.points).sum();
+    assert_eq!(tenths(factors), 560);
+    assert_eq!(survival.caps.len(), 1);
+    assert_eq!(survival.caps[0].limit, 40.0);
+    assert_eq!(tenths(survival.caps[0].points), -160);
+    assert_eq!(survival.score, 40.0);
+
+    // Hypoxic preconditioning lifts the cap.
+    let mitigated = assess(&profile(json!({
+        "program": {"indication": "intervertebral_disc_degeneration", "indication_detail": {"pfirrmann_grade": 4}},
+        "manufacturing": {"preconditioning": ["hypoxia"]},
+        "delivery": {"route": "intradiscal", "carrier": "none_saline"}
+    })));
+    assert!(barrier(&mitigated, Barrier::Survival).caps.is_empty());
+}
+
+#[test]
+fn a_milder_disc_grade_makes_survival_mitigations_non_critical() {
+    let profile_with = |grade: u32| {
+        profile(json!({
+            "program": {"indication": "intervertebral_disc_degeneration", "indication_detail": {"pfirrmann_grade": grade}},
+            "delivery": {"route": "intradiscal"}
+        }))
+    };
+    let severe = assess(&profile_with(3));
+    let milder = assess(&profile_with(2));
+    assert!(factor(&severe, FactorCode::Sv1).critical);
+    assert!(!factor(&milder, FactorCode::Sv1).critical);
+    assert!(!caps(&severe, Barrier::Survival).is_empty());
+    assert!(caps(&milder, Barrier::Survival).is_empty());
+    let hostility =
+        |a: &Assessment| a.modifiers.iter().find(|m| m.modifier == "hostility").map(|m| m.value.clone());
+    assert_eq!(hostility(&severe).as_deref(), Some("severe"));
+    assert_eq!(hostility(&milder).as_deref(), Some("high"));
+}
+
+#[test]
+fn critical_unknowns_count_as_worst_case_and_other_unknowns_widen_the_bounds() {
+    let base = json!({
+        "program": {"indication": "gvhd_acute"},
+        "cell_source": {"donor_type": "allogeneic_pooled", "tissue_source": "bone_marrow"},
+        "manufacturing": {"culture_media": "human_platelet_lysate", "automation_level": "closed_automated",
+                          "lot_consistency": {"lots_characterised": 3, "potency_cv_within_limit": true}},
+        "quality": {"potency_assays": [], "isct_identity_testing": false,
+                    "release_criteria": {"viability_min_pct": 70, "sterility": true, "endotoxin": true,
+                                         "mycoplasma": true, "identity": true, "karyotype": true, "potency": true}}
+    });
+    let honest_none = assess(&profile(base.clone()));
+    let mut unknown = base.clone();
+    unknown["quality"].as_object_mut().expect("object").remove("potency_assays");
+    let unknown = assess(&profile(unknown));
+    let va4 = factor(&unknown, FactorCode::Va4);
+    assert_eq!((va4.state, va4.critical, va4.value), (FactorState::Unknown, true, Some(0.0)));
+    assert_eq!(
+        barrier(&unknown, Barrier::Variability).score,
+        barrier(&honest_none, Barrier::Variability).score
+    );
+
+    // A non-critical unknown (culture media) leaves the point estimate to the known factors
+    // and shows in coverage and the bounds.
+    let mut with_assay = base.clone();
+    with_assay["quality"]["potency_assays"] =
+        json!([{"analyte": "ido", "quantitative": true, "stage": "qualified"}]);
+    let mut media_unknown = with_assay.clone();
+    media_unknown["manufacturing"].as_object_mut().expect("object").remove("culture_media");
+    let with_assay = assess(&profile(with_assay));
+    let media_unknown = assess(&profile(media_unknown));
+    let known = barrier(&with_assay, Barrier::Variability);
+    let open = barrier(&media_unknown, Barrier::Variability);
+    assert_eq!(factor(&media_unknown, FactorCode::Va3).value, None);
+    assert_eq!(factor(&media_unknown, FactorCode::Va3).points, 0.0);
+    assert!(open.coverage < known.coverage);
+    assert!(open.pessimistic < open.optimistic);
+    assert_eq!(known.pessimistic, known.optimistic);
+}
+
+#[test]
+fn not_applicable_factors_are_left_out_without_lowering_coverage() {
+    let assessment = assess(&profile(json!({
+        "program": {"indication": "gvhd_acute", "product_class": "culture_expanded_msc"},
+        "cell_source": {"donor_age_years": 30},
+        "manufacturing": {"preconditioning": [], "passage_at_release": 4},
+        "quality": {"viability_at_release_pct": 90},
+        "formulation": {"presentation": "fresh"},
+        "delivery": {"route": "intravenous", "carrier": "hyaluronic_acid"},
+        "nonclinical": {"survival_evidence": "none"}
+    })));
+    assert_eq!(factor(&assessment, FactorCode::Sv2).state, FactorState::NotApplicable);
+    assert_eq!(factor(&assessment, FactorCode::Sf6).state, FactorState::NotApplicable);
+    assert_eq!(factor(&assessment, FactorCode::Om2).state, FactorState::NotApplicable);
+    assert_eq!(barrier(&assessment, Barrier::Survival).coverage, 1.0);
+}
+
+#[test]
+fn nothing_known_about_a_barrier_makes_it_unknown_and_the_assessment_unclear() {
+    let assessment = assess(&profile(json!({"program": {"indication": "ibd"}})));
+    let scalability = barrier(&assessment, Barrier::Scalability);
+    assert_eq!((scalability.band, scalability.score, scalability.coverage), (Band::Unknown, 0.0, 0.0));
+    assert_eq!(scalability.optimistic, 100.0);
+    assert!(assessment.overall.unclear);
+    assert!(assessment.overall.unclear_reasons.iter().any(|r| r.contains("scalability")));
+    // Barriers with critical factors are always assessed, at their worst case.
+    assert_eq!(barrier(&assessment, Barrier::Outcomes).band, Band::Critical);
+}
+
+#[test]
+fn a_designation_adds_a_bonus_line() {
+    let with = |designations: serde_json::Value| {
+        assess(&profile(json!({
+            "program": {"indication": "gvhd_acute"},
+            "regulatory": {"classification_status": "assumed", "designations": designations}
+        })))
+    };
+    let plain = with(json!([]));
+    let designated = with(json!(["orphan"]));
+    let regulatory = barrier(&designated, Barrier::Regulatory);
+    assert_eq!(regulatory.bonuses.len(), 1);
+    assert_eq!(regulatory.bonuses[0].bonus, BonusCode::RegulatoryDesignation);
+    assert_eq!(regulatory.score - barrier(&plain, Barrier::Regulatory).score, 5.0);
+}
+
+#[test]
+fn every_factor_line_explains_itself() {
+    let assessment = assess_reference("disc_mature_allogeneic");
+    for line in assessment.barriers.iter().flat_map(|b| &b.factors) {
+        assert!(!line.evidence.is_empty(), "{}", line.factor.as_str());
+        assert!(!line.rationale.is_empty());
+        assert!(line.input.contains(" = "), "{}", line.input);
+    }
+    let rt1 = factor(&assessment, FactorCode::Rt1);
+    assert_eq!((rt1.level.as_deref(), rt1.value), (Some("intradiscal"), Some(0.7)));
+    let burdick = rt1.evidence.iter().find(|e| e.claim_id == "RT-01").expect("RT-01 cited");
+    assert_eq!(burdick.citation.as_deref(), Some("Burdick et al., 2016"));
+    let va5 = factor(&assessment, FactorCode::Va5);
+    assert_eq!(va5.checklist.len(), 7);
+}
+
+#[test]
+fn mitigations_are_ranked_by_the_gain_the_model_computes() {
+    let assessment = assess_reference("disc_early_academic");
+    assert!(assessment.mitigations.len() >= 10);
+    for pair in assessment.mitigations.windows(2) {
+        assert!(pair[0].readiness_gain >= pair[1].readiness_gain);
+    }
+    let top = &assessment.mitigations[0];
+    assert!(top.readiness_gain > 0.0);
+    assert_eq!(
+        tenths(top.readiness_index_after - assessment.overall.readiness_index),
+        tenths(top.readiness_gain)
+    );
+    // Hypoxic preconditioning lifts the survival cap of the disc program.
+    let hypoxia = assessment.mitigations.iter().find(|m| m.id == "hypoxic_preconditioning").expect("offered");
+    assert!(hypoxia.barrier_changes.iter().any(|c| c.barrier == Barrier::Survival && c.change > 0.0));
+    // Only weak factors get mitigations.
+    for mitigation in &assessment.mitigations {
+        let line = factor(&assessment, mitigation.factor);
+        assert!(line.value.is_some_and(|value| value < 0.75), "{}", mitigation.id);
+    }
+}
+
+#[test]
+fn genetic_homing_engineering_shows_its_safety_trade_off() {
+    let assessment = assess_reference("gvhd_approved_pediatric");
+    let cxcr4 = assessment
+        .mitigations
+        .iter()
+        .find(|m| m.id == "cxcr4_homing_engineering")
+        .expect("offered for weak retention enhancement");
+    let change =
+        |of: Barrier| cxcr4.barrier_changes.iter().find(|c| c.barrier == of).map_or(0.0, |c| c.change);
+    assert!(change(Barrier::Retention) > 0.0);
+    assert!(change(Barrier::Safety) < 0.0);
+    assert!(cxcr4.tradeoff.is_some());
+}
+
+/// A deliberately weak program for every route and indication: every catalogue entry must be
+/// offered somewhere, so no mitigation is unreachable data.
+#[test]
+fn every_mitigation_in_the_catalogue_is_offered_for_some_weak_program() {
+    use crate::scoring::profile::{Indication, Route};
+    let mut offered = std::collections::BTreeSet::new();
+    for indication in Indication::ALL {
+        for route in Route::ALL {
+            let weak = profile(json!({
+                "program": {"indication": indication.as_str(), "indication_detail": {"pfirrmann_grade": 4},
+                            "product_class": "gene_modified_msc"},
+                "cell_source": {"tissue_source": "placenta", "donor_type": "allogeneic_single_donor",
+                                "donor_age_years": 70, "cell_bank": "none", "hla_matching": "none"},
+                "manufacturing": {"culture_media": "fbs", "culture_format": "2d_flask", "culture_oxygen": "normoxic_21pct",
+                                  "passage_at_release": 15, "preconditioning": [],
+                                  "genetic_modification": {"kind": "lentiviral", "targets": ["other"], "safety_switch": "none",
+                                                           "integration_site_analysis": false, "off_target_analysis": false},
+                                  "gmp_status": "research_grade", "lot_consistency": {"lots_characterised": 0},
+                                  "cells_per_lot": 1e10, "estimated_cogs_per_dose_usd": 100000, "automation_level": "manual_open"},
+                "quality": {"isct_identity_testing": false, "potency_assays": [], "viability_at_release_pct": 50,
+                            "release_criteria": {"viability_min_pct": 50, "sterility": false, "endotoxin": false, "mycoplasma": false,
+                                                 "identity": false, "karyotype": false, "potency": false}},
+                "formulation": {"presentation": "fresh", "stability_data": false},
+                "delivery": {"route": route.as_str(), "carrier": "none_saline", "retention_adjuncts": [], "n_doses": 3,
+                             "dose_rationale": "none", "procedure_safety_measures": []},
+                "nonclinical": {"animal_models": [], "survival_evidence": "none", "biodistribution_evidence": "none",
+                                "genetic_stability_tests": [], "tumorigenicity_study": "none", "glp_tox_biodistribution": false},
+                "clinical": {"completed_phase": "none", "proms": [], "structural_endpoints": [], "mcid_prespecified": false,
+                             "sample_size_powered": false, "control_arm": "none_single_arm", "blinding": "open_label",
+                             "patient_selection": "none", "efficacy_follow_up_months": 3, "ltfu_safety_years": 0,
+                             "immunogenicity_monitoring": []},
+                "regulatory": {"target_regulators": ["fda"], "classification_status": "not_sought", "interactions": [],
+                               "status": "none", "designations": [], "cmc_documentation": "none"}
+            }));
+            offered.extend(assess(&weak).mitigations.into_iter().map(|m| m.id.to_string()));
+        }
+    }
+    for mitigation in &Model::current().document().mitigations {
+        assert!(offered.contains(&mitigation.id), "{} is never offered", mitigation.id);
+    }
+}
+
+#[test]
+fn consistency_warnings_flag_contradictions_and_red_flags() {
+    let warnings = |json: serde_json::Value| -> Vec<WarningCode> {
+        assess(&profile(json)).warnings.into_iter().map(|w| w.warning).collect()
+    };
+    assert!(
+        warnings(json!({
+            "program": {"indication": "intervertebral_disc_degeneration"},
+            "delivery": {"route": "intravenous"}
+        }))
+        .contains(&WarningCode::SystemicRouteForLocalTarget)
+    );
+    assert!(
+        !warnings(json!({
+            "program": {"indication": "gvhd_acute"},
+            "delivery": {"route": "intravenous"}
+        }))
+        .contains(&WarningCode::SystemicRouteForLocalTarget)
+    );
+    assert!(
+        warnings(json!({
+            "program": {"indication": "gvhd_acute", "stage": "phase3"},
+            "quality": {"potency_assays": [{"analyte": "other", "quantitative": true, "stage": "validated"}]}
+        }))
+        .contains(&WarningCode::LateStageWithoutMoaLinkedPotency)
+    );
+    assert!(
+        !warnings(json!({
+            "program": {"indication": "gvhd_acute", "stage": "phase3"},
+            "quality": {"potency_assays": [{"analyte": "ido", "quantitative": true, "stage": "qualified"}]}
+        }))
+        .contains(&WarningCode::LateStageWithoutMoaLinkedPotency)
+    );
+    assert!(
+        warnings(json!({
+            "cell_source": {"donor_type": "allogeneic_pooled"},
+            "delivery": {"n_doses": 4},
+            "clinical": {"immunogenicity_monitoring": []}
+        }))
+        .contains(&WarningCode::AllogeneicRepeatDosingUnmonitored)
+    );
+    assert!(
+        warnings(json!({"quality": {"release_criteria": {"viability_min_pct": 60}}}))
+            .contains(&WarningCode::ViabilityBelowReleaseCriterion)
+    );
+    assert!(
+        warnings(json!({"delivery": {"route": "intradiscal", "injection_volume_ml": 3.5}}))
+            .contains(&WarningCode::IntradiscalVolumeAbovePrecedent)
+    );
+    assert!(
+        warnings(json!({"program": {"product_class": "msc_secretome_or_ev"}}))
+            .contains(&WarningCode::ProductClassOutsideCalibration)
+    );
+    assert!(warnings(json!({})).contains(&WarningCode::IndicationUnknown));
+    assert!(assess_reference("disc_mature_allogeneic").warnings.is_empty());
+}
+
+#[test]
+fn assessments_are_deterministic_and_round_trip() {
+    for (name, profile) in reference_programs() {
+        let first = serde_json::to_vec(&assess(&profile)).expect("serialises");
+        let reparsed =
+            super::super::parse_profile(&serde_json::to_vec(&profile).expect("serialises")).expect("parses");
+        let second = serde_json::to_vec(&assess(&reparsed)).expect("serialises");
+        assert_eq!(first, second, "{name}");
+        let back: Assessment = serde_json::from_slice(&first).expect("deserialises");
+        assert_eq!(back, assess(&profile), "{name}");
+        let fresh = Model::load().expect("loads").assess(&profile);
+        assert_eq!(serde_json::to_vec(&fresh).expect("serialises"), first, "{name}");
+    }
+}
