@@ -100,9 +100,7 @@ impl Settings {
                     PathBuf::from("data/postgres"),
                     "a directory path",
                 )?,
-                bin_dir: lookup("POSTGRES_BIN_DIR")
-                    .filter(|dir| !dir.is_empty())
-                    .map(PathBuf::from),
+                bin_dir: lookup("POSTGRES_BIN_DIR").filter(|dir| !dir.is_empty()).map(PathBuf::from),
             }),
         };
         let log_level: String = read.parsed("LOG_LEVEL", "info".to_owned(), "a tracing filter")?;
@@ -128,11 +126,7 @@ impl Settings {
             body_limit_bytes: read.bounded("BODY_LIMIT_BYTES", 65_536, 1..=1_073_741_824)?,
             log_format: read.parsed("LOG_FORMAT", LogFormat::Human, "`human` or `json`")?,
             log_level,
-            shutdown_timeout: Duration::from_secs(read.bounded(
-                "SHUTDOWN_TIMEOUT_SECS",
-                10,
-                0..=3600,
-            )?),
+            shutdown_timeout: Duration::from_secs(read.bounded("SHUTDOWN_TIMEOUT_SECS", 10, 0..=3600)?),
         })
     }
 }
@@ -142,12 +136,7 @@ struct Reader<'a, F: Fn(&str) -> Option<String>> {
 }
 
 impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
-    fn parsed<T: FromStr>(
-        &self,
-        variable: &'static str,
-        default: T,
-        expected: &str,
-    ) -> Result<T, ConfigError>
+    fn parsed<T: FromStr>(&self, variable: &'static str, default: T, expected: &str) -> Result<T, ConfigError>
     where
         T::Err: Display,
     {
@@ -176,11 +165,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
         if range.contains(&value) {
             Ok(value)
         } else {
-            Err(ConfigError {
-                variable,
-                value: value.to_string(),
-                reason: format!("expected {expected}"),
-            })
+            Err(ConfigError { variable, value: value.to_string(), reason: format!("expected {expected}") })
         }
     }
 }
@@ -205,10 +190,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Settings::from_lookup(|name| vars.get(name).cloned())
     }
 
@@ -231,12 +214,7 @@ mod tests {
     fn an_invalid_value_names_its_variable() {
         let error = settings(&[("PORT", "eighty")]).expect_err("not a port");
         assert_eq!(error.variable, "PORT");
-        assert!(
-            error
-                .to_string()
-                .starts_with("invalid configuration: PORT=\"eighty\""),
-            "{error}"
-        );
+        assert!(error.to_string().starts_with("invalid configuration: PORT=\"eighty\""), "{error}");
 
         let error = settings(&[("DATABASE_POOL_SIZE", "0")]).expect_err("pool of zero");
         assert_eq!(error.variable, "DATABASE_POOL_SIZE");
@@ -250,8 +228,7 @@ mod tests {
 
     #[test]
     fn a_database_url_password_is_never_echoed() {
-        let error =
-            settings(&[("DATABASE_URL", "mysql://app:secret@db/x")]).expect_err("not postgres");
+        let error = settings(&[("DATABASE_URL", "mysql://app:secret@db/x")]).expect_err("not postgres");
         assert_eq!(error.variable, "DATABASE_URL");
         assert!(!error.to_string().contains("secret"), "{error}");
     }
@@ -259,9 +236,6 @@ mod tests {
     #[test]
     fn database_url_selects_the_external_server() {
         let settings = settings(&[("DATABASE_URL", "postgres://localhost/x")]).expect("valid");
-        assert_eq!(
-            settings.database,
-            DatabaseSource::Url("postgres://localhost/x".into())
-        );
+        assert_eq!(settings.database, DatabaseSource::Url("postgres://localhost/x".into()));
     }
 }

@@ -40,10 +40,7 @@ pub enum EmbeddedPostgresError {
     #[error("{action} failed: {detail}")]
     Command { action: String, detail: String },
     #[error("cannot prepare {path}: {source}")]
-    Filesystem {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Filesystem { path: PathBuf, source: std::io::Error },
 }
 
 /// Where to look for the server programs.
@@ -59,10 +56,7 @@ impl ProgramSearch {
     /// The search the service uses: an explicit directory only, or `PATH` plus the system locations.
     pub fn new(explicit_dir: Option<&Path>) -> Self {
         match explicit_dir {
-            Some(dir) => Self {
-                directories: vec![dir.to_owned()],
-                system_locations: false,
-            },
+            Some(dir) => Self { directories: vec![dir.to_owned()], system_locations: false },
             None => Self {
                 directories: std::env::var_os("PATH")
                     .map(|path| std::env::split_paths(&path).collect())
@@ -83,11 +77,7 @@ impl ProgramSearch {
         }
         candidates
             .iter()
-            .find(|dir| {
-                ["initdb", "pg_ctl", "postgres"]
-                    .iter()
-                    .all(|program| dir.join(program).is_file())
-            })
+            .find(|dir| ["initdb", "pg_ctl", "postgres"].iter().all(|program| dir.join(program).is_file()))
             // PATH often holds symlinks (/usr/local/bin/pg_ctl -> /usr/lib/postgresql/15/bin/pg_ctl);
             // the real directory keeps the programs of one version together.
             .map(|dir| {
@@ -100,11 +90,7 @@ impl ProgramSearch {
                 searched: if candidates.is_empty() {
                     "nowhere: the search path is empty".to_owned()
                 } else {
-                    candidates
-                        .iter()
-                        .map(|dir| dir.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    candidates.iter().map(|dir| dir.display().to_string()).collect::<Vec<_>>().join(", ")
                 },
             })
     }
@@ -179,20 +165,11 @@ impl EmbeddedPostgres {
                 data_dir = %data_dir.display(),
                 "an embedded PostgreSQL is already running on this data directory; attaching to it (it will not be stopped by this process)"
             );
-            return Ok(Self {
-                bin_dir,
-                data_dir,
-                socket_dir,
-                port,
-                run_as,
-                owned: false,
-                stopped: false,
-            });
+            return Ok(Self { bin_dir, data_dir, socket_dir, port, run_as, owned: false, stopped: false });
         }
 
         let port = free_port()?;
-        let socket_dir =
-            std::env::temp_dir().join(format!("msc-readiness-pg-{}-{port}", std::process::id()));
+        let socket_dir = std::env::temp_dir().join(format!("msc-readiness-pg-{}-{port}", std::process::id()));
         prepare_directory(&socket_dir, run_as)?;
         let server_options = format!(
             "-c listen_addresses='' -c unix_socket_directories='{}' -c unix_socket_permissions=0700 -p {port}",
@@ -205,29 +182,14 @@ impl EmbeddedPostgres {
             .arg(&data_dir)
             .arg("--log")
             .arg(data_dir.join("server.log"))
-            .args([
-                "--wait",
-                "--timeout",
-                "60",
-                "--silent",
-                "-o",
-                &server_options,
-            ])
+            .args(["--wait", "--timeout", "60", "--silent", "-o", &server_options])
             // Own process group: a Ctrl-C in the terminal must reach the service, which then drains
             // its requests and stops the server in order, not the server directly.
             .process_group(0);
         run(&mut pg_ctl, run_as, "pg_ctl start")?;
         tracing::info!(data_dir = %data_dir.display(), socket_dir = %socket_dir.display(), port, "embedded PostgreSQL started");
 
-        Ok(Self {
-            bin_dir,
-            data_dir,
-            socket_dir,
-            port,
-            run_as,
-            owned: true,
-            stopped: false,
-        })
+        Ok(Self { bin_dir, data_dir, socket_dir, port, run_as, owned: true, stopped: false })
     }
 
     /// Connection options for the service's database on this server.
@@ -256,11 +218,7 @@ impl EmbeddedPostgres {
         }
         self.stopped = true;
         let mut pg_ctl = Command::new(self.bin_dir.join("pg_ctl"));
-        pg_ctl
-            .arg("stop")
-            .arg("--pgdata")
-            .arg(&self.data_dir)
-            .args(["--mode", "fast", "--wait", "--silent"]);
+        pg_ctl.arg("stop").arg("--pgdata").arg(&self.data_dir).args(["--mode", "fast", "--wait", "--silent"]);
         let result = run(&mut pg_ctl, self.run_as, "pg_ctl stop");
         let _ = fs::remove_dir_all(&self.socket_dir);
         tracing::info!(data_dir = %self.data_dir.display(), "embedded PostgreSQL stopped");
@@ -282,27 +240,19 @@ fn unprivileged_account() -> Result<Option<Account>, EmbeddedPostgresError> {
         return Ok(None);
     }
     match nix::unistd::User::from_name(UNPRIVILEGED_ACCOUNT) {
-        Ok(Some(user)) => Ok(Some(Account {
-            uid: user.uid,
-            gid: user.gid,
-        })),
+        Ok(Some(user)) => Ok(Some(Account { uid: user.uid, gid: user.gid })),
         _ => Err(EmbeddedPostgresError::NoUnprivilegedAccount),
     }
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, EmbeddedPostgresError> {
-    std::path::absolute(path).map_err(|source| EmbeddedPostgresError::Filesystem {
-        path: path.to_owned(),
-        source,
-    })
+    std::path::absolute(path)
+        .map_err(|source| EmbeddedPostgresError::Filesystem { path: path.to_owned(), source })
 }
 
 /// Creates `dir` with mode 0700, owned by the account that runs the server.
 fn prepare_directory(dir: &Path, run_as: Option<Account>) -> Result<(), EmbeddedPostgresError> {
-    let failed = |source| EmbeddedPostgresError::Filesystem {
-        path: dir.to_owned(),
-        source,
-    };
+    let failed = |source| EmbeddedPostgresError::Filesystem { path: dir.to_owned(), source };
     fs::create_dir_all(dir).map_err(failed)?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(failed)?;
     if let Some(account) = run_as {
@@ -327,10 +277,7 @@ fn free_port() -> Result<u16, EmbeddedPostgresError> {
     std::net::TcpListener::bind(("127.0.0.1", 0))
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
-        .map_err(|source| EmbeddedPostgresError::Filesystem {
-            path: PathBuf::from("127.0.0.1:0"),
-            source,
-        })
+        .map_err(|source| EmbeddedPostgresError::Filesystem { path: PathBuf::from("127.0.0.1:0"), source })
 }
 
 fn run(
@@ -341,27 +288,19 @@ fn run(
     if let Some(account) = run_as {
         command.uid(account.uid.as_raw()).gid(account.gid.as_raw());
     }
-    let output = command
-        .output()
-        .map_err(|error| EmbeddedPostgresError::Command {
-            action: action.to_owned(),
-            detail: error.to_string(),
-        })?;
+    let output = command.output().map_err(|error| EmbeddedPostgresError::Command {
+        action: action.to_owned(),
+        detail: error.to_string(),
+    })?;
     if output.status.success() {
         Ok(output)
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let detail = format!("{} {}", stderr.trim(), stdout.trim())
-            .trim()
-            .to_owned();
+        let detail = format!("{} {}", stderr.trim(), stdout.trim()).trim().to_owned();
         Err(EmbeddedPostgresError::Command {
             action: action.to_owned(),
-            detail: if detail.is_empty() {
-                output.status.to_string()
-            } else {
-                detail
-            },
+            detail: if detail.is_empty() { output.status.to_string() } else { detail },
         })
     }
 }
@@ -372,10 +311,7 @@ mod tests {
 
     #[test]
     fn an_empty_search_path_names_the_three_ways_out() {
-        let search = ProgramSearch {
-            directories: vec![],
-            system_locations: false,
-        };
+        let search = ProgramSearch { directories: vec![], system_locations: false };
         let message = search.find().expect_err("nothing to find").to_string();
         assert!(message.contains("apt-get install postgresql"), "{message}");
         assert!(message.contains("DATABASE_URL"), "{message}");

@@ -4,6 +4,7 @@
 //! `scoring` (the pure model: no HTTP, no SQL, no async). `startup` wires them together.
 
 pub mod api;
+pub mod comparison;
 pub mod configuration;
 pub mod embedded_postgres;
 pub mod persistence;

@@ -25,12 +25,11 @@ pub enum StartupError {
     #[error("cannot prepare the database (is it running and reachable?): {0}")]
     Database(#[from] PersistenceError),
     #[error("cannot listen on {address}: {source}")]
-    Bind {
-        address: String,
-        source: std::io::Error,
-    },
+    Bind { address: String, source: std::io::Error },
     #[error("cannot set up metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error("the scoring model compiled into this binary is invalid: {0}")]
+    Model(#[from] crate::scoring::ModelError),
     #[error("the embedded database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -45,10 +44,7 @@ pub struct Application {
 impl Application {
     /// Connects (lazily) to the database, applies the migrations and binds the listener.
     /// Port 0 picks a free port, which tests use.
-    pub async fn build(
-        settings: &Settings,
-        database: PgConnectOptions,
-    ) -> Result<Self, StartupError> {
+    pub async fn build(settings: &Settings, database: PgConnectOptions) -> Result<Self, StartupError> {
         let pool = persistence::pool(
             database,
             PoolSettings {
@@ -57,16 +53,12 @@ impl Application {
             },
         );
         persistence::migrate(&pool).await?;
+        tokio::spawn(purge_idempotency_keys(pool.clone()));
 
         let address = format!("{}:{}", settings.host, settings.port);
-        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
-            address: address.clone(),
-            source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind { address, source })?
-            .port();
+        let listener = TcpListener::bind(&address)
+            .map_err(|source| StartupError::Bind { address: address.clone(), source })?;
+        let port = listener.local_addr().map_err(|source| StartupError::Bind { address, source })?.port();
 
         let (registry, http_metrics) = api::metrics::build(&pool)?;
         let spec = api::openapi::spec();
@@ -82,11 +74,7 @@ impl Application {
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 .app_data(pool_data.clone())
                 .app_data(registry.clone())
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(body_limit)
-                        .error_handler(problem::json_error),
-                )
+                .app_data(web::JsonConfig::default().limit(body_limit).error_handler(problem::json_error))
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(web::QueryConfig::default().error_handler(problem::query_error))
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
@@ -99,10 +87,7 @@ impl Application {
         .disable_signals()
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
         .listen(listener)
-        .map_err(|source| StartupError::Bind {
-            address: format!("{}:{port}", settings.host),
-            source,
-        })?
+        .map_err(|source| StartupError::Bind { address: format!("{}:{port}", settings.host), source })?
         .run();
         Ok(Self { server, port, pool })
     }
@@ -125,6 +110,22 @@ impl Application {
     }
 }
 
+/// Forgets expired idempotency keys once an hour; a failed round is retried the next hour.
+async fn purge_idempotency_keys(pool: PgPool) {
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        match persistence::assessments::purge_expired_idempotency_keys(&pool).await {
+            Ok(purged) if purged > 0 => tracing::info!(purged, "expired idempotency keys purged"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not purge expired idempotency keys"),
+        }
+    }
+}
+
 async fn not_found(request: HttpRequest) -> actix_web::HttpResponse {
     use actix_web::ResponseError;
     problem::ApiError::NotFound(format!("no resource at {}", request.path())).error_response()
@@ -133,11 +134,11 @@ async fn not_found(request: HttpRequest) -> actix_web::HttpResponse {
 /// Runs the service until SIGINT or SIGTERM: provides the database (embedded unless
 /// `DATABASE_URL` is set), serves, drains in-flight requests, and stops what it started.
 pub async fn serve(settings: Settings) -> Result<(), StartupError> {
+    let model = crate::scoring::Model::load()?;
+    tracing::info!(model_version = model.version(), "scoring model loaded");
     let mut embedded = None;
     let database = match &settings.database {
-        DatabaseSource::Url(url) => url
-            .parse::<PgConnectOptions>()
-            .map_err(StartupError::DatabaseUrl)?,
+        DatabaseSource::Url(url) => url.parse::<PgConnectOptions>().map_err(StartupError::DatabaseUrl)?,
         DatabaseSource::Embedded(embedded_settings) => {
             let embedded_settings = embedded_settings.clone();
             let server = tokio::task::spawn_blocking(move || {
@@ -172,10 +173,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     if let Some(mut server) = embedded {
         tokio::task::spawn_blocking(move || server.stop()).await??;
     }
-    served.map_err(|source| StartupError::Bind {
-        address: settings.host.clone(),
-        source,
-    })
+    served.map_err(|source| StartupError::Bind { address: settings.host.clone(), source })
 }
 
 async fn shutdown_signal() {

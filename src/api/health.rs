@@ -55,10 +55,6 @@ pub async fn readyz(pool: web::Data<PgPool>) -> Result<web::Json<Health>, ApiErr
 pub async fn metrics(registry: web::Data<prometheus::Registry>) -> Result<HttpResponse, ApiError> {
     let encoder = TextEncoder::new();
     let mut body = Vec::new();
-    encoder
-        .encode(&registry.gather(), &mut body)
-        .map_err(|error| ApiError::Internal(Box::new(error)))?;
-    Ok(HttpResponse::Ok()
-        .content_type(encoder.format_type())
-        .body(body))
+    encoder.encode(&registry.gather(), &mut body).map_err(|error| ApiError::Internal(Box::new(error)))?;
+    Ok(HttpResponse::Ok().content_type(encoder.format_type()).body(body))
 }

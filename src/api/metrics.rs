@@ -14,29 +14,19 @@ struct PoolCollector {
 
 impl Collector for PoolCollector {
     fn desc(&self) -> Vec<&Desc> {
-        self.in_use
-            .desc()
-            .into_iter()
-            .chain(self.idle.desc())
-            .collect()
+        self.in_use.desc().into_iter().chain(self.idle.desc()).collect()
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
         let idle = i64::try_from(self.pool.num_idle()).unwrap_or(i64::MAX);
         self.in_use.set(i64::from(self.pool.size()) - idle);
         self.idle.set(idle);
-        self.in_use
-            .collect()
-            .into_iter()
-            .chain(self.idle.collect())
-            .collect()
+        self.in_use.collect().into_iter().chain(self.idle.collect()).collect()
     }
 }
 
 /// The registry and the HTTP metrics middleware, created once and shared by all workers.
-pub fn build(
-    pool: &PgPool,
-) -> Result<(Registry, actix_web_prom::PrometheusMetrics), prometheus::Error> {
+pub fn build(pool: &PgPool) -> Result<(Registry, actix_web_prom::PrometheusMetrics), prometheus::Error> {
     let registry = Registry::new();
     let collector = PoolCollector {
         pool: pool.clone(),

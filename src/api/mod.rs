@@ -1,17 +1,36 @@
 //! The HTTP layer: handlers translate HTTP to domain and persistence calls and back.
 
+pub mod assessments;
+pub mod caller;
 pub mod health;
+mod json_body;
 pub mod metrics;
+pub mod model;
 pub mod observability;
 pub mod openapi;
 pub mod problem;
+pub mod programs;
 
+use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers every documented route. Only `.service(...)` registrations reach the OpenAPI spec.
+/// Registers every documented route. Only `.service(...)` registrations reach the OpenAPI spec,
+/// and each scope prefix is registered once (actix routes into the first matching scope only).
 pub fn configure(config: &mut ServiceConfig) {
-    config
-        .service(health::healthz)
-        .service(health::readyz)
-        .service(health::metrics);
+    config.service(health::healthz).service(health::readyz).service(health::metrics).service(
+        scope("/v1")
+            .service(assessments::score)
+            .service(assessments::create_assessment)
+            .service(assessments::list_assessments)
+            .service(assessments::get_assessment)
+            .service(assessments::delete_assessment)
+            .service(assessments::rescore_assessment)
+            .service(assessments::compare_assessments)
+            .service(programs::create_program)
+            .service(programs::list_programs)
+            .service(programs::get_program)
+            .service(programs::program_history)
+            .service(model::get_model)
+            .service(model::get_evidence),
+    );
 }

@@ -36,10 +36,7 @@ pub async fn request_context(
     let span = tracing::info_span!("request", request_id = %request_id);
     let started = Instant::now();
     let mut response = next.call(request).instrument(span.clone()).await?;
-    let route = response
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "(unmatched)".to_owned());
+    let route = response.request().match_pattern().unwrap_or_else(|| "(unmatched)".to_owned());
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| tracing::info!(%method, %route, status, latency_ms, "request completed"));
@@ -57,15 +54,9 @@ pub fn ensure_problem_document<B: MessageBody + 'static>(
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|value| {
-            value
-                .as_bytes()
-                .starts_with(PROBLEM_CONTENT_TYPE.as_bytes())
-        });
+        .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_CONTENT_TYPE.as_bytes()));
     if is_problem {
-        return Ok(ErrorHandlerResponse::Response(
-            response.map_into_left_body(),
-        ));
+        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
     }
     let status = response.status();
     let detail = response
@@ -78,11 +69,7 @@ pub fn ensure_problem_document<B: MessageBody + 'static>(
         problem_type: format!("/problems/http-{}", status.as_u16()),
         title: status.canonical_reason().unwrap_or("Error").to_owned(),
         status: status.as_u16(),
-        detail: if status.is_server_error() {
-            "internal error".to_owned()
-        } else {
-            detail
-        },
+        detail: if status.is_server_error() { "internal error".to_owned() } else { detail },
         errors: Vec::new(),
     };
     let mut replacement = HttpResponse::build(status);
@@ -94,7 +81,5 @@ pub fn ensure_problem_document<B: MessageBody + 'static>(
     replacement.content_type(PROBLEM_CONTENT_TYPE);
     let replacement: HttpResponse<BoxBody> = replacement.json(problem);
     let (request, _) = response.into_parts();
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(request, replacement).map_into_right_body(),
-    ))
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, replacement).map_into_right_body()))
 }

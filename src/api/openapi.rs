@@ -4,6 +4,8 @@ use actix_web::App;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
+use super::assessments::{Order, SortBy, View};
+
 /// Top-level metadata of the API; paths and schemas are collected from the registered handlers.
 #[derive(OpenApi)]
 #[openapi(
@@ -15,7 +17,12 @@ outcome measures, regulatory readiness), explains every point of the score with 
 assessment for comparison, trend tracking and dashboards. Errors are RFC 9457 problem documents.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
+    // Query-parameter enums are referenced by `IntoParams` but not collected from it.
+    components(schemas(SortBy, Order, View)),
     tags(
+        (name = "assessments", description = "Score program profiles, store, list, compare and re-score assessments"),
+        (name = "programs", description = "Programs and their assessment histories"),
+        (name = "model", description = "The scoring model and its evidence registry"),
         (name = "operations", description = "Health, readiness and metrics for operators"),
     )
 )]
@@ -23,10 +30,7 @@ struct ApiDoc;
 
 /// The complete OpenAPI document of the service, as served at `/openapi.json`.
 pub fn spec() -> utoipa::openapi::OpenApi {
-    let (_, spec) = App::new()
-        .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
-        .configure(super::configure)
-        .split_for_parts();
+    let (_, spec) =
+        App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(super::configure).split_for_parts();
     spec
 }

@@ -42,9 +42,7 @@ pub struct FieldError {
     #[schema(example = "delivery.route")]
     pub field: String,
     /// Why the value was rejected.
-    #[schema(
-        example = "unknown variant `intravenus`, expected one of `intravenous`, `intradiscal`, ..."
-    )]
+    #[schema(example = "unknown variant `intravenus`, expected one of `intravenous`, `intradiscal`, ...")]
     pub message: String,
 }
 
@@ -56,10 +54,15 @@ pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
     #[error("{detail}")]
-    Validation {
-        detail: String,
-        errors: Vec<FieldError>,
-    },
+    Validation { detail: String, errors: Vec<FieldError> },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
+    IdempotencyKeyInFlight,
+    #[error(
+        "this Idempotency-Key was already used with a different request; use a new key for a new request"
+    )]
+    IdempotencyKeyReused,
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -85,12 +88,11 @@ impl ApiError {
             Self::NotFound(_) => ("/problems/not-found", "Not found"),
             Self::BadRequest(_) => ("/problems/bad-request", "Bad request"),
             Self::Validation { .. } => ("/problems/validation-error", "Invalid request"),
-            Self::PayloadTooLarge { .. } => {
-                ("/problems/payload-too-large", "Request body too large")
-            }
-            Self::UnsupportedMediaType(_) => {
-                ("/problems/unsupported-media-type", "Unsupported media type")
-            }
+            Self::Conflict(_) => ("/problems/conflict", "Conflict"),
+            Self::IdempotencyKeyInFlight => ("/problems/idempotency-key-in-flight", "Request in progress"),
+            Self::IdempotencyKeyReused => ("/problems/idempotency-key-reused", "Idempotency-Key reused"),
+            Self::PayloadTooLarge { .. } => ("/problems/payload-too-large", "Request body too large"),
+            Self::UnsupportedMediaType(_) => ("/problems/unsupported-media-type", "Unsupported media type"),
             Self::Unavailable(_) => ("/problems/service-unavailable", "Service unavailable"),
             Self::Internal(_) => ("/problems/internal-error", "Internal error"),
         }
@@ -119,6 +121,8 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(_) | Self::IdempotencyKeyInFlight => StatusCode::CONFLICT,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -133,11 +137,8 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
-        response.insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
-        ));
-        if let Self::Unavailable(_) = self {
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE)));
+        if let Self::Unavailable(_) | Self::IdempotencyKeyInFlight = self {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
         }
         response.json(self.problem())
@@ -145,45 +146,27 @@ impl ResponseError for ApiError {
 }
 
 /// Maps actix's JSON body errors (for `web::Json` extractors) to problem documents.
-pub fn json_error(
-    error: actix_web::error::JsonPayloadError,
-    _request: &HttpRequest,
-) -> actix_web::Error {
+pub fn json_error(error: actix_web::error::JsonPayloadError, _request: &HttpRequest) -> actix_web::Error {
     use actix_web::error::JsonPayloadError;
     let api_error = match error {
-        JsonPayloadError::OverflowKnownLength { limit, .. }
-        | JsonPayloadError::Overflow { limit } => ApiError::PayloadTooLarge { limit },
+        JsonPayloadError::OverflowKnownLength { limit, .. } | JsonPayloadError::Overflow { limit } => {
+            ApiError::PayloadTooLarge { limit }
+        }
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
             "the request body must be JSON (Content-Type: application/json)".into(),
         ),
         JsonPayloadError::Deserialize(error) if error.is_data() => ApiError::Validation {
             detail: "the request body does not match the expected schema".into(),
-            errors: vec![FieldError {
-                field: String::new(),
-                message: error.to_string(),
-            }],
+            errors: vec![FieldError { field: String::new(), message: error.to_string() }],
         },
-        JsonPayloadError::Deserialize(error) => {
-            ApiError::BadRequest(format!("malformed JSON: {error}"))
-        }
+        JsonPayloadError::Deserialize(error) => ApiError::BadRequest(format!("malformed JSON: {error}")),
         other => ApiError::BadRequest(format!("unreadable request body: {other}")),
     };
     api_error.into()
 }
 
-/// Maps actix's raw-body errors (for `web::Bytes` extractors) to problem documents.
-pub fn payload_error(error: actix_web::error::PayloadError, limit: usize) -> ApiError {
-    match error {
-        actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge { limit },
-        other => ApiError::BadRequest(format!("unreadable request body: {other}")),
-    }
-}
-
 /// Maps actix's query-string errors to problem documents.
-pub fn query_error(
-    error: actix_web::error::QueryPayloadError,
-    _request: &HttpRequest,
-) -> actix_web::Error {
+pub fn query_error(error: actix_web::error::QueryPayloadError, _request: &HttpRequest) -> actix_web::Error {
     ApiError::BadRequest(format!("invalid query string: {error}")).into()
 }
 

@@ -1,12 +1,28 @@
 //! All SQL of the service: the connection pool, the embedded migrations and the queries.
+//!
+//! Every query on a sponsor's data takes the caller's [`OrganisationId`] and is scoped by it
+//! here, in one place: another organisation's rows are invisible (a 404, never a 403).
+
+pub mod assessments;
+pub mod programs;
 
 use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use uuid::Uuid;
 
 /// The schema migrations in `migrations/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// The organisation on whose behalf a query runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrganisationId(pub Uuid);
+
+impl OrganisationId {
+    /// The organisation every caller acts for until API keys exist (created by migration 0001).
+    pub const DEFAULT: Self = Self(Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0000));
+}
 
 /// Errors of the persistence layer.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +33,8 @@ pub enum PersistenceError {
     /// Anything else the database reported.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    #[error("cannot encode a stored document: {0}")]
+    Encoding(String),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
 }
@@ -56,23 +74,16 @@ pub fn pool(options: PgConnectOptions, settings: PoolSettings) -> PgPool {
 
 /// Creates `database` on the server `admin` connects to, unless it exists. Two instances
 /// starting at once may race; the loser's "already exists" is success.
-pub async fn ensure_database(
-    admin: PgConnectOptions,
-    database: &str,
-) -> Result<(), PersistenceError> {
+pub async fn ensure_database(admin: PgConnectOptions, database: &str) -> Result<(), PersistenceError> {
     use sqlx::Connection;
     let mut connection = sqlx::PgConnection::connect_with(&admin).await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(database)
-            .fetch_one(&mut connection)
-            .await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(database)
+        .fetch_one(&mut connection)
+        .await?;
     if !exists {
         let create = format!("CREATE DATABASE \"{}\"", database.replace('"', "\"\""));
-        match sqlx::query(sqlx::AssertSqlSafe(create))
-            .execute(&mut connection)
-            .await
-        {
+        match sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut connection).await {
             Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("42P04") => {}
             other => {
                 other?;

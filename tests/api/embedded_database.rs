@@ -12,20 +12,13 @@ const BINARY: &str = env!("CARGO_BIN_EXE_msc-readiness");
 fn scratch_dir() -> PathBuf {
     // The system temp directory, not target/: when the tests run as root, the server runs as
     // `postgres`, which must be able to reach its data directory.
-    let dir = std::env::temp_dir().join(format!(
-        "msc-readiness-embedded-{}",
-        uuid::Uuid::now_v7().simple()
-    ));
+    let dir = std::env::temp_dir().join(format!("msc-readiness-embedded-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// The service process; killed if a failing test leaves it running.
@@ -58,10 +51,7 @@ async fn wait_until_ready(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(90);
     let client = reqwest::Client::new();
     loop {
-        let response = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await;
+        let response = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await;
         if response.is_ok_and(|response| response.status() == 200) {
             return;
         }
@@ -74,20 +64,13 @@ async fn terminate(mut service: Service) {
     let mut child = service.0.take().expect("service running");
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        status.success(),
-        "service exits cleanly on SIGTERM: {status}"
-    );
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "service exits cleanly on SIGTERM: {status}");
 }
 
 /// The server's pid, port and socket directory, from its `postmaster.pid`.
 fn postmaster(data_dir: &Path) -> (i32, PgConnectOptions) {
-    let pid_file =
-        std::fs::read_to_string(data_dir.join("postmaster.pid")).expect("server running");
+    let pid_file = std::fs::read_to_string(data_dir.join("postmaster.pid")).expect("server running");
     let lines: Vec<&str> = pid_file.lines().collect();
     let options = PgConnectOptions::new()
         .host(lines[4].trim())
@@ -99,11 +82,8 @@ fn postmaster(data_dir: &Path) -> (i32, PgConnectOptions) {
 
 /// Whether `pid` is a live process; an exited one awaiting reaping by init (a zombie) is not.
 fn process_alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit(')')
-            .next()
-            .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
-    })
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
 }
 
 #[tokio::test]
@@ -116,37 +96,25 @@ async fn starts_from_nothing_stops_its_server_and_finds_its_data_after_a_restart
     wait_until_ready(port).await;
     let (server_pid, options) = postmaster(&data_dir);
     let mut connection = sqlx::PgConnection::connect_with(&options).await.unwrap();
-    let migrations: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
-        .fetch_one(&mut connection)
+    let migrations: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&mut connection).await.unwrap();
+    assert!(migrations >= 1, "migrations applied at start");
+    sqlx::raw_sql("CREATE TABLE restart_marker (note text); INSERT INTO restart_marker VALUES ('kept')")
+        .execute(&mut connection)
         .await
         .unwrap();
-    assert!(migrations >= 1, "migrations applied at start");
-    sqlx::raw_sql(
-        "CREATE TABLE restart_marker (note text); INSERT INTO restart_marker VALUES ('kept')",
-    )
-    .execute(&mut connection)
-    .await
-    .unwrap();
     connection.close().await.unwrap();
     terminate(first).await;
 
-    assert!(
-        !process_alive(server_pid),
-        "no postgres process left behind"
-    );
-    assert!(
-        !data_dir.join("postmaster.pid").exists(),
-        "the server shut down cleanly"
-    );
+    assert!(!process_alive(server_pid), "no postgres process left behind");
+    assert!(!data_dir.join("postmaster.pid").exists(), "the server shut down cleanly");
 
     let second = service(&data_dir, port);
     wait_until_ready(port).await;
     let (_, options) = postmaster(&data_dir);
     let mut connection = sqlx::PgConnection::connect_with(&options).await.unwrap();
-    let note: String = sqlx::query_scalar("SELECT note FROM restart_marker")
-        .fetch_one(&mut connection)
-        .await
-        .unwrap();
+    let note: String =
+        sqlx::query_scalar("SELECT note FROM restart_marker").fetch_one(&mut connection).await.unwrap();
     assert_eq!(note, "kept");
     connection.close().await.unwrap();
     terminate(second).await;

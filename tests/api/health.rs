@@ -9,10 +9,7 @@ async fn healthz_answers_without_the_database_and_returns_a_request_id() {
     let response = app.get("/healthz").await;
 
     assert_eq!(response.status(), 200);
-    let request_id = response
-        .headers()
-        .get("x-request-id")
-        .expect("x-request-id header");
+    let request_id = response.headers().get("x-request-id").expect("x-request-id header");
     assert!(!request_id.is_empty());
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "alive");
@@ -22,13 +19,8 @@ async fn healthz_answers_without_the_database_and_returns_a_request_id() {
 async fn a_caller_supplied_request_id_is_echoed() {
     let app = spawn_app().await;
 
-    let response = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "trace-42")
-        .send()
-        .await
-        .unwrap();
+    let response =
+        app.client.get(app.url("/healthz")).header("x-request-id", "trace-42").send().await.unwrap();
 
     assert_eq!(response.headers()["x-request-id"], "trace-42");
 }
@@ -39,31 +31,14 @@ async fn readyz_is_200_while_the_database_answers_and_503_when_it_is_gone() {
     assert_eq!(app.get("/readyz").await.status(), 200);
 
     // Take the service's database away underneath it.
-    let mut admin = sqlx::PgConnection::connect_with(&crate::helpers::admin_options())
-        .await
-        .unwrap();
+    let mut admin = sqlx::PgConnection::connect_with(&crate::helpers::admin_options()).await.unwrap();
     let drop = format!("DROP DATABASE \"{}\" WITH (FORCE)", app.database_name);
-    sqlx::query(sqlx::AssertSqlSafe(drop))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await.unwrap();
 
     let response = app.get("/readyz").await;
-    assert_eq!(
-        response
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap()),
-        Some("1")
-    );
+    assert_eq!(response.headers().get("retry-after").map(|v| v.to_str().unwrap()), Some("1"));
     let problem = assert_problem(response, 503).await;
-    assert!(
-        !problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("does not exist"),
-        "no driver text: {problem}"
-    );
+    assert!(!problem["detail"].as_str().unwrap().contains("does not exist"), "no driver text: {problem}");
 }
 
 #[tokio::test]
@@ -74,18 +49,9 @@ async fn metrics_report_requests_by_route_and_the_database_pool() {
 
     let body = app.get("/metrics").await.text().await.unwrap();
 
-    assert!(
-        body.contains(r#"endpoint="/healthz",method="GET",status="200""#),
-        "{body}"
-    );
-    assert!(
-        body.contains(r#"endpoint="(unmatched)",method="GET",status="404""#),
-        "{body}"
-    );
-    assert!(
-        body.contains("msc_readiness_http_requests_duration_seconds_bucket"),
-        "{body}"
-    );
+    assert!(body.contains(r#"endpoint="/healthz",method="GET",status="200""#), "{body}");
+    assert!(body.contains(r#"endpoint="(unmatched)",method="GET",status="404""#), "{body}");
+    assert!(body.contains("msc_readiness_http_requests_duration_seconds_bucket"), "{body}");
     assert!(body.contains("db_pool_connections_idle"), "{body}");
     assert!(body.contains("db_pool_connections_in_use"), "{body}");
 }

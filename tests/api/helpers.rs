@@ -30,11 +30,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent")
+        self.client.get(self.url(path)).send().await.expect("request sent")
     }
 }
 
@@ -43,9 +39,7 @@ pub fn admin_options() -> PgConnectOptions {
     static ADMIN: OnceLock<PgConnectOptions> = OnceLock::new();
     ADMIN
         .get_or_init(|| match std::env::var("DATABASE_URL") {
-            Ok(url) if !url.is_empty() => {
-                url.parse().expect("DATABASE_URL is a valid PostgreSQL URL")
-            }
+            Ok(url) if !url.is_empty() => url.parse().expect("DATABASE_URL is a valid PostgreSQL URL"),
             _ => {
                 let data_dir = std::env::temp_dir().join("msc-readiness-test-postgres");
                 let server = EmbeddedPostgres::start(&data_dir, &ProgramSearch::new(None))
@@ -63,14 +57,9 @@ pub fn admin_options() -> PgConnectOptions {
 pub async fn fresh_database() -> (String, PgConnectOptions) {
     let admin = admin_options();
     drop_stale_databases(&admin).await;
-    let created = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs();
+    let created = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs();
     let name = format!("test_{created}_{}", uuid::Uuid::now_v7().simple());
-    persistence::ensure_database(admin.clone(), &name)
-        .await
-        .expect("test database created");
+    persistence::ensure_database(admin.clone(), &name).await.expect("test database created");
     let options = admin.database(&name);
     (name, options)
 }
@@ -80,26 +69,19 @@ async fn drop_stale_databases(admin: &PgConnectOptions) {
     if DONE.swap(true, Ordering::SeqCst) {
         return;
     }
-    let mut connection = PgConnection::connect_with(admin)
-        .await
-        .expect("test server reachable");
+    let mut connection = PgConnection::connect_with(admin).await.expect("test server reachable");
     let names: Vec<String> =
         sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'test\\_%'")
             .fetch_all(&mut connection)
             .await
             .expect("database list");
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs();
     for name in names {
         let created: Option<u64> = name.split('_').nth(1).and_then(|secs| secs.parse().ok());
         if created.is_some_and(|created| now.saturating_sub(created) > STALE_DATABASE_SECS) {
             let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
             // Best effort: another test process may be dropping the same one.
-            let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
-                .execute(&mut connection)
-                .await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut connection).await;
         }
     }
 }
@@ -116,36 +98,41 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let (database_name, database) = fresh_database().await;
-    let application = Application::build(&settings, database)
-        .await
-        .expect("application builds");
+    let application = Application::build(&settings, database).await.expect("application builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        database_name,
-    }
+    TestApp { address, client: reqwest::Client::new(), database_name }
 }
 
 /// Asserts that `response` is an RFC 9457 problem document with `status`, and returns its body.
 pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
-    assert_eq!(
-        response.status().as_u16(),
-        status,
-        "status of {}",
-        response.url()
-    );
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap_or("").to_owned());
+    assert_eq!(response.status().as_u16(), status, "status of {}", response.url());
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap_or("").to_owned());
     assert_eq!(content_type.as_deref(), Some("application/problem+json"));
     let body: serde_json::Value = response.json().await.expect("problem body is JSON");
     assert_eq!(body["status"], status, "{body}");
-    assert!(
-        body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(),
-        "{body}"
-    );
+    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(), "{body}");
     body
+}
+
+/// A reference program's profile as a client would send it.
+pub fn reference_profile(name: &str) -> serde_json::Value {
+    let (_, json) = msc_readiness::scoring::REFERENCE_PROGRAMS
+        .iter()
+        .find(|(reference, _)| *reference == name)
+        .unwrap_or_else(|| panic!("no reference program {name}"));
+    serde_json::from_str(json).expect("reference profiles are JSON")
+}
+
+impl TestApp {
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("request sent")
+    }
+
+    /// Stores an assessment of `profile` and returns its record.
+    pub async fn submit(&self, profile: &serde_json::Value) -> serde_json::Value {
+        let response = self.post_json("/v1/assessments", &serde_json::json!({ "profile": profile })).await;
+        assert_eq!(response.status(), 201);
+        response.json().await.expect("record")
+    }
 }

@@ -7,10 +7,7 @@ const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.js
 
 #[test]
 fn the_committed_spec_matches_the_code() {
-    let generated = msc_readiness::api::openapi::spec()
-        .to_pretty_json()
-        .expect("spec serialises")
-        + "\n";
+    let generated = msc_readiness::api::openapi::spec().to_pretty_json().expect("spec serialises") + "\n";
     if std::env::var_os("UPDATE_OPENAPI").is_some() {
         std::fs::write(COMMITTED, &generated).expect("openapi/openapi.json written");
         return;
@@ -34,9 +31,29 @@ async fn the_served_spec_is_the_generated_one_and_the_docs_are_served() {
     let docs = app.get("/docs/").await;
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger-ui"));
-    assert_eq!(
-        app.get("/docs").await.status(),
-        200,
-        "/docs redirects to the UI"
-    );
+    assert_eq!(app.get("/docs").await.status(), 200, "/docs redirects to the UI");
+}
+
+#[tokio::test]
+async fn the_documented_examples_work_when_sent_and_every_documented_enum_value_is_accepted() {
+    let app = spawn_app().await;
+    let spec: serde_json::Value = serde_json::to_value(msc_readiness::api::openapi::spec()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+
+    let score = app.post_json("/v1/score", &schemas["ScoreRequest"]["example"]).await;
+    assert_eq!(score.status(), 200, "Try it out on /v1/score");
+    let submit = app.post_json("/v1/assessments", &schemas["AssessmentSubmission"]["example"]).await;
+    assert_eq!(submit.status(), 201, "Try it out on /v1/assessments");
+
+    // The wire names in the spec are the ones the service accepts.
+    for (schema, section, field) in [
+        ("Route", "delivery", "route"),
+        ("Indication", "program", "indication"),
+        ("TissueSource", "cell_source", "tissue_source"),
+    ] {
+        for value in schemas[schema]["enum"].as_array().unwrap() {
+            let body = serde_json::json!({"profile": {section: {field: value}}});
+            assert_eq!(app.post_json("/v1/score", &body).await.status(), 200, "{schema} value {value}");
+        }
+    }
 }

@@ -6,10 +6,5 @@ async fn an_unknown_route_is_a_404_problem_document() {
 
     let problem = assert_problem(app.get("/v1/no-such-thing").await, 404).await;
 
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("/v1/no-such-thing")
-    );
+    assert!(problem["detail"].as_str().unwrap().contains("/v1/no-such-thing"));
 }

@@ -1,0 +1,613 @@
+//! Assessments: score a program profile (and store it), read, list, compare, re-score, delete.
+
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::caller::Caller;
+use super::json_body;
+use super::problem::{ApiError, FieldError, Problem};
+use crate::comparison::{self, Comparison};
+use crate::persistence::assessments::{
+    self as store, AssessmentRow, Cursor, CursorError, Filters, IdempotencyKey, ListRequest, NewAssessment,
+    SortKey, StoredAssessment, Submission, SubmissionError,
+};
+use crate::scoring::profile::{DevelopmentStage, Indication, Route, TissueSource};
+use crate::scoring::{Assessment, Barrier, Model, Profile, parse_profile};
+
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// A program profile to score and store.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = submission_example)]
+pub struct AssessmentSubmission {
+    /// Adds the assessment to this program's history (create the program with `POST /v1/programs`).
+    pub program_id: Option<Uuid>,
+    /// The program profile. Every input may be omitted, meaning unknown.
+    pub profile: Profile,
+}
+
+/// A program profile to score without storing (what-if).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = score_example)]
+pub struct ScoreRequest {
+    /// The program profile. Every input may be omitted, meaning unknown.
+    pub profile: Profile,
+}
+
+/// The early academic disc program of the reference set: a realistic profile that works as sent.
+fn example_profile() -> serde_json::Value {
+    crate::scoring::REFERENCE_PROGRAMS
+        .iter()
+        .find(|(name, _)| *name == "disc_early_academic")
+        .and_then(|(_, json)| serde_json::from_str(json).ok())
+        .unwrap_or_default()
+}
+
+fn submission_example() -> serde_json::Value {
+    serde_json::json!({ "profile": example_profile() })
+}
+
+fn score_example() -> serde_json::Value {
+    serde_json::json!({ "profile": example_profile() })
+}
+
+/// A stored assessment: the profile as submitted and the full explained result.
+#[derive(Serialize, ToSchema)]
+pub struct AssessmentRecord {
+    /// Assessment id (UUIDv7, time-ordered).
+    pub id: Uuid,
+    /// The program whose history it belongs to, if any.
+    pub program_id: Option<Uuid>,
+    /// The assessment this one re-scored under a newer model version, if any.
+    pub rescored_from: Option<Uuid>,
+    /// The model version that produced the result; the result stays as that version computed it.
+    pub model_version: String,
+    pub created_at: DateTime<Utc>,
+    /// The profile exactly as submitted (after validation).
+    #[schema(value_type = Profile)]
+    pub profile: serde_json::Value,
+    /// The full result.
+    #[schema(value_type = Assessment)]
+    pub result: serde_json::Value,
+}
+
+impl From<StoredAssessment> for AssessmentRecord {
+    fn from(stored: StoredAssessment) -> Self {
+        Self {
+            id: stored.id,
+            program_id: stored.program_id,
+            rescored_from: stored.rescored_from,
+            model_version: stored.model_version,
+            created_at: stored.created_at,
+            profile: stored.profile,
+            result: stored.result,
+        }
+    }
+}
+
+fn created(record: AssessmentRecord, replayed: bool) -> HttpResponse {
+    let mut response = HttpResponse::Created();
+    response.insert_header((header::LOCATION, format!("/v1/assessments/{}", record.id)));
+    if replayed {
+        response.insert_header((IDEMPOTENT_REPLAYED, HeaderValue::from_static("true")));
+    }
+    response.json(record)
+}
+
+/// Score a profile without storing it
+///
+/// The same scoring as `POST /v1/assessments`, for what-if questions: nothing is stored.
+#[utoipa::path(
+    tag = "assessments",
+    request_body(content = ScoreRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The explained assessment", body = Assessment),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid profile (the field and the reason are named)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/score")]
+pub async fn score(request: HttpRequest, body: web::Bytes) -> Result<web::Json<Assessment>, ApiError> {
+    let (score_request, _) = json_body::parse::<ScoreRequest>(&request, &body)?;
+    Ok(web::Json(Model::current().assess(&score_request.profile)))
+}
+
+/// Score a profile and store the assessment
+///
+/// Scores the profile under the current model version and stores the profile and the result.
+/// Send an `Idempotency-Key` to make retries safe: a retry with the same key and the same body
+/// returns the stored assessment (header `Idempotent-Replayed: true`) instead of storing another;
+/// the same key with a different body is refused with 422; while the first request with a key is
+/// still running, others get 409. Keys are remembered for 48 hours.
+#[utoipa::path(
+    tag = "assessments",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Client-chosen unique key (1-255 printable ASCII characters) that makes retries safe")),
+    request_body(content = AssessmentSubmission, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Stored (or replayed for a repeated Idempotency-Key)", body = AssessmentRecord,
+         headers(("Location" = String, description = "URL of the stored assessment"),
+                 ("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same key"))),
+        (status = 400, description = "Malformed JSON or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with the same Idempotency-Key is in progress", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid profile, unknown program, or Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry with the same Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/assessments")]
+pub async fn create_assessment(
+    request: HttpRequest,
+    body: web::Bytes,
+    pool: web::Data<PgPool>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let key = idempotency_key(&request)?;
+    let (submission, json) = json_body::parse::<AssessmentSubmission>(&request, &body)?;
+    let result = Model::current().assess(&submission.profile);
+    let new = NewAssessment {
+        program_id: submission.program_id,
+        rescored_from: None,
+        profile_json: &json["profile"],
+        profile: &submission.profile,
+        result: &result,
+    };
+    let idempotency = key.as_deref().map(|key| IdempotencyKey { key, request: &json });
+    match store::submit(&pool, caller.organisation, new, idempotency).await {
+        Ok(Submission::Created(stored)) => Ok(created(stored.into(), false)),
+        Ok(Submission::Replayed(stored)) => Ok(created(stored.into(), true)),
+        Err(SubmissionError::KeyInFlight) => Err(ApiError::IdempotencyKeyInFlight),
+        Err(SubmissionError::KeyReused) => Err(ApiError::IdempotencyKeyReused),
+        Err(SubmissionError::ReplayTargetDeleted) => Err(ApiError::Conflict(
+            "the assessment created with this Idempotency-Key has since been deleted".into(),
+        )),
+        Err(SubmissionError::ProgramNotFound) => Err(ApiError::Validation {
+            detail: "program_id: no program with this id".into(),
+            errors: vec![FieldError {
+                field: "program_id".into(),
+                message: "no program with this id".into(),
+            }],
+        }),
+        Err(SubmissionError::Persistence(error)) => Err(error.into()),
+    }
+}
+
+fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = request.headers().get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .filter(|key| !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic()))
+        .map(|key| Some(key.to_owned()))
+        .ok_or_else(|| {
+            ApiError::BadRequest("Idempotency-Key must be 1-255 printable ASCII characters".into())
+        })
+}
+
+/// Get one stored assessment
+#[utoipa::path(
+    tag = "assessments",
+    params(("id" = Uuid, Path, description = "Assessment id")),
+    responses(
+        (status = 200, description = "The assessment with its profile and full result", body = AssessmentRecord),
+        (status = 404, description = "No such assessment", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/assessments/{id}")]
+pub async fn get_assessment(
+    id: web::Path<Uuid>,
+    pool: web::Data<PgPool>,
+    caller: Caller,
+) -> Result<web::Json<AssessmentRecord>, ApiError> {
+    let stored = find(&pool, caller, *id).await?;
+    Ok(web::Json(stored.into()))
+}
+
+async fn find(pool: &PgPool, caller: Caller, id: Uuid) -> Result<StoredAssessment, ApiError> {
+    store::fetch(pool, caller.organisation, id).await?.ok_or_else(|| not_found(id))
+}
+
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("no assessment {id}"))
+}
+
+/// Delete an assessment
+///
+/// Removes the assessment (a sponsor may withdraw data). Assessments re-scored from it stay, with
+/// `rescored_from` cleared.
+#[utoipa::path(
+    tag = "assessments",
+    params(("id" = Uuid, Path, description = "Assessment id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such assessment", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/assessments/{id}")]
+pub async fn delete_assessment(
+    id: web::Path<Uuid>,
+    pool: web::Data<PgPool>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    if store::delete(&pool, caller.organisation, *id).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(not_found(*id))
+    }
+}
+
+/// Re-score a stored assessment under the current model
+///
+/// Scores the stored profile under the current model version and stores the result as a new
+/// assessment linked to the original (`rescored_from`). The original is never rewritten: a stored
+/// score stays reproducible under the model version it names.
+#[utoipa::path(
+    tag = "assessments",
+    params(("id" = Uuid, Path, description = "Assessment to re-score")),
+    responses(
+        (status = 201, description = "The new assessment", body = AssessmentRecord,
+         headers(("Location" = String, description = "URL of the new assessment"))),
+        (status = 404, description = "No such assessment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The stored profile is not valid under the current model version", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/assessments/{id}/rescore")]
+pub async fn rescore_assessment(
+    id: web::Path<Uuid>,
+    pool: web::Data<PgPool>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let original = find(&pool, caller, *id).await?;
+    let profile = parse_profile(original.profile.to_string().as_bytes()).map_err(|error| {
+        ApiError::Conflict(format!(
+            "the stored profile is not valid under model version {}: {error}",
+            Model::current().version()
+        ))
+    })?;
+    let result = Model::current().assess(&profile);
+    let new = NewAssessment {
+        program_id: original.program_id,
+        rescored_from: Some(original.id),
+        profile_json: &original.profile,
+        profile: &profile,
+        result: &result,
+    };
+    let stored = store::insert_rescored(&pool, caller.organisation, new).await?;
+    Ok(created(stored.into(), false))
+}
+
+/// Compare two assessments
+///
+/// Barrier-by-barrier and factor-by-factor differences (`b` minus `a`), and for each changed factor
+/// the changed inputs it reads: the likely cause.
+#[utoipa::path(
+    tag = "assessments",
+    params(("a" = Uuid, Path, description = "The earlier (reference) assessment"), ("b" = Uuid, Path, description = "The assessment compared with it")),
+    responses(
+        (status = 200, description = "The differences", body = Comparison),
+        (status = 404, description = "No such assessment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A stored result is of a model version this service cannot read", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/assessments/{a}/compare/{b}")]
+pub async fn compare_assessments(
+    path: web::Path<(Uuid, Uuid)>,
+    pool: web::Data<PgPool>,
+    caller: Caller,
+) -> Result<web::Json<Comparison>, ApiError> {
+    let (a, b) = path.into_inner();
+    let from = find(&pool, caller, a).await?;
+    let to = find(&pool, caller, b).await?;
+    let result = |stored: &StoredAssessment| {
+        serde_json::from_value::<Assessment>(stored.result.clone()).map_err(|_| {
+            ApiError::Conflict(format!(
+                "assessment {} was scored by model version {}, whose results this service cannot compare; re-score it first",
+                stored.id, stored.model_version
+            ))
+        })
+    };
+    Ok(web::Json(comparison::compare(&result(&from)?, &from.profile, &result(&to)?, &to.profile)))
+}
+
+/// Sort orders of the assessment list.
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortBy {
+    /// Creation time.
+    #[default]
+    CreatedAt,
+    /// Overall readiness index.
+    OverallIndex,
+    Survival,
+    Retention,
+    Variability,
+    Scalability,
+    Safety,
+    Outcomes,
+    Regulatory,
+}
+
+impl From<SortBy> for SortKey {
+    fn from(sort: SortBy) -> Self {
+        match sort {
+            SortBy::CreatedAt => Self::CreatedAt,
+            SortBy::OverallIndex => Self::OverallIndex,
+            SortBy::Survival => Self::Barrier(Barrier::Survival),
+            SortBy::Retention => Self::Barrier(Barrier::Retention),
+            SortBy::Variability => Self::Barrier(Barrier::Variability),
+            SortBy::Scalability => Self::Barrier(Barrier::Scalability),
+            SortBy::Safety => Self::Barrier(Barrier::Safety),
+            SortBy::Outcomes => Self::Barrier(Barrier::Outcomes),
+            SortBy::Regulatory => Self::Barrier(Barrier::Regulatory),
+        }
+    }
+}
+
+/// Sort direction.
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    Asc,
+    /// Newest / highest first (the default).
+    #[default]
+    Desc,
+}
+
+/// How much of each assessment a list returns.
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    /// Ids, classification, overall index, level, the seven barrier scores.
+    #[default]
+    Summary,
+    /// The summary plus the profile and the full result.
+    Full,
+}
+
+/// Filters, order and page of the assessment list. Unknown parameters are rejected.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParameters {
+    /// Only this program's assessments.
+    pub program_id: Option<Uuid>,
+    pub indication: Option<Indication>,
+    /// Development stage.
+    pub stage: Option<DevelopmentStage>,
+    pub tissue_source: Option<TissueSource>,
+    pub route: Option<Route>,
+    /// Only results of this model version.
+    pub model_version: Option<String>,
+    /// Created at or after (RFC 3339).
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
+    pub created_before: Option<DateTime<Utc>>,
+    /// Minimum overall readiness index (0-100).
+    pub min_overall: Option<f64>,
+    /// Maximum overall readiness index (0-100).
+    pub max_overall: Option<f64>,
+    /// The barrier `min_score`/`max_score` apply to.
+    pub barrier: Option<Barrier>,
+    /// Minimum score of `barrier` (0-100).
+    pub min_score: Option<f64>,
+    /// Maximum score of `barrier` (0-100).
+    pub max_score: Option<f64>,
+    /// Only assessments limited by this barrier.
+    pub limiting_barrier: Option<Barrier>,
+    /// Only this MSC-TRL readiness level (1-9).
+    pub readiness_level: Option<i16>,
+    /// Sort key (default `created_at`).
+    pub sort: Option<SortBy>,
+    /// Sort direction (default `desc`).
+    pub order: Option<Order>,
+    /// Rows per page, 1-500 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page, with the same sort and order.
+    pub cursor: Option<String>,
+    /// `summary` (default) or `full` (adds profile and result; much larger).
+    pub view: Option<View>,
+}
+
+/// The seven barrier scores.
+#[derive(Serialize, ToSchema)]
+pub struct BarrierScores {
+    pub survival: f64,
+    pub retention: f64,
+    pub variability: f64,
+    pub scalability: f64,
+    pub safety: f64,
+    pub outcomes: f64,
+    pub regulatory: f64,
+}
+
+impl From<&AssessmentRow> for BarrierScores {
+    fn from(row: &AssessmentRow) -> Self {
+        Self {
+            survival: row.survival,
+            retention: row.retention,
+            variability: row.variability,
+            scalability: row.scalability,
+            safety: row.safety,
+            outcomes: row.outcomes,
+            regulatory: row.regulatory,
+        }
+    }
+}
+
+/// One row of the assessment list.
+#[derive(Serialize, ToSchema)]
+pub struct AssessmentSummary {
+    pub id: Uuid,
+    pub program_id: Option<Uuid>,
+    pub rescored_from: Option<Uuid>,
+    pub model_version: String,
+    pub indication: Option<String>,
+    pub stage: Option<String>,
+    pub tissue_source: Option<String>,
+    pub route: Option<String>,
+    /// Overall readiness index, 0-100.
+    pub overall_index: f64,
+    /// MSC-TRL readiness level (1-9), when the model computes one.
+    pub readiness_level: Option<i16>,
+    pub limiting_barrier: String,
+    pub scores: BarrierScores,
+    pub created_at: DateTime<Utc>,
+    /// With `view=full` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Profile>)]
+    pub profile: Option<serde_json::Value>,
+    /// With `view=full` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Assessment>)]
+    pub result: Option<serde_json::Value>,
+}
+
+impl From<AssessmentRow> for AssessmentSummary {
+    fn from(row: AssessmentRow) -> Self {
+        let scores = BarrierScores::from(&row);
+        Self {
+            id: row.id,
+            program_id: row.program_id,
+            rescored_from: row.rescored_from,
+            model_version: row.model_version,
+            indication: row.indication,
+            stage: row.stage,
+            tissue_source: row.tissue_source,
+            route: row.route,
+            overall_index: row.overall_index,
+            readiness_level: row.readiness_level,
+            limiting_barrier: row.limiting_barrier,
+            scores,
+            created_at: row.created_at,
+            profile: row.profile,
+            result: row.result,
+        }
+    }
+}
+
+/// A page of assessments.
+#[derive(Serialize, ToSchema)]
+pub struct AssessmentPage {
+    pub items: Vec<AssessmentSummary>,
+    /// Pass as `cursor` (with the same sort and order) for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+/// Checks a page size against its bounds (out of range is an error, never silently clamped).
+pub fn page_size(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(limit) if (1..=MAX_PAGE_SIZE).contains(&limit) => Ok(limit),
+        Some(limit) => {
+            Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")))
+        }
+    }
+}
+
+/// Decodes a `cursor` parameter; a cursor this service did not issue is a 400.
+pub fn cursor(text: Option<&str>, sort: SortKey, descending: bool) -> Result<Option<Cursor>, ApiError> {
+    text.map(|text| {
+        Cursor::decode(text, sort, descending).map_err(|error| match error {
+            CursorError::Malformed | CursorError::OtherOrder => {
+                ApiError::BadRequest(format!("invalid cursor: {error}"))
+            }
+        })
+    })
+    .transpose()
+}
+
+fn score_bound(name: &str, value: Option<f64>) -> Result<Option<f64>, ApiError> {
+    match value {
+        Some(value) if !(0.0..=100.0).contains(&value) => {
+            Err(ApiError::BadRequest(format!("{name} must be between 0 and 100, not {value}")))
+        }
+        other => Ok(other),
+    }
+}
+
+impl ListParameters {
+    fn into_request(self) -> Result<ListRequest, ApiError> {
+        let barrier_range = match (self.barrier, self.min_score, self.max_score) {
+            (None, None, None) => None,
+            (None, _, _) => {
+                return Err(ApiError::BadRequest("min_score and max_score need `barrier`".into()));
+            }
+            (Some(_), None, None) => {
+                return Err(ApiError::BadRequest("`barrier` needs min_score and/or max_score".into()));
+            }
+            (Some(barrier), min, max) => {
+                Some((barrier, score_bound("min_score", min)?, score_bound("max_score", max)?))
+            }
+        };
+        if let Some(level) = self.readiness_level.filter(|level| !(1..=9).contains(level)) {
+            return Err(ApiError::BadRequest(format!(
+                "readiness_level must be between 1 and 9, not {level}"
+            )));
+        }
+        let sort = SortKey::from(self.sort.unwrap_or_default());
+        let descending = matches!(self.order.unwrap_or_default(), Order::Desc);
+        Ok(ListRequest {
+            filters: Filters {
+                program_id: self.program_id,
+                indication: self.indication.map(|value| value.as_str()),
+                stage: self.stage.map(|value| value.as_str()),
+                tissue_source: self.tissue_source.map(|value| value.as_str()),
+                route: self.route.map(|value| value.as_str()),
+                model_version: self.model_version,
+                created_from: self.created_from,
+                created_before: self.created_before,
+                min_overall: score_bound("min_overall", self.min_overall)?,
+                max_overall: score_bound("max_overall", self.max_overall)?,
+                barrier_range,
+                limiting_barrier: self.limiting_barrier,
+                readiness_level: self.readiness_level,
+            },
+            sort,
+            descending,
+            limit: page_size(self.limit, DEFAULT_PAGE_SIZE)?,
+            after: cursor(self.cursor.as_deref(), sort, descending)?,
+            full: self.view.unwrap_or_default() == View::Full,
+        })
+    }
+}
+
+/// List assessments
+///
+/// For dashboards: filter, sort, and page through the stored assessments with a cursor. Summary rows
+/// by default; `view=full` adds each profile and full result.
+#[utoipa::path(
+    tag = "assessments",
+    params(ListParameters),
+    responses(
+        (status = 200, description = "A page of assessments", body = AssessmentPage),
+        (status = 400, description = "Invalid parameter or cursor", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/assessments")]
+pub async fn list_assessments(
+    parameters: web::Query<ListParameters>,
+    pool: web::Data<PgPool>,
+    caller: Caller,
+) -> Result<web::Json<AssessmentPage>, ApiError> {
+    let request = parameters.into_inner().into_request()?;
+    let page = store::list(&pool, caller.organisation, &request).await?;
+    Ok(web::Json(AssessmentPage {
+        items: page.rows.into_iter().map(AssessmentSummary::from).collect(),
+        next_cursor: page.next.map(|cursor| cursor.encode()),
+    }))
+}

@@ -1,0 +1,581 @@
+//! Stored assessments: submission (with idempotency), retrieval, keyset listing, history, deletion.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use super::{OrganisationId, PersistenceError};
+use crate::scoring::{Assessment, Barrier, Profile};
+
+/// How long an idempotency key is remembered (published: at least 24 hours).
+pub const IDEMPOTENCY_RETENTION_HOURS: i32 = 48;
+
+/// A scored profile ready to be stored.
+pub struct NewAssessment<'a> {
+    pub program_id: Option<Uuid>,
+    pub rescored_from: Option<Uuid>,
+    /// The profile as received (after validation): stored as is.
+    pub profile_json: &'a serde_json::Value,
+    pub profile: &'a Profile,
+    pub result: &'a Assessment,
+}
+
+/// A stored assessment with its profile and full result.
+#[derive(Debug, sqlx::FromRow)]
+pub struct StoredAssessment {
+    pub id: Uuid,
+    pub program_id: Option<Uuid>,
+    pub rescored_from: Option<Uuid>,
+    pub model_version: String,
+    pub profile: serde_json::Value,
+    pub result: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a submission did.
+pub enum Submission {
+    /// Stored now.
+    Created(StoredAssessment),
+    /// An earlier request with the same idempotency key and the same content stored it.
+    Replayed(StoredAssessment),
+}
+
+/// Why a submission was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmissionError {
+    #[error("a request with this Idempotency-Key is still being processed")]
+    KeyInFlight,
+    #[error("this Idempotency-Key was already used with a different request")]
+    KeyReused,
+    #[error("the assessment created with this Idempotency-Key has since been deleted")]
+    ReplayTargetDeleted,
+    #[error("no program with this id")]
+    ProgramNotFound,
+    #[error(transparent)]
+    Persistence(#[from] PersistenceError),
+}
+
+impl From<sqlx::Error> for SubmissionError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Persistence(error.into())
+    }
+}
+
+/// An idempotency key and the fingerprint of the request it came with.
+pub struct IdempotencyKey<'a> {
+    pub key: &'a str,
+    pub request: &'a serde_json::Value,
+}
+
+impl IdempotencyKey<'_> {
+    /// SHA-256 of the request as parsed; serde_json sorts object keys, so formatting and key
+    /// order of the submitted JSON do not matter.
+    fn fingerprint(&self) -> Vec<u8> {
+        Sha256::digest(self.request.to_string().as_bytes()).to_vec()
+    }
+
+    /// The advisory-lock number that serialises requests carrying this key in this organisation.
+    fn lock_number(&self, organisation: OrganisationId) -> i64 {
+        let digest = Sha256::new()
+            .chain_update(organisation.0.as_bytes())
+            .chain_update(self.key.as_bytes())
+            .finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        i64::from_be_bytes(first)
+    }
+}
+
+const STORED_COLUMNS: &str = "id, program_id, rescored_from, model_version, profile, result, created_at";
+
+/// Stores an assessment in one transaction; with an idempotency key, a retry of the same request
+/// returns the first stored assessment instead of storing another.
+pub async fn submit(
+    pool: &PgPool,
+    organisation: OrganisationId,
+    assessment: NewAssessment<'_>,
+    idempotency: Option<IdempotencyKey<'_>>,
+) -> Result<Submission, SubmissionError> {
+    let mut transaction = pool.begin().await.map_err(PersistenceError::from)?;
+    if let Some(idempotency) = &idempotency {
+        // Held until commit or rollback: a concurrent request with the same key learns at once
+        // that the first is in flight, and a crash releases it.
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(idempotency.lock_number(organisation))
+            .fetch_one(&mut *transaction)
+            .await?;
+        if !locked {
+            return Err(SubmissionError::KeyInFlight);
+        }
+        let earlier: Option<(Vec<u8>, Option<Uuid>)> = sqlx::query_as(
+            "SELECT request_hash, assessment_id FROM idempotency_keys
+             WHERE organisation_id = $1 AND key = $2 AND created_at > now() - make_interval(hours => $3)",
+        )
+        .bind(organisation.0)
+        .bind(idempotency.key)
+        .bind(IDEMPOTENCY_RETENTION_HOURS)
+        .fetch_optional(&mut *transaction)
+        .await?;
+        if let Some((fingerprint, assessment_id)) = earlier {
+            if fingerprint != idempotency.fingerprint() {
+                return Err(SubmissionError::KeyReused);
+            }
+            let id = assessment_id.ok_or(SubmissionError::ReplayTargetDeleted)?;
+            let stored = fetch_in(&mut transaction, organisation, id).await?;
+            return stored.map(Submission::Replayed).ok_or(SubmissionError::ReplayTargetDeleted);
+        }
+    }
+    if let Some(program_id) = assessment.program_id {
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM programs WHERE id = $1 AND organisation_id = $2)",
+        )
+        .bind(program_id)
+        .bind(organisation.0)
+        .fetch_one(&mut *transaction)
+        .await?;
+        if !exists {
+            return Err(SubmissionError::ProgramNotFound);
+        }
+    }
+
+    let stored = insert(&mut transaction, organisation, &assessment).await?;
+    if let Some(idempotency) = &idempotency {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (organisation_id, key, request_hash, assessment_id) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (organisation_id, key) DO UPDATE
+             SET request_hash = excluded.request_hash, assessment_id = excluded.assessment_id, created_at = now()",
+        )
+        .bind(organisation.0)
+        .bind(idempotency.key)
+        .bind(idempotency.fingerprint())
+        .bind(stored.id)
+        .execute(&mut *transaction)
+        .await?;
+    }
+    transaction.commit().await.map_err(PersistenceError::from)?;
+    Ok(Submission::Created(stored))
+}
+
+async fn insert(
+    connection: &mut sqlx::PgConnection,
+    organisation: OrganisationId,
+    assessment: &NewAssessment<'_>,
+) -> Result<StoredAssessment, PersistenceError> {
+    let result = assessment.result;
+    let summary = assessment.profile.summary();
+    let result_json =
+        serde_json::to_value(result).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+    let score = |barrier: Barrier| {
+        result.barriers.iter().find(|line| line.barrier == barrier).map_or(0.0, |line| line.score)
+    };
+    let query = format!(
+        "INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
+             indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
+             survival, retention, variability, scalability, safety, outcomes, regulatory)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+         RETURNING {STORED_COLUMNS}"
+    );
+    let stored = sqlx::query_as::<_, StoredAssessment>(sqlx::AssertSqlSafe(query))
+        .bind(Uuid::now_v7())
+        .bind(organisation.0)
+        .bind(assessment.program_id)
+        .bind(assessment.rescored_from)
+        .bind(&result.model_version)
+        .bind(assessment.profile_json)
+        .bind(result_json)
+        .bind(summary.indication)
+        .bind(summary.stage)
+        .bind(summary.tissue_source)
+        .bind(summary.route)
+        .bind(result.overall.readiness_index)
+        .bind(Option::<i16>::None)
+        .bind(result.overall.limiting_barrier.as_str())
+        .bind(score(Barrier::Survival))
+        .bind(score(Barrier::Retention))
+        .bind(score(Barrier::Variability))
+        .bind(score(Barrier::Scalability))
+        .bind(score(Barrier::Safety))
+        .bind(score(Barrier::Outcomes))
+        .bind(score(Barrier::Regulatory))
+        .fetch_one(connection)
+        .await?;
+    Ok(stored)
+}
+
+/// Stores a re-scored assessment (no idempotency key: each re-score is a new assessment).
+pub async fn insert_rescored(
+    pool: &PgPool,
+    organisation: OrganisationId,
+    assessment: NewAssessment<'_>,
+) -> Result<StoredAssessment, PersistenceError> {
+    let mut connection = pool.acquire().await?;
+    insert(&mut connection, organisation, &assessment).await
+}
+
+async fn fetch_in(
+    connection: &mut sqlx::PgConnection,
+    organisation: OrganisationId,
+    id: Uuid,
+) -> Result<Option<StoredAssessment>, PersistenceError> {
+    let query = format!("SELECT {STORED_COLUMNS} FROM assessments WHERE id = $1 AND organisation_id = $2");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(query))
+        .bind(id)
+        .bind(organisation.0)
+        .fetch_optional(connection)
+        .await?)
+}
+
+/// One stored assessment of the organisation.
+pub async fn fetch(
+    pool: &PgPool,
+    organisation: OrganisationId,
+    id: Uuid,
+) -> Result<Option<StoredAssessment>, PersistenceError> {
+    let mut connection = pool.acquire().await?;
+    fetch_in(&mut connection, organisation, id).await
+}
+
+/// Deletes an assessment; false when the organisation has none with this id.
+pub async fn delete(pool: &PgPool, organisation: OrganisationId, id: Uuid) -> Result<bool, PersistenceError> {
+    let deleted = sqlx::query("DELETE FROM assessments WHERE id = $1 AND organisation_id = $2")
+        .bind(id)
+        .bind(organisation.0)
+        .execute(pool)
+        .await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
+/// Forgets idempotency keys past their retention.
+pub async fn purge_expired_idempotency_keys(pool: &PgPool) -> Result<u64, PersistenceError> {
+    let purged =
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)")
+            .bind(IDEMPOTENCY_RETENTION_HOURS)
+            .execute(pool)
+            .await?;
+    Ok(purged.rows_affected())
+}
+
+/// The column a list is sorted by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    CreatedAt,
+    OverallIndex,
+    Barrier(Barrier),
+}
+
+impl SortKey {
+    fn column(self) -> &'static str {
+        match self {
+            Self::CreatedAt => "created_at",
+            Self::OverallIndex => "overall_index",
+            Self::Barrier(barrier) => barrier_column(barrier),
+        }
+    }
+}
+
+/// The typed column holding a barrier's score (the names are the barrier codes).
+fn barrier_column(barrier: Barrier) -> &'static str {
+    match barrier {
+        Barrier::Survival => "survival",
+        Barrier::Retention => "retention",
+        Barrier::Variability => "variability",
+        Barrier::Scalability => "scalability",
+        Barrier::Safety => "safety",
+        Barrier::Outcomes => "outcomes",
+        Barrier::Regulatory => "regulatory",
+    }
+}
+
+/// Filters of the assessment list; all optional, combined with AND.
+#[derive(Clone, Debug, Default)]
+pub struct Filters {
+    pub program_id: Option<Uuid>,
+    pub indication: Option<&'static str>,
+    pub stage: Option<&'static str>,
+    pub tissue_source: Option<&'static str>,
+    pub route: Option<&'static str>,
+    pub model_version: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub min_overall: Option<f64>,
+    pub max_overall: Option<f64>,
+    /// A barrier with a minimum and/or maximum score.
+    pub barrier_range: Option<(Barrier, Option<f64>, Option<f64>)>,
+    pub limiting_barrier: Option<Barrier>,
+    pub readiness_level: Option<i16>,
+}
+
+/// Where a page starts: just after this row in the list's order. Opaque to clients.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    sort: SortKey,
+    descending: bool,
+    /// The sort value of the last row seen: a number, or a timestamp in RFC 3339.
+    value: CursorValue,
+    id: Uuid,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum CursorValue {
+    Number(f64),
+    Time(DateTime<Utc>),
+}
+
+/// A cursor that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CursorError {
+    #[error("the cursor is not one this service issued")]
+    Malformed,
+    #[error("the cursor belongs to a list in another order; pass the same sort and order as the first page")]
+    OtherOrder,
+}
+
+impl Cursor {
+    /// The position just after a row of a list in creation order.
+    pub(super) fn created(created_at: DateTime<Utc>, id: Uuid) -> Self {
+        Self { sort: SortKey::CreatedAt, descending: false, value: CursorValue::Time(created_at), id }
+    }
+
+    /// The creation time and id of a creation-order cursor.
+    pub(super) fn created_position(&self) -> Option<(DateTime<Utc>, Uuid)> {
+        match self.value {
+            CursorValue::Time(created_at) => Some((created_at, self.id)),
+            CursorValue::Number(_) => None,
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    pub fn decode(text: &str, sort: SortKey, descending: bool) -> Result<Self, CursorError> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| CursorError::Malformed)?;
+        let cursor: Self = serde_json::from_slice(&bytes).map_err(|_| CursorError::Malformed)?;
+        let value_fits = matches!(
+            (&cursor.value, cursor.sort),
+            (CursorValue::Time(_), SortKey::CreatedAt)
+                | (CursorValue::Number(_), SortKey::OverallIndex | SortKey::Barrier(_))
+        );
+        if !value_fits {
+            return Err(CursorError::Malformed);
+        }
+        if cursor.sort != sort || cursor.descending != descending {
+            return Err(CursorError::OtherOrder);
+        }
+        Ok(cursor)
+    }
+}
+
+/// A list request.
+pub struct ListRequest {
+    pub filters: Filters,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub limit: u32,
+    pub after: Option<Cursor>,
+    /// Include the profile and the full result (much more data per row).
+    pub full: bool,
+}
+
+/// A summary row, plus the profile and result when asked for.
+#[derive(Debug, sqlx::FromRow)]
+pub struct AssessmentRow {
+    pub id: Uuid,
+    pub program_id: Option<Uuid>,
+    pub rescored_from: Option<Uuid>,
+    pub model_version: String,
+    pub indication: Option<String>,
+    pub stage: Option<String>,
+    pub tissue_source: Option<String>,
+    pub route: Option<String>,
+    pub overall_index: f64,
+    pub readiness_level: Option<i16>,
+    pub limiting_barrier: String,
+    pub survival: f64,
+    pub retention: f64,
+    pub variability: f64,
+    pub scalability: f64,
+    pub safety: f64,
+    pub outcomes: f64,
+    pub regulatory: f64,
+    pub created_at: DateTime<Utc>,
+    pub profile: Option<serde_json::Value>,
+    pub result: Option<serde_json::Value>,
+}
+
+impl AssessmentRow {
+    pub fn score(&self, barrier: Barrier) -> f64 {
+        match barrier {
+            Barrier::Survival => self.survival,
+            Barrier::Retention => self.retention,
+            Barrier::Variability => self.variability,
+            Barrier::Scalability => self.scalability,
+            Barrier::Safety => self.safety,
+            Barrier::Outcomes => self.outcomes,
+            Barrier::Regulatory => self.regulatory,
+        }
+    }
+
+    fn cursor(&self, sort: SortKey, descending: bool) -> Cursor {
+        let value = match sort {
+            SortKey::CreatedAt => CursorValue::Time(self.created_at),
+            SortKey::OverallIndex => CursorValue::Number(self.overall_index),
+            SortKey::Barrier(barrier) => CursorValue::Number(self.score(barrier)),
+        };
+        Cursor { sort, descending, value, id: self.id }
+    }
+}
+
+const SUMMARY_COLUMNS: &str =
+    "id, program_id, rescored_from, model_version, indication, stage, tissue_source, route,
+    overall_index, readiness_level, limiting_barrier,
+    survival, retention, variability, scalability, safety, outcomes, regulatory, created_at";
+
+/// A page of the list and the cursor of the next one.
+pub struct Page {
+    pub rows: Vec<AssessmentRow>,
+    pub next: Option<Cursor>,
+}
+
+/// Lists the organisation's assessments: filtered, sorted, one keyset page at a time, so every
+/// page is an index range scan however deep it is.
+pub async fn list(
+    pool: &PgPool,
+    organisation: OrganisationId,
+    request: &ListRequest,
+) -> Result<Page, PersistenceError> {
+    let extra =
+        if request.full { ", profile, result" } else { ", NULL::jsonb AS profile, NULL::jsonb AS result" };
+    let mut query = QueryBuilder::<Postgres>::new(format!(
+        "SELECT {SUMMARY_COLUMNS}{extra} FROM assessments WHERE organisation_id = "
+    ));
+    query.push_bind(organisation.0);
+    push_filters(&mut query, &request.filters);
+    let column = request.sort.column();
+    let (comparison, direction) = if request.descending { ("<", "DESC") } else { (">", "ASC") };
+    if let Some(cursor) = &request.after {
+        query.push(format!(" AND ({column}, id) {comparison} ("));
+        match cursor.value {
+            CursorValue::Number(value) => query.push_bind(value),
+            CursorValue::Time(value) => query.push_bind(value),
+        };
+        query.push(", ").push_bind(cursor.id).push(")");
+    }
+    query.push(format!(" ORDER BY {column} {direction}, id {direction} LIMIT "));
+    query.push_bind(i64::from(request.limit) + 1);
+
+    let mut rows: Vec<AssessmentRow> = query.build_query_as().fetch_all(pool).await?;
+    let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|row| row.cursor(request.sort, request.descending))
+    } else {
+        None
+    };
+    Ok(Page { rows, next })
+}
+
+fn push_filters(query: &mut QueryBuilder<Postgres>, filters: &Filters) {
+    if let Some(program_id) = filters.program_id {
+        query.push(" AND program_id = ").push_bind(program_id);
+    }
+    for (column, value) in [
+        ("indication", filters.indication),
+        ("stage", filters.stage),
+        ("tissue_source", filters.tissue_source),
+        ("route", filters.route),
+        ("limiting_barrier", filters.limiting_barrier.map(|barrier| barrier.as_str())),
+    ] {
+        if let Some(value) = value {
+            query.push(format!(" AND {column} = ")).push_bind(value);
+        }
+    }
+    if let Some(version) = &filters.model_version {
+        query.push(" AND model_version = ").push_bind(version.clone());
+    }
+    if let Some(from) = filters.created_from {
+        query.push(" AND created_at >= ").push_bind(from);
+    }
+    if let Some(before) = filters.created_before {
+        query.push(" AND created_at < ").push_bind(before);
+    }
+    if let Some(min) = filters.min_overall {
+        query.push(" AND overall_index >= ").push_bind(min);
+    }
+    if let Some(max) = filters.max_overall {
+        query.push(" AND overall_index <= ").push_bind(max);
+    }
+    if let Some((barrier, min, max)) = filters.barrier_range {
+        let column = barrier_column(barrier);
+        if let Some(min) = min {
+            query.push(format!(" AND {column} >= ")).push_bind(min);
+        }
+        if let Some(max) = max {
+            query.push(format!(" AND {column} <= ")).push_bind(max);
+        }
+    }
+    if let Some(level) = filters.readiness_level {
+        query.push(" AND readiness_level = ").push_bind(level);
+    }
+}
+
+/// One point of a program's history: the assessment and the change of each score since the
+/// previous assessment of the program (absent for the first).
+#[derive(Debug, sqlx::FromRow)]
+pub struct HistoryRow {
+    #[sqlx(flatten)]
+    pub assessment: AssessmentRow,
+    pub overall_change: Option<f64>,
+    pub survival_change: Option<f64>,
+    pub retention_change: Option<f64>,
+    pub variability_change: Option<f64>,
+    pub scalability_change: Option<f64>,
+    pub safety_change: Option<f64>,
+    pub outcomes_change: Option<f64>,
+    pub regulatory_change: Option<f64>,
+}
+
+/// A program's assessments in time order, with each score's change since the one before.
+/// The changes are computed over the program's whole history, so they are right on every page.
+pub async fn program_history(
+    pool: &PgPool,
+    organisation: OrganisationId,
+    program_id: Uuid,
+    limit: u32,
+    after: Option<&Cursor>,
+) -> Result<(Vec<HistoryRow>, Option<Cursor>), PersistenceError> {
+    let mut query = QueryBuilder::<Postgres>::new(format!(
+        "SELECT * FROM (
+            SELECT {SUMMARY_COLUMNS}, NULL::jsonb AS profile, NULL::jsonb AS result,
+                overall_index - lag(overall_index) OVER w AS overall_change,
+                survival - lag(survival) OVER w AS survival_change,
+                retention - lag(retention) OVER w AS retention_change,
+                variability - lag(variability) OVER w AS variability_change,
+                scalability - lag(scalability) OVER w AS scalability_change,
+                safety - lag(safety) OVER w AS safety_change,
+                outcomes - lag(outcomes) OVER w AS outcomes_change,
+                regulatory - lag(regulatory) OVER w AS regulatory_change
+            FROM assessments WHERE organisation_id = "
+    ));
+    query.push_bind(organisation.0).push(" AND program_id = ").push_bind(program_id);
+    query.push(" WINDOW w AS (ORDER BY created_at, id)) history");
+    if let Some((created_at, id)) = after.and_then(Cursor::created_position) {
+        query.push(" WHERE (created_at, id) > (").push_bind(created_at).push(", ").push_bind(id).push(")");
+    }
+    query.push(" ORDER BY created_at, id LIMIT ").push_bind(i64::from(limit) + 1);
+    let mut rows: Vec<HistoryRow> = query.build_query_as().fetch_all(pool).await?;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|row| row.assessment.cursor(SortKey::CreatedAt, false))
+    } else {
+        None
+    };
+    Ok((rows, next))
+}

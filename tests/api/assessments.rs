@@ -1,0 +1,312 @@
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+use crate::helpers::{assert_problem, reference_profile, spawn_app};
+
+async fn assessment_rows(app: &crate::helpers::TestApp) -> i64 {
+    let options = crate::helpers::admin_options().database(&app.database_name);
+    let mut connection = sqlx::PgConnection::connect_with(&options).await.unwrap();
+    sqlx::query_scalar("SELECT count(*) FROM assessments").fetch_one(&mut connection).await.unwrap()
+}
+
+#[tokio::test]
+async fn score_returns_the_explained_result_and_stores_nothing() {
+    let app = spawn_app().await;
+
+    let response =
+        app.post_json("/v1/score", &json!({"profile": reference_profile("disc_early_academic")})).await;
+
+    assert_eq!(response.status(), 200);
+    let result: Value = response.json().await.unwrap();
+    let barriers: Vec<&str> =
+        result["barriers"].as_array().unwrap().iter().map(|b| b["barrier"].as_str().unwrap()).collect();
+    assert_eq!(
+        barriers,
+        ["survival", "retention", "variability", "scalability", "safety", "outcomes", "regulatory"]
+    );
+    assert_eq!(assessment_rows(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_stored_assessment_is_returned_with_location_and_read_back_unchanged() {
+    let app = spawn_app().await;
+    let profile = reference_profile("disc_mature_allogeneic");
+
+    let response = app.post_json("/v1/assessments", &json!({"profile": profile})).await;
+
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(location, format!("/v1/assessments/{}", created["id"].as_str().unwrap()));
+    assert_eq!(created["profile"], profile, "the profile is stored exactly as received");
+    let read: Value = app.get(&location).await.json().await.unwrap();
+    assert_eq!(read, created);
+    assert_eq!(assessment_rows(&app).await, 1);
+}
+
+#[tokio::test]
+async fn invalid_profiles_are_422_with_the_field_path() {
+    let app = spawn_app().await;
+    let mut misspelt = reference_profile("disc_early_academic");
+    misspelt["delivery"]["rout"] = json!("intradiscal");
+    let mut out_of_range = reference_profile("disc_early_academic");
+    out_of_range["quality"]["viability_at_release_pct"] = json!(130);
+    let mut unknown_value = reference_profile("disc_early_academic");
+    unknown_value["delivery"]["route"] = json!("intravenus");
+
+    for (body, field) in [
+        (json!({"profile": misspelt}), "profile.delivery.rout"),
+        (json!({"profile": out_of_range}), "profile.quality.viability_at_release_pct"),
+        (json!({"profile": unknown_value}), "profile.delivery.route"),
+        (json!({"profile": {}, "programme_id": null}), "programme_id"),
+        (json!({"profile": {"program": {"name": "nul \u{0}"}}}), "profile.program.name"),
+    ] {
+        let problem = assert_problem(app.post_json("/v1/assessments", &body).await, 422).await;
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    assert_eq!(assessment_rows(&app).await, 0, "nothing stored for invalid input");
+}
+
+#[tokio::test]
+async fn body_errors_are_400_413_and_415_problem_documents() {
+    let app = spawn_app().await;
+    let post = |body: Vec<u8>, content_type: &'static str| {
+        app.client.post(app.url("/v1/score")).header("content-type", content_type).body(body).send()
+    };
+
+    assert_problem(post(b"{\"profile\": ".to_vec(), "application/json").await.unwrap(), 400).await;
+    assert_problem(post(b"{\"profile\": \"\\udc00\"}".to_vec(), "application/json").await.unwrap(), 400)
+        .await;
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    assert_problem(post(deep.into_bytes(), "application/json").await.unwrap(), 400).await;
+    assert_problem(post(b"{}".to_vec(), "text/plain").await.unwrap(), 415).await;
+    let huge = format!("{{\"profile\": {{\"program\": {{\"name\": \"{}\"}}}}}}", "x".repeat(70_000));
+    assert_problem(post(huge.into_bytes(), "application/json").await.unwrap(), 413).await;
+}
+
+#[tokio::test]
+async fn an_idempotent_retry_returns_the_original_without_a_second_row() {
+    let app = spawn_app().await;
+    let body = json!({"profile": reference_profile("disc_early_academic")});
+    let send = || {
+        app.client.post(app.url("/v1/assessments")).header("idempotency-key", "retry-1").json(&body).send()
+    };
+
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let retry = send().await.unwrap();
+
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let retry: Value = retry.json().await.unwrap();
+    assert_eq!(retry, first);
+    assert_eq!(assessment_rows(&app).await, 1);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_reused_with_another_body_is_422() {
+    let app = spawn_app().await;
+    let send = |name: &str| {
+        app.client
+            .post(app.url("/v1/assessments"))
+            .header("idempotency-key", "reused")
+            .json(&json!({"profile": reference_profile(name)}))
+            .send()
+    };
+    assert_eq!(send("disc_early_academic").await.unwrap().status(), 201);
+
+    let problem = assert_problem(send("disc_mature_allogeneic").await.unwrap(), 422).await;
+
+    assert_eq!(problem["type"], "/problems/idempotency-key-reused");
+    assert_eq!(assessment_rows(&app).await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_idempotency_key_store_exactly_one_row() {
+    let app = spawn_app().await;
+    let body = json!({"profile": reference_profile("disc_early_academic")});
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let request =
+            app.client.post(app.url("/v1/assessments")).header("idempotency-key", "race").json(&body);
+        requests.spawn(async move { request.send().await.unwrap().status().as_u16() });
+    }
+
+    let statuses = requests.join_all().await;
+
+    // Each request either stored the row, replayed it, or was told the first is still in flight.
+    assert!(statuses.iter().all(|status| [201, 409].contains(status)), "{statuses:?}");
+    assert!(statuses.contains(&201));
+    assert_eq!(assessment_rows(&app).await, 1);
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_ids_are_404_and_delete_removes_for_good() {
+    let app = spawn_app().await;
+    let created = app.submit(&reference_profile("disc_early_academic")).await;
+    let path = format!("/v1/assessments/{}", created["id"].as_str().unwrap());
+
+    assert_problem(app.get("/v1/assessments/not-a-uuid").await, 404).await;
+    assert_problem(app.get("/v1/assessments/01890000-0000-7000-8000-000000000000").await, 404).await;
+    assert_eq!(app.client.delete(app.url(&path)).send().await.unwrap().status(), 204);
+    assert_problem(app.get(&path).await, 404).await;
+    assert_problem(app.client.delete(app.url(&path)).send().await.unwrap(), 404).await;
+}
+
+#[tokio::test]
+async fn rescoring_stores_a_linked_new_assessment_and_leaves_the_original_untouched() {
+    let app = spawn_app().await;
+    let original = app.submit(&reference_profile("disc_early_academic")).await;
+    let id = original["id"].as_str().unwrap();
+
+    let response = app.client.post(app.url(&format!("/v1/assessments/{id}/rescore"))).send().await.unwrap();
+
+    assert_eq!(response.status(), 201);
+    let rescored: Value = response.json().await.unwrap();
+    assert_ne!(rescored["id"], original["id"]);
+    assert_eq!(rescored["rescored_from"], original["id"]);
+    assert_eq!(rescored["profile"], original["profile"]);
+    let reread: Value = app.get(&format!("/v1/assessments/{id}")).await.json().await.unwrap();
+    assert_eq!(reread, original);
+}
+
+#[tokio::test]
+async fn compare_names_the_changed_inputs_behind_each_factor_change() {
+    let app = spawn_app().await;
+    let before = reference_profile("disc_early_academic");
+    let mut after = before.clone();
+    after["delivery"]["carrier"] = json!("hyaluronic_acid");
+    let a = app.submit(&before).await;
+    let b = app.submit(&after).await;
+
+    let comparison: Value = app
+        .get(&format!("/v1/assessments/{}/compare/{}", a["id"].as_str().unwrap(), b["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let changed: Vec<&str> =
+        comparison["input_changes"].as_array().unwrap().iter().map(|c| c["path"].as_str().unwrap()).collect();
+    assert_eq!(changed, ["delivery.carrier"]);
+    let survival =
+        comparison["barriers"].as_array().unwrap().iter().find(|b| b["barrier"] == "survival").unwrap();
+    assert!(survival["score"]["change"].as_f64().unwrap() > 0.0, "{survival}");
+    let carrier_factor = survival["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| !f["caused_by"].as_array().unwrap().is_empty());
+    assert_eq!(carrier_factor.unwrap()["caused_by"], json!(["delivery.carrier"]));
+}
+
+#[tokio::test]
+async fn the_list_filters_sorts_and_pages_through_every_row_once_while_rows_are_added() {
+    let app = spawn_app().await;
+    let names = [
+        "disc_early_academic",
+        "disc_mature_allogeneic",
+        "gvhd_approved_pediatric",
+        "knee_oa_allogeneic_phase2",
+    ];
+    for round in 0..3 {
+        for name in names {
+            let mut profile = reference_profile(name);
+            profile["program"]["name"] = json!(format!("{name} {round}"));
+            app.submit(&profile).await;
+        }
+    }
+
+    let mut seen = HashSet::new();
+    let mut cursor: Option<String> = None;
+    let mut previous_overall = f64::INFINITY;
+    loop {
+        let mut path = "/v1/assessments?sort=overall_index&order=desc&limit=5".to_owned();
+        if let Some(cursor) = &cursor {
+            path.push_str(&format!("&cursor={cursor}"));
+        }
+        let page: Value = app.get(&path).await.json().await.unwrap();
+        for item in page["items"].as_array().unwrap() {
+            assert!(seen.insert(item["id"].as_str().unwrap().to_owned()), "row visited twice");
+            let overall = item["overall_index"].as_f64().unwrap();
+            assert!(overall <= previous_overall, "sorted descending");
+            previous_overall = overall;
+            assert!(item.get("result").is_none(), "summary rows by default");
+        }
+        // A row added mid-pagination must not make any row appear twice.
+        app.submit(&reference_profile("disc_preclinical_startup")).await;
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert!(seen.len() >= 12, "every row present before paging was visited: {}", seen.len());
+
+    let disc: Value = app
+        .get("/v1/assessments?indication=intervertebral_disc_degeneration&limit=500")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        disc["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|item| item["indication"] == "intervertebral_disc_degeneration")
+    );
+    let strong: Value =
+        app.get("/v1/assessments?barrier=survival&min_score=60&view=full").await.json().await.unwrap();
+    for item in strong["items"].as_array().unwrap() {
+        assert!(item["scores"]["survival"].as_f64().unwrap() >= 60.0);
+        assert!(item["result"].is_object(), "view=full carries the result");
+    }
+}
+
+#[tokio::test]
+async fn bad_list_parameters_are_400() {
+    let app = spawn_app().await;
+    for query in [
+        "limit=0",
+        "limit=501",
+        "sort=colour",
+        "unknown_parameter=1",
+        "cursor=not-a-cursor",
+        "min_overall=120",
+        "min_score=50",
+        "indication=gout",
+    ] {
+        assert_problem(app.get(&format!("/v1/assessments?{query}")).await, 400).await;
+    }
+    let page: Value = app.get("/v1/assessments?limit=1").await.json().await.unwrap();
+    assert!(page["items"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_cursor_of_another_sort_order_is_400() {
+    let app = spawn_app().await;
+    app.submit(&reference_profile("disc_early_academic")).await;
+    app.submit(&reference_profile("disc_mature_allogeneic")).await;
+    let page: Value = app.get("/v1/assessments?limit=1").await.json().await.unwrap();
+    let cursor = page["next_cursor"].as_str().unwrap();
+
+    assert_problem(
+        app.get(&format!("/v1/assessments?limit=1&sort=overall_index&cursor={cursor}")).await,
+        400,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_model_document_and_evidence_registry_are_served() {
+    let app = spawn_app().await;
+
+    let model: Value = app.get("/v1/model").await.json().await.unwrap();
+    let evidence: Value = app.get("/v1/model/evidence").await.json().await.unwrap();
+
+    assert_eq!(model["version"], msc_readiness::scoring::Model::current().version());
+    assert!(evidence.as_array().unwrap().len() > 10);
+}
