@@ -172,21 +172,22 @@ async fn insert(
     let score = |barrier: Barrier| {
         result.barriers.iter().find(|line| line.barrier == barrier).map_or(0.0, |line| line.score)
     };
-    let query = format!(
-        "INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
+    let query = "INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
              indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
              survival, retention, variability, scalability, safety, outcomes, regulatory)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-         RETURNING {STORED_COLUMNS}"
-    );
-    let stored = sqlx::query_as::<_, StoredAssessment>(sqlx::AssertSqlSafe(query))
-        .bind(Uuid::now_v7())
+         RETURNING created_at";
+    let id = Uuid::now_v7();
+    // Only the creation time comes back: echoing the ~44 KB result through the database would
+    // cost a jsonb-to-text conversion and a parse per request.
+    let created_at: DateTime<Utc> = sqlx::query_scalar(query)
+        .bind(id)
         .bind(organisation.0)
         .bind(assessment.program_id)
         .bind(assessment.rescored_from)
         .bind(&result.model_version)
         .bind(assessment.profile_json)
-        .bind(result_json)
+        .bind(&result_json)
         .bind(summary.indication)
         .bind(summary.stage)
         .bind(summary.tissue_source)
@@ -203,7 +204,15 @@ async fn insert(
         .bind(score(Barrier::Regulatory))
         .fetch_one(connection)
         .await?;
-    Ok(stored)
+    Ok(StoredAssessment {
+        id,
+        program_id: assessment.program_id,
+        rescored_from: assessment.rescored_from,
+        model_version: result.model_version.clone(),
+        profile: assessment.profile_json.clone(),
+        result: result_json,
+        created_at,
+    })
 }
 
 /// Stores a re-scored assessment (no idempotency key: each re-score is a new assessment).
