@@ -9,7 +9,7 @@ use crate::scoring::model::{MODEL_TOML, SEED_FILES};
 use crate::scoring::{FactorCode, Model, ModelError};
 
 fn shared(path: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared").join(path);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sources").join(path);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{} must exist: {e}", path.display()))
 }
 
