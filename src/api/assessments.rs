@@ -25,7 +25,7 @@ const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-repl
 /// A program profile to score and store.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = submission_example)]
+#[schema(example = request_example)]
 pub struct AssessmentSubmission {
     /// Adds the assessment to this program's history (create the program with `POST /v1/programs`).
     pub program_id: Option<Uuid>,
@@ -36,7 +36,7 @@ pub struct AssessmentSubmission {
 /// A program profile to score without storing (what-if).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = score_example)]
+#[schema(example = request_example)]
 pub struct ScoreRequest {
     /// The program profile. Every input may be omitted, meaning unknown.
     pub profile: Profile,
@@ -51,11 +51,8 @@ fn example_profile() -> serde_json::Value {
         .unwrap_or_default()
 }
 
-fn submission_example() -> serde_json::Value {
-    serde_json::json!({ "profile": example_profile() })
-}
-
-fn score_example() -> serde_json::Value {
+/// The example request of both scoring endpoints.
+fn request_example() -> serde_json::Value {
     serde_json::json!({ "profile": example_profile() })
 }
 

@@ -282,21 +282,9 @@ impl SortKey {
         match self {
             Self::CreatedAt => "created_at",
             Self::OverallIndex => "overall_index",
-            Self::Barrier(barrier) => barrier_column(barrier),
+            // Each barrier's score column is named by the barrier's code.
+            Self::Barrier(barrier) => barrier.as_str(),
         }
-    }
-}
-
-/// The typed column holding a barrier's score (the names are the barrier codes).
-fn barrier_column(barrier: Barrier) -> &'static str {
-    match barrier {
-        Barrier::Survival => "survival",
-        Barrier::Retention => "retention",
-        Barrier::Variability => "variability",
-        Barrier::Scalability => "scalability",
-        Barrier::Safety => "safety",
-        Barrier::Outcomes => "outcomes",
-        Barrier::Regulatory => "regulatory",
     }
 }
 
@@ -521,7 +509,7 @@ fn push_filters(query: &mut QueryBuilder<Postgres>, filters: &Filters) {
         query.push(" AND overall_index <= ").push_bind(max);
     }
     if let Some((barrier, min, max)) = filters.barrier_range {
-        let column = barrier_column(barrier);
+        let column = barrier.as_str();
         if let Some(min) = min {
             query.push(format!(" AND {column} >= ")).push_bind(min);
         }
