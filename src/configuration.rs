@@ -5,6 +5,7 @@
 
 use std::env;
 use std::fmt::Display;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -63,6 +64,17 @@ pub struct Settings {
     pub log_level: String,
     /// Bound on draining in-flight requests after SIGINT/SIGTERM.
     pub shutdown_timeout: Duration,
+    /// Requests per API key; `None` when `RATE_LIMIT_PER_SECOND=0` turns limiting off.
+    pub rate_limit: Option<RateLimit>,
+    /// The bearer token that opens `/metrics`; metrics are off without one.
+    pub metrics_token: Option<String>,
+}
+
+/// A sustained rate and a burst allowance per API key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_second: NonZeroU32,
+    pub burst: NonZeroU32,
 }
 
 /// An invalid configuration value, named by its environment variable.
@@ -127,7 +139,29 @@ impl Settings {
             log_format: read.parsed("LOG_FORMAT", LogFormat::Human, "`human` or `json`")?,
             log_level,
             shutdown_timeout: Duration::from_secs(read.bounded("SHUTDOWN_TIMEOUT_SECS", 10, 0..=3600)?),
+            rate_limit: rate_limit(&read)?,
+            metrics_token: metrics_token(lookup("METRICS_TOKEN"))?,
         })
+    }
+}
+
+fn rate_limit<F: Fn(&str) -> Option<String>>(read: &Reader<'_, F>) -> Result<Option<RateLimit>, ConfigError> {
+    let per_second: u32 = read.bounded("RATE_LIMIT_PER_SECOND", 50, 0..=1_000_000)?;
+    let burst: u32 = read.bounded("RATE_LIMIT_BURST", 100, 1..=1_000_000)?;
+    Ok(NonZeroU32::new(per_second)
+        .zip(NonZeroU32::new(burst))
+        .map(|(per_second, burst)| RateLimit { per_second, burst }))
+}
+
+fn metrics_token(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    match value.filter(|token| !token.is_empty()) {
+        None => Ok(None),
+        Some(token) if token.len() >= 16 && token.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(token)),
+        Some(_) => Err(ConfigError {
+            variable: "METRICS_TOKEN",
+            value: "(not shown)".into(),
+            reason: "expected at least 16 printable ASCII characters without spaces".into(),
+        }),
     }
 }
 

@@ -1,9 +1,12 @@
 //! Translational-readiness scoring of MSC therapy programs.
 //!
 //! Layers, each knowing only the ones below it: `api` (HTTP) → `persistence` (all SQL) and
-//! `scoring` (the pure model: no HTTP, no SQL, no async). `startup` wires them together.
+//! the pure modules `scoring` (the model) and `access` (API key scopes and verification): no
+//! HTTP, no SQL, no async. `startup` wires them together; `cli` is the command line.
 
+pub mod access;
 pub mod api;
+pub mod cli;
 pub mod comparison;
 pub mod configuration;
 pub mod embedded_postgres;

@@ -10,7 +10,9 @@ use sqlx::postgres::PgConnectOptions;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, observability, problem};
+use crate::api::caller::KeyRateLimiter;
+use crate::api::health::MetricsToken;
+use crate::api::{self, observability, problem, security_headers};
 use crate::configuration::{DatabaseSource, Settings};
 use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresError, ProgramSearch};
 use crate::persistence::{self, PersistenceError, PoolSettings};
@@ -53,7 +55,10 @@ impl Application {
             },
         );
         persistence::migrate(&pool).await?;
-        tokio::spawn(purge_idempotency_keys(pool.clone()));
+        let rate_limiter = settings
+            .rate_limit
+            .map(|limit| web::Data::new(KeyRateLimiter::new(limit.per_second, limit.burst)));
+        tokio::spawn(hourly_housekeeping(pool.clone(), rate_limiter.clone()));
 
         let address = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&address)
@@ -65,9 +70,16 @@ impl Application {
         let body_limit = settings.body_limit_bytes;
         let pool_data = web::Data::new(pool.clone());
         let registry = web::Data::new(registry);
+        let metrics_token = settings.metrics_token.clone().map(|token| web::Data::new(MetricsToken(token)));
         let server = HttpServer::new(move || {
-            App::new()
-                .into_utoipa_app()
+            let mut app = App::new();
+            if let Some(rate_limiter) = &rate_limiter {
+                app = app.app_data(rate_limiter.clone());
+            }
+            if let Some(metrics_token) = &metrics_token {
+                app = app.app_data(metrics_token.clone());
+            }
+            app.into_utoipa_app()
                 .configure(api::configure)
                 .into_app()
                 .service(web::redirect("/docs", "/docs/"))
@@ -82,6 +94,7 @@ impl Application {
                 .wrap(ErrorHandlers::new().default_handler(observability::ensure_problem_document))
                 .wrap(http_metrics.clone())
                 .wrap(from_fn(observability::request_context))
+                .wrap(from_fn(security_headers::security_headers))
         })
         // Signals are handled by `serve`, which shuts down gracefully on SIGINT as well as SIGTERM.
         .disable_signals()
@@ -110,13 +123,17 @@ impl Application {
     }
 }
 
-/// Forgets expired idempotency keys once an hour; a failed round is retried the next hour.
-async fn purge_idempotency_keys(pool: PgPool) {
+/// Once an hour: forgets expired idempotency keys (a failed round is retried the next hour) and
+/// the rate-limit state of keys that have been idle.
+async fn hourly_housekeeping(pool: PgPool, rate_limiter: Option<web::Data<KeyRateLimiter>>) {
     let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         hourly.tick().await;
         if pool.is_closed() {
             return;
+        }
+        if let Some(rate_limiter) = &rate_limiter {
+            rate_limiter.forget_idle_keys();
         }
         match persistence::assessments::purge_expired_idempotency_keys(&pool).await {
             Ok(purged) if purged > 0 => tracing::info!(purged, "expired idempotency keys purged"),
@@ -136,27 +153,9 @@ async fn not_found(request: HttpRequest) -> actix_web::HttpResponse {
 pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     let model = crate::scoring::Model::load()?;
     tracing::info!(model_version = model.version(), "scoring model loaded");
-    let mut embedded = None;
-    let database = match &settings.database {
-        DatabaseSource::Url(url) => url.parse::<PgConnectOptions>().map_err(StartupError::DatabaseUrl)?,
-        DatabaseSource::Embedded(embedded_settings) => {
-            let embedded_settings = embedded_settings.clone();
-            let server = tokio::task::spawn_blocking(move || {
-                EmbeddedPostgres::start(
-                    &embedded_settings.data_dir,
-                    &ProgramSearch::new(embedded_settings.bin_dir.as_deref()),
-                )
-            })
-            .await??;
-            let options = server.connect_options();
-            let admin = server.connect_options_for("postgres");
-            embedded = Some(server);
-            persistence::ensure_database(admin, crate::embedded_postgres::DATABASE_NAME).await?;
-            options
-        }
-    };
+    let database = Database::provide(&settings).await?;
 
-    let application = Application::build(&settings, database).await?;
+    let application = Application::build(&settings, database.options.clone()).await?;
     tracing::info!(
         "listening on http://{host}:{port} (Swagger UI: http://{host}:{port}/docs/)",
         host = settings.host,
@@ -169,11 +168,48 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         handle.stop(true).await;
     });
     let served = application.run_until_stopped().await;
-
-    if let Some(mut server) = embedded {
-        tokio::task::spawn_blocking(move || server.stop()).await??;
-    }
+    database.release().await?;
     served.map_err(|source| StartupError::Bind { address: settings.host.clone(), source })
+}
+
+/// The service's database: the server `DATABASE_URL` names, or the embedded one, started (or
+/// attached to, when already running) for as long as the service needs it.
+pub struct Database {
+    pub options: PgConnectOptions,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    pub async fn provide(settings: &Settings) -> Result<Self, StartupError> {
+        match &settings.database {
+            DatabaseSource::Url(url) => Ok(Self {
+                options: url.parse::<PgConnectOptions>().map_err(StartupError::DatabaseUrl)?,
+                embedded: None,
+            }),
+            DatabaseSource::Embedded(embedded_settings) => {
+                let embedded_settings = embedded_settings.clone();
+                let server = tokio::task::spawn_blocking(move || {
+                    EmbeddedPostgres::start(
+                        &embedded_settings.data_dir,
+                        &ProgramSearch::new(embedded_settings.bin_dir.as_deref()),
+                    )
+                })
+                .await??;
+                let options = server.connect_options();
+                let admin = server.connect_options_for("postgres");
+                persistence::ensure_database(admin, crate::embedded_postgres::DATABASE_NAME).await?;
+                Ok(Self { options, embedded: Some(server) })
+            }
+        }
+    }
+
+    /// Stops the embedded server if this process started it.
+    pub async fn release(self) -> Result<(), StartupError> {
+        if let Some(mut server) = self.embedded {
+            tokio::task::spawn_blocking(move || server.stop()).await??;
+        }
+        Ok(())
+    }
 }
 
 async fn shutdown_signal() {

@@ -8,10 +8,11 @@ use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::caller::Caller;
+use super::caller::{Caller, Write};
 use super::json_body;
 use super::problem::{ApiError, FieldError, Problem};
 use crate::comparison::{self, Comparison};
+use crate::persistence::OrganisationId;
 use crate::persistence::assessments::{
     self as store, AssessmentRow, Cursor, CursorError, Filters, IdempotencyKey, ListRequest, NewAssessment,
     SortKey, StoredAssessment, Submission, SubmissionError,
@@ -103,6 +104,7 @@ fn created(record: AssessmentRecord, replayed: bool) -> HttpResponse {
 ///
 /// The same scoring as `POST /v1/assessments`, for what-if questions: nothing is stored.
 #[utoipa::path(
+    security(("api_key" = ["read"])),
     tag = "assessments",
     request_body(content = ScoreRequest, content_type = "application/json"),
     responses(
@@ -114,7 +116,11 @@ fn created(record: AssessmentRecord, replayed: bool) -> HttpResponse {
     )
 )]
 #[post("/score")]
-pub async fn score(request: HttpRequest, body: web::Bytes) -> Result<web::Json<Assessment>, ApiError> {
+pub async fn score(
+    _caller: Caller,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<web::Json<Assessment>, ApiError> {
     let (score_request, _) = json_body::parse::<ScoreRequest>(&request, &body)?;
     Ok(web::Json(Model::current().assess(&score_request.profile)))
 }
@@ -127,6 +133,7 @@ pub async fn score(request: HttpRequest, body: web::Bytes) -> Result<web::Json<A
 /// the same key with a different body is refused with 422; while the first request with a key is
 /// still running, others get 409. Keys are remembered for 48 hours.
 #[utoipa::path(
+    security(("api_key" = ["write"])),
     tag = "assessments",
     params(("Idempotency-Key" = Option<String>, Header, description = "Client-chosen unique key (1-255 printable ASCII characters) that makes retries safe")),
     request_body(content = AssessmentSubmission, content_type = "application/json"),
@@ -144,10 +151,10 @@ pub async fn score(request: HttpRequest, body: web::Bytes) -> Result<web::Json<A
 )]
 #[post("/assessments")]
 pub async fn create_assessment(
+    caller: Caller<Write>,
     request: HttpRequest,
     body: web::Bytes,
     pool: web::Data<PgPool>,
-    caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&request)?;
     let (submission, json) = json_body::parse::<AssessmentSubmission>(&request, &body)?;
@@ -160,7 +167,7 @@ pub async fn create_assessment(
         result: &result,
     };
     let idempotency = key.as_deref().map(|key| IdempotencyKey { key, request: &json });
-    match store::submit(&pool, caller.organisation, new, idempotency).await {
+    match store::submit(&pool, &caller.actor(), new, idempotency).await {
         Ok(Submission::Created(stored)) => Ok(created(stored.into(), false)),
         Ok(Submission::Replayed(stored)) => Ok(created(stored.into(), true)),
         Err(SubmissionError::KeyInFlight) => Err(ApiError::IdempotencyKeyInFlight),
@@ -195,6 +202,7 @@ fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
 
 /// Get one stored assessment
 #[utoipa::path(
+    security(("api_key" = ["read"])),
     tag = "assessments",
     params(("id" = Uuid, Path, description = "Assessment id")),
     responses(
@@ -204,16 +212,16 @@ fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
 )]
 #[get("/assessments/{id}")]
 pub async fn get_assessment(
+    caller: Caller,
     id: web::Path<Uuid>,
     pool: web::Data<PgPool>,
-    caller: Caller,
 ) -> Result<web::Json<AssessmentRecord>, ApiError> {
-    let stored = find(&pool, caller, *id).await?;
+    let stored = find(&pool, caller.organisation, *id).await?;
     Ok(web::Json(stored.into()))
 }
 
-async fn find(pool: &PgPool, caller: Caller, id: Uuid) -> Result<StoredAssessment, ApiError> {
-    store::fetch(pool, caller.organisation, id).await?.ok_or_else(|| not_found(id))
+async fn find(pool: &PgPool, organisation: OrganisationId, id: Uuid) -> Result<StoredAssessment, ApiError> {
+    store::fetch(pool, organisation, id).await?.ok_or_else(|| not_found(id))
 }
 
 fn not_found(id: Uuid) -> ApiError {
@@ -225,6 +233,7 @@ fn not_found(id: Uuid) -> ApiError {
 /// Removes the assessment (a sponsor may withdraw data). Assessments re-scored from it stay, with
 /// `rescored_from` cleared.
 #[utoipa::path(
+    security(("api_key" = ["write"])),
     tag = "assessments",
     params(("id" = Uuid, Path, description = "Assessment id")),
     responses(
@@ -234,11 +243,11 @@ fn not_found(id: Uuid) -> ApiError {
 )]
 #[delete("/assessments/{id}")]
 pub async fn delete_assessment(
+    caller: Caller<Write>,
     id: web::Path<Uuid>,
     pool: web::Data<PgPool>,
-    caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    if store::delete(&pool, caller.organisation, *id).await? {
+    if store::delete(&pool, &caller.actor(), *id).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(not_found(*id))
@@ -251,6 +260,7 @@ pub async fn delete_assessment(
 /// assessment linked to the original (`rescored_from`). The original is never rewritten: a stored
 /// score stays reproducible under the model version it names.
 #[utoipa::path(
+    security(("api_key" = ["write"])),
     tag = "assessments",
     params(("id" = Uuid, Path, description = "Assessment to re-score")),
     responses(
@@ -262,11 +272,11 @@ pub async fn delete_assessment(
 )]
 #[post("/assessments/{id}/rescore")]
 pub async fn rescore_assessment(
+    caller: Caller<Write>,
     id: web::Path<Uuid>,
     pool: web::Data<PgPool>,
-    caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let original = find(&pool, caller, *id).await?;
+    let original = find(&pool, caller.organisation, *id).await?;
     let profile = parse_profile(original.profile.to_string().as_bytes()).map_err(|error| {
         ApiError::Conflict(format!(
             "the stored profile is not valid under model version {}: {error}",
@@ -281,7 +291,7 @@ pub async fn rescore_assessment(
         profile: &profile,
         result: &result,
     };
-    let stored = store::insert_rescored(&pool, caller.organisation, new).await?;
+    let stored = store::insert_rescored(&pool, &caller.actor(), new).await?;
     Ok(created(stored.into(), false))
 }
 
@@ -290,6 +300,7 @@ pub async fn rescore_assessment(
 /// Barrier-by-barrier and factor-by-factor differences (`b` minus `a`), and for each changed factor
 /// the changed inputs it reads: the likely cause.
 #[utoipa::path(
+    security(("api_key" = ["read"])),
     tag = "assessments",
     params(("a" = Uuid, Path, description = "The earlier (reference) assessment"), ("b" = Uuid, Path, description = "The assessment compared with it")),
     responses(
@@ -300,13 +311,13 @@ pub async fn rescore_assessment(
 )]
 #[get("/assessments/{a}/compare/{b}")]
 pub async fn compare_assessments(
+    caller: Caller,
     path: web::Path<(Uuid, Uuid)>,
     pool: web::Data<PgPool>,
-    caller: Caller,
 ) -> Result<web::Json<Comparison>, ApiError> {
     let (a, b) = path.into_inner();
-    let from = find(&pool, caller, a).await?;
-    let to = find(&pool, caller, b).await?;
+    let from = find(&pool, caller.organisation, a).await?;
+    let to = find(&pool, caller.organisation, b).await?;
     let result = |stored: &StoredAssessment| {
         serde_json::from_value::<Assessment>(stored.result.clone()).map_err(|_| {
             ApiError::Conflict(format!(
@@ -588,6 +599,7 @@ impl ListParameters {
 /// For dashboards: filter, sort, and page through the stored assessments with a cursor. Summary rows
 /// by default; `view=full` adds each profile and full result.
 #[utoipa::path(
+    security(("api_key" = ["read"])),
     tag = "assessments",
     params(ListParameters),
     responses(
@@ -597,9 +609,9 @@ impl ListParameters {
 )]
 #[get("/assessments")]
 pub async fn list_assessments(
+    caller: Caller,
     parameters: web::Query<ListParameters>,
     pool: web::Data<PgPool>,
-    caller: Caller,
 ) -> Result<web::Json<AssessmentPage>, ApiError> {
     let request = parameters.into_inner().into_request()?;
     let page = store::list(&pool, caller.organisation, &request).await?;

@@ -1,24 +1,160 @@
-//! Who is calling: the organisation every query of the request is scoped to.
+//! Who is calling: the API key of the request, authenticated, checked for the scope the handler
+//! needs and rate-limited, in one place. A handler states the scope it needs in its signature
+//! (`Caller<Write>`); `Caller` alone means `Caller<Read>`.
 
-use std::future::{Ready, ready};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use chrono::Utc;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sqlx::PgPool;
+use uuid::Uuid;
 
-use crate::persistence::OrganisationId;
+use super::observability::RequestId;
+use super::problem::ApiError;
+use crate::access::{PresentedKey, Scope};
+use crate::persistence::{Actor, OrganisationId, access};
 
-/// The caller of a request. Until API keys exist, every caller acts for the default organisation;
-/// handlers take a `Caller` so that authentication plugs in here alone.
-#[derive(Clone, Copy, Debug)]
-pub struct Caller {
-    pub organisation: OrganisationId,
+/// The scope a handler requires, as a type.
+pub trait RequiredScope {
+    const SCOPE: Scope;
 }
 
-impl FromRequest for Caller {
-    type Error = actix_web::Error;
-    type Future = Ready<Result<Self, Self::Error>>;
+/// Reading: dashboards, lists, the model.
+pub struct Read;
+/// Changing the organisation's assessments and programs.
+pub struct Write;
+/// Managing keys and reading the audit trail.
+pub struct Admin;
 
-    fn from_request(_request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Ok(Self { organisation: OrganisationId::DEFAULT }))
+impl RequiredScope for Read {
+    const SCOPE: Scope = Scope::Read;
+}
+impl RequiredScope for Write {
+    const SCOPE: Scope = Scope::Write;
+}
+impl RequiredScope for Admin {
+    const SCOPE: Scope = Scope::Admin;
+}
+
+/// An authenticated caller holding scope `S`. Every query of the request is scoped to its
+/// organisation.
+pub struct Caller<S: RequiredScope = Read> {
+    pub organisation: OrganisationId,
+    pub key_id: Uuid,
+    request_id: Option<String>,
+    scope: PhantomData<S>,
+}
+
+impl<S: RequiredScope> Caller<S> {
+    /// The caller as the audit trail records it.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            organisation: self.organisation,
+            key_id: Some(self.key_id),
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+impl<S: RequiredScope + 'static> FromRequest for Caller<S> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        Box::pin(async move {
+            let authenticated = authenticate(&request).await?;
+            if let Some(limiter) = request.app_data::<web::Data<KeyRateLimiter>>() {
+                limiter.check(authenticated.key_id)?;
+            }
+            if !authenticated.scopes_include(S::SCOPE) {
+                return Err(ApiError::Forbidden { required: S::SCOPE });
+            }
+            Ok(Self {
+                organisation: authenticated.organisation,
+                key_id: authenticated.key_id,
+                request_id: request.extensions().get::<RequestId>().map(|id| id.0.clone()),
+                scope: PhantomData,
+            })
+        })
+    }
+}
+
+struct Authenticated {
+    organisation: OrganisationId,
+    key_id: Uuid,
+    scopes: crate::access::Scopes,
+}
+
+impl Authenticated {
+    fn scopes_include(&self, scope: Scope) -> bool {
+        self.scopes.contains(scope)
+    }
+}
+
+/// Why a request is not authenticated; the text goes to the client, never the key.
+fn unauthenticated(reason: &'static str) -> ApiError {
+    ApiError::Unauthenticated { reason }
+}
+
+async fn authenticate(request: &HttpRequest) -> Result<Authenticated, ApiError> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::MissingCredentials)?
+        .to_str()
+        .map_err(|_| unauthenticated("the Authorization header is not valid text"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <API key>`"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(unauthenticated("the Authorization header must be `Bearer <API key>`"));
+    }
+    let presented = PresentedKey::parse(token.trim()).ok_or_else(|| unauthenticated("invalid API key"))?;
+    let pool = request
+        .app_data::<web::Data<PgPool>>()
+        .ok_or_else(|| ApiError::Internal("no database pool configured".into()))?;
+    let stored = access::credentials(pool, presented.id)
+        .await?
+        .filter(|stored| presented.matches(&stored.secret_hash))
+        .ok_or_else(|| unauthenticated("invalid API key"))?;
+    if stored.revoked_at.is_some() {
+        return Err(unauthenticated("this API key has been revoked"));
+    }
+    if stored.expires_at.is_some_and(|expires_at| expires_at <= Utc::now()) {
+        return Err(unauthenticated("this API key has expired"));
+    }
+    Ok(Authenticated { organisation: stored.organisation, key_id: presented.id, scopes: stored.scopes })
+}
+
+/// Requests per API key: a token bucket (GCRA) refilled at a steady rate, with a burst allowance.
+pub struct KeyRateLimiter {
+    limiter: DefaultKeyedRateLimiter<Uuid>,
+}
+
+impl KeyRateLimiter {
+    pub fn new(per_second: NonZeroU32, burst: NonZeroU32) -> Self {
+        Self { limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)) }
+    }
+
+    fn check(&self, key: Uuid) -> Result<(), ApiError> {
+        self.limiter.check_key(&key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::TooManyRequests { retry_after: wait.max(Duration::from_secs(1)) }
+        })
+    }
+
+    /// Forgets keys whose buckets are full again, so the state stays as small as the set of
+    /// recently active keys.
+    pub fn forget_idle_keys(&self) {
+        self.limiter.retain_recent();
     }
 }

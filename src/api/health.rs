@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use prometheus::{Encoder, TextEncoder};
 use serde::Serialize;
 use sqlx::PgPool;
+use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use super::problem::{ApiError, Problem};
@@ -46,13 +48,49 @@ pub async fn readyz(pool: web::Data<PgPool>) -> Result<web::Json<Health>, ApiErr
     Ok(web::Json(Health { status: "ready" }))
 }
 
+/// The operators' token for `/metrics`, from `METRICS_TOKEN`. Metrics span every organisation, so
+/// no organisation's API key opens them.
+pub struct MetricsToken(pub String);
+
+impl MetricsToken {
+    fn verify(&self, request: &HttpRequest) -> Result<(), ApiError> {
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .ok_or(ApiError::MissingCredentials)?
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthenticated { reason: "invalid metrics token" })?;
+        if bool::from(presented.as_bytes().ct_eq(self.0.as_bytes())) {
+            Ok(())
+        } else {
+            Err(ApiError::Unauthenticated { reason: "invalid metrics token" })
+        }
+    }
+}
+
 /// Prometheus metrics: requests by route and status, latency histogram, database pool use.
+///
+/// Needs the operators' `METRICS_TOKEN` as a bearer token; without that setting, metrics are off.
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, description = "Metrics in the Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"))
+    security(("metrics_token" = [])),
+    responses(
+        (status = 200, description = "Metrics in the Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 404, description = "Metrics are off: `METRICS_TOKEN` is not set", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/metrics")]
-pub async fn metrics(registry: web::Data<prometheus::Registry>) -> Result<HttpResponse, ApiError> {
+pub async fn metrics(
+    request: HttpRequest,
+    token: Option<web::Data<MetricsToken>>,
+    registry: web::Data<prometheus::Registry>,
+) -> Result<HttpResponse, ApiError> {
+    let token = token.ok_or_else(|| {
+        ApiError::NotFound("metrics are off; the operator enables them by setting METRICS_TOKEN".into())
+    })?;
+    token.verify(&request)?;
     let encoder = TextEncoder::new();
     let mut body = Vec::new();
     encoder.encode(&registry.gather(), &mut body).map_err(|error| ApiError::Internal(Box::new(error)))?;

@@ -4,12 +4,14 @@ pub mod assessments;
 pub mod caller;
 pub mod health;
 mod json_body;
+pub mod keys;
 pub mod metrics;
 pub mod model;
 pub mod observability;
 pub mod openapi;
 pub mod problem;
 pub mod programs;
+pub mod security_headers;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -31,6 +33,11 @@ pub fn configure(config: &mut ServiceConfig) {
             .service(programs::get_program)
             .service(programs::program_history)
             .service(model::get_model)
-            .service(model::get_evidence),
+            .service(model::get_evidence)
+            .service(keys::create_key)
+            .service(keys::list_keys)
+            .service(keys::get_key)
+            .service(keys::revoke_key)
+            .service(keys::audit_trail),
     );
 }

@@ -3,16 +3,20 @@
 
 use std::time::Instant;
 
-use actix_web::HttpResponse;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
+use actix_web::{HttpMessage, HttpResponse};
 use tracing::Instrument;
 
 use super::problem::{PROBLEM_CONTENT_TYPE, Problem};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being served, for the audit trail.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
 
 /// Accepts a caller's request id when it is short and printable (so it can be correlated across
 /// services); otherwise generates a time-ordered one.
@@ -32,6 +36,7 @@ pub async fn request_context(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let request_id = request_id(&request);
+    request.extensions_mut().insert(RequestId(request_id.clone()));
     let method = request.method().to_string();
     let span = tracing::info_span!("request", request_id = %request_id);
     let started = Instant::now();

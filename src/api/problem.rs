@@ -1,15 +1,26 @@
 //! The HTTP error type: every failure leaves the service as an RFC 9457
 //! `application/problem+json` document.
 
+use std::time::Duration;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::access::Scope;
 use crate::persistence::PersistenceError;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// The protection space named in `WWW-Authenticate` challenges.
+const REALM: &str = "msc-readiness";
+
+/// Whole seconds to wait, rounded up and at least 1, as `Retry-After` needs.
+fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
@@ -55,6 +66,14 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{detail}")]
     Validation { detail: String, errors: Vec<FieldError> },
+    #[error("this endpoint needs an API key: send `Authorization: Bearer <API key>`")]
+    MissingCredentials,
+    #[error("{reason}")]
+    Unauthenticated { reason: &'static str },
+    #[error("this API key lacks the `{required}` scope this endpoint needs")]
+    Forbidden { required: Scope },
+    #[error("too many requests with this API key; retry after {} s", retry_after_secs(*.retry_after))]
+    TooManyRequests { retry_after: Duration },
     #[error("{0}")]
     Conflict(String),
     #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
@@ -88,6 +107,11 @@ impl ApiError {
             Self::NotFound(_) => ("/problems/not-found", "Not found"),
             Self::BadRequest(_) => ("/problems/bad-request", "Bad request"),
             Self::Validation { .. } => ("/problems/validation-error", "Invalid request"),
+            Self::MissingCredentials | Self::Unauthenticated { .. } => {
+                ("/problems/unauthenticated", "Authentication required")
+            }
+            Self::Forbidden { .. } => ("/problems/insufficient-scope", "Insufficient scope"),
+            Self::TooManyRequests { .. } => ("/problems/rate-limited", "Too many requests"),
             Self::Conflict(_) => ("/problems/conflict", "Conflict"),
             Self::IdempotencyKeyInFlight => ("/problems/idempotency-key-in-flight", "Request in progress"),
             Self::IdempotencyKeyReused => ("/problems/idempotency-key-reused", "Idempotency-Key reused"),
@@ -121,6 +145,9 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MissingCredentials | Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Conflict(_) | Self::IdempotencyKeyInFlight => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -138,8 +165,32 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE)));
-        if let Self::Unavailable(_) | Self::IdempotencyKeyInFlight = self {
-            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        match self {
+            Self::Unavailable(_) | Self::IdempotencyKeyInFlight => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            Self::TooManyRequests { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs(*retry_after)));
+            }
+            // RFC 6750 §3: the challenge tells the client which scheme and what went wrong.
+            Self::MissingCredentials => {
+                response.insert_header((header::WWW_AUTHENTICATE, format!("Bearer realm=\"{REALM}\"")));
+            }
+            Self::Unauthenticated { reason } => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!(
+                        "Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"{reason}\""
+                    ),
+                ));
+            }
+            Self::Forbidden { required } => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!("Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{required}\""),
+                ));
+            }
+            _ => {}
         }
         response.json(self.problem())
     }

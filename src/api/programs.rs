@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::assessments::{AssessmentSummary, DEFAULT_PAGE_SIZE, cursor, page_size};
-use super::caller::Caller;
+use super::caller::{Caller, Write};
 use super::json_body;
 use super::problem::{ApiError, Problem};
 use crate::persistence::assessments::{self as assessment_store, SortKey};
@@ -37,6 +37,12 @@ impl TryFrom<String> for ProgramKey {
 #[serde(try_from = "String")]
 #[schema(value_type = String)]
 pub struct Text<const MAX: usize>(String);
+
+impl<const MAX: usize> Text<MAX> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 impl<const MAX: usize> TryFrom<String> for Text<MAX> {
     type Error = String;
@@ -99,6 +105,7 @@ impl From<ProgramRow> for Program {
 
 /// Create a program
 #[utoipa::path(
+    security(("api_key" = ["write"])),
     tag = "programs",
     request_body(content = NewProgram, content_type = "application/json"),
     responses(
@@ -111,14 +118,14 @@ impl From<ProgramRow> for Program {
 )]
 #[post("/programs")]
 pub async fn create_program(
+    caller: Caller<Write>,
     request: HttpRequest,
     body: web::Bytes,
     pool: web::Data<PgPool>,
-    caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     let (new, _) = json_body::parse::<NewProgram>(&request, &body)?;
     let description = new.description.as_ref().map(|text| text.0.as_str());
-    match store::create(&pool, caller.organisation, &new.key.0, &new.name.0, description).await {
+    match store::create(&pool, &caller.actor(), &new.key.0, &new.name.0, description).await {
         Ok(row) => Ok(HttpResponse::Created()
             .insert_header((header::LOCATION, format!("/v1/programs/{}", row.id)))
             .json(Program::from(row))),
@@ -151,6 +158,7 @@ pub struct ProgramPage {
 ///
 /// Oldest first.
 #[utoipa::path(
+    security(("api_key" = ["read"])),
     tag = "programs",
     params(PageParameters),
     responses(
@@ -160,9 +168,9 @@ pub struct ProgramPage {
 )]
 #[get("/programs")]
 pub async fn list_programs(
+    caller: Caller,
     parameters: web::Query<PageParameters>,
     pool: web::Data<PgPool>,
-    caller: Caller,
 ) -> Result<web::Json<ProgramPage>, ApiError> {
     let limit = page_size(parameters.limit, DEFAULT_PAGE_SIZE)?;
     let after = cursor(parameters.cursor.as_deref(), SortKey::CreatedAt, false)?;
@@ -175,6 +183,7 @@ pub async fn list_programs(
 
 /// Get a program
 #[utoipa::path(
+    security(("api_key" = ["read"])),
     tag = "programs",
     params(("id" = Uuid, Path, description = "Program id")),
     responses(
@@ -184,9 +193,9 @@ pub async fn list_programs(
 )]
 #[get("/programs/{id}")]
 pub async fn get_program(
+    caller: Caller,
     id: web::Path<Uuid>,
     pool: web::Data<PgPool>,
-    caller: Caller,
 ) -> Result<web::Json<Program>, ApiError> {
     let row = store::fetch(&pool, caller.organisation, *id).await?.ok_or_else(|| program_not_found(*id))?;
     Ok(web::Json(row.into()))
@@ -230,6 +239,7 @@ pub struct HistoryPage {
 /// The program's assessments in time order, each with the change of every score since the one
 /// before: the trend a dashboard plots.
 #[utoipa::path(
+    security(("api_key" = ["read"])),
     tag = "programs",
     params(("id" = Uuid, Path, description = "Program id"), PageParameters),
     responses(
@@ -240,10 +250,10 @@ pub struct HistoryPage {
 )]
 #[get("/programs/{id}/assessments")]
 pub async fn program_history(
+    caller: Caller,
     id: web::Path<Uuid>,
     parameters: web::Query<PageParameters>,
     pool: web::Data<PgPool>,
-    caller: Caller,
 ) -> Result<web::Json<HistoryPage>, ApiError> {
     let limit = page_size(parameters.limit, DEFAULT_PAGE_SIZE)?;
     let after = cursor(parameters.cursor.as_deref(), SortKey::CreatedAt, false)?;

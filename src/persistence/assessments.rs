@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::{OrganisationId, PersistenceError};
+use super::access::{self, AuditAction};
+use super::{Actor, OrganisationId, PersistenceError};
 use crate::scoring::{Assessment, Barrier, Profile};
 
 /// How long an idempotency key is remembered (published: at least 24 hours).
@@ -96,10 +97,11 @@ const STORED_COLUMNS: &str = "id, program_id, rescored_from, model_version, prof
 /// returns the first stored assessment instead of storing another.
 pub async fn submit(
     pool: &PgPool,
-    organisation: OrganisationId,
+    actor: &Actor,
     assessment: NewAssessment<'_>,
     idempotency: Option<IdempotencyKey<'_>>,
 ) -> Result<Submission, SubmissionError> {
+    let organisation = actor.organisation;
     let mut transaction = pool.begin().await.map_err(PersistenceError::from)?;
     if let Some(idempotency) = &idempotency {
         // Held until commit or rollback: a concurrent request with the same key learns at once
@@ -156,6 +158,7 @@ pub async fn submit(
         .execute(&mut *transaction)
         .await?;
     }
+    access::record(&mut transaction, actor, AuditAction::AssessmentCreated, stored.id).await?;
     transaction.commit().await.map_err(PersistenceError::from)?;
     Ok(Submission::Created(stored))
 }
@@ -218,11 +221,14 @@ async fn insert(
 /// Stores a re-scored assessment (no idempotency key: each re-score is a new assessment).
 pub async fn insert_rescored(
     pool: &PgPool,
-    organisation: OrganisationId,
+    actor: &Actor,
     assessment: NewAssessment<'_>,
 ) -> Result<StoredAssessment, PersistenceError> {
-    let mut connection = pool.acquire().await?;
-    insert(&mut connection, organisation, &assessment).await
+    let mut transaction = pool.begin().await?;
+    let stored = insert(&mut transaction, actor.organisation, &assessment).await?;
+    access::record(&mut transaction, actor, AuditAction::AssessmentRescored, stored.id).await?;
+    transaction.commit().await?;
+    Ok(stored)
 }
 
 async fn fetch_in(
@@ -249,13 +255,19 @@ pub async fn fetch(
 }
 
 /// Deletes an assessment; false when the organisation has none with this id.
-pub async fn delete(pool: &PgPool, organisation: OrganisationId, id: Uuid) -> Result<bool, PersistenceError> {
+pub async fn delete(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<bool, PersistenceError> {
+    let mut transaction = pool.begin().await?;
     let deleted = sqlx::query("DELETE FROM assessments WHERE id = $1 AND organisation_id = $2")
         .bind(id)
-        .bind(organisation.0)
-        .execute(pool)
+        .bind(actor.organisation.0)
+        .execute(&mut *transaction)
         .await?;
-    Ok(deleted.rows_affected() == 1)
+    if deleted.rows_affected() == 0 {
+        return Ok(false);
+    }
+    access::record(&mut transaction, actor, AuditAction::AssessmentDeleted, id).await?;
+    transaction.commit().await?;
+    Ok(true)
 }
 
 /// Forgets idempotency keys past their retention.

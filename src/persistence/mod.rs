@@ -3,6 +3,7 @@
 //! Every query on a sponsor's data takes the caller's [`OrganisationId`] and is scoped by it
 //! here, in one place: another organisation's rows are invisible (a 404, never a 403).
 
+pub mod access;
 pub mod assessments;
 pub mod programs;
 
@@ -19,9 +20,13 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrganisationId(pub Uuid);
 
-impl OrganisationId {
-    /// The organisation every caller acts for until API keys exist (created by migration 0001).
-    pub const DEFAULT: Self = Self(Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0000));
+/// Who makes a change: the organisation it happens in, the API key used (none for the command
+/// line) and the request it came with, as the audit trail records them.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub organisation: OrganisationId,
+    pub key_id: Option<Uuid>,
+    pub request_id: Option<String>,
 }
 
 /// Errors of the persistence layer.

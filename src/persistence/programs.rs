@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::access::{self, AuditAction};
 use super::assessments::Cursor;
-use super::{OrganisationId, PersistenceError};
+use super::{Actor, OrganisationId, PersistenceError};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct ProgramRow {
@@ -33,12 +34,14 @@ pub enum CreateProgramError {
 
 pub async fn create(
     pool: &PgPool,
-    organisation: OrganisationId,
+    actor: &Actor,
     key: &str,
     name: &str,
     description: Option<&str>,
 ) -> Result<ProgramRow, CreateProgramError> {
+    let organisation = actor.organisation;
     let id = Uuid::now_v7();
+    let mut transaction = pool.begin().await.map_err(PersistenceError::from)?;
     let inserted = sqlx::query(
         "INSERT INTO programs (id, organisation_id, key, name, description) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (organisation_id, key) DO NOTHING",
@@ -48,12 +51,14 @@ pub async fn create(
     .bind(key)
     .bind(name)
     .bind(description)
-    .execute(pool)
+    .execute(&mut *transaction)
     .await
     .map_err(PersistenceError::from)?;
     if inserted.rows_affected() == 0 {
         return Err(CreateProgramError::DuplicateKey);
     }
+    access::record(&mut transaction, actor, AuditAction::ProgramCreated, id).await?;
+    transaction.commit().await.map_err(PersistenceError::from)?;
     fetch(pool, organisation, id)
         .await?
         .ok_or_else(|| PersistenceError::Encoding("program vanished".into()).into())

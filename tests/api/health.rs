@@ -1,6 +1,6 @@
 use sqlx::Connection;
 
-use crate::helpers::{assert_problem, spawn_app};
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn healthz_answers_without_the_database_and_returns_a_request_id() {
@@ -41,17 +41,39 @@ async fn readyz_is_200_while_the_database_answers_and_503_when_it_is_gone() {
     assert!(!problem["detail"].as_str().unwrap().contains("does not exist"), "no driver text: {problem}");
 }
 
+const METRICS_TOKEN: &str = "operators-only-metrics-token";
+
 #[tokio::test]
 async fn metrics_report_requests_by_route_and_the_database_pool() {
-    let app = spawn_app().await;
+    let settings = msc_readiness::configuration::Settings::from_lookup(|name| match name {
+        "PORT" => Some("0".to_owned()),
+        "METRICS_TOKEN" => Some(METRICS_TOKEN.to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let app = spawn_app_with(settings).await;
     app.get("/healthz").await;
     app.get("/no-such-page").await;
+    let without_token = app.anonymous.get(app.url("/metrics")).send().await.unwrap();
+    assert_problem(without_token, 401).await;
+    let with_an_api_key = app.get("/metrics").await;
+    assert_problem(with_an_api_key, 401).await;
 
-    let body = app.get("/metrics").await.text().await.unwrap();
+    let response = app.anonymous.get(app.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
 
     assert!(body.contains(r#"endpoint="/healthz",method="GET",status="200""#), "{body}");
     assert!(body.contains(r#"endpoint="(unmatched)",method="GET",status="404""#), "{body}");
     assert!(body.contains("msc_readiness_http_requests_duration_seconds_bucket"), "{body}");
     assert!(body.contains("db_pool_connections_idle"), "{body}");
     assert!(body.contains("db_pool_connections_in_use"), "{body}");
+}
+
+#[tokio::test]
+async fn metrics_are_off_without_a_metrics_token() {
+    let app = spawn_app().await;
+
+    assert_problem(app.get("/metrics").await, 404).await;
 }

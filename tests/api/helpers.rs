@@ -7,6 +7,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use msc_readiness::access::Scopes;
+use msc_readiness::cli::{self, CreateKeyArgs};
 use msc_readiness::configuration::Settings;
 use msc_readiness::embedded_postgres::{EmbeddedPostgres, ProgramSearch};
 use msc_readiness::persistence;
@@ -17,14 +19,41 @@ use sqlx::{Connection, PgConnection};
 /// Databases left by earlier runs are dropped once they are this old.
 const STALE_DATABASE_SECS: u64 = 2 * 60 * 60;
 
+/// The organisation a test acts for unless it says otherwise.
+pub const ORGANISATION_A: &str = "Organisation A";
+
 /// A running application and what a test needs to talk to it.
 pub struct TestApp {
     pub address: String,
+    /// Sends an API key of [`ORGANISATION_A`] with every scope.
     pub client: reqwest::Client,
+    /// Sends no credentials.
+    pub anonymous: reqwest::Client,
+    pub api_key: String,
     pub database_name: String,
+    pub database: PgConnectOptions,
 }
 
 impl TestApp {
+    /// A new API key of `organisation` (created if new), made the way `keys create` makes it.
+    pub async fn new_key(&self, organisation: &str, scopes: &str) -> String {
+        let args = CreateKeyArgs {
+            organisation: organisation.to_owned(),
+            name: "test key".to_owned(),
+            scopes: Scopes::parse_list(scopes).expect("valid scopes"),
+            expires_in_days: None,
+        };
+        cli::create_key(self.database.clone(), &args).await.expect("key created").token
+    }
+
+    /// A client that sends `key` with every request.
+    pub fn client_with(&self, key: &str) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let value = format!("Bearer {key}").parse().expect("key is a valid header value");
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        reqwest::Client::builder().default_headers(headers).build().expect("client")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -98,10 +127,20 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let (database_name, database) = fresh_database().await;
-    let application = Application::build(&settings, database).await.expect("application builds");
+    let application = Application::build(&settings, database.clone()).await.expect("application builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
-    TestApp { address, client: reqwest::Client::new(), database_name }
+    let mut app = TestApp {
+        address,
+        client: reqwest::Client::new(),
+        anonymous: reqwest::Client::new(),
+        api_key: String::new(),
+        database_name,
+        database,
+    };
+    app.api_key = app.new_key(ORGANISATION_A, "read,write,admin").await;
+    app.client = app.client_with(&app.api_key);
+    app
 }
 
 /// Asserts that `response` is an RFC 9457 problem document with `status`, and returns its body.

@@ -1,6 +1,7 @@
 //! One integration-test binary (one link step) for everything that runs over HTTP or a real
 //! PostgreSQL server.
 
+mod access;
 mod assessments;
 mod embedded_database;
 mod health;

@@ -1,0 +1,290 @@
+//! Organisations, API keys and the audit trail.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{Actor, OrganisationId, PersistenceError};
+use crate::access::{GeneratedKey, Scope, Scopes};
+
+/// A stored key, as authentication needs it.
+#[derive(Debug)]
+pub struct KeyCredentials {
+    pub organisation: OrganisationId,
+    pub secret_hash: Vec<u8>,
+    pub scopes: Scopes,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A stored key as its organisation's admins see it (never with its secret).
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub scopes: Scopes,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_by: Option<Uuid>,
+}
+
+/// A key to create.
+pub struct NewKey<'a> {
+    pub generated: &'a GeneratedKey,
+    pub name: &'a str,
+    pub scopes: &'a Scopes,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, sqlx::FromRow)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub key_id: Option<Uuid>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Uuid,
+    pub request_id: Option<String>,
+}
+
+/// What was done, as the audit trail records it.
+#[derive(Clone, Copy, Debug)]
+pub enum AuditAction {
+    AssessmentCreated,
+    AssessmentRescored,
+    AssessmentDeleted,
+    ProgramCreated,
+    KeyCreated,
+    KeyRevoked,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AssessmentCreated => "assessment.created",
+            Self::AssessmentRescored => "assessment.rescored",
+            Self::AssessmentDeleted => "assessment.deleted",
+            Self::ProgramCreated => "program.created",
+            Self::KeyCreated => "key.created",
+            Self::KeyRevoked => "key.revoked",
+        }
+    }
+
+    fn resource_type(self) -> &'static str {
+        match self {
+            Self::AssessmentCreated | Self::AssessmentRescored | Self::AssessmentDeleted => "assessment",
+            Self::ProgramCreated => "program",
+            Self::KeyCreated | Self::KeyRevoked => "api_key",
+        }
+    }
+}
+
+/// Appends an audit event inside the caller's transaction, so the event exists exactly when
+/// the change it records does.
+pub(super) async fn record(
+    connection: &mut sqlx::PgConnection,
+    actor: &Actor,
+    action: AuditAction,
+    resource_id: Uuid,
+) -> Result<(), PersistenceError> {
+    sqlx::query(
+        "INSERT INTO audit_events (id, organisation_id, key_id, action, resource_type, resource_id, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(actor.organisation.0)
+    .bind(actor.key_id)
+    .bind(action.as_str())
+    .bind(action.resource_type())
+    .bind(resource_id)
+    .bind(actor.request_id.as_deref())
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// The organisation named `name`, created if it does not exist yet.
+pub async fn ensure_organisation(pool: &PgPool, name: &str) -> Result<OrganisationId, PersistenceError> {
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO organisations (id, name) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET name = excluded.name
+         RETURNING id",
+    )
+    .bind(Uuid::now_v7())
+    .bind(name)
+    .fetch_one(pool)
+    .await?;
+    Ok(OrganisationId(id))
+}
+
+fn scopes_from_row(scopes: Vec<String>) -> Result<Scopes, PersistenceError> {
+    let parsed = scopes
+        .iter()
+        .map(|scope| Scope::parse(scope).ok_or_else(|| PersistenceError::Encoding(format!("scope {scope}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Scopes::new(parsed).ok_or_else(|| PersistenceError::Encoding("a key without scopes".into()))
+}
+
+fn scopes_to_row(scopes: &Scopes) -> Vec<&'static str> {
+    scopes.iter().map(Scope::as_str).collect()
+}
+
+/// Stores a new key of the actor's organisation and records it in the audit trail.
+pub async fn create_key(
+    pool: &PgPool,
+    actor: &Actor,
+    key: NewKey<'_>,
+) -> Result<KeyRecord, PersistenceError> {
+    let mut transaction = pool.begin().await?;
+    let created_at: DateTime<Utc> = sqlx::query_scalar(
+        "INSERT INTO api_keys (id, organisation_id, name, secret_hash, scopes, expires_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         RETURNING created_at",
+    )
+    .bind(key.generated.id)
+    .bind(actor.organisation.0)
+    .bind(key.name)
+    .bind(key.generated.secret_hash.as_slice())
+    .bind(scopes_to_row(key.scopes))
+    .bind(key.expires_at)
+    .bind(actor.key_id)
+    .fetch_one(&mut *transaction)
+    .await?;
+    record(&mut transaction, actor, AuditAction::KeyCreated, key.generated.id).await?;
+    transaction.commit().await?;
+    Ok(KeyRecord {
+        id: key.generated.id,
+        name: key.name.to_owned(),
+        scopes: key.scopes.clone(),
+        created_at,
+        expires_at: key.expires_at,
+        revoked_at: None,
+        created_by: actor.key_id,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct CredentialsRow {
+    organisation_id: Uuid,
+    secret_hash: Vec<u8>,
+    scopes: Vec<String>,
+    expires_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What authentication needs of a key, whatever its state; `None` if there is no such key.
+pub async fn credentials(pool: &PgPool, id: Uuid) -> Result<Option<KeyCredentials>, PersistenceError> {
+    let row: Option<CredentialsRow> = sqlx::query_as(
+        "SELECT organisation_id, secret_hash, scopes, expires_at, revoked_at FROM api_keys WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        Ok(KeyCredentials {
+            organisation: OrganisationId(row.organisation_id),
+            secret_hash: row.secret_hash,
+            scopes: scopes_from_row(row.scopes)?,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
+        })
+    })
+    .transpose()
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: Uuid,
+    name: String,
+    scopes: Vec<String>,
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+    created_by: Option<Uuid>,
+}
+
+fn key_record(row: KeyRow) -> Result<KeyRecord, PersistenceError> {
+    Ok(KeyRecord {
+        id: row.id,
+        name: row.name,
+        scopes: scopes_from_row(row.scopes)?,
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        revoked_at: row.revoked_at,
+        created_by: row.created_by,
+    })
+}
+
+const KEY_COLUMNS: &str = "id, name, scopes, created_at, expires_at, revoked_at, created_by";
+
+/// The organisation's keys, newest first.
+pub async fn list_keys(
+    pool: &PgPool,
+    organisation: OrganisationId,
+) -> Result<Vec<KeyRecord>, PersistenceError> {
+    let query = format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys WHERE organisation_id = $1 ORDER BY created_at DESC, id DESC"
+    );
+    let rows: Vec<KeyRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(query)).bind(organisation.0).fetch_all(pool).await?;
+    rows.into_iter().map(key_record).collect()
+}
+
+/// One key of the organisation.
+pub async fn fetch_key(
+    pool: &PgPool,
+    organisation: OrganisationId,
+    id: Uuid,
+) -> Result<Option<KeyRecord>, PersistenceError> {
+    let query = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 AND organisation_id = $2");
+    let row: Option<KeyRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(query)).bind(id).bind(organisation.0).fetch_optional(pool).await?;
+    row.map(key_record).transpose()
+}
+
+/// Revokes a key of the actor's organisation, at once. Revoking a revoked key changes nothing
+/// and records nothing. `None` when the organisation has no such key.
+pub async fn revoke_key(
+    pool: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Option<KeyRecord>, PersistenceError> {
+    let mut transaction = pool.begin().await?;
+    let revoked = sqlx::query(
+        "UPDATE api_keys SET revoked_at = now()
+         WHERE id = $1 AND organisation_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .bind(actor.organisation.0)
+    .execute(&mut *transaction)
+    .await?;
+    if revoked.rows_affected() == 1 {
+        record(&mut transaction, actor, AuditAction::KeyRevoked, id).await?;
+    }
+    transaction.commit().await?;
+    fetch_key(pool, actor.organisation, id).await
+}
+
+/// The organisation's audit trail, newest first, `limit` events older than `before` (an event id).
+pub async fn audit_events(
+    pool: &PgPool,
+    organisation: OrganisationId,
+    limit: i64,
+    before: Option<Uuid>,
+) -> Result<Vec<AuditEvent>, PersistenceError> {
+    // Event ids are UUIDv7, so their order is the order of occurrence.
+    Ok(sqlx::query_as(
+        "SELECT id, occurred_at, key_id, action, resource_type, resource_id, request_id
+         FROM audit_events
+         WHERE organisation_id = $1 AND ($2::uuid IS NULL OR id < $2)
+         ORDER BY id DESC
+         LIMIT $3",
+    )
+    .bind(organisation.0)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}

@@ -1,0 +1,465 @@
+//! Access control over HTTP: every documented endpoint refuses missing, invalid, revoked and
+//! expired keys and keys without its scope; no organisation reaches another's data; keys are
+//! managed by admins, rate-limited, audited, and never logged.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use uuid::Uuid;
+
+use crate::helpers::{ORGANISATION_A, TestApp, assert_problem, reference_profile, spawn_app, spawn_app_with};
+
+/// Every operation of the generated spec that needs an API key: method, path, required scope.
+fn protected_operations() -> Vec<(Method, String, String)> {
+    let spec = serde_json::to_value(msc_readiness::api::openapi::spec()).unwrap();
+    let mut operations = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(requirements) = operation["security"].as_array() else { continue };
+            let Some(scopes) = requirements.iter().find_map(|requirement| requirement["api_key"].as_array())
+            else {
+                continue;
+            };
+            assert_eq!(scopes.len(), 1, "{method} {path} declares exactly one scope");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            operations.push((method, path.clone(), scopes[0].as_str().unwrap().to_owned()));
+        }
+    }
+    assert!(operations.len() >= 15, "the spec lists the API's operations: {operations:?}");
+    operations
+}
+
+fn fill(path: &str, id: Uuid, other: Uuid) -> String {
+    path.replace("{id}", &id.to_string()).replace("{a}", &id.to_string()).replace("{b}", &other.to_string())
+}
+
+async fn send(client: &reqwest::Client, app: &TestApp, method: &Method, path: &str) -> reqwest::Response {
+    let mut request = client.request(method.clone(), app.url(path));
+    if *method == Method::POST {
+        request = request.json(&json!({}));
+    }
+    request.send().await.unwrap()
+}
+
+fn key_id(token: &str) -> Uuid {
+    Uuid::try_parse(&token["mscr_".len().."mscr_".len() + 32]).unwrap()
+}
+
+async fn database(app: &TestApp) -> sqlx::PgConnection {
+    sqlx::PgConnection::connect_with(&app.database).await.unwrap()
+}
+
+#[tokio::test]
+async fn every_protected_endpoint_refuses_bad_keys_with_401_and_a_missing_scope_with_403() {
+    let app = spawn_app().await;
+    let revoked = app.new_key(ORGANISATION_A, "read,write,admin").await;
+    let revoke = app.client.delete(app.url(&format!("/v1/keys/{}", key_id(&revoked)))).send().await.unwrap();
+    assert_eq!(revoke.status(), 200);
+    let expired = app.new_key(ORGANISATION_A, "read,write,admin").await;
+    sqlx::query("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1")
+        .bind(key_id(&expired))
+        .execute(&mut database(&app).await)
+        .await
+        .unwrap();
+    let unknown = format!("mscr_{}_{}", Uuid::now_v7().simple(), "A".repeat(43));
+    let bad_keys = [
+        ("no key", app.anonymous.clone()),
+        ("not a key", app.client_with("not-a-key")),
+        ("unknown key", app.client_with(&unknown)),
+        ("right id, wrong secret", app.client_with(&format!("{}B", &app.api_key[..app.api_key.len() - 1]))),
+        ("revoked key", app.client_with(&revoked)),
+        ("expired key", app.client_with(&expired)),
+    ];
+    let mut only = std::collections::HashMap::new();
+    let mut lacking = std::collections::HashMap::new();
+    for scope in ["read", "write", "admin"] {
+        let others: Vec<&str> =
+            ["read", "write", "admin"].into_iter().filter(|other| *other != scope).collect();
+        only.insert(scope, app.client_with(&app.new_key(ORGANISATION_A, scope).await));
+        lacking.insert(scope, app.client_with(&app.new_key(ORGANISATION_A, &others.join(",")).await));
+    }
+
+    for (method, path, scope) in protected_operations() {
+        let path = fill(&path, Uuid::now_v7(), Uuid::now_v7());
+        for (what, client) in &bad_keys {
+            let response = send(client, &app, &method, &path).await;
+            let challenge =
+                response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+            assert_problem(response, 401).await;
+            assert!(challenge.is_some_and(|c| c.starts_with("Bearer ")), "{what}: {method} {path} challenge");
+        }
+        let response = send(&lacking[scope.as_str()], &app, &method, &path).await;
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert_problem(response, 403).await;
+        assert!(challenge.contains(&format!("scope=\"{scope}\"")), "{method} {path}: {challenge}");
+
+        let status = send(&only[scope.as_str()], &app, &method, &path).await.status().as_u16();
+        assert!(![401, 403].contains(&status), "{method} {path} with only `{scope}`: {status}");
+    }
+}
+
+#[tokio::test]
+async fn only_health_readiness_and_the_docs_answer_without_a_key() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/readyz", "/openapi.json", "/docs/"] {
+        let response = app.anonymous.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+    let spec: Value = app.anonymous.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        spec["components"]["securitySchemes"]["api_key"]["scheme"], "bearer",
+        "Swagger UI's Authorize"
+    );
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let public = ["/healthz", "/readyz"].contains(&path.as_str());
+            assert_eq!(operation.get("security").is_none(), public, "{method} {path}");
+        }
+    }
+}
+
+/// Organisation B holds a key with every scope and tries every documented operation on A's ids.
+#[tokio::test]
+async fn no_operation_lets_one_organisation_reach_another_organisations_data() {
+    let app = spawn_app().await;
+    let program: Value = app
+        .client
+        .post(app.url("/v1/programs"))
+        .json(&json!({"key": "A-1", "name": "A's program"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let program_id = Uuid::parse_str(program["id"].as_str().unwrap()).unwrap();
+    let profile = reference_profile("disc_early_academic");
+    let first =
+        app.post_json("/v1/assessments", &json!({"program_id": program_id, "profile": profile})).await;
+    let first: Value = first.json().await.unwrap();
+    let second = app.submit(&reference_profile("disc_mature_allogeneic")).await;
+    let a_assessments = [first["id"].as_str().unwrap(), second["id"].as_str().unwrap()]
+        .map(|id| Uuid::parse_str(id).unwrap());
+    let a_key = key_id(&app.new_key(ORGANISATION_A, "read").await);
+    let a_ids: Vec<String> = [a_assessments[0], a_assessments[1], program_id, a_key, key_id(&app.api_key)]
+        .map(|id| id.to_string())
+        .into();
+
+    let b = app.client_with(&app.new_key("Organisation B", "read,write,admin").await);
+    let b_own = b.post(app.url("/v1/assessments")).json(&json!({"profile": profile})).send().await.unwrap();
+    assert_eq!(b_own.status(), 201);
+    let b_own: Value = b_own.json().await.unwrap();
+    let b_assessment = Uuid::parse_str(b_own["id"].as_str().unwrap()).unwrap();
+
+    let mut reached = BTreeSet::new();
+    for (method, path, _) in protected_operations() {
+        if path.contains('{') {
+            let target = if path.starts_with("/v1/programs") {
+                program_id
+            } else if path.starts_with("/v1/keys") {
+                a_key
+            } else {
+                a_assessments[0]
+            };
+            for filled in [fill(&path, target, a_assessments[1]), fill(&path, b_assessment, a_assessments[1])]
+            {
+                if filled.contains(&b_assessment.to_string())
+                    && !filled.contains(&a_assessments[1].to_string())
+                {
+                    continue;
+                }
+                let response = send(&b, &app, &method, &filled).await;
+                assert_problem(response, 404).await;
+                reached.insert(format!("{method} {path}"));
+            }
+        } else if method == Method::GET {
+            let response = b.get(app.url(&path)).send().await.unwrap();
+            // 400: an operation that needs query parameters; it returned nothing either way.
+            assert!(
+                response.status().is_success() || response.status() == 400,
+                "{path}: {}",
+                response.status()
+            );
+            let body = response.text().await.unwrap();
+            for id in &a_ids {
+                assert!(!body.contains(id.as_str()), "GET {path} shows A's {id} to B");
+            }
+            reached.insert(format!("GET {path}"));
+        }
+    }
+    assert!(reached.len() >= 12, "{reached:?}");
+
+    let foreign_program = json!({"program_id": program_id, "profile": profile});
+    let response = b.post(app.url("/v1/assessments")).json(&foreign_program).send().await.unwrap();
+    assert_problem(response, 422).await;
+
+    // A's data is untouched and A's key still works.
+    for id in a_assessments {
+        assert_eq!(app.get(&format!("/v1/assessments/{id}")).await.status(), 200);
+    }
+    let a_read = app.client.get(app.url(&format!("/v1/keys/{a_key}"))).send().await.unwrap();
+    let a_read: Value = a_read.json().await.unwrap();
+    assert!(a_read["revoked_at"].is_null());
+    let assessments: i64 = sqlx::query_scalar("SELECT count(*) FROM assessments")
+        .fetch_one(&mut database(&app).await)
+        .await
+        .unwrap();
+    assert_eq!(assessments, 3, "B deleted or re-scored nothing of A's");
+}
+
+#[tokio::test]
+async fn admins_create_list_and_revoke_keys_and_a_revoked_key_is_refused_at_once() {
+    let app = spawn_app().await;
+
+    let response = app
+        .post_json(
+            "/v1/keys",
+            &json!({"name": "Grafana", "scopes": ["read"], "expires_at": "2099-01-01T00:00:00Z"}),
+        )
+        .await;
+
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let created: Value = response.json().await.unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("/v1/keys/{}", created["id"].as_str().unwrap()));
+    assert_eq!(created["scopes"], json!(["read"]));
+    let grafana = app.client_with(&token);
+    assert_eq!(grafana.get(app.url("/v1/programs")).send().await.unwrap().status(), 200);
+    let write =
+        grafana.post(app.url("/v1/programs")).json(&json!({"key": "X", "name": "X"})).send().await.unwrap();
+    assert_problem(write, 403).await;
+
+    let listed = app.get("/v1/keys").await.text().await.unwrap();
+    assert!(listed.contains(created["id"].as_str().unwrap()));
+    assert!(!listed.contains(&token) && !listed.contains("token"), "secrets are shown once only");
+
+    let revoked: Value = app.client.delete(app.url(&location)).send().await.unwrap().json().await.unwrap();
+    assert!(revoked["revoked_at"].is_string());
+    let refused = grafana.get(app.url("/v1/programs")).send().await.unwrap();
+    let challenge = refused.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert_problem(refused, 401).await;
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+}
+
+#[tokio::test]
+async fn invalid_key_requests_are_422_naming_the_field() {
+    let app = spawn_app().await;
+    for (body, field) in [
+        (json!({"name": "x", "scopes": []}), "scopes"),
+        (json!({"name": "x", "scopes": ["superuser"]}), ""),
+        (json!({"name": "x", "scopes": ["read"], "expires_at": "2001-01-01T00:00:00Z"}), "expires_at"),
+        (json!({"name": " ", "scopes": ["read"]}), ""),
+        (json!({"name": "x", "scopes": ["read"], "owner": "me"}), ""),
+    ] {
+        let problem = assert_problem(app.post_json("/v1/keys", &body).await, 422).await;
+        if !field.is_empty() {
+            assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_rate_limit_answers_429_with_retry_after_per_key_and_recovers() {
+    let settings = msc_readiness::configuration::Settings::from_lookup(|name| match name {
+        "PORT" => Some("0".to_owned()),
+        "RATE_LIMIT_PER_SECOND" => Some("1".to_owned()),
+        "RATE_LIMIT_BURST" => Some("2".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let app = spawn_app_with(settings).await;
+
+    assert_eq!(app.get("/v1/programs").await.status(), 200);
+    assert_eq!(app.get("/v1/programs").await.status(), 200);
+    let limited = app.get("/v1/programs").await;
+
+    assert_eq!(limited.headers()["retry-after"], "1");
+    assert_problem(limited, 429).await;
+    let other_key = app.client_with(&app.new_key(ORGANISATION_A, "read").await);
+    assert_eq!(
+        other_key.get(app.url("/v1/programs")).send().await.unwrap().status(),
+        200,
+        "buckets are per key"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let status = app.get("/v1/programs").await.status();
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 429);
+        assert!(std::time::Instant::now() < deadline, "the limit did not recover within 5 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_audit_trail_records_who_changed_what_and_cannot_be_rewritten() {
+    let app = spawn_app().await;
+    let created = app
+        .client
+        .post(app.url("/v1/assessments"))
+        .header("x-request-id", "audit-test-1")
+        .json(&json!({"profile": reference_profile("disc_early_academic")}))
+        .send()
+        .await
+        .unwrap();
+    let created: Value = created.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    let rescored: Value =
+        app.post_json(&format!("/v1/assessments/{id}/rescore"), &json!({})).await.json().await.unwrap();
+    assert_eq!(
+        app.client.delete(app.url(&format!("/v1/assessments/{id}"))).send().await.unwrap().status(),
+        204
+    );
+    let key: Value =
+        app.post_json("/v1/keys", &json!({"name": "k", "scopes": ["read"]})).await.json().await.unwrap();
+    let key_url = format!("/v1/keys/{}", key["id"].as_str().unwrap());
+    app.client.delete(app.url(&key_url)).send().await.unwrap();
+    app.client.delete(app.url(&key_url)).send().await.unwrap();
+
+    let page: Value = app.get("/v1/audit?limit=3").await.json().await.unwrap();
+    let rest: Value = app
+        .get(&format!("/v1/audit?before={}", page["next_before"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let events: Vec<&Value> =
+        page["items"].as_array().unwrap().iter().chain(rest["items"].as_array().unwrap()).collect();
+    let actions: Vec<(&str, &str)> = events
+        .iter()
+        .map(|event| (event["action"].as_str().unwrap(), event["resource_id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("key.revoked", key["id"].as_str().unwrap()),
+            ("key.created", key["id"].as_str().unwrap()),
+            ("assessment.deleted", id),
+            ("assessment.rescored", rescored["id"].as_str().unwrap()),
+            ("assessment.created", id),
+            ("key.created", key_id(&app.api_key).to_string().as_str()),
+        ],
+        "newest first; revoking twice records once"
+    );
+    let admin_key = key_id(&app.api_key).to_string();
+    assert!(events[..5].iter().all(|event| event["key_id"] == admin_key.as_str()));
+    assert!(events[5]["key_id"].is_null(), "the first key came from the command line");
+    assert_eq!(events[4]["request_id"], "audit-test-1");
+    assert!(rest["next_before"].is_null());
+
+    let rewrite =
+        sqlx::query("UPDATE audit_events SET action = 'nothing'").execute(&mut database(&app).await).await;
+    assert!(rewrite.unwrap_err().to_string().contains("append-only"));
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_no_server_banner() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/v1/programs", "/no-such-page", "/docs/"] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert!(headers.get("server").is_none(), "{path}");
+        let html = headers["content-type"].to_str().unwrap().starts_with("text/html");
+        let policy = headers.get("content-security-policy").map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(html, policy.is_some(), "{path}: CSP on HTML");
+        if let Some(policy) = policy {
+            assert!(
+                policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"),
+                "{policy}"
+            );
+        }
+    }
+}
+
+const BINARY: &str = env!("CARGO_BIN_EXE_msc-readiness");
+
+/// Runs the binary with `args` against `database_url`, returning (status, stdout, stderr).
+async fn run_binary(database_url: &str, args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(BINARY)
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("LOG_LEVEL", "trace")
+        .output()
+        .await
+        .expect("binary runs");
+    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+    (output.status.success(), text(output.stdout), text(output.stderr))
+}
+
+/// The service logs at `trace`, the most it can, while keys are created, used, refused and
+/// revoked; neither the command line's nor the API's keys appear in anything it writes.
+#[tokio::test]
+async fn keys_are_never_written_to_the_logs() {
+    use sqlx::ConnectOptions;
+    let (_, database) = crate::helpers::fresh_database().await;
+    let database_url = database.to_url_lossy().to_string();
+
+    let (created, key, cli_log) =
+        run_binary(&database_url, &["keys", "create", "--organisation", "Logs"]).await;
+    assert!(created, "keys create succeeds: {cli_log}");
+    let key = key.trim().to_owned();
+    assert!(key.starts_with("mscr_"), "the key alone on standard output: {key}");
+    assert!(!cli_log.contains(&key[40..]), "the secret is not on standard error");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let service = tokio::process::Command::new(BINARY)
+        .env("DATABASE_URL", &database_url)
+        .env("PORT", port.to_string())
+        .env("LOG_LEVEL", "trace")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+        assert!(std::time::Instant::now() < deadline, "service ready within 30 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let created: Value = client
+        .post(format!("{base}/v1/keys"))
+        .bearer_auth(&key)
+        .json(&json!({"name": "second", "scopes": ["read"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second = created["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        client.get(format!("{base}/v1/programs")).bearer_auth(&second).send().await.unwrap().status(),
+        200
+    );
+    let wrong = format!("{}x", &second[..second.len() - 1]);
+    assert_eq!(
+        client.get(format!("{base}/v1/programs")).bearer_auth(&wrong).send().await.unwrap().status(),
+        401
+    );
+    let revoke = format!("{base}/v1/keys/{}", created["id"].as_str().unwrap());
+    client.delete(revoke).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(
+        client.get(format!("{base}/v1/programs")).bearer_auth(&second).send().await.unwrap().status(),
+        401
+    );
+
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(service.id().unwrap()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let output = service.wait_with_output().await.unwrap();
+    let log = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("request completed"), "the access log was captured");
+    for secret in [&key, &second, &wrong] {
+        let secret_part = &secret[secret.len() - 43..];
+        assert!(!log.contains(secret_part), "a key's secret is in the log");
+    }
+}
