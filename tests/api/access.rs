@@ -125,12 +125,8 @@ async fn only_health_readiness_and_the_docs_answer_without_a_key() {
 async fn no_operation_lets_one_organisation_reach_another_organisations_data() {
     let app = spawn_app().await;
     let program: Value = app
-        .client
-        .post(app.url("/v1/programs"))
-        .json(&json!({"key": "A-1", "name": "A's program"}))
-        .send()
+        .post_json("/v1/programs", &json!({"key": "A-1", "name": "A's program"}))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
