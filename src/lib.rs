@@ -1,9 +1,11 @@
 //! Translational-readiness scoring of MSC therapy programs.
 //!
-//! Layers, each knowing only the ones below it: `api` (HTTP) → `persistence` (all SQL) and
-//! `scoring` (the pure model: no HTTP, no SQL, no async). `startup` wires them together.
+//! Layers, each knowing only the ones below it: `api` (HTTP) → `persistence` (all SQL),
+//! `scoring` (the pure model: no HTTP, no SQL, no async) and `charts` (pure SVG rendering).
+//! `startup` wires them together.
 
 pub mod api;
+pub mod charts;
 pub mod comparison;
 pub mod configuration;
 pub mod embedded_postgres;

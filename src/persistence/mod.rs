@@ -4,6 +4,7 @@
 //! here, in one place: another organisation's rows are invisible (a 404, never a 403).
 
 pub mod assessments;
+pub mod charts;
 pub mod programs;
 
 use std::time::Duration;

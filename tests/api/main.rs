@@ -2,6 +2,7 @@
 //! PostgreSQL server.
 
 mod assessments;
+mod charts;
 mod embedded_database;
 mod health;
 mod helpers;
