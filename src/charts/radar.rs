@@ -26,8 +26,8 @@ pub struct Radar {
 }
 
 const WIDTH: u32 = 600;
-const HEIGHT: u32 = 470;
-const CENTRE: (f64, f64) = (300.0, 245.0);
+const HEIGHT: u32 = 490;
+const CENTRE: (f64, f64) = (300.0, 262.0);
 const RADIUS: f64 = 160.0;
 /// Labels sit this far outside the 100 ring.
 const LABEL_GAP: f64 = 18.0;

@@ -3,6 +3,7 @@
 
 mod assessments;
 mod charts;
+mod dashboard;
 mod embedded_database;
 mod health;
 mod helpers;
