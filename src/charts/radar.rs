@@ -39,12 +39,12 @@ const BAND_COLOUR: &str = "#54aeff";
 pub fn radar(chart: &Radar) -> String {
     let mut svg = open("radar", WIDTH, HEIGHT, &chart.title, &description(chart));
     let count = chart.axes.len().max(1);
-    let point = |index: usize, score: f64| {
+    let at_radius = |index: usize, radius: f64| {
         // Axis 0 points up; the others follow clockwise.
         let angle = TAU * index as f64 / count as f64 - TAU / 4.0;
-        let radius = RADIUS * clamp_score(score) / 100.0;
         (CENTRE.0 + radius * angle.cos(), CENTRE.1 + radius * angle.sin())
     };
+    let point = |index: usize, score: f64| at_radius(index, RADIUS * clamp_score(score) / 100.0);
     let polygon = |score: &dyn Fn(&RadarAxis) -> f64| {
         let mut points = String::new();
         for (index, axis) in chart.axes.iter().enumerate() {
@@ -80,12 +80,6 @@ pub fn radar(chart: &Radar) -> String {
         );
     }
     svg.push_str("</g>");
-    let _ = write!(svg, r#"<g font-size="10" fill="{MUTED_COLOUR}" text-anchor="start">"#);
-    for ring in [0.0, 25.0, 50.0, 75.0, 100.0] {
-        let y = CENTRE.1 - RADIUS * ring / 100.0;
-        let _ = write!(svg, r#"<text x="{:.1}" y="{:.1}">{ring}</text>"#, CENTRE.0 + 4.0, y - 2.0);
-    }
-    svg.push_str("</g>");
 
     if !chart.axes.is_empty() {
         // The band is the optimistic polygon with the pessimistic one cut out (even-odd rule):
@@ -102,6 +96,16 @@ pub fn radar(chart: &Radar) -> String {
             polygon(&|axis| axis.score)
         );
     }
+    // Ring values on top of the polygons, with a halo so they stay legible.
+    let _ = write!(
+        svg,
+        r#"<g font-size="10" fill="{MUTED_COLOUR}" text-anchor="start" stroke="white" stroke-width="3" paint-order="stroke">"#
+    );
+    for ring in [0.0, 25.0, 50.0, 75.0, 100.0] {
+        let y = CENTRE.1 - RADIUS * ring / 100.0;
+        let _ = write!(svg, r#"<text x="{:.1}" y="{:.1}">{ring}</text>"#, CENTRE.0 + 4.0, y - 2.0);
+    }
+    svg.push_str("</g>");
     for (index, axis) in chart.axes.iter().enumerate() {
         let (x, y) = point(index, axis.score);
         let _ = write!(
@@ -114,7 +118,7 @@ pub fn radar(chart: &Radar) -> String {
 
     // Axis labels, anchored away from the centre so they never overlap the chart.
     for (index, axis) in chart.axes.iter().enumerate() {
-        let (x, y) = point(index, 100.0 + 100.0 * LABEL_GAP / RADIUS);
+        let (x, y) = at_radius(index, RADIUS + LABEL_GAP);
         let anchor = if (x - CENTRE.0).abs() < 1.0 {
             "middle"
         } else if x > CENTRE.0 {
@@ -122,7 +126,7 @@ pub fn radar(chart: &Radar) -> String {
         } else {
             "end"
         };
-        let baseline = if y < CENTRE.1 - RADIUS * 0.9 { y - 14.0 } else { y };
+        let baseline = if y < CENTRE.1 - RADIUS * 0.9 { y - 16.0 } else { y };
         let _ = write!(
             svg,
             r#"<text x="{x:.1}" y="{baseline:.1}" text-anchor="{anchor}"><tspan font-weight="600">{}</tspan><tspan x="{x:.1}" dy="15" fill="{MUTED_COLOUR}">{:.1} ({:.0}-{:.0})</tspan></text>"#,

@@ -21,7 +21,7 @@ pub struct Trend {
     pub series: Vec<TrendSeries>,
 }
 
-const WIDTH: u32 = 880;
+const WIDTH: u32 = 920;
 const HEIGHT: u32 = 400;
 const PLOT_LEFT: f64 = 50.0;
 const PLOT_RIGHT: f64 = 600.0;

@@ -33,6 +33,8 @@ if psql "$server_url" -XqAt -c 'SELECT 1' >/dev/null 2>&1; then
 else
   echo "browser test: no server at $server_url; the service runs its embedded PostgreSQL"
   embedded_dir="$(mktemp -d)"
+  # Run as root, the service hands its data directory to the postgres account, which must reach it.
+  chmod 755 "$embedded_dir"
   database_env=(-u DATABASE_URL EMBEDDED_DB_DIR="$embedded_dir/postgres")
 fi
 
