@@ -83,6 +83,8 @@ impl Application {
                 .configure(api::configure)
                 .into_app()
                 .service(web::redirect("/docs", "/docs/"))
+                // The dashboard page is not part of the API document, so it is registered here.
+                .configure(crate::dashboard::configure)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 .app_data(pool_data.clone())
                 .app_data(registry.clone())

@@ -2,6 +2,7 @@
 
 pub mod assessments;
 pub mod caller;
+pub mod charts;
 pub mod health;
 mod json_body;
 pub mod keys;
@@ -22,6 +23,8 @@ pub fn configure(config: &mut ServiceConfig) {
     config.service(health::healthz).service(health::readyz).service(health::metrics).service(
         scope("/v1")
             .service(assessments::score)
+            .service(charts::assessment_chart)
+            .service(charts::program_trend)
             .service(assessments::create_assessment)
             .service(assessments::list_assessments)
             .service(assessments::get_assessment)

@@ -25,6 +25,7 @@ assessment for comparison, trend tracking and dashboards. Errors are RFC 9457 pr
     tags(
         (name = "assessments", description = "Score program profiles, store, list, compare and re-score assessments"),
         (name = "programs", description = "Programs and their assessment histories"),
+        (name = "charts", description = "SVG charts: an assessment's barrier radar and a program's trend"),
         (name = "model", description = "The scoring model and its evidence registry"),
         (name = "access", description = "API keys of the organisation and its audit trail (admin scope)"),
         (name = "operations", description = "Health, readiness and metrics for operators"),

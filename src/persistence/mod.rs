@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod assessments;
+pub mod charts;
 pub mod programs;
 
 use std::time::Duration;

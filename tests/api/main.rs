@@ -3,6 +3,8 @@
 
 mod access;
 mod assessments;
+mod charts;
+mod dashboard;
 mod embedded_database;
 mod health;
 mod helpers;
