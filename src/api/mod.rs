@@ -2,6 +2,7 @@
 
 pub mod assessments;
 pub mod caller;
+pub mod filters;
 pub mod health;
 mod json_body;
 pub mod metrics;

@@ -53,6 +53,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A query parameter that is unknown or whose value is invalid.
+    #[error("{parameter}: {message}")]
+    InvalidParameter { parameter: String, message: String },
     #[error("{detail}")]
     Validation { detail: String, errors: Vec<FieldError> },
     #[error("{0}")]
@@ -87,6 +90,7 @@ impl ApiError {
         match self {
             Self::NotFound(_) => ("/problems/not-found", "Not found"),
             Self::BadRequest(_) => ("/problems/bad-request", "Bad request"),
+            Self::InvalidParameter { .. } => ("/problems/invalid-parameter", "Invalid query parameter"),
             Self::Validation { .. } => ("/problems/validation-error", "Invalid request"),
             Self::Conflict(_) => ("/problems/conflict", "Conflict"),
             Self::IdempotencyKeyInFlight => ("/problems/idempotency-key-in-flight", "Request in progress"),
@@ -103,6 +107,9 @@ impl ApiError {
         let (problem_type, title) = self.problem_type_and_title();
         let errors = match self {
             Self::Validation { errors, .. } => errors.clone(),
+            Self::InvalidParameter { parameter, message } => {
+                vec![FieldError { field: parameter.clone(), message: message.clone() }]
+            }
             _ => Vec::new(),
         };
         Problem {
@@ -119,7 +126,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) | Self::IdempotencyKeyInFlight => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
