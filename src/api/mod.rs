@@ -2,6 +2,7 @@
 
 pub mod assessments;
 pub mod caller;
+pub mod exports;
 pub mod filters;
 pub mod health;
 mod json_body;
@@ -11,6 +12,7 @@ pub mod observability;
 pub mod openapi;
 pub mod problem;
 pub mod programs;
+pub mod stats;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -32,6 +34,12 @@ pub fn configure(config: &mut ServiceConfig) {
             .service(programs::get_program)
             .service(programs::program_history)
             .service(model::get_model)
-            .service(model::get_evidence),
+            .service(model::get_evidence)
+            .service(stats::summary)
+            .service(stats::grouped)
+            .service(stats::limiting_barriers)
+            .service(stats::timeseries)
+            .service(exports::export_csv)
+            .service(exports::export_ndjson),
     );
 }

@@ -5,6 +5,7 @@
 
 pub mod assessments;
 pub mod programs;
+pub mod stats;
 
 use std::time::Duration;
 

@@ -136,3 +136,79 @@ impl TestApp {
         response.json().await.expect("record")
     }
 }
+
+/// An assessment row written straight into a test database, for sets with hand-chosen scores, for
+/// other organisations (which the API cannot act for yet) and for volume.
+pub struct StoredRow<'a> {
+    pub organisation: uuid::Uuid,
+    pub program: Option<uuid::Uuid>,
+    pub overall: f64,
+    pub survival: f64,
+    pub limiting_barrier: &'a str,
+    pub indication: Option<&'a str>,
+    pub created_at: &'a str,
+    /// Whether it is its program's latest assessment (the service keeps this flag on its writes).
+    pub latest: bool,
+}
+
+/// The organisation every test request acts for.
+pub const DEFAULT_ORGANISATION: uuid::Uuid = uuid::Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0000);
+
+impl TestApp {
+    /// A connection to this test's own database.
+    pub async fn database(&self) -> PgConnection {
+        PgConnection::connect_with(&admin_options().database(&self.database_name))
+            .await
+            .expect("test database reachable")
+    }
+
+    /// Creates an organisation other than the default one.
+    pub async fn insert_organisation(&self, name: &str) -> uuid::Uuid {
+        let id = uuid::Uuid::now_v7();
+        sqlx::query("INSERT INTO organisations (id, name) VALUES ($1, $2)")
+            .bind(id)
+            .bind(name)
+            .execute(&mut self.database().await)
+            .await
+            .expect("organisation inserted");
+        id
+    }
+
+    /// Creates a program of `organisation`.
+    pub async fn insert_program(&self, organisation: uuid::Uuid, key: &str) -> uuid::Uuid {
+        let id = uuid::Uuid::now_v7();
+        sqlx::query("INSERT INTO programs (id, organisation_id, key, name) VALUES ($1, $2, $3, $3)")
+            .bind(id)
+            .bind(organisation)
+            .bind(key)
+            .execute(&mut self.database().await)
+            .await
+            .expect("program inserted");
+        id
+    }
+
+    /// Writes `rows`; barriers other than survival score 50.
+    pub async fn insert_rows(&self, rows: &[StoredRow<'_>]) {
+        let mut connection = self.database().await;
+        for row in rows {
+            sqlx::query(
+                "INSERT INTO assessments (id, organisation_id, program_id, model_version, profile, result, indication,
+                   overall_index, limiting_barrier, survival, retention, variability, scalability, safety, outcomes,
+                   regulatory, created_at, latest)
+                 VALUES (gen_random_uuid(), $1, $2, 'test', '{}', '{}', $3, $4, $5, $6, 50, 50, 50, 50, 50, 50,
+                   $7::timestamptz, $8)",
+            )
+            .bind(row.organisation)
+            .bind(row.program)
+            .bind(row.indication)
+            .bind(row.overall)
+            .bind(row.limiting_barrier)
+            .bind(row.survival)
+            .bind(row.created_at)
+            .bind(row.latest)
+            .execute(&mut connection)
+            .await
+            .expect("assessment row inserted");
+        }
+    }
+}

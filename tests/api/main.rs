@@ -3,8 +3,10 @@
 
 mod assessments;
 mod embedded_database;
+mod exports;
 mod health;
 mod helpers;
 mod openapi;
 mod problems;
 mod programs;
+mod stats;
