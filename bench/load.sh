@@ -24,12 +24,16 @@ scratch=$(mktemp -d /tmp/msc-readiness-bench.XXXXXX)
 chmod 755 "$scratch"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
-EMBEDDED_DB_DIR="$scratch/pg" PORT=$port LOG_LEVEL=warn DATABASE_POOL_SIZE=${POOL:-8} \
-  "${CARGO_TARGET_DIR:-target}/release/msc-readiness" >"$scratch/service.log" 2>&1 &
+binary="${CARGO_TARGET_DIR:-target}/release/msc-readiness"
+# Rate limiting off: the benchmark measures the service, not the limiter.
+EMBEDDED_DB_DIR="$scratch/pg" PORT=$port LOG_LEVEL=warn DATABASE_POOL_SIZE=${POOL:-8} RATE_LIMIT_PER_SECOND=0 \
+  "$binary" >"$scratch/service.log" 2>&1 &
 service=$!
 trap 'kill $service 2>/dev/null; wait $service 2>/dev/null; rm -rf "$scratch"' EXIT
 for _ in $(seq 1 300); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.2; done
 curl -sf "$base/readyz" >/dev/null || { cat "$scratch/service.log"; exit 1; }
+# A key of the organisation migration 0001 created, which the seeded rows below belong to.
+key=$(EMBEDDED_DB_DIR="$scratch/pg" "$binary" keys create --organisation default --name bench 2>/dev/null)
 
 socket_dir=$(sed -n 5p "$scratch/pg/postmaster.pid")
 pg_port=$(sed -n 4p "$scratch/pg/postmaster.pid")
@@ -44,12 +48,13 @@ PY
 cat >"$scratch/post.lua" <<'LUA'
 local f = io.open(os.getenv("BODY"), "r"); local body = f:read("*a"); f:close()
 wrk.method = "POST"; wrk.body = body; wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("API_KEY")
 LUA
 chmod -R a+rX "$scratch"
 
 measure() { # name, wrk args...
   local name=$1; shift
-  local out; out=$(wrk -t"$THREADS" -c"$CONCURRENCY" -d"$DURATION" --latency "$@")
+  local out; out=$(wrk -t"$THREADS" -c"$CONCURRENCY" -d"$DURATION" --latency -H "Authorization: Bearer $key" "$@")
   local rps p50 p99 errors
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
@@ -60,7 +65,7 @@ measure() { # name, wrk args...
 }
 
 echo "== $(date -u +%FT%TZ), $(nproc) cores, concurrency $CONCURRENCY, $DURATION per run, pool ${POOL:-8}"
-BODY="$scratch/body.json" measure post_assessments -s "$scratch/post.lua" "$base/v1/assessments"
+API_KEY="$key" BODY="$scratch/body.json" measure post_assessments -s "$scratch/post.lua" "$base/v1/assessments"
 
 # The bare insert of the same row shape: the stored profile and result parsed from text, as the
 # service sends them, through a prepared statement, on the same database.
@@ -105,7 +110,7 @@ deep=$(psql -tAc "SELECT json_build_object('sort', 'created_at', 'descending', t
          'value', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), 'id', id)
        FROM assessments ORDER BY created_at DESC, id DESC OFFSET $((ROWS * 9 / 10)) LIMIT 1")
 deep_cursor=$(python3 -c 'import base64,sys; print(base64.urlsafe_b64encode(sys.argv[1].encode()).decode().rstrip("="))' "$deep")
-curl -sf "$base/v1/assessments?limit=50&cursor=$deep_cursor" >/dev/null || { echo "deep cursor rejected" >&2; exit 1; }
+curl -sf -H "Authorization: Bearer $key" "$base/v1/assessments?limit=50&cursor=$deep_cursor" >/dev/null || { echo "deep cursor rejected" >&2; exit 1; }
 
 measure list_first_page "$base/v1/assessments?limit=50"
 measure list_filtered_first_page "$base/v1/assessments?limit=50&indication=gvhd_acute&min_overall=50"

@@ -16,4 +16,5 @@ pub mod embedded_postgres;
 pub mod persistence;
 pub mod scoring;
 pub mod startup;
+pub mod statistics;
 pub mod telemetry;

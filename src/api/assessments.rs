@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::caller::{Caller, Write};
+use super::filters::{FilterParameters, parse_query};
 use super::json_body;
 use super::problem::{ApiError, FieldError, Problem};
 use crate::comparison::{self, Comparison};
@@ -17,7 +18,6 @@ use crate::persistence::assessments::{
     self as store, AssessmentRow, Cursor, CursorError, Filters, IdempotencyKey, ListRequest, NewAssessment,
     SortKey, StoredAssessment, Submission, SubmissionError,
 };
-use crate::scoring::profile::{DevelopmentStage, Indication, Route, TissueSource};
 use crate::scoring::{Assessment, Barrier, Model, Profile, parse_profile};
 
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -384,38 +384,10 @@ pub enum View {
     Full,
 }
 
-/// Filters, order and page of the assessment list. Unknown parameters are rejected.
+/// Order and page of the assessment list (its filters are [`FilterParameters`]).
 #[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParameters {
-    /// Only this program's assessments.
-    pub program_id: Option<Uuid>,
-    pub indication: Option<Indication>,
-    /// Development stage.
-    pub stage: Option<DevelopmentStage>,
-    pub tissue_source: Option<TissueSource>,
-    pub route: Option<Route>,
-    /// Only results of this model version.
-    pub model_version: Option<String>,
-    /// Created at or after (RFC 3339).
-    pub created_from: Option<DateTime<Utc>>,
-    /// Created before (RFC 3339).
-    pub created_before: Option<DateTime<Utc>>,
-    /// Minimum overall readiness index (0-100).
-    pub min_overall: Option<f64>,
-    /// Maximum overall readiness index (0-100).
-    pub max_overall: Option<f64>,
-    /// The barrier `min_score`/`max_score` apply to.
-    pub barrier: Option<Barrier>,
-    /// Minimum score of `barrier` (0-100).
-    pub min_score: Option<f64>,
-    /// Maximum score of `barrier` (0-100).
-    pub max_score: Option<f64>,
-    /// Only assessments limited by this barrier.
-    pub limiting_barrier: Option<Barrier>,
-    /// Only this MSC-TRL readiness level (1-9).
-    pub readiness_level: Option<i16>,
     /// Sort key (default `created_at`).
     pub sort: Option<SortBy>,
     /// Sort direction (default `desc`).
@@ -521,9 +493,10 @@ pub fn page_size(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
     match limit {
         None => Ok(default),
         Some(limit) if (1..=MAX_PAGE_SIZE).contains(&limit) => Ok(limit),
-        Some(limit) => {
-            Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")))
-        }
+        Some(limit) => Err(ApiError::InvalidParameter {
+            parameter: "limit".into(),
+            message: format!("must be between 1 and {MAX_PAGE_SIZE}, not {limit}"),
+        }),
     }
 }
 
@@ -532,59 +505,19 @@ pub fn cursor(text: Option<&str>, sort: SortKey, descending: bool) -> Result<Opt
     text.map(|text| {
         Cursor::decode(text, sort, descending).map_err(|error| match error {
             CursorError::Malformed | CursorError::OtherOrder => {
-                ApiError::BadRequest(format!("invalid cursor: {error}"))
+                ApiError::InvalidParameter { parameter: "cursor".into(), message: error.to_string() }
             }
         })
     })
     .transpose()
 }
 
-fn score_bound(name: &str, value: Option<f64>) -> Result<Option<f64>, ApiError> {
-    match value {
-        Some(value) if !(0.0..=100.0).contains(&value) => {
-            Err(ApiError::BadRequest(format!("{name} must be between 0 and 100, not {value}")))
-        }
-        other => Ok(other),
-    }
-}
-
 impl ListParameters {
-    fn into_request(self) -> Result<ListRequest, ApiError> {
-        let barrier_range = match (self.barrier, self.min_score, self.max_score) {
-            (None, None, None) => None,
-            (None, _, _) => {
-                return Err(ApiError::BadRequest("min_score and max_score need `barrier`".into()));
-            }
-            (Some(_), None, None) => {
-                return Err(ApiError::BadRequest("`barrier` needs min_score and/or max_score".into()));
-            }
-            (Some(barrier), min, max) => {
-                Some((barrier, score_bound("min_score", min)?, score_bound("max_score", max)?))
-            }
-        };
-        if let Some(level) = self.readiness_level.filter(|level| !(1..=9).contains(level)) {
-            return Err(ApiError::BadRequest(format!(
-                "readiness_level must be between 1 and 9, not {level}"
-            )));
-        }
+    fn into_request(self, filters: Filters) -> Result<ListRequest, ApiError> {
         let sort = SortKey::from(self.sort.unwrap_or_default());
         let descending = matches!(self.order.unwrap_or_default(), Order::Desc);
         Ok(ListRequest {
-            filters: Filters {
-                program_id: self.program_id,
-                indication: self.indication.map(|value| value.as_str()),
-                stage: self.stage.map(|value| value.as_str()),
-                tissue_source: self.tissue_source.map(|value| value.as_str()),
-                route: self.route.map(|value| value.as_str()),
-                model_version: self.model_version,
-                created_from: self.created_from,
-                created_before: self.created_before,
-                min_overall: score_bound("min_overall", self.min_overall)?,
-                max_overall: score_bound("max_overall", self.max_overall)?,
-                barrier_range,
-                limiting_barrier: self.limiting_barrier,
-                readiness_level: self.readiness_level,
-            },
+            filters,
             sort,
             descending,
             limit: page_size(self.limit, DEFAULT_PAGE_SIZE)?,
@@ -601,7 +534,7 @@ impl ListParameters {
 #[utoipa::path(
     security(("api_key" = ["read"])),
     tag = "assessments",
-    params(ListParameters),
+    params(FilterParameters, ListParameters),
     responses(
         (status = 200, description = "A page of assessments", body = AssessmentPage),
         (status = 400, description = "Invalid parameter or cursor", body = Problem, content_type = "application/problem+json"),
@@ -610,10 +543,11 @@ impl ListParameters {
 #[get("/assessments")]
 pub async fn list_assessments(
     caller: Caller,
-    parameters: web::Query<ListParameters>,
+    request: HttpRequest,
     pool: web::Data<PgPool>,
 ) -> Result<web::Json<AssessmentPage>, ApiError> {
-    let request = parameters.into_inner().into_request()?;
+    let (filters, parameters) = parse_query::<ListParameters>(&request)?;
+    let request = parameters.into_request(filters.into_filters()?)?;
     let page = store::list(&pool, caller.organisation, &request).await?;
     Ok(web::Json(AssessmentPage {
         items: page.rows.into_iter().map(AssessmentSummary::from).collect(),

@@ -3,6 +3,8 @@
 pub mod assessments;
 pub mod caller;
 pub mod charts;
+pub mod exports;
+pub mod filters;
 pub mod health;
 mod json_body;
 pub mod keys;
@@ -13,6 +15,7 @@ pub mod openapi;
 pub mod problem;
 pub mod programs;
 pub mod security_headers;
+pub mod stats;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -41,6 +44,12 @@ pub fn configure(config: &mut ServiceConfig) {
             .service(keys::list_keys)
             .service(keys::get_key)
             .service(keys::revoke_key)
-            .service(keys::audit_trail),
+            .service(keys::audit_trail)
+            .service(stats::summary)
+            .service(stats::grouped)
+            .service(stats::limiting_barriers)
+            .service(stats::timeseries)
+            .service(exports::export_csv)
+            .service(exports::export_ndjson),
     );
 }

@@ -7,6 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
 use super::assessments::{Order, SortBy, View};
+use super::stats::{AssessmentSelection, GroupBy, TimeInterval};
 
 /// Top-level metadata of the API; paths and schemas are collected from the registered handlers.
 #[derive(OpenApi)]
@@ -20,12 +21,14 @@ assessment for comparison, trend tracking and dashboards. Errors are RFC 9457 pr
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     // Query-parameter enums are referenced by `IntoParams` but not collected from it.
-    components(schemas(SortBy, Order, View)),
+    components(schemas(SortBy, Order, View, AssessmentSelection, GroupBy, TimeInterval)),
     modifiers(&ApiKeySecurity),
     tags(
         (name = "assessments", description = "Score program profiles, store, list, compare and re-score assessments"),
         (name = "programs", description = "Programs and their assessment histories"),
         (name = "charts", description = "SVG charts: an assessment's barrier radar and a program's trend"),
+        (name = "statistics", description = "Aggregates of the stored assessments for dashboards, as flat JSON tables"),
+        (name = "exports", description = "The assessment list as streamed CSV or NDJSON files"),
         (name = "model", description = "The scoring model and its evidence registry"),
         (name = "access", description = "API keys of the organisation and its audit trail (admin scope)"),
         (name = "operations", description = "Health, readiness and metrics for operators"),

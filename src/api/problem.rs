@@ -64,6 +64,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A query parameter that is unknown or whose value is invalid.
+    #[error("{parameter}: {message}")]
+    InvalidParameter { parameter: String, message: String },
     #[error("{detail}")]
     Validation { detail: String, errors: Vec<FieldError> },
     #[error("this endpoint needs an API key: send `Authorization: Bearer <API key>`")]
@@ -106,6 +109,7 @@ impl ApiError {
         match self {
             Self::NotFound(_) => ("/problems/not-found", "Not found"),
             Self::BadRequest(_) => ("/problems/bad-request", "Bad request"),
+            Self::InvalidParameter { .. } => ("/problems/invalid-parameter", "Invalid query parameter"),
             Self::Validation { .. } => ("/problems/validation-error", "Invalid request"),
             Self::MissingCredentials | Self::Unauthenticated { .. } => {
                 ("/problems/unauthenticated", "Authentication required")
@@ -127,6 +131,9 @@ impl ApiError {
         let (problem_type, title) = self.problem_type_and_title();
         let errors = match self {
             Self::Validation { errors, .. } => errors.clone(),
+            Self::InvalidParameter { parameter, message } => {
+                vec![FieldError { field: parameter.clone(), message: message.clone() }]
+            }
             _ => Vec::new(),
         };
         Problem {
@@ -143,7 +150,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MissingCredentials | Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,

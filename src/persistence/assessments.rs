@@ -131,17 +131,10 @@ pub async fn submit(
             return stored.map(Submission::Replayed).ok_or(SubmissionError::ReplayTargetDeleted);
         }
     }
-    if let Some(program_id) = assessment.program_id {
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM programs WHERE id = $1 AND organisation_id = $2)",
-        )
-        .bind(program_id)
-        .bind(organisation.0)
-        .fetch_one(&mut *transaction)
-        .await?;
-        if !exists {
-            return Err(SubmissionError::ProgramNotFound);
-        }
+    if let Some(program_id) = assessment.program_id
+        && !lock_program(&mut transaction, organisation, program_id).await?
+    {
+        return Err(SubmissionError::ProgramNotFound);
     }
 
     let stored = insert(&mut transaction, organisation, &assessment).await?;
@@ -205,8 +198,11 @@ async fn insert(
         .bind(score(Barrier::Safety))
         .bind(score(Barrier::Outcomes))
         .bind(score(Barrier::Regulatory))
-        .fetch_one(connection)
+        .fetch_one(&mut *connection)
         .await?;
+    if let Some(program_id) = assessment.program_id {
+        mark_latest(connection, organisation, program_id).await?;
+    }
     Ok(StoredAssessment {
         id,
         program_id: assessment.program_id,
@@ -225,10 +221,51 @@ pub async fn insert_rescored(
     assessment: NewAssessment<'_>,
 ) -> Result<StoredAssessment, PersistenceError> {
     let mut transaction = pool.begin().await?;
-    let stored = insert(&mut transaction, actor.organisation, &assessment).await?;
+    let organisation = actor.organisation;
+    if let Some(program_id) = assessment.program_id {
+        lock_program(&mut transaction, organisation, program_id).await?;
+    }
+    let stored = insert(&mut transaction, organisation, &assessment).await?;
     access::record(&mut transaction, actor, AuditAction::AssessmentRescored, stored.id).await?;
     transaction.commit().await?;
     Ok(stored)
+}
+
+/// Locks a program of the organisation until the end of the transaction, so that writers of
+/// its assessments take turns keeping its `latest` flag right; false when there is no such program.
+async fn lock_program(
+    connection: &mut sqlx::PgConnection,
+    organisation: OrganisationId,
+    program_id: Uuid,
+) -> Result<bool, PersistenceError> {
+    let locked: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM programs WHERE id = $1 AND organisation_id = $2 FOR NO KEY UPDATE",
+    )
+    .bind(program_id)
+    .bind(organisation.0)
+    .fetch_optional(connection)
+    .await?;
+    Ok(locked.is_some())
+}
+
+/// Flags the program's newest assessment (by creation time, then id) as its latest and clears
+/// the flag on the one that had it. Run under [`lock_program`] after every insert and delete.
+async fn mark_latest(
+    connection: &mut sqlx::PgConnection,
+    organisation: OrganisationId,
+    program_id: Uuid,
+) -> Result<(), PersistenceError> {
+    sqlx::query(
+        "UPDATE assessments SET latest = (assessments.id = newest.id)
+         FROM (SELECT id FROM assessments WHERE organisation_id = $1 AND program_id = $2
+               ORDER BY created_at DESC, id DESC LIMIT 1) newest
+         WHERE organisation_id = $1 AND program_id = $2 AND (latest OR assessments.id = newest.id)",
+    )
+    .bind(organisation.0)
+    .bind(program_id)
+    .execute(connection)
+    .await?;
+    Ok(())
 }
 
 async fn fetch_in(
@@ -254,20 +291,37 @@ pub async fn fetch(
     fetch_in(&mut connection, organisation, id).await
 }
 
-/// Deletes an assessment; false when the organisation has none with this id.
+/// Deletes an assessment; false when the organisation has none with this id. When it was its
+/// program's latest, the program's previous assessment becomes the latest.
 pub async fn delete(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<bool, PersistenceError> {
+    let organisation = actor.organisation;
     let mut transaction = pool.begin().await?;
+    let program: Option<Option<Uuid>> =
+        sqlx::query_scalar("SELECT program_id FROM assessments WHERE id = $1 AND organisation_id = $2")
+            .bind(id)
+            .bind(organisation.0)
+            .fetch_optional(&mut *transaction)
+            .await?;
+    let Some(program) = program else {
+        return Ok(false);
+    };
+    // The program first, the assessment second: the order inserts take them in, so no deadlock.
+    if let Some(program_id) = program {
+        lock_program(&mut transaction, organisation, program_id).await?;
+    }
     let deleted = sqlx::query("DELETE FROM assessments WHERE id = $1 AND organisation_id = $2")
         .bind(id)
-        .bind(actor.organisation.0)
+        .bind(organisation.0)
         .execute(&mut *transaction)
         .await?;
-    if deleted.rows_affected() == 0 {
-        return Ok(false);
+    if let Some(program_id) = program {
+        mark_latest(&mut transaction, organisation, program_id).await?;
     }
-    access::record(&mut transaction, actor, AuditAction::AssessmentDeleted, id).await?;
+    if deleted.rows_affected() == 1 {
+        access::record(&mut transaction, actor, AuditAction::AssessmentDeleted, id).await?;
+    }
     transaction.commit().await?;
-    Ok(true)
+    Ok(deleted.rows_affected() == 1)
 }
 
 /// Forgets idempotency keys past their retention.
@@ -490,7 +544,7 @@ pub async fn list(
     Ok(Page { rows, next })
 }
 
-fn push_filters(query: &mut QueryBuilder<Postgres>, filters: &Filters) {
+pub(super) fn push_filters(query: &mut QueryBuilder<Postgres>, filters: &Filters) {
     if let Some(program_id) = filters.program_id {
         query.push(" AND program_id = ").push_bind(program_id);
     }

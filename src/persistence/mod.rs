@@ -7,6 +7,7 @@ pub mod access;
 pub mod assessments;
 pub mod charts;
 pub mod programs;
+pub mod stats;
 
 use std::time::Duration;
 
@@ -52,6 +53,11 @@ impl From<sqlx::Error> for PersistenceError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_) => Self::Unavailable(error),
+            // query_canceled: the statement timeout cut a statement short (e.g. statistics over
+            // a very large selection); the server is overloaded for it, not broken.
+            sqlx::Error::Database(ref database) if database.code().as_deref() == Some("57014") => {
+                Self::Unavailable(error)
+            }
             other => Self::Database(other),
         }
     }

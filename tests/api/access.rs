@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use sqlx::Connection;
 use uuid::Uuid;
 
 use crate::helpers::{ORGANISATION_A, TestApp, assert_problem, reference_profile, spawn_app, spawn_app_with};
@@ -47,10 +46,6 @@ fn key_id(token: &str) -> Uuid {
     Uuid::try_parse(&token["mscr_".len().."mscr_".len() + 32]).unwrap()
 }
 
-async fn database(app: &TestApp) -> sqlx::PgConnection {
-    sqlx::PgConnection::connect_with(&app.database).await.unwrap()
-}
-
 #[tokio::test]
 async fn every_protected_endpoint_refuses_bad_keys_with_401_and_a_missing_scope_with_403() {
     let app = spawn_app().await;
@@ -60,7 +55,7 @@ async fn every_protected_endpoint_refuses_bad_keys_with_401_and_a_missing_scope_
     let expired = app.new_key(ORGANISATION_A, "read,write,admin").await;
     sqlx::query("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1")
         .bind(key_id(&expired))
-        .execute(&mut database(&app).await)
+        .execute(&mut app.database().await)
         .await
         .unwrap();
     let unknown = format!("mscr_{}_{}", Uuid::now_v7().simple(), "A".repeat(43));
@@ -199,7 +194,7 @@ async fn no_operation_lets_one_organisation_reach_another_organisations_data() {
     let a_read: Value = a_read.json().await.unwrap();
     assert!(a_read["revoked_at"].is_null());
     let assessments: i64 = sqlx::query_scalar("SELECT count(*) FROM assessments")
-        .fetch_one(&mut database(&app).await)
+        .fetch_one(&mut app.database().await)
         .await
         .unwrap();
     assert_eq!(assessments, 3, "B deleted or re-scored nothing of A's");
@@ -350,7 +345,7 @@ async fn the_audit_trail_records_who_changed_what_and_cannot_be_rewritten() {
     assert!(rest["next_before"].is_null());
 
     let rewrite =
-        sqlx::query("UPDATE audit_events SET action = 'nothing'").execute(&mut database(&app).await).await;
+        sqlx::query("UPDATE audit_events SET action = 'nothing'").execute(&mut app.database().await).await;
     assert!(rewrite.unwrap_err().to_string().contains("append-only"));
 }
 

@@ -30,20 +30,26 @@ pub struct TestApp {
     /// Sends no credentials.
     pub anonymous: reqwest::Client,
     pub api_key: String,
+    /// The id of [`ORGANISATION_A`].
+    pub organisation: uuid::Uuid,
     pub database_name: String,
-    pub database: PgConnectOptions,
+    pub database_options: PgConnectOptions,
 }
 
 impl TestApp {
     /// A new API key of `organisation` (created if new), made the way `keys create` makes it.
     pub async fn new_key(&self, organisation: &str, scopes: &str) -> String {
+        self.create_key(organisation, scopes).await.token
+    }
+
+    async fn create_key(&self, organisation: &str, scopes: &str) -> cli::CreatedKey {
         let args = CreateKeyArgs {
             organisation: organisation.to_owned(),
             name: "test key".to_owned(),
             scopes: Scopes::parse_list(scopes).expect("valid scopes"),
             expires_in_days: None,
         };
-        cli::create_key(self.database.clone(), &args).await.expect("key created").token
+        cli::create_key(self.database_options.clone(), &args).await.expect("key created")
     }
 
     /// A client that sends `key` with every request.
@@ -135,10 +141,13 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         client: reqwest::Client::new(),
         anonymous: reqwest::Client::new(),
         api_key: String::new(),
+        organisation: uuid::Uuid::nil(),
         database_name,
-        database,
+        database_options: database,
     };
-    app.api_key = app.new_key(ORGANISATION_A, "read,write,admin").await;
+    let key = app.create_key(ORGANISATION_A, "read,write,admin").await;
+    app.api_key = key.token;
+    app.organisation = key.organisation.0;
     app.client = app.client_with(&app.api_key);
     app
 }
@@ -173,5 +182,76 @@ impl TestApp {
         let response = self.post_json("/v1/assessments", &serde_json::json!({ "profile": profile })).await;
         assert_eq!(response.status(), 201);
         response.json().await.expect("record")
+    }
+}
+
+/// An assessment row written straight into a test database, for sets with hand-chosen scores and
+/// for volume.
+pub struct StoredRow<'a> {
+    pub organisation: uuid::Uuid,
+    pub program: Option<uuid::Uuid>,
+    pub overall: f64,
+    pub survival: f64,
+    pub limiting_barrier: &'a str,
+    pub indication: Option<&'a str>,
+    pub created_at: &'a str,
+    /// Whether it is its program's latest assessment (the service keeps this flag on its writes).
+    pub latest: bool,
+}
+
+impl TestApp {
+    /// A connection to this test's own database.
+    pub async fn database(&self) -> PgConnection {
+        PgConnection::connect_with(&self.database_options).await.expect("test database reachable")
+    }
+
+    /// Creates an organisation other than the test's own.
+    pub async fn insert_organisation(&self, name: &str) -> uuid::Uuid {
+        let id = uuid::Uuid::now_v7();
+        sqlx::query("INSERT INTO organisations (id, name) VALUES ($1, $2)")
+            .bind(id)
+            .bind(name)
+            .execute(&mut self.database().await)
+            .await
+            .expect("organisation inserted");
+        id
+    }
+
+    /// Creates a program of `organisation`.
+    pub async fn insert_program(&self, organisation: uuid::Uuid, key: &str) -> uuid::Uuid {
+        let id = uuid::Uuid::now_v7();
+        sqlx::query("INSERT INTO programs (id, organisation_id, key, name) VALUES ($1, $2, $3, $3)")
+            .bind(id)
+            .bind(organisation)
+            .bind(key)
+            .execute(&mut self.database().await)
+            .await
+            .expect("program inserted");
+        id
+    }
+
+    /// Writes `rows`; barriers other than survival score 50.
+    pub async fn insert_rows(&self, rows: &[StoredRow<'_>]) {
+        let mut connection = self.database().await;
+        for row in rows {
+            sqlx::query(
+                "INSERT INTO assessments (id, organisation_id, program_id, model_version, profile, result, indication,
+                   overall_index, limiting_barrier, survival, retention, variability, scalability, safety, outcomes,
+                   regulatory, created_at, latest)
+                 VALUES (gen_random_uuid(), $1, $2, 'test', '{}', '{}', $3, $4, $5, $6, 50, 50, 50, 50, 50, 50,
+                   $7::timestamptz, $8)",
+            )
+            .bind(row.organisation)
+            .bind(row.program)
+            .bind(row.indication)
+            .bind(row.overall)
+            .bind(row.limiting_barrier)
+            .bind(row.survival)
+            .bind(row.created_at)
+            .bind(row.latest)
+            .execute(&mut connection)
+            .await
+            .expect("assessment row inserted");
+        }
     }
 }

@@ -1,0 +1,252 @@
+//! The assessment list as a file: CSV or NDJSON, streamed.
+//!
+//! The rows are read in keyset pages of [`CHUNK_ROWS`] by (created_at, id), each page one short
+//! statement (the service's statement timeout is 5 s), by a task that hands encoded chunks through
+//! a bounded channel to the response body: memory stays constant however many rows there are, and
+//! when the client goes away the body is dropped, the next hand-over fails and the task stops.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::SecondsFormat;
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+
+use super::assessments::AssessmentSummary;
+use super::caller::Caller;
+use super::filters::{FilterParameters, parse_filters};
+use super::problem::{ApiError, Problem};
+use crate::persistence::OrganisationId;
+use crate::persistence::assessments::{self as store, AssessmentRow, Filters, ListRequest, Page, SortKey};
+
+/// Rows per database statement.
+const CHUNK_ROWS: u32 = 1_000;
+/// Encoded chunks waiting for a slow client at most: this bounds the memory of an export.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// The CSV columns, in their documented, stable order.
+pub const CSV_COLUMNS: [&str; 19] = [
+    "id",
+    "program_id",
+    "rescored_from",
+    "model_version",
+    "created_at",
+    "indication",
+    "stage",
+    "tissue_source",
+    "route",
+    "overall_index",
+    "readiness_level",
+    "limiting_barrier",
+    "survival",
+    "retention",
+    "variability",
+    "scalability",
+    "safety",
+    "outcomes",
+    "regulatory",
+];
+
+#[derive(Clone, Copy)]
+enum Format {
+    Csv,
+    Ndjson,
+}
+
+impl Format {
+    fn encode(self, rows: Vec<AssessmentRow>, first: bool) -> Result<Bytes, ApiError> {
+        let internal = |error: Box<dyn std::error::Error + Send + Sync>| ApiError::Internal(error);
+        match self {
+            Self::Csv => csv_chunk(&rows, first).map_err(|error| internal(error.into())),
+            Self::Ndjson => ndjson_chunk(rows).map_err(|error| internal(error.into())),
+        }
+    }
+}
+
+fn text(value: Option<impl ToString>) -> String {
+    value.map_or_else(String::new, |value| value.to_string())
+}
+
+fn csv_chunk(rows: &[AssessmentRow], header: bool) -> Result<Bytes, csv::Error> {
+    // RFC 4180: CRLF line ends, fields quoted only when they need it.
+    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    if header {
+        writer.write_record(CSV_COLUMNS)?;
+    }
+    for row in rows {
+        writer.write_record([
+            row.id.to_string(),
+            text(row.program_id),
+            text(row.rescored_from),
+            row.model_version.clone(),
+            row.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            text(row.indication.as_ref()),
+            text(row.stage.as_ref()),
+            text(row.tissue_source.as_ref()),
+            text(row.route.as_ref()),
+            row.overall_index.to_string(),
+            text(row.readiness_level),
+            row.limiting_barrier.clone(),
+            row.survival.to_string(),
+            row.retention.to_string(),
+            row.variability.to_string(),
+            row.scalability.to_string(),
+            row.safety.to_string(),
+            row.outcomes.to_string(),
+            row.regulatory.to_string(),
+        ])?;
+    }
+    writer.into_inner().map(Bytes::from).map_err(|error| error.into_error().into())
+}
+
+fn ndjson_chunk(rows: Vec<AssessmentRow>) -> Result<Bytes, serde_json::Error> {
+    let mut buffer = Vec::new();
+    for row in rows {
+        serde_json::to_writer(&mut buffer, &AssessmentSummary::from(row))?;
+        buffer.push(b'\n');
+    }
+    Ok(Bytes::from(buffer))
+}
+
+/// A response body fed by the export task.
+struct ChannelBody(mpsc::Receiver<Result<Bytes, ApiError>>);
+
+impl MessageBody for ChannelBody {
+    type Error = ApiError;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Result<Bytes, ApiError>>> {
+        self.get_mut().0.poll_recv(context)
+    }
+}
+
+fn page_after(filters: &Filters, after: Option<store::Cursor>) -> ListRequest {
+    ListRequest {
+        filters: filters.clone(),
+        sort: SortKey::CreatedAt,
+        descending: false,
+        limit: CHUNK_ROWS,
+        after,
+        full: false,
+    }
+}
+
+async fn export(
+    request: HttpRequest,
+    pool: PgPool,
+    caller: Caller,
+    format: Format,
+) -> Result<HttpResponse, ApiError> {
+    let filters = parse_filters(&request)?.into_filters()?;
+    // The first page is read before the response starts, so a database failure is still a
+    // problem document; a failure later can only cut the stream short.
+    let first = store::list(&pool, caller.organisation, &page_after(&filters, None)).await?;
+    let (sender, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    actix_web::rt::spawn(stream_pages(pool, caller.organisation, filters, first, format, sender));
+    let (content_type, filename) = match format {
+        Format::Csv => ("text/csv; charset=utf-8; header=present", "assessments.csv"),
+        Format::Ndjson => ("application/x-ndjson", "assessments.ndjson"),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(filename.to_owned())],
+        })
+        .body(ChannelBody(receiver)))
+}
+
+async fn stream_pages(
+    pool: PgPool,
+    organisation: OrganisationId,
+    filters: Filters,
+    first: Page,
+    format: Format,
+    sender: mpsc::Sender<Result<Bytes, ApiError>>,
+) {
+    let mut page = first;
+    let mut header = true;
+    loop {
+        let next = page.next.take();
+        let chunk = format.encode(page.rows, header);
+        header = false;
+        let failed = chunk.is_err();
+        if sender.send(chunk).await.is_err() || failed {
+            return;
+        }
+        let Some(after) = next else {
+            return;
+        };
+        page = match store::list(&pool, organisation, &page_after(&filters, Some(after))).await {
+            Ok(page) => page,
+            Err(error) => {
+                tracing::error!(%error, "export stopped: a page could not be read");
+                let _ = sender.send(Err(ApiError::from(error))).await;
+                return;
+            }
+        };
+    }
+}
+
+const CSV_DESCRIPTION: &str = "One row per assessment, oldest first, after a header row. Columns, in this \
+order: id, program_id, rescored_from, model_version, created_at (RFC 3339, UTC), indication, stage, \
+tissue_source, route, overall_index, readiness_level, limiting_barrier, survival, retention, variability, \
+scalability, safety, outcomes, regulatory. Unknown values are empty fields; RFC 4180 quoting, CRLF line ends.";
+
+/// Export assessments as CSV
+///
+/// The assessment list (the list's filters, every assessment, oldest first) as an RFC 4180 CSV
+/// file with a header row and stable columns: the classification, the overall index, the readiness
+/// level, the limiting barrier and the seven barrier scores. Streamed: any number of rows.
+#[utoipa::path(
+    security(("api_key" = ["read"])),
+    tag = "exports",
+    params(FilterParameters),
+    responses(
+        (status = 200, description = CSV_DESCRIPTION, content_type = "text/csv", body = String,
+         headers(("Content-Disposition" = String, description = "`attachment; filename=\"assessments.csv\"`")),
+         example = json!("id,program_id,rescored_from,model_version,created_at,indication,stage,tissue_source,route,overall_index,readiness_level,limiting_barrier,survival,retention,variability,scalability,safety,outcomes,regulatory\r\n019a8f2e-7c41-7d3a-9b1e-2f6c0d4e5a10,,,1.0.0,2026-11-21T21:40:03.512345Z,intervertebral_disc_degeneration,phase1,bone_marrow,intradiscal,38.2,,survival,22.5,31,47.5,40,68.5,35,41\r\n")),
+        (status = 400, description = "Unknown parameter, or invalid value (the parameter is named)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/exports/assessments.csv")]
+pub async fn export_csv(
+    caller: Caller,
+    request: HttpRequest,
+    pool: web::Data<PgPool>,
+) -> Result<HttpResponse, ApiError> {
+    export(request, pool.get_ref().clone(), caller, Format::Csv).await
+}
+
+/// Export assessments as NDJSON
+///
+/// The assessment list (the list's filters, every assessment, oldest first) as newline-delimited
+/// JSON: one line per assessment, each exactly an item of `GET /v1/assessments`. Streamed: any
+/// number of rows.
+#[utoipa::path(
+    security(("api_key" = ["read"])),
+    tag = "exports",
+    params(FilterParameters),
+    responses(
+        (status = 200, description = "One `AssessmentSummary` JSON object per line, oldest first", content_type = "application/x-ndjson", body = AssessmentSummary,
+         headers(("Content-Disposition" = String, description = "`attachment; filename=\"assessments.ndjson\"`"))),
+        (status = 400, description = "Unknown parameter, or invalid value (the parameter is named)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/exports/assessments.ndjson")]
+pub async fn export_ndjson(
+    caller: Caller,
+    request: HttpRequest,
+    pool: web::Data<PgPool>,
+) -> Result<HttpResponse, ApiError> {
+    export(request, pool.get_ref().clone(), caller, Format::Ndjson).await
+}
