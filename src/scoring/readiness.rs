@@ -601,8 +601,8 @@ fn at_least(tiers: PotencyTiers, tier: PotencyTier) -> Set<PotencyAnalyte> {
     }
 }
 
-/// Whether the control arm is one the indication accepts; `blinded` is required of randomised
-/// controls only, since an external control cannot be blinded.
+/// Whether the control arm is one the indication accepts. Blinding, when required, is asked of
+/// concurrent controls only, since an external control cannot be blinded.
 fn accepted_control(f: &Facts, model: &Model, require_blinding: bool) -> Option<bool> {
     match f.control_arm? {
         ControlArm::NoneSingleArm => Some(false),
@@ -615,6 +615,18 @@ fn accepted_control(f: &Facts, model: &Model, require_blinding: bool) -> Option<
                 Some(true)
             }
         }
+    }
+}
+
+/// Whether a factor reaches a value (0-1); a factor that does not apply reaches it, and an unknown
+/// one is unknown unless even its best case falls short.
+fn factor_reaches(scores: &Scores, factor: FactorCode, min_value: f64) -> Option<bool> {
+    let min = (min_value * 1000.0).round() as u16;
+    let result = scores.factor(factor);
+    match result.reading {
+        Reading::NotApplicable => Some(true),
+        Reading::Known(_) => Some(result.low >= min),
+        Reading::Unknown { .. } => (result.high < min).then_some(false),
     }
 }
 
@@ -656,23 +668,18 @@ impl GateTest {
                 f.glp_tox_biodistribution,
             ]),
             Self::FactorAtLeast { factors, min_value } => {
-                let min = (min_value * 1000.0).round() as u16;
-                let checks: Vec<Option<bool>> = factors
-                    .iter()
-                    .map(|factor| {
-                        let result = scores.factor(*factor);
-                        match result.reading {
-                            Reading::NotApplicable => Some(true),
-                            Reading::Known(_) => Some(result.low >= min),
-                            Reading::Unknown { .. } => (result.high < min).then_some(false),
-                        }
-                    })
-                    .collect();
-                any(&checks)
+                let mut unknown = false;
+                for factor in factors {
+                    match factor_reaches(scores, *factor, *min_value) {
+                        Some(true) => return Some(true),
+                        Some(false) => {}
+                        None => unknown = true,
+                    }
+                }
+                (!unknown).then_some(false)
             }
             Self::ScaleAppropriateFormat { min_value } => any(&[
-                Self::FactorAtLeast { factors: vec![FactorCode::Mf1], min_value: *min_value }
-                    .check(model, f, scores),
+                factor_reaches(scores, FactorCode::Mf1, *min_value),
                 // A process validated at commercial scale has shown that its format suffices.
                 f.gmp_status.map(|status| status >= GmpStatus::GmpProcessValidatedPpq),
             ]),
@@ -1031,7 +1038,16 @@ pub(crate) fn warnings(
             && barrier.assessed
             && f64::from(barrier.score) < check.below * 10.0
         {
-            raised.push((check.warning, &["readiness.msc_trl", "barriers.score"]));
+            let fields: &'static [&'static str] = match check.barrier {
+                Barrier::Survival => &["readiness.msc_trl", "barriers.survival.score"],
+                Barrier::Retention => &["readiness.msc_trl", "barriers.retention.score"],
+                Barrier::Variability => &["readiness.msc_trl", "barriers.variability.score"],
+                Barrier::Scalability => &["readiness.msc_trl", "barriers.scalability.score"],
+                Barrier::Safety => &["readiness.msc_trl", "barriers.safety.score"],
+                Barrier::Outcomes => &["readiness.msc_trl", "barriers.outcomes.score"],
+                Barrier::Regulatory => &["readiness.msc_trl", "barriers.regulatory.score"],
+            };
+            raised.push((check.warning, fields));
         }
     }
     if readiness.mrl_lite.expected_at_least.is_some_and(|expected| readiness.mrl_lite.level < expected) {
