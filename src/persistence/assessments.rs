@@ -189,7 +189,7 @@ async fn insert(
         .bind(summary.tissue_source)
         .bind(summary.route)
         .bind(result.overall.readiness_index)
-        .bind(Option::<i16>::None)
+        .bind((result.readiness.msc_trl > 0).then_some(i16::from(result.readiness.msc_trl)))
         .bind(result.overall.limiting_barrier.as_str())
         .bind(score(Barrier::Survival))
         .bind(score(Barrier::Retention))

@@ -19,6 +19,7 @@ use super::facts::Facts;
 use super::input_types::{Member, Scale, Set};
 use super::model::Model;
 use super::profile::*;
+use super::readiness::{self, Readiness};
 use super::shared::{Shared, Text};
 
 /// A readiness band, in words (higher scores are better).
@@ -308,7 +309,7 @@ pub struct Warning {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Assessment {
     /// Version of the model that scored it.
-    #[schema(example = "1.0.0")]
+    #[schema(example = "1.1.0")]
     pub model_version: String,
     /// The indication profile used.
     pub indication_profile: IndicationProfileUsed,
@@ -316,6 +317,8 @@ pub struct Assessment {
     pub modifiers: Vec<Modifier>,
     /// Overall result.
     pub overall: Overall,
+    /// MSC-TRL readiness level: what the program has evidenced, gated rather than averaged.
+    pub readiness: Readiness,
     /// The seven barriers, in the standard order.
     pub barriers: Vec<BarrierAssessment>,
     /// Mitigations for weak factors, highest readiness gain first.
@@ -352,6 +355,8 @@ pub(crate) fn assess(model: &Model, profile: &Profile) -> Assessment {
     let scores = Scores::compute(model, &facts);
     let indication_profile = scores.ctx.profile;
     let details = scores.overall_details();
+    let readiness = readiness::assess(model, &facts, &scores);
+    let warnings = warnings(model, &facts, &scores, &readiness);
     Assessment {
         model_version: model.version().to_owned(),
         indication_profile: IndicationProfileUsed {
@@ -372,12 +377,13 @@ pub(crate) fn assess(model: &Model, profile: &Profile) -> Assessment {
             unclear_reasons: details.unclear.iter().map(describe_unclear).collect(),
             band: band(model, scores.overall.index),
         },
+        readiness,
         barriers: Barrier::ALL
             .iter()
             .map(|barrier| barrier_assessment(model, &facts, &scores, *barrier))
             .collect(),
         mitigations: mitigations(model, &facts, &scores),
-        warnings: warnings(model, &facts, &scores),
+        warnings,
     }
 }
 
@@ -802,7 +808,7 @@ fn mitigations(model: &Model, facts: &Facts, scores: &Scores) -> Vec<Mitigation>
     ranked.into_iter().map(|(_, _, mitigation)| mitigation).collect()
 }
 
-fn warnings(model: &Model, facts: &Facts, scores: &Scores) -> Vec<Warning> {
+fn warnings(model: &Model, facts: &Facts, scores: &Scores, readiness: &Readiness) -> Vec<Warning> {
     let mut raised: Vec<(WarningCode, &[&'static str])> = Vec::new();
     if facts.indication.is_none() {
         raised.push((WarningCode::IndicationUnknown, &["program.indication"]));
@@ -861,6 +867,7 @@ fn warnings(model: &Model, facts: &Facts, scores: &Scores) -> Vec<Warning> {
     }) {
         raised.push((WarningCode::ProductClassOutsideCalibration, &["program.product_class"]));
     }
+    raised.extend(readiness::warnings(model, scores, readiness));
     raised
         .into_iter()
         .map(|(code, fields)| {

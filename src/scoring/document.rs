@@ -12,13 +12,14 @@ use super::input_types::categorical;
 use super::profile::{
     Carrier, Indication, Mechanism, PotencyAnalyte, Profile, Prom, Regulator, Route, TissueSource, TrialPhase,
 };
+use super::readiness::ReadinessDefinition;
 
 /// The whole scoring model of one version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelDocument {
     /// Model version (semantic versioning); every assessment records it.
-    #[schema(example = "1.0.0")]
+    #[schema(example = "1.1.0")]
     pub version: String,
     /// What the model is, in a sentence.
     pub description: String,
@@ -48,6 +49,8 @@ pub struct ModelDocument {
     pub mitigations: Vec<MitigationDefinition>,
     /// Consistency warnings.
     pub warnings: Vec<WarningDefinition>,
+    /// MSC-TRL gates, regression rules, consistency checks and MRL-lite (research §10).
+    pub readiness: ReadinessDefinition,
     /// The evidence registry: seed claims with their citation as written and verification
     /// status, and external calibration facts with their source.
     pub evidence: Vec<Evidence>,
@@ -481,6 +484,12 @@ categorical! {
         ProductClassOutsideCalibration => "product_class_outside_calibration",
         /// Indication unknown: generic profile used.
         IndicationUnknown => "indication_unknown",
+        /// MSC-TRL 7 or higher with unresolved variability (Prochymal / CHART-1 pattern).
+        LateLevelWithUnresolvedVariability => "late_level_with_unresolved_variability",
+        /// MSC-TRL 6 or higher with an outcomes score too low to support approval.
+        TrialDesignUnlikelyToSupportApproval => "trial_design_unlikely_to_support_approval",
+        /// MRL-lite below what the MSC-TRL calls for.
+        ManufacturingReadinessBehindLevel => "manufacturing_readiness_behind_level",
     }
 }
 

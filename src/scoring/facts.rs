@@ -63,6 +63,7 @@ replaced_on_merge!(
     ClassificationStatus,
     RegulatoryStatus,
     CmcDocumentation,
+    ConditionalApprovalOutcome,
     EvidenceLevel
 );
 
@@ -299,6 +300,7 @@ facts! {
     ltfu_safety_years: f64,
     immunogenicity_monitoring: Set<ImmunogenicityMonitoring>,
     pivotal_result: PivotalResult,
+    pharmacovigilance: bool,
     clinical_evidence: EvidenceLevel,
 
     target_regulators: Set<Regulator>,
@@ -307,6 +309,8 @@ facts! {
     regulatory_status: RegulatoryStatus,
     designations: Set<Designation>,
     cmc_documentation: CmcDocumentation,
+    conditional_approval: ConditionalApprovalOutcome,
+    market_access_plan: bool,
     regulatory_evidence: EvidenceLevel,
 }
 
@@ -414,6 +418,7 @@ impl Facts {
             facts.ltfu_safety_years = c.ltfu_safety_years.map(Years::get);
             facts.immunogenicity_monitoring = set_of(&c.immunogenicity_monitoring);
             facts.pivotal_result = c.pivotal_result;
+            facts.pharmacovigilance = c.pharmacovigilance;
             facts.clinical_evidence = c.evidence_level;
         }
         if let Some(r) = &profile.regulatory {
@@ -423,6 +428,8 @@ impl Facts {
             facts.regulatory_status = r.status;
             facts.designations = set_of(&r.designations);
             facts.cmc_documentation = r.cmc_documentation;
+            facts.conditional_approval = r.conditional_approval;
+            facts.market_access_plan = r.market_access_plan;
             facts.regulatory_evidence = r.evidence_level;
         }
         facts

@@ -8,9 +8,9 @@
 //! - [`Model::assess`]: factors → barrier scores with bounds, coverage and confidence → overall
 //!   readiness index, mitigations ranked by counterfactual re-scoring, consistency warnings.
 //!
-//! MSC-TRL readiness levels (issue 4) are gated, not averaged, so they belong in a `readiness`
-//! submodule of their own that reads the same normalised `facts` and adds a `readiness` field to
-//! [`Assessment`].
+//! - [`readiness`]: MSC-TRL 1-9 readiness levels, gated rather than averaged, read from the same
+//!   normalised facts and added to the [`Assessment`] with the roadmap to the next level,
+//!   regression events and MRL-lite.
 
 mod assessment;
 mod document;
@@ -20,6 +20,7 @@ mod facts;
 mod input_types;
 mod model;
 pub mod profile;
+pub mod readiness;
 mod reference;
 mod shared;
 
@@ -44,6 +45,12 @@ pub use factors::{Barrier, Criticality, FactorCode};
 pub use input_types::Label;
 pub use model::{Model, ModelError};
 pub use profile::{Profile, ProfileError, ProfileSummary, parse_profile};
+pub use readiness::{
+    GateDefinition, GateMitigation, GateStatus, GateTest, LevelState, LevelStatus, MrlCriterionDefinition,
+    MrlCriterionStatus, MrlDefinition, MrlLevelDefinition, MrlLite, PotencyTier, Readiness,
+    ReadinessDefinition, ReadinessLevelDefinition, RegressionApplied, RegressionDefinition, RegressionEvent,
+    RoadmapItem, ScoreCheck, Stream, StreamLevels,
+};
 pub use reference::{REFERENCE_PROGRAMS, reference_programs};
 pub use shared::{Shared, Text};
 

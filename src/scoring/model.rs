@@ -12,6 +12,10 @@ use super::profile::{
     Carrier, EvidenceLevel, Indication, Mechanism, PotencyAnalyte, Prom, Regulator, Route, TissueSource,
     TrialPhase,
 };
+use super::readiness::{
+    CompiledCriterion, CompiledGate, CompiledReadiness, CompiledRegression, GateMitigation, GateTest,
+    MAX_LEVEL, MAX_MRL_LEVEL, RegressionEvent,
+};
 use super::shared::{Shared, Text};
 
 /// The model data compiled into the binary.
@@ -149,6 +153,7 @@ pub struct Model {
     bonuses: Vec<Cited>,
     warnings: Vec<Cited>,
     mitigations: Vec<CompiledMitigation>,
+    readiness: CompiledReadiness,
 }
 
 fn permille(value: f64) -> u16 {
@@ -251,6 +256,10 @@ impl Model {
 
     pub(crate) fn mitigations(&self) -> &[CompiledMitigation] {
         &self.mitigations
+    }
+
+    pub(crate) fn readiness(&self) -> &CompiledReadiness {
+        &self.readiness
     }
 
     /// ln of a score given in tenths, the score floored at one point (research §9.4).
@@ -475,6 +484,7 @@ fn compile(document: ModelDocument) -> Model {
         })
         .collect();
 
+    let readiness = compile_readiness(&document, &registry);
     let weights = &document.evidence_weights;
     Model {
         evidence_weights: [
@@ -496,7 +506,87 @@ fn compile(document: ModelDocument) -> Model {
         bonuses,
         warnings,
         mitigations,
+        readiness,
         document,
+    }
+}
+
+fn compile_readiness(document: &ModelDocument, registry: &HashMap<&str, &Evidence>) -> CompiledReadiness {
+    let definition = &document.readiness;
+    let mut gates: Vec<CompiledGate> = definition
+        .gates
+        .iter()
+        .map(|gate| CompiledGate {
+            code: Text::from(gate.code.as_str()),
+            level: gate.level,
+            stream: gate.stream,
+            mandatory: gate.mandatory,
+            weight: gate.weight,
+            text: Text::from(gate.text.as_str()),
+            test: gate.test.clone(),
+            mitigation: gate.mitigation.as_deref().and_then(|id| {
+                document.mitigations.iter().find(|m| m.id == id).map(|m| GateMitigation {
+                    code: Text::from(m.id.as_str()),
+                    title: Text::from(m.action.as_str()),
+                    factor: m.factor,
+                })
+            }),
+            citations: citations(&gate.evidence, registry),
+        })
+        .collect();
+    // Stable: model order within a level's mandatory and supporting gates.
+    gates.sort_by_key(|gate| (gate.level, !gate.mandatory));
+    let mut mrl_criteria: Vec<CompiledCriterion> = definition
+        .mrl
+        .levels
+        .iter()
+        .flat_map(|level| {
+            level.criteria.iter().map(|criterion| CompiledCriterion {
+                level: level.level,
+                code: Text::from(criterion.code.as_str()),
+                text: Text::from(criterion.text.as_str()),
+                test: criterion.test.clone(),
+            })
+        })
+        .collect();
+    mrl_criteria.sort_by_key(|criterion| criterion.level);
+    CompiledReadiness {
+        complete_share: u32::from(permille(definition.complete_share)),
+        approaching_share: u32::from(permille(definition.approaching_share)),
+        level_names: definition.levels.iter().map(|level| Text::from(level.name.as_str())).collect(),
+        gates,
+        regressions: definition
+            .regression_events
+            .iter()
+            .map(|rule| CompiledRegression {
+                event: rule.event,
+                stream: rule.stream,
+                capped_at: rule.capped_at,
+                reason: Text::from(rule.reason.as_str()),
+                citations: citations(&rule.evidence, registry),
+            })
+            .collect(),
+        mrl_expected_from: definition.mrl.expected_from_level,
+        mrl_criteria,
+    }
+}
+
+/// The problems of a gate check's parameters.
+fn check_test(owner: &str, test: &GateTest, problems: &mut Vec<String>) {
+    if let GateTest::FactorAtLeast { factors, min_value } = test
+        && (factors.is_empty() || !(0.0..=1.0).contains(min_value))
+    {
+        problems.push(format!("{owner} must name factors and a value within 0-1"));
+    }
+    if let GateTest::ScaleAppropriateFormat { min_value } = test
+        && !(0.0..=1.0).contains(min_value)
+    {
+        problems.push(format!("{owner} must ask for a value within 0-1"));
+    }
+    if let GateTest::DurabilityIfLocalTarget { months } = test
+        && !(0.0..=600.0).contains(months)
+    {
+        problems.push(format!("{owner} must ask for 0-600 months"));
     }
 }
 
@@ -785,6 +875,82 @@ fn validate(document: &ModelDocument) -> Vec<String> {
             problems.push(format!("{owner} names unknown profile {unknown}"));
         }
         check_links(&owner, &mitigation.evidence, true, &mut problems);
+    }
+
+    // Readiness.
+    let readiness = &document.readiness;
+    if !(0.0 < readiness.approaching_share
+        && readiness.approaching_share <= readiness.complete_share
+        && readiness.complete_share <= 1.0)
+    {
+        problems
+            .push("readiness shares must satisfy 0 < approaching_share <= complete_share <= 1".to_owned());
+    }
+    check_links("readiness", &readiness.evidence, true, &mut problems);
+    if !readiness.levels.iter().map(|level| level.level).eq(1..=MAX_LEVEL) {
+        problems.push(format!("readiness levels must be 1-{MAX_LEVEL}, once each, in order"));
+    }
+    let mut gate_codes = BTreeSet::new();
+    for gate in &readiness.gates {
+        let owner = format!("gate {}", gate.code);
+        if !gate_codes.insert(gate.code.as_str()) {
+            problems.push(format!("{owner} is defined twice"));
+        }
+        if !(1..=MAX_LEVEL).contains(&gate.level) || gate.weight == 0 {
+            problems.push(format!("{owner} needs a level 1-{MAX_LEVEL} and a positive weight"));
+        }
+        if let Some(mitigation) = &gate.mitigation
+            && !mitigation_ids.contains(mitigation.as_str())
+        {
+            problems.push(format!("{owner} names unknown mitigation {mitigation}"));
+        }
+        check_test(&owner, &gate.test, &mut problems);
+        check_links(&owner, &gate.evidence, true, &mut problems);
+    }
+    for level in 1..=MAX_LEVEL {
+        if !readiness.gates.iter().any(|gate| gate.level == level && gate.mandatory) {
+            problems.push(format!("readiness level {level} has no mandatory gate"));
+        }
+    }
+    let events: BTreeSet<RegressionEvent> = readiness.regression_events.iter().map(|r| r.event).collect();
+    if events.len() != readiness.regression_events.len() || events.len() != RegressionEvent::ALL.len() {
+        problems.push("every regression event must be defined exactly once".to_owned());
+    }
+    for rule in &readiness.regression_events {
+        let owner = format!("regression event {}", rule.event.as_str());
+        if rule.capped_at > MAX_LEVEL {
+            problems.push(format!("{owner} must cap at 0-{MAX_LEVEL}"));
+        }
+        check_links(&owner, &rule.evidence, true, &mut problems);
+    }
+    for check in &readiness.score_checks {
+        if !(1..=MAX_LEVEL).contains(&check.min_level) || !(0.0..=100.0).contains(&check.below) {
+            problems.push(format!(
+                "score check {} needs a level 1-{MAX_LEVEL} and a score 0-100",
+                check.warning.as_str()
+            ));
+        }
+    }
+    let mrl = &readiness.mrl;
+    if !(1..=MAX_LEVEL).contains(&mrl.expected_from_level) {
+        problems.push(format!("MRL-lite expected_from_level must be 1-{MAX_LEVEL}"));
+    }
+    check_links("MRL-lite", &mrl.evidence, true, &mut problems);
+    if !mrl.levels.iter().map(|level| level.level).eq(1..=MAX_MRL_LEVEL) {
+        problems.push(format!("MRL-lite levels must be 1-{MAX_MRL_LEVEL}, once each, in order"));
+    }
+    let mut criterion_codes = BTreeSet::new();
+    for level in &mrl.levels {
+        if level.criteria.is_empty() {
+            problems.push(format!("MRL-lite level {} has no criteria", level.level));
+        }
+        for criterion in &level.criteria {
+            let owner = format!("MRL-lite criterion {}", criterion.code);
+            if !criterion_codes.insert(criterion.code.as_str()) {
+                problems.push(format!("{owner} is defined twice"));
+            }
+            check_test(&owner, &criterion.test, &mut problems);
+        }
     }
 
     problems

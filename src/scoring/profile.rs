@@ -879,6 +879,20 @@ categorical! {
 }
 
 categorical! {
+    /// What became of a conditional (time-limited) marketing approval.
+    pub enum ConditionalApprovalOutcome {
+        /// The program never held a conditional approval.
+        None => "none",
+        /// Conditionally approved; the confirmatory obligations are still open.
+        Pending => "pending",
+        /// Converted to a full approval.
+        Converted => "converted",
+        /// Not converted: full approval refused or the conditional approval expired (HeartSheet, 2024).
+        NotConverted => "not_converted",
+    }
+}
+
+categorical! {
     /// Readiness of the CMC (quality module) documentation, least to most.
     pub enum CmcDocumentation {
         /// None.
@@ -1207,6 +1221,9 @@ pub struct ClinicalSection {
     pub immunogenicity_monitoring: Option<Vec<ImmunogenicityMonitoring>>,
     /// Result of the pivotal trial.
     pub pivotal_result: Option<PivotalResult>,
+    /// Whether post-marketing pharmacovigilance (adverse-event surveillance of treated patients)
+    /// is in place; read by the MSC-TRL 9 gate, not scored.
+    pub pharmacovigilance: Option<bool>,
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
 }
@@ -1227,6 +1244,11 @@ pub struct RegulatorySection {
     pub designations: Option<Vec<Designation>>,
     /// CMC documentation readiness.
     pub cmc_documentation: Option<CmcDocumentation>,
+    /// What became of a conditional approval (`none` if there never was one); read by the
+    /// MSC-TRL gates and regression rules, not scored.
+    pub conditional_approval: Option<ConditionalApprovalOutcome>,
+    /// Whether a reimbursement / market-access plan exists; read by the MSC-TRL 9 gate, not scored.
+    pub market_access_plan: Option<bool>,
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
 }

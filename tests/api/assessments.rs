@@ -310,3 +310,26 @@ async fn the_model_document_and_evidence_registry_are_served() {
     assert_eq!(model["version"], msc_readiness::scoring::Model::current().version());
     assert!(evidence.as_array().unwrap().len() > 10);
 }
+
+#[tokio::test]
+async fn the_stored_readiness_level_is_the_assessed_msc_trl_and_filters_the_list() {
+    let app = spawn_app().await;
+    let approved = app.submit(&reference_profile("gvhd_approved_pediatric")).await;
+    let early = app.submit(&reference_profile("disc_early_academic")).await;
+    // MSC-TRL 0 (level 1 not met) is stored as no level.
+    let unmet = app.submit(&reference_profile("disc_preclinical_startup")).await;
+    assert_eq!(approved["result"]["readiness"]["msc_trl"], 9);
+    assert_eq!(early["result"]["readiness"]["msc_trl"], 3);
+    assert_eq!(unmet["result"]["readiness"]["msc_trl"], 0);
+
+    for (level, expected) in [(9, &approved), (3, &early)] {
+        let page: Value =
+            app.get(&format!("/v1/assessments?readiness_level={level}")).await.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        let ids: Vec<&Value> = items.iter().map(|item| &item["id"]).collect();
+        assert_eq!(ids, [&expected["id"]], "readiness_level={level}");
+        assert_eq!(items[0]["readiness_level"], level);
+    }
+    let none: Value = app.get("/v1/assessments?readiness_level=5").await.json().await.unwrap();
+    assert!(none["items"].as_array().unwrap().is_empty());
+}

@@ -83,6 +83,9 @@ test('the dashboard shows the portfolio, filters it, and explains an assessment'
     assert.ok(await breakdown.first().locator('.factors tbody tr').count() > 0, 'factor lines are shown');
     assert.ok(await page.locator('#breakdown .citations li').count() > 0, 'with their citations');
     assert.ok(await page.locator('#mitigations li').count() > 0, 'top mitigations are shown');
+    assert.equal(await page.locator('#readiness').isVisible(), true, 'the readiness level is shown');
+    assert.match(await page.locator('#readiness .level').textContent(), /^MSC-TRL \d/);
+    assert.ok(await page.locator('#readiness .roadmap li').count() > 0, 'with the roadmap to the next level');
     assert.equal(await page.locator('#message').isHidden(), true, await page.locator('#message').textContent());
 
     for (const request of apiRequests) {

@@ -183,6 +183,7 @@ pub(super) fn profile(values: &[u32]) -> Profile {
             ltfu_safety_years: d.number(0.0, 8.0),
             immunogenicity_monitoring: d.some(ImmunogenicityMonitoring::ALL),
             pivotal_result: d.one(PivotalResult::ALL),
+            pharmacovigilance: d.flag(),
             evidence_level: d.one(EvidenceLevel::ALL),
         }),
         regulatory: d.section(|d| RegulatorySection {
@@ -192,6 +193,8 @@ pub(super) fn profile(values: &[u32]) -> Profile {
             status: d.one(RegulatoryStatus::ALL),
             designations: d.some(Designation::ALL),
             cmc_documentation: d.one(CmcDocumentation::ALL),
+            conditional_approval: d.one(ConditionalApprovalOutcome::ALL),
+            market_access_plan: d.flag(),
             evidence_level: d.one(EvidenceLevel::ALL),
         }),
     }

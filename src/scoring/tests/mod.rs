@@ -6,6 +6,7 @@ mod model_data;
 mod openapi;
 mod parsing;
 mod properties;
+mod readiness;
 mod scoring;
 
 use super::{Assessment, Barrier, BarrierAssessment, Profile, parse_profile, reference_programs};

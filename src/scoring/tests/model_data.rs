@@ -137,7 +137,7 @@ fn the_loader_rejects_broken_model_data() {
         ),
         ("{ key = \"mechanical\", value = 0.4", "{ key = \"mechanical\", value = 1.4", "value must be 0-1"),
         ("survival = 20, retention = 15", "survival = 25, retention = 15", "barrier weights sum to 105"),
-        ("version = \"1.0.0\"", "version = \"1.1.0\"", "changelog must start"),
+        ("version = \"1.1.0\"", "version = \"1.2.0\"", "changelog must start"),
         (
             "seed_file = \"000_dbad888260529654.txt\"",
             "seed_file = \"999_unknown.txt\"",
