@@ -63,6 +63,8 @@ pub struct Settings {
     pub log_level: String,
     /// Bound on draining in-flight requests after SIGINT/SIGTERM.
     pub shutdown_timeout: Duration,
+    /// Longest a request may take; past it the caller gets a 504 and the request's work is cancelled.
+    pub request_timeout: Duration,
 }
 
 /// An invalid configuration value, named by its environment variable.
@@ -127,6 +129,7 @@ impl Settings {
             log_format: read.parsed("LOG_FORMAT", LogFormat::Human, "`human` or `json`")?,
             log_level,
             shutdown_timeout: Duration::from_secs(read.bounded("SHUTDOWN_TIMEOUT_SECS", 10, 0..=3600)?),
+            request_timeout: Duration::from_millis(read.bounded("REQUEST_TIMEOUT_MS", 2000, 1..=600_000)?),
         })
     }
 }
@@ -201,6 +204,7 @@ mod tests {
         assert_eq!(settings.host, "127.0.0.1");
         assert_eq!(settings.port, 8080);
         assert_eq!(settings.body_limit_bytes, 65_536);
+        assert_eq!(settings.request_timeout, Duration::from_secs(2));
         assert_eq!(
             settings.database,
             DatabaseSource::Embedded(EmbeddedDatabaseSettings {

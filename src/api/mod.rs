@@ -2,6 +2,7 @@
 
 pub mod assessments;
 pub mod caller;
+pub mod deadline;
 pub mod health;
 mod json_body;
 pub mod metrics;
@@ -10,6 +11,7 @@ pub mod observability;
 pub mod openapi;
 pub mod problem;
 pub mod programs;
+pub mod routing;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;

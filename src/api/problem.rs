@@ -55,6 +55,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{detail}")]
     Validation { detail: String, errors: Vec<FieldError> },
+    #[error("{method} is not allowed here; allowed: {}", allow_header(.allowed))]
+    MethodNotAllowed { method: actix_web::http::Method, allowed: Vec<actix_web::http::Method> },
     #[error("{0}")]
     Conflict(String),
     #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
@@ -69,6 +71,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("the database is unavailable; retry later")]
     Unavailable(#[source] PersistenceError),
+    #[error("the request did not complete within {} ms; retry later", .0.as_millis())]
+    DeadlineExceeded(std::time::Duration),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -88,12 +92,14 @@ impl ApiError {
             Self::NotFound(_) => ("/problems/not-found", "Not found"),
             Self::BadRequest(_) => ("/problems/bad-request", "Bad request"),
             Self::Validation { .. } => ("/problems/validation-error", "Invalid request"),
+            Self::MethodNotAllowed { .. } => ("/problems/method-not-allowed", "Method not allowed"),
             Self::Conflict(_) => ("/problems/conflict", "Conflict"),
             Self::IdempotencyKeyInFlight => ("/problems/idempotency-key-in-flight", "Request in progress"),
             Self::IdempotencyKeyReused => ("/problems/idempotency-key-reused", "Idempotency-Key reused"),
             Self::PayloadTooLarge { .. } => ("/problems/payload-too-large", "Request body too large"),
             Self::UnsupportedMediaType(_) => ("/problems/unsupported-media-type", "Unsupported media type"),
             Self::Unavailable(_) => ("/problems/service-unavailable", "Service unavailable"),
+            Self::DeadlineExceeded(_) => ("/problems/deadline-exceeded", "Request deadline exceeded"),
             Self::Internal(_) => ("/problems/internal-error", "Internal error"),
         }
     }
@@ -121,11 +127,13 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::IdempotencyKeyInFlight => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DeadlineExceeded(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -134,15 +142,25 @@ impl ResponseError for ApiError {
         match self {
             Self::Internal(source) => tracing::error!(error = %source, "internal error"),
             Self::Unavailable(source) => tracing::warn!(error = %source, "database unavailable"),
+            Self::DeadlineExceeded(deadline) => {
+                tracing::warn!(deadline_ms = deadline.as_millis(), "request deadline exceeded")
+            }
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE)));
-        if let Self::Unavailable(_) | Self::IdempotencyKeyInFlight = self {
+        if let Self::Unavailable(_) | Self::IdempotencyKeyInFlight | Self::DeadlineExceeded(_) = self {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        }
+        if let Self::MethodNotAllowed { allowed, .. } = self {
+            response.insert_header((header::ALLOW, allow_header(allowed)));
         }
         response.json(self.problem())
     }
+}
+
+fn allow_header(methods: &[actix_web::http::Method]) -> String {
+    methods.iter().map(actix_web::http::Method::as_str).collect::<Vec<_>>().join(", ")
 }
 
 /// Maps actix's JSON body errors (for `web::Json` extractors) to problem documents.

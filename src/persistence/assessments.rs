@@ -5,10 +5,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{Connection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::{OrganisationId, PersistenceError};
+use super::{OrganisationId, PersistenceError, with_connection};
 use crate::scoring::{Assessment, Barrier, Profile};
 
 /// How long an idempotency key is remembered (published: at least 24 hours).
@@ -100,7 +100,19 @@ pub async fn submit(
     assessment: NewAssessment<'_>,
     idempotency: Option<IdempotencyKey<'_>>,
 ) -> Result<Submission, SubmissionError> {
-    let mut transaction = pool.begin().await.map_err(PersistenceError::from)?;
+    with_connection(pool, async |connection| {
+        submit_on(connection, organisation, assessment, idempotency).await
+    })
+    .await
+}
+
+async fn submit_on(
+    connection: &mut sqlx::PgConnection,
+    organisation: OrganisationId,
+    assessment: NewAssessment<'_>,
+    idempotency: Option<IdempotencyKey<'_>>,
+) -> Result<Submission, SubmissionError> {
+    let mut transaction = connection.begin().await.map_err(PersistenceError::from)?;
     if let Some(idempotency) = &idempotency {
         // Held until commit or rollback: a concurrent request with the same key learns at once
         // that the first is in flight, and a crash releases it.
@@ -221,8 +233,7 @@ pub async fn insert_rescored(
     organisation: OrganisationId,
     assessment: NewAssessment<'_>,
 ) -> Result<StoredAssessment, PersistenceError> {
-    let mut connection = pool.acquire().await?;
-    insert(&mut connection, organisation, &assessment).await
+    with_connection(pool, async |connection| insert(connection, organisation, &assessment).await).await
 }
 
 async fn fetch_in(
@@ -244,17 +255,21 @@ pub async fn fetch(
     organisation: OrganisationId,
     id: Uuid,
 ) -> Result<Option<StoredAssessment>, PersistenceError> {
-    let mut connection = pool.acquire().await?;
-    fetch_in(&mut connection, organisation, id).await
+    with_connection(pool, async |connection| fetch_in(connection, organisation, id).await).await
 }
 
 /// Deletes an assessment; false when the organisation has none with this id.
 pub async fn delete(pool: &PgPool, organisation: OrganisationId, id: Uuid) -> Result<bool, PersistenceError> {
-    let deleted = sqlx::query("DELETE FROM assessments WHERE id = $1 AND organisation_id = $2")
-        .bind(id)
-        .bind(organisation.0)
-        .execute(pool)
-        .await?;
+    let deleted = with_connection(pool, async |connection| {
+        Ok::<_, PersistenceError>(
+            sqlx::query("DELETE FROM assessments WHERE id = $1 AND organisation_id = $2")
+                .bind(id)
+                .bind(organisation.0)
+                .execute(connection)
+                .await?,
+        )
+    })
+    .await?;
     Ok(deleted.rows_affected() == 1)
 }
 
@@ -467,7 +482,10 @@ pub async fn list(
     query.push(format!(" ORDER BY {column} {direction}, id {direction} LIMIT "));
     query.push_bind(i64::from(request.limit) + 1);
 
-    let mut rows: Vec<AssessmentRow> = query.build_query_as().fetch_all(pool).await?;
+    let mut rows: Vec<AssessmentRow> = with_connection(pool, async |connection| {
+        Ok::<_, PersistenceError>(query.build_query_as().fetch_all(connection).await?)
+    })
+    .await?;
     let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
     let next = if rows.len() > limit {
         rows.truncate(limit);
@@ -566,7 +584,10 @@ pub async fn program_history(
         query.push(" WHERE (created_at, id) > (").push_bind(created_at).push(", ").push_bind(id).push(")");
     }
     query.push(" ORDER BY created_at, id LIMIT ").push_bind(i64::from(limit) + 1);
-    let mut rows: Vec<HistoryRow> = query.build_query_as().fetch_all(pool).await?;
+    let mut rows: Vec<HistoryRow> = with_connection(pool, async |connection| {
+        Ok::<_, PersistenceError>(query.build_query_as().fetch_all(connection).await?)
+    })
+    .await?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let next = if rows.len() > limit {
         rows.truncate(limit);

@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::assessments::Cursor;
-use super::{OrganisationId, PersistenceError};
+use super::{OrganisationId, PersistenceError, with_connection};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct ProgramRow {
@@ -39,18 +39,21 @@ pub async fn create(
     description: Option<&str>,
 ) -> Result<ProgramRow, CreateProgramError> {
     let id = Uuid::now_v7();
-    let inserted = sqlx::query(
-        "INSERT INTO programs (id, organisation_id, key, name, description) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (organisation_id, key) DO NOTHING",
-    )
-    .bind(id)
-    .bind(organisation.0)
-    .bind(key)
-    .bind(name)
-    .bind(description)
-    .execute(pool)
-    .await
-    .map_err(PersistenceError::from)?;
+    let inserted = with_connection(pool, async |connection| {
+        sqlx::query(
+            "INSERT INTO programs (id, organisation_id, key, name, description) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (organisation_id, key) DO NOTHING",
+        )
+        .bind(id)
+        .bind(organisation.0)
+        .bind(key)
+        .bind(name)
+        .bind(description)
+        .execute(connection)
+        .await
+        .map_err(PersistenceError::from)
+    })
+    .await?;
     if inserted.rows_affected() == 0 {
         return Err(CreateProgramError::DuplicateKey);
     }
@@ -66,7 +69,14 @@ pub async fn fetch(
 ) -> Result<Option<ProgramRow>, PersistenceError> {
     let query =
         format!("SELECT {PROGRAM_COLUMNS} FROM programs p WHERE p.id = $1 AND p.organisation_id = $2");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(query)).bind(id).bind(organisation.0).fetch_optional(pool).await?)
+    with_connection(pool, async |connection| {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(query))
+            .bind(id)
+            .bind(organisation.0)
+            .fetch_optional(connection)
+            .await?)
+    })
+    .await
 }
 
 /// The organisation's programs, oldest first, one keyset page at a time.
@@ -82,13 +92,18 @@ pub async fn list(
          AND ($2::timestamptz IS NULL OR (p.created_at, p.id) > ($2, $3))
          ORDER BY p.created_at, p.id LIMIT $4"
     );
-    let mut rows: Vec<ProgramRow> = sqlx::query_as(sqlx::AssertSqlSafe(query))
-        .bind(organisation.0)
-        .bind(after_time)
-        .bind(after_id)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(pool)
-        .await?;
+    let mut rows: Vec<ProgramRow> = with_connection(pool, async |connection| {
+        Ok::<_, PersistenceError>(
+            sqlx::query_as(sqlx::AssertSqlSafe(query))
+                .bind(organisation.0)
+                .bind(after_time)
+                .bind(after_id)
+                .bind(i64::from(limit) + 1)
+                .fetch_all(connection)
+                .await?,
+        )
+    })
+    .await?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let next = if rows.len() > limit {
         rows.truncate(limit);

@@ -8,3 +8,4 @@ mod helpers;
 mod openapi;
 mod problems;
 mod programs;
+mod reliability;
