@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::caller::Caller;
 use super::json_body;
-use super::problem::{ApiError, FieldError, Problem};
+use super::problem::{ApiError, Problem};
 use crate::comparison::{self, Comparison};
 use crate::persistence::assessments::{
     self as store, AssessmentRow, Cursor, CursorError, Filters, IdempotencyKey, ListRequest, NewAssessment,
@@ -128,7 +128,8 @@ pub async fn score(request: HttpRequest, body: web::Bytes) -> Result<web::Json<A
 /// still running, others get 409. Keys are remembered for 48 hours.
 #[utoipa::path(
     tag = "assessments",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Client-chosen unique key (1-255 printable ASCII characters) that makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Client-chosen unique key (1-255 printable ASCII characters) that makes retries safe",
+            min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$")),
     request_body(content = AssessmentSubmission, content_type = "application/json"),
     responses(
         (status = 201, description = "Stored (or replayed for a repeated Idempotency-Key)", body = AssessmentRecord,
@@ -138,7 +139,8 @@ pub async fn score(request: HttpRequest, body: web::Bytes) -> Result<web::Json<A
         (status = 409, description = "A request with the same Idempotency-Key is in progress", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid profile, unknown program, or Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No program with this `program_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid profile, or Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry with the same Idempotency-Key", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -168,13 +170,11 @@ pub async fn create_assessment(
         Err(SubmissionError::ReplayTargetDeleted) => Err(ApiError::Conflict(
             "the assessment created with this Idempotency-Key has since been deleted".into(),
         )),
-        Err(SubmissionError::ProgramNotFound) => Err(ApiError::Validation {
-            detail: "program_id: no program with this id".into(),
-            errors: vec![FieldError {
-                field: "program_id".into(),
-                message: "no program with this id".into(),
-            }],
-        }),
+        // A 404, as for any reference to a resource that does not exist: the request is well formed.
+        Err(SubmissionError::ProgramNotFound) => Err(ApiError::NotFound(format!(
+            "program_id: no program {}",
+            submission.program_id.map(|id| id.to_string()).unwrap_or_default()
+        ))),
         Err(SubmissionError::Persistence(error)) => Err(error.into()),
     }
 }
@@ -392,24 +392,30 @@ pub struct ListParameters {
     /// Created before (RFC 3339).
     pub created_before: Option<DateTime<Utc>>,
     /// Minimum overall readiness index (0-100).
+    #[param(minimum = 0, maximum = 100)]
     pub min_overall: Option<f64>,
     /// Maximum overall readiness index (0-100).
+    #[param(minimum = 0, maximum = 100)]
     pub max_overall: Option<f64>,
     /// The barrier `min_score`/`max_score` apply to.
     pub barrier: Option<Barrier>,
     /// Minimum score of `barrier` (0-100).
+    #[param(minimum = 0, maximum = 100)]
     pub min_score: Option<f64>,
     /// Maximum score of `barrier` (0-100).
+    #[param(minimum = 0, maximum = 100)]
     pub max_score: Option<f64>,
     /// Only assessments limited by this barrier.
     pub limiting_barrier: Option<Barrier>,
     /// Only this MSC-TRL readiness level (1-9).
+    #[param(minimum = 1, maximum = 9)]
     pub readiness_level: Option<i16>,
     /// Sort key (default `created_at`).
     pub sort: Option<SortBy>,
     /// Sort direction (default `desc`).
     pub order: Option<Order>,
     /// Rows per page, 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page, with the same sort and order.
     pub cursor: Option<String>,
