@@ -26,7 +26,11 @@ if [ -z "${BASE_URL:-}" ]; then
 fi
 
 auth=(--header "Authorization: Bearer ${API_KEY:-}")
-"$VENV/bin/schemathesis" run "$ROOT/openapi/openapi.json" \
+# schemathesis keeps a cache of earlier failures (replayed first) in ./.schemathesis: run in a
+# scratch directory so every run is the same, seeded run.
+workdir=$(mktemp -d /tmp/msc-readiness-schemathesis.XXXXXX)
+status=0
+(cd "$workdir" && "$VENV/bin/schemathesis" run "$ROOT/openapi/openapi.json" \
   --url "$BASE_URL" \
   "${auth[@]}" \
   --checks all \
@@ -35,4 +39,6 @@ auth=(--header "Authorization: Bearer ${API_KEY:-}")
   --max-examples "$MAX_EXAMPLES" \
   --continue-on-failure \
   --generation-database none \
-  --no-color
+  --no-color) || status=$?
+rm -rf "$workdir"
+exit "$status"
