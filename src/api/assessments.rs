@@ -115,7 +115,8 @@ fn created(record: AssessmentRecord, replayed: bool) -> HttpResponse {
 )]
 #[post("/score")]
 pub async fn score(request: HttpRequest, body: web::Bytes) -> Result<web::Json<Assessment>, ApiError> {
-    let (score_request, _) = json_body::parse::<ScoreRequest>(&request, &body)?;
+    let (score_request, json) = json_body::parse::<ScoreRequest>(&request, &body)?;
+    json_body::reject_arrays_read_as_objects("profile", &json["profile"], &score_request.profile)?;
     Ok(web::Json(Model::current().assess(&score_request.profile)))
 }
 
@@ -153,6 +154,7 @@ pub async fn create_assessment(
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&request)?;
     let (submission, json) = json_body::parse::<AssessmentSubmission>(&request, &body)?;
+    json_body::reject_arrays_read_as_objects("profile", &json["profile"], &submission.profile)?;
     let result = Model::current().assess(&submission.profile);
     let new = NewAssessment {
         program_id: submission.program_id,

@@ -62,6 +62,11 @@ async fn invalid_profiles_are_422_with_the_field_path() {
         (json!({"profile": unknown_value}), "profile.delivery.route"),
         (json!({"profile": {}, "programme_id": null}), "programme_id"),
         (json!({"profile": {"program": {"name": "nul \u{0}"}}}), "profile.program.name"),
+        (
+            json!({"profile": {"manufacturing": {"lot_consistency": [null, null]}}}),
+            "profile.manufacturing.lot_consistency",
+        ),
+        (json!({"profile": {"program": ["Disc"]}}), "profile.program"),
     ] {
         let problem = assert_problem(app.post_json("/v1/assessments", &body).await, 422).await;
         assert_eq!(problem["errors"][0]["field"], field, "{problem}");
