@@ -64,6 +64,8 @@ pub struct Settings {
     pub log_level: String,
     /// Bound on draining in-flight requests after SIGINT/SIGTERM.
     pub shutdown_timeout: Duration,
+    /// Longest a request may take; past it the caller gets a 504 and the request's work is cancelled.
+    pub request_timeout: Duration,
     /// Requests per API key; `None` when `RATE_LIMIT_PER_SECOND=0` turns limiting off.
     pub rate_limit: Option<RateLimit>,
     /// The bearer token that opens `/metrics`; metrics are off without one.
@@ -141,6 +143,7 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(read.bounded("SHUTDOWN_TIMEOUT_SECS", 10, 0..=3600)?),
             rate_limit: rate_limit(&read)?,
             metrics_token: metrics_token(lookup("METRICS_TOKEN"))?,
+            request_timeout: Duration::from_millis(read.bounded("REQUEST_TIMEOUT_MS", 2000, 1..=600_000)?),
         })
     }
 }
@@ -235,6 +238,7 @@ mod tests {
         assert_eq!(settings.host, "127.0.0.1");
         assert_eq!(settings.port, 8080);
         assert_eq!(settings.body_limit_bytes, 65_536);
+        assert_eq!(settings.request_timeout, Duration::from_secs(2));
         assert_eq!(
             settings.database,
             DatabaseSource::Embedded(EmbeddedDatabaseSettings {

@@ -4,7 +4,7 @@ use std::net::TcpListener;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{ErrorHandlers, from_fn};
-use actix_web::{App, HttpRequest, HttpServer, web};
+use actix_web::{App, HttpServer, web};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 use utoipa_actix_web::AppExt;
@@ -67,7 +67,9 @@ impl Application {
 
         let (registry, http_metrics) = api::metrics::build(&pool)?;
         let spec = api::openapi::spec();
+        let known_routes = web::Data::new(api::routing::KnownRoutes::new(&spec));
         let body_limit = settings.body_limit_bytes;
+        let request_timeout = settings.request_timeout;
         let pool_data = web::Data::new(pool.clone());
         let registry = web::Data::new(registry);
         let metrics_token = settings.metrics_token.clone().map(|token| web::Data::new(MetricsToken(token)));
@@ -88,11 +90,13 @@ impl Application {
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 .app_data(pool_data.clone())
                 .app_data(registry.clone())
+                .app_data(known_routes.clone())
                 .app_data(web::JsonConfig::default().limit(body_limit).error_handler(problem::json_error))
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(web::QueryConfig::default().error_handler(problem::query_error))
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
-                .default_service(web::to(not_found))
+                .default_service(web::to(api::routing::unmatched))
+                .wrap(from_fn(move |request, next| api::deadline::enforce(request_timeout, request, next)))
                 .wrap(ErrorHandlers::new().default_handler(observability::ensure_problem_document))
                 .wrap(http_metrics.clone())
                 .wrap(from_fn(observability::request_context))
@@ -143,11 +147,6 @@ async fn hourly_housekeeping(pool: PgPool, rate_limiter: Option<web::Data<KeyRat
             Err(error) => tracing::warn!(%error, "could not purge expired idempotency keys"),
         }
     }
-}
-
-async fn not_found(request: HttpRequest) -> actix_web::HttpResponse {
-    use actix_web::ResponseError;
-    problem::ApiError::NotFound(format!("no resource at {}", request.path())).error_response()
 }
 
 /// Runs the service until SIGINT or SIGTERM: provides the database (embedded unless

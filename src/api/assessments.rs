@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::caller::{Caller, Write};
 use super::filters::{FilterParameters, parse_query};
 use super::json_body;
-use super::problem::{ApiError, FieldError, Problem};
+use super::problem::{ApiError, Problem};
 use crate::comparison::{self, Comparison};
 use crate::persistence::OrganisationId;
 use crate::persistence::assessments::{
@@ -121,7 +121,8 @@ pub async fn score(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<web::Json<Assessment>, ApiError> {
-    let (score_request, _) = json_body::parse::<ScoreRequest>(&request, &body)?;
+    let (score_request, json) = json_body::parse::<ScoreRequest>(&request, &body)?;
+    json_body::reject_arrays_read_as_objects("profile", &json["profile"], &score_request.profile)?;
     Ok(web::Json(Model::current().assess(&score_request.profile)))
 }
 
@@ -135,7 +136,8 @@ pub async fn score(
 #[utoipa::path(
     security(("api_key" = ["write"])),
     tag = "assessments",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Client-chosen unique key (1-255 printable ASCII characters) that makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Client-chosen unique key (1-255 printable ASCII characters) that makes retries safe",
+            min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$")),
     request_body(content = AssessmentSubmission, content_type = "application/json"),
     responses(
         (status = 201, description = "Stored (or replayed for a repeated Idempotency-Key)", body = AssessmentRecord,
@@ -145,7 +147,8 @@ pub async fn score(
         (status = 409, description = "A request with the same Idempotency-Key is in progress", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid profile, unknown program, or Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No program with this `program_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid profile, or Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry with the same Idempotency-Key", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -158,6 +161,7 @@ pub async fn create_assessment(
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&request)?;
     let (submission, json) = json_body::parse::<AssessmentSubmission>(&request, &body)?;
+    json_body::reject_arrays_read_as_objects("profile", &json["profile"], &submission.profile)?;
     let result = Model::current().assess(&submission.profile);
     let new = NewAssessment {
         program_id: submission.program_id,
@@ -175,13 +179,11 @@ pub async fn create_assessment(
         Err(SubmissionError::ReplayTargetDeleted) => Err(ApiError::Conflict(
             "the assessment created with this Idempotency-Key has since been deleted".into(),
         )),
-        Err(SubmissionError::ProgramNotFound) => Err(ApiError::Validation {
-            detail: "program_id: no program with this id".into(),
-            errors: vec![FieldError {
-                field: "program_id".into(),
-                message: "no program with this id".into(),
-            }],
-        }),
+        // A 404, as for any reference to a resource that does not exist: the request is well formed.
+        Err(SubmissionError::ProgramNotFound) => Err(ApiError::NotFound(format!(
+            "program_id: no program {}",
+            submission.program_id.map(|id| id.to_string()).unwrap_or_default()
+        ))),
         Err(SubmissionError::Persistence(error)) => Err(error.into()),
     }
 }
@@ -393,6 +395,7 @@ pub struct ListParameters {
     /// Sort direction (default `desc`).
     pub order: Option<Order>,
     /// Rows per page, 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page, with the same sort and order.
     pub cursor: Option<String>,

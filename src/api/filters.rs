@@ -33,18 +33,23 @@ pub struct FilterParameters {
     /// Created before (RFC 3339).
     pub created_before: Option<DateTime<Utc>>,
     /// Minimum overall readiness index (0-100).
+    #[param(minimum = 0, maximum = 100)]
     pub min_overall: Option<f64>,
     /// Maximum overall readiness index (0-100).
+    #[param(minimum = 0, maximum = 100)]
     pub max_overall: Option<f64>,
     /// The barrier `min_score`/`max_score` apply to.
     pub barrier: Option<Barrier>,
     /// Minimum score of `barrier` (0-100).
+    #[param(minimum = 0, maximum = 100)]
     pub min_score: Option<f64>,
     /// Maximum score of `barrier` (0-100).
+    #[param(minimum = 0, maximum = 100)]
     pub max_score: Option<f64>,
     /// Only assessments limited by this barrier.
     pub limiting_barrier: Option<Barrier>,
     /// Only this MSC-TRL readiness level (1-9).
+    #[param(minimum = 1, maximum = 9)]
     pub readiness_level: Option<i16>,
 }
 

@@ -3,6 +3,7 @@
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::problem::{ApiError, FieldError};
@@ -35,6 +36,46 @@ pub fn parse<T: DeserializeOwned>(
         invalid(if field == "." { String::new() } else { field }, error.into_inner().to_string())
     })?;
     Ok((parsed, value))
+}
+
+/// Refuses a JSON array where `parsed` has an object. serde reads an array as a struct (fields by
+/// position), so `"lot_consistency": [3, true]` would pass for an object; the schema says object,
+/// and an array there is a client mistake. Found by comparing the input with `parsed` written back.
+pub fn reject_arrays_read_as_objects(
+    field: &str,
+    input: &serde_json::Value,
+    parsed: &impl Serialize,
+) -> Result<(), ApiError> {
+    let Ok(normal) = serde_json::to_value(parsed) else { return Ok(()) };
+    match path_of_array_read_as_object(input, &normal, field.to_owned()) {
+        Some(path) => Err(invalid(path, "expected an object, not an array".into())),
+        None => Ok(()),
+    }
+}
+
+fn path_of_array_read_as_object(
+    input: &serde_json::Value,
+    normal: &serde_json::Value,
+    path: String,
+) -> Option<String> {
+    use serde_json::Value::{Array, Object};
+    match (input, normal) {
+        (Array(_), Object(_)) => Some(path),
+        (Array(items), Array(normal_items)) => {
+            items.iter().zip(normal_items).enumerate().find_map(|(index, (item, normal))| {
+                path_of_array_read_as_object(item, normal, format!("{path}[{index}]"))
+            })
+        }
+        (Object(fields), Object(normal_fields)) => fields.iter().find_map(|(key, item)| {
+            let normal = normal_fields.get(key)?;
+            path_of_array_read_as_object(
+                item,
+                normal,
+                if path.is_empty() { key.clone() } else { format!("{path}.{key}") },
+            )
+        }),
+        _ => None,
+    }
 }
 
 fn invalid(field: String, message: String) -> ApiError {

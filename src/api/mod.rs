@@ -3,6 +3,7 @@
 pub mod assessments;
 pub mod caller;
 pub mod charts;
+pub mod deadline;
 pub mod exports;
 pub mod filters;
 pub mod health;
@@ -14,6 +15,7 @@ pub mod observability;
 pub mod openapi;
 pub mod problem;
 pub mod programs;
+pub mod routing;
 pub mod security_headers;
 pub mod stats;
 

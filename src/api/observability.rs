@@ -40,10 +40,20 @@ pub async fn request_context(
     let method = request.method().to_string();
     let span = tracing::info_span!("request", request_id = %request_id);
     let started = Instant::now();
-    let mut response = next.call(request).instrument(span.clone()).await?;
+    let outcome = next.call(request).instrument(span.clone()).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut response = match outcome {
+        Ok(response) => response,
+        Err(error) => {
+            // Errors that reach here (the request deadline) become their response in actix itself,
+            // without this request's id header, but still with its access log line.
+            let status = error.as_response_error().status_code().as_u16();
+            span.in_scope(|| tracing::info!(%method, status, latency_ms, "request completed"));
+            return Err(error);
+        }
+    };
     let route = response.request().match_pattern().unwrap_or_else(|| "(unmatched)".to_owned());
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| tracing::info!(%method, %route, status, latency_ms, "request completed"));
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);

@@ -77,6 +77,8 @@ pub enum ApiError {
     Forbidden { required: Scope },
     #[error("too many requests with this API key; retry after {} s", retry_after_secs(*.retry_after))]
     TooManyRequests { retry_after: Duration },
+    #[error("{method} is not allowed here; allowed: {}", allow_header(.allowed))]
+    MethodNotAllowed { method: actix_web::http::Method, allowed: Vec<actix_web::http::Method> },
     #[error("{0}")]
     Conflict(String),
     #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
@@ -91,6 +93,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("the database is unavailable; retry later")]
     Unavailable(#[source] PersistenceError),
+    #[error("the request did not complete within {} ms; retry later", .0.as_millis())]
+    DeadlineExceeded(std::time::Duration),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -116,12 +120,14 @@ impl ApiError {
             }
             Self::Forbidden { .. } => ("/problems/insufficient-scope", "Insufficient scope"),
             Self::TooManyRequests { .. } => ("/problems/rate-limited", "Too many requests"),
+            Self::MethodNotAllowed { .. } => ("/problems/method-not-allowed", "Method not allowed"),
             Self::Conflict(_) => ("/problems/conflict", "Conflict"),
             Self::IdempotencyKeyInFlight => ("/problems/idempotency-key-in-flight", "Request in progress"),
             Self::IdempotencyKeyReused => ("/problems/idempotency-key-reused", "Idempotency-Key reused"),
             Self::PayloadTooLarge { .. } => ("/problems/payload-too-large", "Request body too large"),
             Self::UnsupportedMediaType(_) => ("/problems/unsupported-media-type", "Unsupported media type"),
             Self::Unavailable(_) => ("/problems/service-unavailable", "Service unavailable"),
+            Self::DeadlineExceeded(_) => ("/problems/deadline-exceeded", "Request deadline exceeded"),
             Self::Internal(_) => ("/problems/internal-error", "Internal error"),
         }
     }
@@ -155,11 +161,13 @@ impl ResponseError for ApiError {
             Self::MissingCredentials | Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::IdempotencyKeyInFlight => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DeadlineExceeded(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -168,12 +176,15 @@ impl ResponseError for ApiError {
         match self {
             Self::Internal(source) => tracing::error!(error = %source, "internal error"),
             Self::Unavailable(source) => tracing::warn!(error = %source, "database unavailable"),
+            Self::DeadlineExceeded(deadline) => {
+                tracing::warn!(deadline_ms = deadline.as_millis(), "request deadline exceeded")
+            }
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE)));
         match self {
-            Self::Unavailable(_) | Self::IdempotencyKeyInFlight => {
+            Self::Unavailable(_) | Self::IdempotencyKeyInFlight | Self::DeadlineExceeded(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
             Self::TooManyRequests { retry_after } => {
@@ -197,10 +208,17 @@ impl ResponseError for ApiError {
                     format!("Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{required}\""),
                 ));
             }
+            Self::MethodNotAllowed { allowed, .. } => {
+                response.insert_header((header::ALLOW, allow_header(allowed)));
+            }
             _ => {}
         }
         response.json(self.problem())
     }
+}
+
+fn allow_header(methods: &[actix_web::http::Method]) -> String {
+    methods.iter().map(actix_web::http::Method::as_str).collect::<Vec<_>>().join(", ")
 }
 
 /// Maps actix's JSON body errors (for `web::Json` extractors) to problem documents.

@@ -66,11 +66,12 @@ impl<const MAX: usize> TryFrom<String> for Text<MAX> {
 pub struct NewProgram {
     /// Unique within the organisation.
     pub key: ProgramKey,
-    /// Up to 200 characters.
-    #[schema(value_type = String, example = "Allogeneic BM-MSC in HA carrier for discogenic back pain")]
+    /// Up to 200 characters, not blank, no control characters (Unicode category Cc).
+    #[schema(value_type = String, example = "Allogeneic BM-MSC in HA carrier for discogenic back pain",
+             min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$")]
     pub name: Text<200>,
-    /// Up to 2000 characters.
-    #[schema(value_type = Option<String>)]
+    /// Up to 2000 characters, not blank, no control characters.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$")]
     pub description: Option<Text<2000>>,
 }
 
@@ -142,6 +143,7 @@ pub async fn create_program(
 #[into_params(parameter_in = Query)]
 pub struct PageParameters {
     /// Rows per page, 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -1,10 +1,10 @@
 //! Organisations, API keys and the audit trail.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 use uuid::Uuid;
 
-use super::{Actor, OrganisationId, PersistenceError};
+use super::{Actor, OrganisationId, PersistenceError, with_connection};
 use crate::access::{GeneratedKey, Scope, Scopes};
 
 /// A stored key, as authentication needs it.
@@ -107,16 +107,19 @@ pub(super) async fn record(
 
 /// The organisation named `name`, created if it does not exist yet.
 pub async fn ensure_organisation(pool: &PgPool, name: &str) -> Result<OrganisationId, PersistenceError> {
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO organisations (id, name) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET name = excluded.name
-         RETURNING id",
-    )
-    .bind(Uuid::now_v7())
-    .bind(name)
-    .fetch_one(pool)
-    .await?;
-    Ok(OrganisationId(id))
+    with_connection(pool, async |connection| {
+        let id: Uuid = sqlx::query_scalar(
+            "INSERT INTO organisations (id, name) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET name = excluded.name
+             RETURNING id",
+        )
+        .bind(Uuid::now_v7())
+        .bind(name)
+        .fetch_one(&mut *connection)
+        .await?;
+        Ok(OrganisationId(id))
+    })
+    .await
 }
 
 fn scopes_from_row(scopes: Vec<String>) -> Result<Scopes, PersistenceError> {
@@ -137,32 +140,35 @@ pub async fn create_key(
     actor: &Actor,
     key: NewKey<'_>,
 ) -> Result<KeyRecord, PersistenceError> {
-    let mut transaction = pool.begin().await?;
-    let created_at: DateTime<Utc> = sqlx::query_scalar(
-        "INSERT INTO api_keys (id, organisation_id, name, secret_hash, scopes, expires_at, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         RETURNING created_at",
-    )
-    .bind(key.generated.id)
-    .bind(actor.organisation.0)
-    .bind(key.name)
-    .bind(key.generated.secret_hash.as_slice())
-    .bind(scopes_to_row(key.scopes))
-    .bind(key.expires_at)
-    .bind(actor.key_id)
-    .fetch_one(&mut *transaction)
-    .await?;
-    record(&mut transaction, actor, AuditAction::KeyCreated, key.generated.id).await?;
-    transaction.commit().await?;
-    Ok(KeyRecord {
-        id: key.generated.id,
-        name: key.name.to_owned(),
-        scopes: key.scopes.clone(),
-        created_at,
-        expires_at: key.expires_at,
-        revoked_at: None,
-        created_by: actor.key_id,
+    with_connection(pool, async |connection| {
+        let mut transaction = connection.begin().await?;
+        let created_at: DateTime<Utc> = sqlx::query_scalar(
+            "INSERT INTO api_keys (id, organisation_id, name, secret_hash, scopes, expires_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             RETURNING created_at",
+        )
+        .bind(key.generated.id)
+        .bind(actor.organisation.0)
+        .bind(key.name)
+        .bind(key.generated.secret_hash.as_slice())
+        .bind(scopes_to_row(key.scopes))
+        .bind(key.expires_at)
+        .bind(actor.key_id)
+        .fetch_one(&mut *transaction)
+        .await?;
+        record(&mut transaction, actor, AuditAction::KeyCreated, key.generated.id).await?;
+        transaction.commit().await?;
+        Ok(KeyRecord {
+            id: key.generated.id,
+            name: key.name.to_owned(),
+            scopes: key.scopes.clone(),
+            created_at,
+            expires_at: key.expires_at,
+            revoked_at: None,
+            created_by: actor.key_id,
+        })
     })
+    .await
 }
 
 #[derive(sqlx::FromRow)]
@@ -176,22 +182,25 @@ struct CredentialsRow {
 
 /// What authentication needs of a key, whatever its state; `None` if there is no such key.
 pub async fn credentials(pool: &PgPool, id: Uuid) -> Result<Option<KeyCredentials>, PersistenceError> {
-    let row: Option<CredentialsRow> = sqlx::query_as(
-        "SELECT organisation_id, secret_hash, scopes, expires_at, revoked_at FROM api_keys WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    row.map(|row| {
-        Ok(KeyCredentials {
-            organisation: OrganisationId(row.organisation_id),
-            secret_hash: row.secret_hash,
-            scopes: scopes_from_row(row.scopes)?,
-            expires_at: row.expires_at,
-            revoked_at: row.revoked_at,
+    with_connection(pool, async |connection| {
+        let row: Option<CredentialsRow> = sqlx::query_as(
+            "SELECT organisation_id, secret_hash, scopes, expires_at, revoked_at FROM api_keys WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *connection)
+        .await?;
+        row.map(|row| {
+            Ok(KeyCredentials {
+                organisation: OrganisationId(row.organisation_id),
+                secret_hash: row.secret_hash,
+                scopes: scopes_from_row(row.scopes)?,
+                expires_at: row.expires_at,
+                revoked_at: row.revoked_at,
+            })
         })
+        .transpose()
     })
-    .transpose()
+    .await
 }
 
 #[derive(sqlx::FromRow)]
@@ -224,12 +233,17 @@ pub async fn list_keys(
     pool: &PgPool,
     organisation: OrganisationId,
 ) -> Result<Vec<KeyRecord>, PersistenceError> {
-    let query = format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE organisation_id = $1 ORDER BY created_at DESC, id DESC"
-    );
-    let rows: Vec<KeyRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(query)).bind(organisation.0).fetch_all(pool).await?;
-    rows.into_iter().map(key_record).collect()
+    with_connection(pool, async |connection| {
+        let query = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE organisation_id = $1 ORDER BY created_at DESC, id DESC"
+        );
+        let rows: Vec<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(query))
+            .bind(organisation.0)
+            .fetch_all(&mut *connection)
+            .await?;
+        rows.into_iter().map(key_record).collect()
+    })
+    .await
 }
 
 /// One key of the organisation.
@@ -238,10 +252,16 @@ pub async fn fetch_key(
     organisation: OrganisationId,
     id: Uuid,
 ) -> Result<Option<KeyRecord>, PersistenceError> {
-    let query = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 AND organisation_id = $2");
-    let row: Option<KeyRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(query)).bind(id).bind(organisation.0).fetch_optional(pool).await?;
-    row.map(key_record).transpose()
+    with_connection(pool, async |connection| {
+        let query = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 AND organisation_id = $2");
+        let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(query))
+            .bind(id)
+            .bind(organisation.0)
+            .fetch_optional(&mut *connection)
+            .await?;
+        row.map(key_record).transpose()
+    })
+    .await
 }
 
 /// Revokes a key of the actor's organisation, at once. Revoking a revoked key changes nothing
@@ -251,19 +271,23 @@ pub async fn revoke_key(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Option<KeyRecord>, PersistenceError> {
-    let mut transaction = pool.begin().await?;
-    let revoked = sqlx::query(
-        "UPDATE api_keys SET revoked_at = now()
-         WHERE id = $1 AND organisation_id = $2 AND revoked_at IS NULL",
-    )
-    .bind(id)
-    .bind(actor.organisation.0)
-    .execute(&mut *transaction)
+    with_connection(pool, async |connection| {
+        let mut transaction = connection.begin().await?;
+        let revoked = sqlx::query(
+            "UPDATE api_keys SET revoked_at = now()
+             WHERE id = $1 AND organisation_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(actor.organisation.0)
+        .execute(&mut *transaction)
+        .await?;
+        if revoked.rows_affected() == 1 {
+            record(&mut transaction, actor, AuditAction::KeyRevoked, id).await?;
+        }
+        transaction.commit().await?;
+        Ok::<_, PersistenceError>(())
+    })
     .await?;
-    if revoked.rows_affected() == 1 {
-        record(&mut transaction, actor, AuditAction::KeyRevoked, id).await?;
-    }
-    transaction.commit().await?;
     fetch_key(pool, actor.organisation, id).await
 }
 
@@ -274,17 +298,20 @@ pub async fn audit_events(
     limit: i64,
     before: Option<Uuid>,
 ) -> Result<Vec<AuditEvent>, PersistenceError> {
-    // Event ids are UUIDv7, so their order is the order of occurrence.
-    Ok(sqlx::query_as(
-        "SELECT id, occurred_at, key_id, action, resource_type, resource_id, request_id
-         FROM audit_events
-         WHERE organisation_id = $1 AND ($2::uuid IS NULL OR id < $2)
-         ORDER BY id DESC
-         LIMIT $3",
-    )
-    .bind(organisation.0)
-    .bind(before)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
+    with_connection(pool, async |connection| {
+        // Event ids are UUIDv7, so their order is the order of occurrence.
+        Ok(sqlx::query_as(
+            "SELECT id, occurred_at, key_id, action, resource_type, resource_id, request_id
+             FROM audit_events
+             WHERE organisation_id = $1 AND ($2::uuid IS NULL OR id < $2)
+             ORDER BY id DESC
+             LIMIT $3",
+        )
+        .bind(organisation.0)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&mut *connection)
+        .await?)
+    })
+    .await
 }

@@ -5,11 +5,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{Connection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::access::{self, AuditAction};
-use super::{Actor, OrganisationId, PersistenceError};
+use super::{Actor, OrganisationId, PersistenceError, with_connection};
 use crate::scoring::{Assessment, Barrier, Profile};
 
 /// How long an idempotency key is remembered (published: at least 24 hours).
@@ -101,8 +101,18 @@ pub async fn submit(
     assessment: NewAssessment<'_>,
     idempotency: Option<IdempotencyKey<'_>>,
 ) -> Result<Submission, SubmissionError> {
+    with_connection(pool, async |connection| submit_on(connection, actor, assessment, idempotency).await)
+        .await
+}
+
+async fn submit_on(
+    connection: &mut sqlx::PgConnection,
+    actor: &Actor,
+    assessment: NewAssessment<'_>,
+    idempotency: Option<IdempotencyKey<'_>>,
+) -> Result<Submission, SubmissionError> {
     let organisation = actor.organisation;
-    let mut transaction = pool.begin().await.map_err(PersistenceError::from)?;
+    let mut transaction = connection.begin().await.map_err(PersistenceError::from)?;
     if let Some(idempotency) = &idempotency {
         // Held until commit or rollback: a concurrent request with the same key learns at once
         // that the first is in flight, and a crash releases it.
@@ -220,15 +230,18 @@ pub async fn insert_rescored(
     actor: &Actor,
     assessment: NewAssessment<'_>,
 ) -> Result<StoredAssessment, PersistenceError> {
-    let mut transaction = pool.begin().await?;
     let organisation = actor.organisation;
-    if let Some(program_id) = assessment.program_id {
-        lock_program(&mut transaction, organisation, program_id).await?;
-    }
-    let stored = insert(&mut transaction, organisation, &assessment).await?;
-    access::record(&mut transaction, actor, AuditAction::AssessmentRescored, stored.id).await?;
-    transaction.commit().await?;
-    Ok(stored)
+    with_connection(pool, async |connection| {
+        let mut transaction = connection.begin().await?;
+        if let Some(program_id) = assessment.program_id {
+            lock_program(&mut transaction, organisation, program_id).await?;
+        }
+        let stored = insert(&mut transaction, organisation, &assessment).await?;
+        access::record(&mut transaction, actor, AuditAction::AssessmentRescored, stored.id).await?;
+        transaction.commit().await?;
+        Ok(stored)
+    })
+    .await
 }
 
 /// Locks a program of the organisation until the end of the transaction, so that writers of
@@ -287,41 +300,43 @@ pub async fn fetch(
     organisation: OrganisationId,
     id: Uuid,
 ) -> Result<Option<StoredAssessment>, PersistenceError> {
-    let mut connection = pool.acquire().await?;
-    fetch_in(&mut connection, organisation, id).await
+    with_connection(pool, async |connection| fetch_in(connection, organisation, id).await).await
 }
 
 /// Deletes an assessment; false when the organisation has none with this id. When it was its
 /// program's latest, the program's previous assessment becomes the latest.
 pub async fn delete(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<bool, PersistenceError> {
     let organisation = actor.organisation;
-    let mut transaction = pool.begin().await?;
-    let program: Option<Option<Uuid>> =
-        sqlx::query_scalar("SELECT program_id FROM assessments WHERE id = $1 AND organisation_id = $2")
+    with_connection(pool, async |connection| {
+        let mut transaction = connection.begin().await?;
+        let program: Option<Option<Uuid>> =
+            sqlx::query_scalar("SELECT program_id FROM assessments WHERE id = $1 AND organisation_id = $2")
+                .bind(id)
+                .bind(organisation.0)
+                .fetch_optional(&mut *transaction)
+                .await?;
+        let Some(program) = program else {
+            return Ok(false);
+        };
+        // The program first, the assessment second: the order inserts take them in, so no deadlock.
+        if let Some(program_id) = program {
+            lock_program(&mut transaction, organisation, program_id).await?;
+        }
+        let deleted = sqlx::query("DELETE FROM assessments WHERE id = $1 AND organisation_id = $2")
             .bind(id)
             .bind(organisation.0)
-            .fetch_optional(&mut *transaction)
+            .execute(&mut *transaction)
             .await?;
-    let Some(program) = program else {
-        return Ok(false);
-    };
-    // The program first, the assessment second: the order inserts take them in, so no deadlock.
-    if let Some(program_id) = program {
-        lock_program(&mut transaction, organisation, program_id).await?;
-    }
-    let deleted = sqlx::query("DELETE FROM assessments WHERE id = $1 AND organisation_id = $2")
-        .bind(id)
-        .bind(organisation.0)
-        .execute(&mut *transaction)
-        .await?;
-    if let Some(program_id) = program {
-        mark_latest(&mut transaction, organisation, program_id).await?;
-    }
-    if deleted.rows_affected() == 1 {
-        access::record(&mut transaction, actor, AuditAction::AssessmentDeleted, id).await?;
-    }
-    transaction.commit().await?;
-    Ok(deleted.rows_affected() == 1)
+        if let Some(program_id) = program {
+            mark_latest(&mut transaction, organisation, program_id).await?;
+        }
+        if deleted.rows_affected() == 1 {
+            access::record(&mut transaction, actor, AuditAction::AssessmentDeleted, id).await?;
+        }
+        transaction.commit().await?;
+        Ok(deleted.rows_affected() == 1)
+    })
+    .await
 }
 
 /// Forgets idempotency keys past their retention.
@@ -533,7 +548,10 @@ pub async fn list(
     query.push(format!(" ORDER BY {column} {direction}, id {direction} LIMIT "));
     query.push_bind(i64::from(request.limit) + 1);
 
-    let mut rows: Vec<AssessmentRow> = query.build_query_as().fetch_all(pool).await?;
+    let mut rows: Vec<AssessmentRow> = with_connection(pool, async |connection| {
+        Ok::<_, PersistenceError>(query.build_query_as().fetch_all(connection).await?)
+    })
+    .await?;
     let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
     let next = if rows.len() > limit {
         rows.truncate(limit);
@@ -632,7 +650,10 @@ pub async fn program_history(
         query.push(" WHERE (created_at, id) > (").push_bind(created_at).push(", ").push_bind(id).push(")");
     }
     query.push(" ORDER BY created_at, id LIMIT ").push_bind(i64::from(limit) + 1);
-    let mut rows: Vec<HistoryRow> = query.build_query_as().fetch_all(pool).await?;
+    let mut rows: Vec<HistoryRow> = with_connection(pool, async |connection| {
+        Ok::<_, PersistenceError>(query.build_query_as().fetch_all(connection).await?)
+    })
+    .await?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let next = if rows.len() > limit {
         rows.truncate(limit);

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{OrganisationId, PersistenceError};
+use super::{OrganisationId, PersistenceError, with_connection};
 
 /// One assessment of a program's trend: when, and its overall index and barrier scores.
 #[derive(Debug, sqlx::FromRow)]
@@ -27,16 +27,21 @@ pub async fn program_trend(
     program_id: Uuid,
     limit: u32,
 ) -> Result<Vec<TrendPoint>, PersistenceError> {
-    let mut points: Vec<TrendPoint> = sqlx::query_as(
-        "SELECT created_at, overall_index,
+    let mut points: Vec<TrendPoint> = with_connection(pool, async |connection| {
+        Ok::<_, PersistenceError>(
+            sqlx::query_as(
+                "SELECT created_at, overall_index,
             survival, retention, variability, scalability, safety, outcomes, regulatory
         FROM assessments WHERE organisation_id = $1 AND program_id = $2
         ORDER BY created_at DESC, id DESC LIMIT $3",
-    )
-    .bind(organisation.0)
-    .bind(program_id)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
+            )
+            .bind(organisation.0)
+            .bind(program_id)
+            .bind(i64::from(limit))
+            .fetch_all(connection)
+            .await?,
+        )
+    })
     .await?;
     points.reverse();
     Ok(points)

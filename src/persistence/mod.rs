@@ -11,8 +11,9 @@ pub mod stats;
 
 use std::time::Duration;
 
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgConnection, PgPool, Postgres};
 use uuid::Uuid;
 
 /// The schema migrations in `migrations/`, compiled into the binary.
@@ -53,9 +54,14 @@ impl From<sqlx::Error> for PersistenceError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_) => Self::Unavailable(error),
-            // query_canceled: the statement timeout cut a statement short (e.g. statistics over
-            // a very large selection); the server is overloaded for it, not broken.
-            sqlx::Error::Database(ref database) if database.code().as_deref() == Some("57014") => {
+            // SQLSTATE classes 08 (connection exception), 53 (insufficient resources: too many
+            // connections, disk full) and 57 (operator intervention: shutdown, statement_timeout,
+            // query cancelled): the server is not serving, not the request at fault.
+            sqlx::Error::Database(ref database)
+                if database
+                    .code()
+                    .is_some_and(|code| ["08", "53", "57"].contains(&code.get(..2).unwrap_or(""))) =>
+            {
                 Self::Unavailable(error)
             }
             other => Self::Database(other),
@@ -82,6 +88,46 @@ pub fn pool(options: PgConnectOptions, settings: PoolSettings) -> PgPool {
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
         .connect_lazy_with(options)
+}
+
+/// Runs `operation` on a pooled connection. If the caller abandons it midway (the request deadline
+/// dropped its future), the connection is closed instead of returned to the pool: its statement may
+/// still be running or its reply unread, and sqlx would otherwise hold it until the server answers
+/// its release check, which a hung server never does.
+pub async fn with_connection<T, E: From<PersistenceError>>(
+    pool: &PgPool,
+    operation: impl AsyncFnOnce(&mut PgConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    // Any failure to get a connection (refused, reset, unknown database, timeout) means the
+    // database is unavailable to this request, whatever sqlx calls it.
+    let mut lease = Lease(Some(pool.acquire().await.map_err(PersistenceError::Unavailable)?));
+    let result = operation(lease.connection()).await;
+    lease.finish();
+    result
+}
+
+/// A connection lent to one operation; see [`with_connection`].
+struct Lease(Option<PoolConnection<Postgres>>);
+
+impl Lease {
+    fn connection(&mut self) -> &mut PgConnection {
+        self.0.as_deref_mut().expect("a lease holds its connection until it is finished or dropped")
+    }
+
+    /// The operation completed: the connection goes back to the pool.
+    fn finish(mut self) {
+        self.0.take();
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(connection) = self.0.take() {
+            // Detached, the connection is dropped at once (closing its socket) and the pool may
+            // open a replacement.
+            drop(connection.detach());
+        }
+    }
 }
 
 /// Creates `database` on the server `admin` connects to, unless it exists. Two instances
@@ -116,9 +162,15 @@ pub async fn migrate(pool: &PgPool) -> Result<(), PersistenceError> {
 /// Checks that the database answers a trivial query within `timeout`. Any failure, whether the
 /// server is down, slow or refusing the service's database, means "not ready".
 pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), PersistenceError> {
-    match tokio::time::timeout(timeout, sqlx::query("SELECT 1").execute(pool)).await {
+    let select_one = with_connection(pool, async |connection| {
+        sqlx::query("SELECT 1").execute(connection).await.map_err(PersistenceError::Unavailable)
+    });
+    match tokio::time::timeout(timeout, select_one).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(error)) => Err(PersistenceError::Unavailable(error)),
+        Ok(Err(PersistenceError::Unavailable(error) | PersistenceError::Database(error))) => {
+            Err(PersistenceError::Unavailable(error))
+        }
+        Ok(Err(other)) => Err(other),
         Err(_elapsed) => Err(PersistenceError::Unavailable(sqlx::Error::PoolTimedOut)),
     }
 }

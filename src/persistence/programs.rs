@@ -1,12 +1,12 @@
 //! Programs: the named development programs whose assessments form a history.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 use uuid::Uuid;
 
 use super::access::{self, AuditAction};
 use super::assessments::Cursor;
-use super::{Actor, OrganisationId, PersistenceError};
+use super::{Actor, OrganisationId, PersistenceError, with_connection};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct ProgramRow {
@@ -41,24 +41,30 @@ pub async fn create(
 ) -> Result<ProgramRow, CreateProgramError> {
     let organisation = actor.organisation;
     let id = Uuid::now_v7();
-    let mut transaction = pool.begin().await.map_err(PersistenceError::from)?;
-    let inserted = sqlx::query(
-        "INSERT INTO programs (id, organisation_id, key, name, description) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (organisation_id, key) DO NOTHING",
-    )
-    .bind(id)
-    .bind(organisation.0)
-    .bind(key)
-    .bind(name)
-    .bind(description)
-    .execute(&mut *transaction)
-    .await
-    .map_err(PersistenceError::from)?;
-    if inserted.rows_affected() == 0 {
+    let inserted = with_connection(pool, async |connection| {
+        let mut transaction = connection.begin().await.map_err(PersistenceError::from)?;
+        let inserted = sqlx::query(
+            "INSERT INTO programs (id, organisation_id, key, name, description) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (organisation_id, key) DO NOTHING",
+        )
+        .bind(id)
+        .bind(organisation.0)
+        .bind(key)
+        .bind(name)
+        .bind(description)
+        .execute(&mut *transaction)
+        .await
+        .map_err(PersistenceError::from)?;
+        if inserted.rows_affected() == 1 {
+            access::record(&mut transaction, actor, AuditAction::ProgramCreated, id).await?;
+        }
+        transaction.commit().await.map_err(PersistenceError::from)?;
+        Ok::<_, PersistenceError>(inserted.rows_affected())
+    })
+    .await?;
+    if inserted == 0 {
         return Err(CreateProgramError::DuplicateKey);
     }
-    access::record(&mut transaction, actor, AuditAction::ProgramCreated, id).await?;
-    transaction.commit().await.map_err(PersistenceError::from)?;
     fetch(pool, organisation, id)
         .await?
         .ok_or_else(|| PersistenceError::Encoding("program vanished".into()).into())
@@ -71,7 +77,14 @@ pub async fn fetch(
 ) -> Result<Option<ProgramRow>, PersistenceError> {
     let query =
         format!("SELECT {PROGRAM_COLUMNS} FROM programs p WHERE p.id = $1 AND p.organisation_id = $2");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(query)).bind(id).bind(organisation.0).fetch_optional(pool).await?)
+    with_connection(pool, async |connection| {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(query))
+            .bind(id)
+            .bind(organisation.0)
+            .fetch_optional(connection)
+            .await?)
+    })
+    .await
 }
 
 /// The organisation's programs, oldest first, one keyset page at a time.
@@ -87,13 +100,18 @@ pub async fn list(
          AND ($2::timestamptz IS NULL OR (p.created_at, p.id) > ($2, $3))
          ORDER BY p.created_at, p.id LIMIT $4"
     );
-    let mut rows: Vec<ProgramRow> = sqlx::query_as(sqlx::AssertSqlSafe(query))
-        .bind(organisation.0)
-        .bind(after_time)
-        .bind(after_id)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(pool)
-        .await?;
+    let mut rows: Vec<ProgramRow> = with_connection(pool, async |connection| {
+        Ok::<_, PersistenceError>(
+            sqlx::query_as(sqlx::AssertSqlSafe(query))
+                .bind(organisation.0)
+                .bind(after_time)
+                .bind(after_id)
+                .bind(i64::from(limit) + 1)
+                .fetch_all(connection)
+                .await?,
+        )
+    })
+    .await?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let next = if rows.len() > limit {
         rows.truncate(limit);

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::assessments::{Filters, push_filters};
-use super::{OrganisationId, PersistenceError};
+use super::{OrganisationId, PersistenceError, with_connection};
 use crate::scoring::Barrier;
 use crate::statistics::Distribution;
 
@@ -130,7 +130,10 @@ pub async fn distributions(
     let sets: Vec<String> = columns.iter().map(|column| format!("({prefix}{column})")).collect();
     query.push(format!(" GROUP BY GROUPING SETS ({})", sets.join(", ")));
 
-    let rows = query.build().fetch_all(pool).await?;
+    let rows = with_connection(pool, async |connection| {
+        Ok::<_, PersistenceError>(query.build().fetch_all(connection).await?)
+    })
+    .await?;
     let mut counts: BTreeMap<Option<String>, Vec<Vec<(f64, u64)>>> = BTreeMap::new();
     if by.is_none() {
         counts.insert(None, vec![Vec::new(); METRICS.len()]);
@@ -172,7 +175,7 @@ pub async fn limiting_barriers(
     let mut query = QueryBuilder::<Postgres>::new("SELECT limiting_barrier, count(*)");
     scope(&mut query, organisation, filters, selection);
     query.push(" GROUP BY limiting_barrier");
-    Ok(query.build_query_as().fetch_all(pool).await?)
+    with_connection(pool, async |connection| Ok(query.build_query_as().fetch_all(connection).await?)).await
 }
 
 /// One period of a time series: how many assessments were counted and the mean of each metric.
@@ -221,5 +224,5 @@ pub async fn timeseries(
         query.push(format!(" ORDER BY coalesce(program_id, id), {period}, created_at DESC, id DESC"));
     }
     query.push(") counted GROUP BY period_start ORDER BY period_start");
-    Ok(query.build_query_as().fetch_all(pool).await?)
+    with_connection(pool, async |connection| Ok(query.build_query_as().fetch_all(connection).await?)).await
 }

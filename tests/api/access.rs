@@ -184,7 +184,7 @@ async fn no_operation_lets_one_organisation_reach_another_organisations_data() {
 
     let foreign_program = json!({"program_id": program_id, "profile": profile});
     let response = b.post(app.url("/v1/assessments")).json(&foreign_program).send().await.unwrap();
-    assert_problem(response, 422).await;
+    assert_problem(response, 404).await;
 
     // A's data is untouched and A's key still works.
     for id in a_assessments {

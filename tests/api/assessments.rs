@@ -62,6 +62,11 @@ async fn invalid_profiles_are_422_with_the_field_path() {
         (json!({"profile": unknown_value}), "profile.delivery.route"),
         (json!({"profile": {}, "programme_id": null}), "programme_id"),
         (json!({"profile": {"program": {"name": "nul \u{0}"}}}), "profile.program.name"),
+        (
+            json!({"profile": {"manufacturing": {"lot_consistency": [null, null]}}}),
+            "profile.manufacturing.lot_consistency",
+        ),
+        (json!({"profile": {"program": ["Disc"]}}), "profile.program"),
     ] {
         let problem = assert_problem(app.post_json("/v1/assessments", &body).await, 422).await;
         assert_eq!(problem["errors"][0]["field"], field, "{problem}");
@@ -140,6 +145,78 @@ async fn concurrent_requests_with_one_idempotency_key_store_exactly_one_row() {
     // Each request either stored the row, replayed it, or was told the first is still in flight.
     assert!(statuses.iter().all(|status| [201, 409].contains(status)), "{statuses:?}");
     assert!(statuses.contains(&201));
+    assert_eq!(assessment_rows(&app).await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_identical_requests_get_one_stored_assessment_or_a_409_then_the_replay() {
+    let app = spawn_app().await;
+    let body = json!({"profile": reference_profile("disc_mature_allogeneic")});
+    let send = || app.client.post(app.url("/v1/assessments")).header("idempotency-key", "burst").json(&body);
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let request = send();
+        requests.spawn(async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+            let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+            (status, retry_after, content_type, response.json::<Value>().await.unwrap())
+        });
+    }
+
+    let outcomes = requests.join_all().await;
+
+    let mut stored_ids = HashSet::new();
+    for (status, retry_after, content_type, body) in &outcomes {
+        match status {
+            201 => {
+                stored_ids.insert(body["id"].as_str().unwrap().to_owned());
+            }
+            409 => {
+                assert_eq!(body["type"], "/problems/idempotency-key-in-flight");
+                assert_eq!(content_type, "application/problem+json");
+                assert_eq!(retry_after.as_deref(), Some("1"), "a 409 says when to retry");
+            }
+            other => panic!("unexpected status {other}: {body}"),
+        }
+    }
+    assert_eq!(stored_ids.len(), 1, "every 201 carries the same assessment");
+    let replay = send().send().await.unwrap();
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    let replay: Value = replay.json().await.unwrap();
+    assert!(stored_ids.contains(replay["id"].as_str().unwrap()));
+    assert_eq!(assessment_rows(&app).await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_key_and_different_bodies_store_one_row() {
+    let app = spawn_app().await;
+    let names = [
+        "disc_early_academic",
+        "disc_mature_allogeneic",
+        "gvhd_approved_pediatric",
+        "stroke_mapc_intravenous",
+    ];
+    let mut requests = tokio::task::JoinSet::new();
+    for round in 0..4 {
+        for name in names {
+            let mut profile = reference_profile(name);
+            profile["program"]["name"] = json!(format!("{name} {round}"));
+            let request = app
+                .client
+                .post(app.url("/v1/assessments"))
+                .header("idempotency-key", "contested")
+                .json(&json!({"profile": profile}));
+            requests.spawn(async move { request.send().await.unwrap().status().as_u16() });
+        }
+    }
+
+    let statuses = requests.join_all().await;
+
+    // One body wins; every other one is in flight beside it (409) or reuses its key (422).
+    assert_eq!(statuses.iter().filter(|status| **status == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|status| [201, 409, 422].contains(status)), "{statuses:?}");
     assert_eq!(assessment_rows(&app).await, 1);
 }
 

@@ -12,4 +12,5 @@ mod helpers;
 mod openapi;
 mod problems;
 mod programs;
+mod reliability;
 mod stats;
