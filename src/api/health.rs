@@ -72,13 +72,13 @@ impl MetricsToken {
 
 /// Prometheus metrics: requests by route and status, latency histogram, database pool use.
 ///
-/// Needs the operators' `METRICS_TOKEN` as a bearer token; without that setting, metrics are off.
+/// Needs the operators' `METRICS_TOKEN` as a bearer token; without that setting, metrics are off
+/// and every request gets 401.
 #[utoipa::path(
     tag = "operations",
     security(("metrics_token" = [])),
     responses(
         (status = 200, description = "Metrics in the Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"),
-        (status = 404, description = "Metrics are off: `METRICS_TOKEN` is not set", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/metrics")]
@@ -87,8 +87,9 @@ pub async fn metrics(
     token: Option<web::Data<MetricsToken>>,
     registry: web::Data<prometheus::Registry>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = token.ok_or_else(|| {
-        ApiError::NotFound("metrics are off; the operator enables them by setting METRICS_TOKEN".into())
+    // No token opens metrics that are off: 401, as for a wrong token, with the reason.
+    let token = token.ok_or(ApiError::Unauthenticated {
+        reason: "metrics are off; the operator enables them by setting METRICS_TOKEN",
     })?;
     token.verify(&request)?;
     let encoder = TextEncoder::new();

@@ -1,9 +1,9 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
 use actix_web::App;
+use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
 use super::assessments::{Order, SortBy, View};
@@ -22,7 +22,6 @@ assessment for comparison, trend tracking and dashboards. Errors are RFC 9457 pr
     ),
     // Query-parameter enums are referenced by `IntoParams` but not collected from it.
     components(schemas(SortBy, Order, View, AssessmentSelection, GroupBy, TimeInterval)),
-    modifiers(&ApiKeySecurity),
     tags(
         (name = "assessments", description = "Score program profiles, store, list, compare and re-score assessments"),
         (name = "programs", description = "Programs and their assessment histories"),
@@ -36,50 +35,42 @@ assessment for comparison, trend tracking and dashboards. Errors are RFC 9457 pr
 )]
 struct ApiDoc;
 
-/// Declares the bearer scheme (Swagger UI's "Authorize" button) and, on every operation that
-/// requires a key, the three answers authentication itself can give: 401, 403 and 429.
-struct ApiKeySecurity;
-
-impl Modify for ApiKeySecurity {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let scheme = HttpBuilder::new()
-            .scheme(HttpAuthScheme::Bearer)
-            .bearer_format("mscr_<key id>_<secret>")
-            .description(Some(
-                "An API key of your organisation. The first one comes from `msc-readiness keys create \
+/// Declares the bearer schemes (Swagger UI's "Authorize" button) and, on every operation that
+/// requires a key, the answers authentication itself can give: 401, 403 and 429. Runs on the
+/// complete document: the paths are collected from the handlers after `ApiDoc` is built.
+fn document_security(openapi: &mut utoipa::openapi::OpenApi) {
+    let scheme = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .bearer_format("mscr_<key id>_<secret>")
+        .description(Some(
+            "An API key of your organisation. The first one comes from `msc-readiness keys create \
 --organisation <name>`; admins create more with `POST /v1/keys`. Scopes: `read`, `write`, `admin`.",
-            ))
-            .build();
-        let metrics_scheme = HttpBuilder::new()
-            .scheme(HttpAuthScheme::Bearer)
-            .description(Some(
-                "The operators' `METRICS_TOKEN` (service-wide; not an organisation's API key).",
-            ))
-            .build();
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("api_key", SecurityScheme::Http(scheme));
-        components.add_security_scheme("metrics_token", SecurityScheme::Http(metrics_scheme));
-        for item in openapi.paths.paths.values_mut() {
-            let operations =
-                [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
-            for operation in operations.into_iter().flatten() {
-                let answers: &[(&str, &str)] = if requires(operation, "api_key") {
-                    &[
-                        ("401", "No API key, or an invalid, expired or revoked one (see `WWW-Authenticate`)"),
-                        ("403", "The API key lacks the scope this operation needs"),
-                        ("429", "Too many requests with this API key; retry after `Retry-After` seconds"),
-                    ]
-                } else if requires(operation, "metrics_token") {
-                    &[("401", "No metrics token, or a wrong one (see `WWW-Authenticate`)")]
-                } else {
-                    &[]
-                };
-                for (status, description) in answers {
-                    operation
-                        .responses
-                        .responses
-                        .insert((*status).to_owned(), RefOr::T(problem_response(description)));
-                }
+        ))
+        .build();
+    let metrics_scheme = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .description(Some("The operators' `METRICS_TOKEN` (service-wide; not an organisation's API key)."))
+        .build();
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.add_security_scheme("api_key", SecurityScheme::Http(scheme));
+    components.add_security_scheme("metrics_token", SecurityScheme::Http(metrics_scheme));
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            let answers: &[(&str, &str)] = if requires(operation, "api_key") {
+                &[
+                    ("401", "No API key, or an invalid, expired or revoked one (see `WWW-Authenticate`)"),
+                    ("403", "The API key lacks the scope this operation needs"),
+                    ("429", "Too many requests with this API key; retry after `Retry-After` seconds"),
+                ]
+            } else if requires(operation, "metrics_token") {
+                &[("401", "No metrics token, or a wrong one (see `WWW-Authenticate`)")]
+            } else {
+                &[]
+            };
+            for (status, description) in answers {
+                let response = problem_response(description, status);
+                operation.responses.responses.insert((*status).to_owned(), RefOr::T(response));
             }
         }
     }
@@ -94,20 +85,31 @@ fn requires(operation: &utoipa::openapi::path::Operation, scheme: &str) -> bool 
     })
 }
 
-fn problem_response(description: &str) -> utoipa::openapi::Response {
-    ResponseBuilder::new()
-        .description(description)
-        .content(
-            super::problem::PROBLEM_CONTENT_TYPE,
-            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
-        )
-        .build()
+fn problem_response(description: &str, status: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::{Object, Type};
+
+    let header = |description: &str, kind: Type| {
+        HeaderBuilder::new().schema(Some(Object::with_type(kind))).description(Some(description)).build()
+    };
+    let response = ResponseBuilder::new().description(description).content(
+        super::problem::PROBLEM_CONTENT_TYPE,
+        ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+    );
+    match status {
+        "401" | "403" => response
+            .header("WWW-Authenticate", header("The bearer challenge, naming the error", Type::String)),
+        "429" => response.header("Retry-After", header("Seconds to wait before retrying", Type::Integer)),
+        _ => response,
+    }
+    .build()
 }
 
 /// The complete OpenAPI document of the service, as served at `/openapi.json`.
 pub fn spec() -> utoipa::openapi::OpenApi {
     let (_, mut spec) =
         App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(super::configure).split_for_parts();
+    document_security(&mut spec);
     document_service_failures(&mut spec);
     spec
 }

@@ -22,6 +22,9 @@ fn protected_operations() -> Vec<(Method, String, String)> {
                 continue;
             };
             assert_eq!(scopes.len(), 1, "{method} {path} declares exactly one scope");
+            for status in ["401", "403", "429"] {
+                assert!(operation["responses"][status].is_object(), "{method} {path} documents {status}");
+            }
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             operations.push((method, path.clone(), scopes[0].as_str().unwrap().to_owned()));
         }
@@ -111,6 +114,9 @@ async fn only_health_readiness_and_the_docs_answer_without_a_key() {
         for (method, operation) in item.as_object().unwrap() {
             let public = ["/healthz", "/readyz"].contains(&path.as_str());
             assert_eq!(operation.get("security").is_none(), public, "{method} {path}");
+            if !public {
+                assert!(operation["responses"]["401"].is_object(), "{method} {path} documents its 401");
+            }
         }
     }
 }

@@ -75,5 +75,6 @@ async fn metrics_report_requests_by_route_and_the_database_pool() {
 async fn metrics_are_off_without_a_metrics_token() {
     let app = spawn_app().await;
 
-    assert_problem(app.get("/metrics").await, 404).await;
+    let problem = assert_problem(app.get("/metrics").await, 401).await;
+    assert!(problem["detail"].as_str().unwrap().contains("METRICS_TOKEN"), "{problem}");
 }
