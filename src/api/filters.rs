@@ -38,14 +38,48 @@ pub struct FilterParameters {
     /// Maximum overall readiness index (0-100).
     #[param(minimum = 0, maximum = 100)]
     pub max_overall: Option<f64>,
-    /// The barrier `min_score`/`max_score` apply to.
-    pub barrier: Option<Barrier>,
-    /// Minimum score of `barrier` (0-100).
+    /// Minimum `survival` score (0-100).
     #[param(minimum = 0, maximum = 100)]
-    pub min_score: Option<f64>,
-    /// Maximum score of `barrier` (0-100).
+    pub min_survival: Option<f64>,
+    /// Maximum `survival` score (0-100).
     #[param(minimum = 0, maximum = 100)]
-    pub max_score: Option<f64>,
+    pub max_survival: Option<f64>,
+    /// Minimum `retention` score (0-100).
+    #[param(minimum = 0, maximum = 100)]
+    pub min_retention: Option<f64>,
+    /// Maximum `retention` score (0-100).
+    #[param(minimum = 0, maximum = 100)]
+    pub max_retention: Option<f64>,
+    /// Minimum `variability` score (0-100).
+    #[param(minimum = 0, maximum = 100)]
+    pub min_variability: Option<f64>,
+    /// Maximum `variability` score (0-100).
+    #[param(minimum = 0, maximum = 100)]
+    pub max_variability: Option<f64>,
+    /// Minimum `scalability` score (0-100).
+    #[param(minimum = 0, maximum = 100)]
+    pub min_scalability: Option<f64>,
+    /// Maximum `scalability` score (0-100).
+    #[param(minimum = 0, maximum = 100)]
+    pub max_scalability: Option<f64>,
+    /// Minimum `safety` score (0-100).
+    #[param(minimum = 0, maximum = 100)]
+    pub min_safety: Option<f64>,
+    /// Maximum `safety` score (0-100).
+    #[param(minimum = 0, maximum = 100)]
+    pub max_safety: Option<f64>,
+    /// Minimum `outcomes` score (0-100).
+    #[param(minimum = 0, maximum = 100)]
+    pub min_outcomes: Option<f64>,
+    /// Maximum `outcomes` score (0-100).
+    #[param(minimum = 0, maximum = 100)]
+    pub max_outcomes: Option<f64>,
+    /// Minimum `regulatory` score (0-100).
+    #[param(minimum = 0, maximum = 100)]
+    pub min_regulatory: Option<f64>,
+    /// Maximum `regulatory` score (0-100).
+    #[param(minimum = 0, maximum = 100)]
+    pub max_regulatory: Option<f64>,
     /// Only assessments limited by this barrier.
     pub limiting_barrier: Option<Barrier>,
     /// Only this MSC-TRL readiness level (1-9).
@@ -69,17 +103,25 @@ fn score_bound(name: &str, value: Option<f64>) -> Result<Option<f64>, ApiError> 
 impl FilterParameters {
     /// The persistence filters; bounds and combinations are checked here.
     pub fn into_filters(self) -> Result<Filters, ApiError> {
-        let barrier_range = match (self.barrier, self.min_score, self.max_score) {
-            (None, None, None) => None,
-            (None, min, _) => {
-                let parameter = if min.is_some() { "min_score" } else { "max_score" };
-                return Err(invalid(parameter, "needs `barrier`"));
+        // One parameter per bound, so that every combination is valid on its own (a barrier
+        // named apart from its bounds would depend on them, which OpenAPI cannot state).
+        let bounds = [
+            (Barrier::Survival, self.min_survival, self.max_survival),
+            (Barrier::Retention, self.min_retention, self.max_retention),
+            (Barrier::Variability, self.min_variability, self.max_variability),
+            (Barrier::Scalability, self.min_scalability, self.max_scalability),
+            (Barrier::Safety, self.min_safety, self.max_safety),
+            (Barrier::Outcomes, self.min_outcomes, self.max_outcomes),
+            (Barrier::Regulatory, self.min_regulatory, self.max_regulatory),
+        ];
+        let mut barrier_ranges = Vec::new();
+        for (barrier, min, max) in bounds {
+            let min = score_bound(&format!("min_{}", barrier.as_str()), min)?;
+            let max = score_bound(&format!("max_{}", barrier.as_str()), max)?;
+            if min.is_some() || max.is_some() {
+                barrier_ranges.push((barrier, min, max));
             }
-            (Some(_), None, None) => return Err(invalid("barrier", "needs min_score and/or max_score")),
-            (Some(barrier), min, max) => {
-                Some((barrier, score_bound("min_score", min)?, score_bound("max_score", max)?))
-            }
-        };
+        }
         if let Some(level) = self.readiness_level.filter(|level| !(1..=9).contains(level)) {
             return Err(invalid("readiness_level", format!("must be between 1 and 9, not {level}")));
         }
@@ -94,7 +136,7 @@ impl FilterParameters {
             created_before: self.created_before,
             min_overall: score_bound("min_overall", self.min_overall)?,
             max_overall: score_bound("max_overall", self.max_overall)?,
-            barrier_range,
+            barrier_ranges,
             limiting_barrier: self.limiting_barrier,
             readiness_level: self.readiness_level,
         })

@@ -382,8 +382,8 @@ pub struct Filters {
     pub created_before: Option<DateTime<Utc>>,
     pub min_overall: Option<f64>,
     pub max_overall: Option<f64>,
-    /// A barrier with a minimum and/or maximum score.
-    pub barrier_range: Option<(Barrier, Option<f64>, Option<f64>)>,
+    /// Barriers with a minimum and/or maximum score.
+    pub barrier_ranges: Vec<(Barrier, Option<f64>, Option<f64>)>,
     pub limiting_barrier: Option<Barrier>,
     pub readiness_level: Option<i16>,
 }
@@ -592,7 +592,7 @@ pub(super) fn push_filters(query: &mut QueryBuilder<Postgres>, filters: &Filters
     if let Some(max) = filters.max_overall {
         query.push(" AND overall_index <= ").push_bind(max);
     }
-    if let Some((barrier, min, max)) = filters.barrier_range {
+    for &(barrier, min, max) in &filters.barrier_ranges {
         let column = barrier.as_str();
         if let Some(min) = min {
             query.push(format!(" AND {column} >= ")).push_bind(min);

@@ -336,9 +336,10 @@ async fn the_list_filters_sorts_and_pages_through_every_row_once_while_rows_are_
             .all(|item| item["indication"] == "intervertebral_disc_degeneration")
     );
     let strong: Value =
-        app.get("/v1/assessments?barrier=survival&min_score=60&view=full").await.json().await.unwrap();
+        app.get("/v1/assessments?min_survival=60&max_outcomes=90&view=full").await.json().await.unwrap();
     for item in strong["items"].as_array().unwrap() {
         assert!(item["scores"]["survival"].as_f64().unwrap() >= 60.0);
+        assert!(item["scores"]["outcomes"].as_f64().unwrap() <= 90.0);
         assert!(item["result"].is_object(), "view=full carries the result");
     }
 }
@@ -353,7 +354,8 @@ async fn bad_list_parameters_are_400() {
         "unknown_parameter=1",
         "cursor=not-a-cursor",
         "min_overall=120",
-        "min_score=50",
+        "min_survival=101",
+        "barrier=survival",
         "indication=gout",
     ] {
         assert_problem(app.get(&format!("/v1/assessments?{query}")).await, 400).await;

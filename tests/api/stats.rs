@@ -295,7 +295,7 @@ async fn invalid_statistics_parameters_are_400_naming_the_parameter() {
         ("/v1/stats/summary?indication=gout", "indication"),
         ("/v1/stats/grouped?by=colour", "by"),
         ("/v1/stats/grouped?interval=week&by=route", "interval"),
-        ("/v1/stats/limiting-barriers?min_score=50", "min_score"),
+        ("/v1/stats/limiting-barriers?max_retention=-1", "max_retention"),
         ("/v1/stats/timeseries?interval=day", "interval"),
     ] {
         let problem = assert_problem(app.get(path).await, 400).await;
