@@ -442,7 +442,7 @@ pub struct AssessmentSummary {
     pub route: Option<String>,
     /// Overall readiness index, 0-100.
     pub overall_index: f64,
-    /// MSC-TRL readiness level (1-9), when the model computes one.
+    /// MSC-TRL readiness level (1-9); absent when level 1 is not met (MSC-TRL 0).
     pub readiness_level: Option<i16>,
     pub limiting_barrier: String,
     pub scores: BarrierScores,
