@@ -70,6 +70,9 @@ pub struct Settings {
     pub rate_limit: Option<RateLimit>,
     /// The bearer token that opens `/metrics`; metrics are off without one.
     pub metrics_token: Option<String>,
+    /// How often queued score changes are folded into the statistics rollup; `None` when
+    /// `STATS_FOLD_INTERVAL_MS=0` leaves them queued (statistics stay exact, only slower).
+    pub stats_fold_interval: Option<Duration>,
 }
 
 /// A sustained rate and a burst allowance per API key.
@@ -144,6 +147,9 @@ impl Settings {
             rate_limit: rate_limit(&read)?,
             metrics_token: metrics_token(lookup("METRICS_TOKEN"))?,
             request_timeout: Duration::from_millis(read.bounded("REQUEST_TIMEOUT_MS", 2000, 1..=600_000)?),
+            stats_fold_interval: Some(read.bounded("STATS_FOLD_INTERVAL_MS", 1000, 0..=3_600_000)?)
+                .filter(|&milliseconds| milliseconds > 0)
+                .map(Duration::from_millis),
         })
     }
 }

@@ -59,6 +59,9 @@ impl Application {
             .rate_limit
             .map(|limit| web::Data::new(KeyRateLimiter::new(limit.per_second, limit.burst)));
         tokio::spawn(hourly_housekeeping(pool.clone(), rate_limiter.clone()));
+        if let Some(interval) = settings.stats_fold_interval {
+            tokio::spawn(fold_score_counts(pool.clone(), interval));
+        }
 
         let address = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&address)
@@ -145,6 +148,34 @@ async fn hourly_housekeeping(pool: PgPool, rate_limiter: Option<web::Data<KeyRat
             Ok(purged) if purged > 0 => tracing::info!(purged, "expired idempotency keys purged"),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "could not purge expired idempotency keys"),
+        }
+    }
+}
+
+/// Folds the queued score changes into the statistics rollup every `interval`: reads add what is
+/// still queued, so this bounds their work, not their correctness. A failure (the database away)
+/// is logged once, and the queue waits for the next round.
+async fn fold_score_counts(pool: PgPool, interval: std::time::Duration) {
+    let mut rounds = tokio::time::interval(interval);
+    rounds.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        rounds.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        match persistence::score_counts::fold(&pool).await {
+            Ok(folded) => {
+                failing = false;
+                if folded > 0 {
+                    tracing::debug!(folded, "score changes folded into the statistics rollup");
+                }
+            }
+            Err(error) if !failing => {
+                failing = true;
+                tracing::warn!(%error, "could not fold score changes into the statistics rollup");
+            }
+            Err(_) => {}
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod access;
 pub mod assessments;
 pub mod charts;
 pub mod programs;
+pub mod score_counts;
 pub mod stats;
 
 use std::time::Duration;

@@ -3,6 +3,9 @@
 //!
 //! Every query takes the list's [`Filters`] and a [`Selection`]: by default each program counts
 //! once, through its latest assessment (the `latest` flag, kept by every insert and delete).
+//! The default views (latest assessments, grouped or filtered by at most one column) are read from
+//! the rollup of [`score_counts`](super::score_counts), whose size does not grow with the number of
+//! assessments; every other view scans the assessments.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +13,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::assessments::{Filters, push_filters};
+use super::score_counts::{self, GroupCounts, Slice, WHOLE_ORGANISATION};
 use super::{OrganisationId, PersistenceError, with_connection};
 use crate::scoring::Barrier;
 use crate::statistics::Distribution;
@@ -66,7 +70,7 @@ pub enum Dimension {
 }
 
 impl Dimension {
-    fn column(self) -> &'static str {
+    pub(super) fn column(self) -> &'static str {
         match self {
             Self::Indication => "indication",
             Self::TissueSource => "tissue_source",
@@ -118,6 +122,10 @@ pub async fn distributions(
     selection: Selection,
     by: Option<Dimension>,
 ) -> Result<Vec<GroupDistributions>, PersistenceError> {
+    if let Some(slice) = rollup_slice(filters, selection, by.map(Dimension::column)) {
+        let counts = score_counts::read(pool, organisation, &slice).await?;
+        return Ok(rollup_distributions(counts, by.is_some()));
+    }
     let columns = METRICS.map(Metric::as_str);
     let group = by.map_or_else(|| "NULL::text".to_owned(), |by| format!("{}::text", by.column()));
     let mut query = QueryBuilder::<Postgres>::new(format!(
@@ -165,6 +173,93 @@ pub async fn distributions(
     Ok(groups)
 }
 
+/// The part of the rollup that answers a view, if one does: the latest assessments, filtered by
+/// nothing or by one column's value, grouped by nothing or by `by`; when filtered and grouped,
+/// only by the same column.
+fn rollup_slice(filters: &Filters, selection: Selection, by: Option<&'static str>) -> Option<Slice> {
+    let Filters {
+        program_id,
+        indication,
+        stage,
+        tissue_source,
+        route,
+        model_version,
+        created_from,
+        created_before,
+        min_overall,
+        max_overall,
+        barrier_ranges,
+        limiting_barrier,
+        readiness_level,
+    } = filters;
+    let unsupported = selection != Selection::Latest
+        || program_id.is_some()
+        || created_from.is_some()
+        || created_before.is_some()
+        || min_overall.is_some()
+        || max_overall.is_some()
+        || !barrier_ranges.is_empty();
+    if unsupported {
+        return None;
+    }
+    let equalities: Vec<(&'static str, String)> = [
+        ("indication", indication.map(str::to_owned)),
+        ("stage", stage.map(str::to_owned)),
+        ("tissue_source", tissue_source.map(str::to_owned)),
+        ("route", route.map(str::to_owned)),
+        ("model_version", model_version.clone()),
+        ("limiting_barrier", limiting_barrier.map(|barrier| barrier.as_str().to_owned())),
+        ("readiness_level", readiness_level.map(|level| level.to_string())),
+    ]
+    .into_iter()
+    .filter_map(|(column, value)| Some((column, value?)))
+    .collect();
+    match (equalities.as_slice(), by) {
+        ([], by) => Some(Slice { dimension: by.unwrap_or(WHOLE_ORGANISATION), group: None }),
+        ([(column, value)], by) if by.is_none_or(|by| by == *column) => {
+            Some(Slice { dimension: column, group: Some(value.clone()) })
+        }
+        _ => None,
+    }
+}
+
+/// The distributions of rollup counts: one group when `grouped` is false (everything counted),
+/// else one per group with anything counted, unknown values last.
+fn rollup_distributions(counts: GroupCounts, grouped: bool) -> Vec<GroupDistributions> {
+    let distribution = |counts: &[i64]| {
+        Distribution::from_counts(
+            counts
+                .iter()
+                .enumerate()
+                .filter(|&(_, &count)| count > 0)
+                .map(|(tenths, &count)| (tenths as f64 / 10.0, count.unsigned_abs()))
+                .collect(),
+        )
+    };
+    let to_group = |group: Option<String>, per_metric: Option<&Vec<Vec<i64>>>| GroupDistributions {
+        group,
+        distributions: METRICS
+            .into_iter()
+            .enumerate()
+            .map(|(index, metric)| {
+                (metric, per_metric.map_or_else(|| distribution(&[]), |counts| distribution(&counts[index])))
+            })
+            .collect(),
+    };
+    if !grouped {
+        // Filtered by one group or not, the summary is one group: everything counted.
+        let total = counts.values().next();
+        return vec![to_group(None, total)];
+    }
+    let mut groups: Vec<GroupDistributions> = counts
+        .iter()
+        .filter(|(_, per_metric)| per_metric[0].iter().any(|&count| count > 0))
+        .map(|(group, per_metric)| to_group((!group.is_empty()).then(|| group.clone()), Some(per_metric)))
+        .collect();
+    groups.sort_by_key(|group| group.group.is_none());
+    groups
+}
+
 /// How many counted assessments each barrier limits (barriers limiting none are absent).
 pub async fn limiting_barriers(
     pool: &PgPool,
@@ -172,6 +267,15 @@ pub async fn limiting_barriers(
     filters: &Filters,
     selection: Selection,
 ) -> Result<Vec<(String, i64)>, PersistenceError> {
+    if let Some(slice) = rollup_slice(filters, selection, Some("limiting_barrier")) {
+        let counts = score_counts::read(pool, organisation, &slice).await?;
+        // Every counted assessment has an overall index: its counts are the group's size.
+        return Ok(counts
+            .into_iter()
+            .map(|(barrier, per_metric)| (barrier, per_metric[0].iter().sum::<i64>()))
+            .filter(|&(_, count)| count > 0)
+            .collect());
+    }
     let mut query = QueryBuilder::<Postgres>::new("SELECT limiting_barrier, count(*)");
     scope(&mut query, organisation, filters, selection);
     query.push(" GROUP BY limiting_barrier");

@@ -1,6 +1,8 @@
 use serde_json::{Value, json};
 
-use crate::helpers::{StoredRow, TestApp, assert_problem, reference_profile, spawn_app};
+use crate::helpers::{
+    StoredRow, TestApp, assert_problem, reference_profile, spawn_app, spawn_app_with, test_settings,
+};
 
 /// A set with hand-chosen scores, in the default organisation and in another one.
 ///
@@ -331,4 +333,90 @@ async fn statistics_of_an_organisation_without_assessments_are_empty_not_errors(
     assert_eq!(get_json(&app, "/v1/stats/timeseries").await, json!([]));
     let limiting = get_json(&app, "/v1/stats/limiting-barriers").await;
     assert!(limiting.as_array().unwrap().iter().all(|row| row["count"] == 0 && row["share"] == 0.0));
+}
+
+/// The statistics of a view read from the rollup, and the same view forced onto a scan of the
+/// assessments by a filter that excludes nothing.
+async fn assert_rollup_matches_scan(app: &TestApp, moment: &str) {
+    for view in [
+        "/v1/stats/summary?",
+        "/v1/stats/summary?indication=intervertebral_disc_degeneration&",
+        "/v1/stats/summary?readiness_level=3&",
+        "/v1/stats/summary?limiting_barrier=variability&",
+        "/v1/stats/grouped?by=indication&",
+        "/v1/stats/grouped?by=tissue_source&",
+        "/v1/stats/grouped?by=route&",
+        "/v1/stats/grouped?by=stage&",
+        "/v1/stats/grouped?by=readiness_level&",
+        "/v1/stats/grouped?by=model_version&",
+        "/v1/stats/grouped?by=stage&stage=phase3&",
+        "/v1/stats/limiting-barriers?",
+        "/v1/stats/limiting-barriers?limiting_barrier=outcomes&",
+    ] {
+        let rollup = get_json(app, view).await;
+        let scan = get_json(app, &format!("{view}created_before=2999-01-01T00:00:00Z")).await;
+        assert_eq!(rollup, scan, "{view} {moment}");
+    }
+}
+
+#[tokio::test]
+async fn the_rollup_answers_exactly_what_a_scan_of_the_assessments_answers() {
+    // Folding only when the test says so: each comparison below has a known mix of folded and
+    // queued changes.
+    let mut settings = test_settings();
+    settings.stats_fold_interval = None;
+    let app = spawn_app_with(settings).await;
+    let pool = sqlx::PgPool::connect_with(app.database_options.clone()).await.unwrap();
+    let queued = async || -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM score_count_changes").fetch_one(&pool).await.unwrap()
+    };
+    let fold = async || msc_readiness::persistence::score_counts::fold(&pool).await.unwrap();
+    let other = app.client_with(&app.new_key("rollup other", "read,write").await);
+    let mut programs = Vec::new();
+    for key in ["A", "B"] {
+        let program: Value =
+            app.post_json("/v1/programs", &json!({"key": key, "name": key})).await.json().await.unwrap();
+        programs.push(program["id"].as_str().unwrap().to_owned());
+    }
+    let mut stored = Vec::new();
+    for (index, (name, _)) in msc_readiness::scoring::REFERENCE_PROGRAMS.iter().enumerate() {
+        let program = programs.get(index % 3).map(|id| json!(id));
+        let body = json!({"program_id": program, "profile": reference_profile(name)});
+        let response = app.post_json("/v1/assessments", &body).await;
+        assert_eq!(response.status(), 201);
+        stored.push(response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+        // Another organisation's assessments are in the same queue and rollup tables.
+        let body = json!({"profile": reference_profile(name)});
+        let response = other.post(app.url("/v1/assessments")).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    // 22 submissions entered the latest set; 6 of ours left it, superseded within programs A
+    // (assessed 4 times) and B (3 times).
+    assert_eq!(queued().await, 22 + 6);
+    assert_rollup_matches_scan(&app, "before any fold").await;
+    fold().await;
+    assert_eq!(queued().await, 0);
+    assert_rollup_matches_scan(&app, "after folding").await;
+
+    // Changes queued on top of folded counts: a re-score, and deleting a program's latest.
+    let rescored = app.post_json(&format!("/v1/assessments/{}/rescore", stored[0]), &json!({})).await;
+    assert_eq!(rescored.status(), 201);
+    let deleted = app.client.delete(app.url(&format!("/v1/assessments/{}", stored[4]))).send().await.unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert!(queued().await > 0);
+    assert_rollup_matches_scan(&app, "with queued changes").await;
+    fold().await;
+    assert_rollup_matches_scan(&app, "after the second fold").await;
+
+    // Folded incrementally, the rollup holds what recounting it from the assessments gives.
+    let snapshot = "SELECT organisation_id, dimension, grp, metric, counts FROM score_counts
+                    ORDER BY organisation_id, dimension, grp, metric";
+    let mut database = app.database().await;
+    let incremental: Vec<(uuid::Uuid, String, String, String, Vec<i32>)> =
+        sqlx::query_as(snapshot).fetch_all(&mut database).await.unwrap();
+    sqlx::query("SELECT rebuild_score_counts()").execute(&mut database).await.unwrap();
+    let recounted: Vec<(uuid::Uuid, String, String, String, Vec<i32>)> =
+        sqlx::query_as(snapshot).fetch_all(&mut database).await.unwrap();
+    assert!(!recounted.is_empty());
+    assert_eq!(incremental, recounted);
 }

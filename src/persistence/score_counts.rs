@@ -1,0 +1,285 @@
+//! The rollup of the latest assessments' scores (migration `0004_score_rollup.sql`): per
+//! organisation, per grouping and per score, how many latest assessments have each of the 1,001
+//! possible scores. Writers only queue changes (a trigger on `assessments`); [`fold`] adds the queue
+//! into the rollup in the background, and [`read`] adds whatever is still queued, so a read sees
+//! every committed write.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::{Connection, PgPool};
+use uuid::Uuid;
+
+use super::stats::METRICS;
+use super::{OrganisationId, PersistenceError, with_connection};
+
+/// The advisory lock of whoever changes `score_counts` (also taken by `rebuild_score_counts()`).
+const ROLLUP_LOCK: i64 = 7_214_001;
+/// Possible scores: 0.0 to 100.0 in tenths.
+pub const SCORE_VALUES: usize = 1001;
+
+/// The whole organisation's counts, as a rollup dimension.
+pub const WHOLE_ORGANISATION: &str = "";
+
+/// A part of the rollup: the groups of one dimension ([`WHOLE_ORGANISATION`] or a column), or
+/// only the group with the given value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slice {
+    pub dimension: &'static str,
+    pub group: Option<String>,
+}
+
+/// Counts per group (`""` for an unknown value) and per metric in [`METRICS`] order, each indexed
+/// by the score in tenths.
+pub type GroupCounts = BTreeMap<String, Vec<Vec<i64>>>;
+
+/// One assessment entering (+1) or leaving (-1) the latest set.
+#[derive(Debug, sqlx::FromRow)]
+struct Change {
+    organisation_id: Uuid,
+    delta: i16,
+    indication: Option<String>,
+    stage: Option<String>,
+    tissue_source: Option<String>,
+    route: Option<String>,
+    readiness_level: Option<i16>,
+    model_version: String,
+    limiting_barrier: String,
+    overall_index: f64,
+    survival: f64,
+    retention: f64,
+    variability: f64,
+    scalability: f64,
+    safety: f64,
+    outcomes: f64,
+    regulatory: f64,
+}
+
+const CHANGE_COLUMNS: &str = "organisation_id, delta, indication, stage, tissue_source, route, readiness_level,
+    model_version, limiting_barrier, overall_index, survival, retention, variability, scalability, safety, outcomes,
+    regulatory";
+
+impl Change {
+    /// The change's group in `dimension` (`""` when unknown, and for the whole organisation).
+    fn group(&self, dimension: &str) -> String {
+        let known = |value: &Option<String>| value.clone().unwrap_or_default();
+        match dimension {
+            "indication" => known(&self.indication),
+            "stage" => known(&self.stage),
+            "tissue_source" => known(&self.tissue_source),
+            "route" => known(&self.route),
+            "readiness_level" => self.readiness_level.map(|level| level.to_string()).unwrap_or_default(),
+            "model_version" => self.model_version.clone(),
+            "limiting_barrier" => self.limiting_barrier.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// The scores in [`METRICS`] order, as indexes into the counts.
+    fn buckets(&self) -> [usize; METRICS.len()] {
+        [
+            self.overall_index,
+            self.survival,
+            self.retention,
+            self.variability,
+            self.scalability,
+            self.safety,
+            self.outcomes,
+            self.regulatory,
+        ]
+        .map(bucket)
+    }
+
+    /// Adds this change to `counts` (one group's counts per metric).
+    fn apply(&self, counts: &mut [Vec<i64>]) {
+        for (metric, index) in self.buckets().into_iter().enumerate() {
+            counts[metric][index] += i64::from(self.delta);
+        }
+    }
+}
+
+/// Every dimension the rollup keeps.
+const DIMENSIONS: [&str; 8] = [
+    WHOLE_ORGANISATION,
+    "indication",
+    "stage",
+    "tissue_source",
+    "route",
+    "readiness_level",
+    "model_version",
+    "limiting_barrier",
+];
+
+fn bucket(score: f64) -> usize {
+    ((score * 10.0).round().max(0.0) as usize).min(SCORE_VALUES - 1)
+}
+
+fn empty_counts() -> Vec<Vec<i64>> {
+    vec![vec![0; SCORE_VALUES]; METRICS.len()]
+}
+
+/// The counts of `slice`: folded rows plus queued changes, read in one snapshot so that a change
+/// being folded meanwhile is counted exactly once.
+pub async fn read(
+    pool: &PgPool,
+    organisation: OrganisationId,
+    slice: &Slice,
+) -> Result<GroupCounts, PersistenceError> {
+    let (rows, queued) = with_connection(pool, async |connection| {
+        let mut transaction = connection.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *transaction)
+            .await?;
+        let rows: Vec<(String, String, Vec<i32>)> = sqlx::query_as(
+            "SELECT grp, metric, counts FROM score_counts
+             WHERE organisation_id = $1 AND dimension = $2 AND ($3::text IS NULL OR grp = $3)",
+        )
+        .bind(organisation.0)
+        .bind(slice.dimension)
+        .bind(slice.group.as_deref())
+        .fetch_all(&mut *transaction)
+        .await?;
+        let queued: Vec<Change> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CHANGE_COLUMNS} FROM score_count_changes WHERE organisation_id = $1"
+        )))
+        .bind(organisation.0)
+        .fetch_all(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok::<_, PersistenceError>((rows, queued))
+    })
+    .await?;
+
+    let mut groups = GroupCounts::new();
+    for (group, metric, counts) in rows {
+        let Some(index) = METRICS.iter().position(|known| known.as_str() == metric) else {
+            continue;
+        };
+        let target = &mut groups.entry(group).or_insert_with(empty_counts)[index];
+        for (total, count) in target.iter_mut().zip(counts) {
+            *total += i64::from(count);
+        }
+    }
+    for change in queued {
+        let group = change.group(slice.dimension);
+        if slice.group.as_ref().is_none_or(|wanted| *wanted == group) {
+            change.apply(groups.entry(group).or_insert_with(empty_counts));
+        }
+    }
+    Ok(groups)
+}
+
+type RollupKey = (Uuid, &'static str, String, &'static str);
+
+/// Adds the queued changes into the rollup and removes them from the queue, in one transaction;
+/// returns how many were folded. Another instance folding at the same time is waited for.
+pub async fn fold(pool: &PgPool) -> Result<usize, PersistenceError> {
+    with_connection(pool, async |connection| {
+        let mut transaction = connection.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ROLLUP_LOCK).execute(&mut *transaction).await?;
+        let changes: Vec<Change> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM score_count_changes RETURNING {CHANGE_COLUMNS}"
+        )))
+        .fetch_all(&mut *transaction)
+        .await?;
+        if changes.is_empty() {
+            return Ok(0);
+        }
+
+        let mut deltas: HashMap<(Uuid, &'static str, String), Vec<Vec<i64>>> = HashMap::new();
+        for change in &changes {
+            for dimension in DIMENSIONS {
+                let key = (change.organisation_id, dimension, change.group(dimension));
+                change.apply(deltas.entry(key).or_insert_with(empty_counts));
+            }
+        }
+        let mut rows: HashMap<RollupKey, Vec<i64>> = HashMap::new();
+        for ((organisation, dimension, group), per_metric) in deltas {
+            for (metric, counts) in METRICS.iter().zip(per_metric) {
+                rows.insert((organisation, dimension, group.clone(), metric.as_str()), counts);
+            }
+        }
+        let keys: Vec<&RollupKey> = rows.keys().collect();
+        let (organisations, dimensions, groups, metrics) = key_columns(&keys);
+        let stored: Vec<(Uuid, String, String, String, Vec<i32>)> = sqlx::query_as(
+            "SELECT organisation_id, dimension, grp, metric, counts FROM score_counts
+             WHERE (organisation_id, dimension, grp, metric)
+                IN (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]))",
+        )
+        .bind(&organisations)
+        .bind(&dimensions)
+        .bind(&groups)
+        .bind(&metrics)
+        .fetch_all(&mut *transaction)
+        .await?;
+        let mut totals: HashMap<(Uuid, String, String, String), Vec<i32>> = stored
+            .into_iter()
+            .map(|(organisation, dimension, group, metric, counts)| {
+                ((organisation, dimension, group, metric), counts)
+            })
+            .collect();
+
+        // Rows that still count something are written whole; rows that count nothing are removed,
+        // so a group nobody is in has no row.
+        let (mut kept, mut flat, mut emptied) = (Vec::new(), Vec::new(), Vec::new());
+        for key in keys {
+            let delta = &rows[key];
+            let stored_key = (key.0, key.1.to_owned(), key.2.clone(), key.3.to_owned());
+            let total: Vec<i32> = match totals.remove(&stored_key) {
+                Some(counts) => {
+                    counts.iter().zip(delta).map(|(&count, &change)| add(count, change)).collect()
+                }
+                None => delta.iter().map(|&change| add(0, change)).collect(),
+            };
+            if total.iter().all(|&count| count == 0) {
+                emptied.push(key);
+            } else {
+                flat.extend(total);
+                kept.push(key);
+            }
+        }
+        let (organisations, dimensions, groups, metrics) = key_columns(&kept);
+        sqlx::query(
+            "INSERT INTO score_counts (organisation_id, dimension, grp, metric, counts)
+             SELECT k.organisation_id, k.dimension, k.grp, k.metric,
+                    ($5::integer[])[(k.n::integer - 1) * 1001 + 1 : k.n::integer * 1001]
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+                  WITH ORDINALITY k(organisation_id, dimension, grp, metric, n)
+             ON CONFLICT (organisation_id, dimension, grp, metric) DO UPDATE SET counts = excluded.counts",
+        )
+        .bind(&organisations)
+        .bind(&dimensions)
+        .bind(&groups)
+        .bind(&metrics)
+        .bind(&flat)
+        .execute(&mut *transaction)
+        .await?;
+        let (organisations, dimensions, groups, metrics) = key_columns(&emptied);
+        sqlx::query(
+            "DELETE FROM score_counts WHERE (organisation_id, dimension, grp, metric)
+                IN (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]))",
+        )
+        .bind(&organisations)
+        .bind(&dimensions)
+        .bind(&groups)
+        .bind(&metrics)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(changes.len())
+    })
+    .await
+}
+
+/// A count after a change; never negative (a change leaving the set follows the one entering it).
+fn add(count: i32, change: i64) -> i32 {
+    i32::try_from((i64::from(count) + change).max(0)).unwrap_or(i32::MAX)
+}
+
+fn key_columns(keys: &[&RollupKey]) -> (Vec<Uuid>, Vec<&'static str>, Vec<String>, Vec<&'static str>) {
+    (
+        keys.iter().map(|key| key.0).collect(),
+        keys.iter().map(|key| key.1).collect(),
+        keys.iter().map(|key| key.2.clone()).collect(),
+        keys.iter().map(|key| key.3).collect(),
+    )
+}
