@@ -84,11 +84,17 @@ async function loadPage() {
   query.set('limit', PAGE_SIZE);
   const cursor = state.cursors[state.page];
   if (cursor) query.set('cursor', cursor);
-  const page = await api(`/v1/assessments?${query}`);
+  // The distributions and limiting counts cover the whole filtered portfolio, not just this page.
+  const portfolio = new URLSearchParams(state.filters);
+  const [page, summary, limiting] = await Promise.all([
+    api(`/v1/assessments?${query}`),
+    api(`/v1/stats/summary?${portfolio}`),
+    api(`/v1/stats/limiting-barriers?${portfolio}`),
+  ]);
   state.cursors[state.page + 1] = page.next_cursor ?? null;
   renderTable(page.items);
-  renderDistribution(page.items);
-  renderLimiting(page.items);
+  renderDistribution(summary.statistics);
+  renderLimiting(limiting);
   $('#first-page').disabled = state.page === 0;
   $('#next-page').disabled = !page.next_cursor;
   $('#page-info').textContent = `Page ${state.page + 1} · ${page.items.length} assessments`;
@@ -117,30 +123,40 @@ function bar(className, share, text) {
   return segment;
 }
 
-function renderDistribution(items) {
-  $('#distribution-note').textContent = items.length
-    ? `Scores of the ${items.length} assessments on this page, by band.`
-    : 'No assessments on this page.';
+/** Per barrier: the middle half of the scores (first to third quartile) as a box coloured by the
+ * median's band, and the median as a line, over each program's latest assessment. */
+function renderDistribution(statistics) {
+  const of = (metric) => statistics.find((row) => row.metric === metric);
+  const count = of('overall_index')?.count ?? 0;
+  $('#distribution-note').textContent = count
+    ? `Latest assessment of each program matching the filters (${count === 1 ? '1 program' : `${count} programs`}): the box spans the middle half of the scores (first to third quartile), the line marks the median.`
+    : 'No assessments match the filters.';
   $('#distribution').replaceChildren(...BARRIERS.map((barrier) => {
-    const scores = items.map((item) => item.scores[barrier]);
-    const mean = scores.length ? scores.reduce((sum, score) => sum + score, 0) / scores.length : null;
-    const segments = BANDS.map(([band]) => {
-      const count = scores.filter((score) => bandOf(score) === band).length;
-      return count ? bar(`band-${band}`, count / scores.length, `${label(band)}: ${count}`) : null;
-    });
+    const row = of(barrier);
+    const summary = row?.count
+      ? `${label(barrier)}: median ${number(row.median)}, quartiles ${number(row.q1)}–${number(row.q3)}, range ${number(row.min)}–${number(row.max)}`
+      : `${label(barrier)}: no scores`;
+    const track = h('span', { className: 'bar box-plot', role: 'img', 'aria-label': summary, title: summary });
+    if (row?.count) {
+      const box = h('span', { className: `box band-${bandOf(row.median)}` });
+      box.style.left = `${row.q1}%`;
+      box.style.width = `${Math.max(row.q3 - row.q1, 0.5)}%`;
+      const median = h('span', { className: 'median' });
+      median.style.left = `${row.median}%`;
+      track.append(box, median);
+    }
     return h('div', { className: 'bar-row', 'data-barrier': barrier },
       h('span', { className: 'bar-label' }, label(barrier)),
-      h('span', { className: 'bar', role: 'img', 'aria-label': `${label(barrier)}: mean ${number(mean)}` }, segments),
-      h('span', { className: 'bar-value' }, mean === null ? '–' : `mean ${number(mean)}`));
+      track,
+      h('span', { className: 'bar-value' }, row?.count ? `median ${number(row.median)}` : '–'));
   }));
   $('#band-legend').replaceChildren(...BANDS.map(([band, from], index) => h('li', {},
     h('span', { className: `swatch band-${band}` }), `${label(band)} (${from}–${BANDS[index + 1]?.[1] ?? 100})`)));
 }
 
-function renderLimiting(items) {
-  const counts = BARRIERS.map((barrier) => [barrier, items.filter((item) => item.limiting_barrier === barrier).length]);
-  const most = Math.max(1, ...counts.map(([, count]) => count));
-  $('#limiting').replaceChildren(...counts.map(([barrier, count]) => h('div', { className: 'bar-row', 'data-barrier': barrier },
+function renderLimiting(counts) {
+  const most = Math.max(1, ...counts.map(({ count }) => count));
+  $('#limiting').replaceChildren(...counts.map(({ barrier, count }) => h('div', { className: 'bar-row', 'data-barrier': barrier },
     h('span', { className: 'bar-label' }, label(barrier)),
     h('span', { className: 'bar' }, count ? bar('limiting', count / most, `${count}`) : null),
     h('span', { className: 'bar-value' }, String(count)))));
