@@ -3,7 +3,7 @@
 //!
 //! Every query takes the list's [`Filters`] and a [`Selection`]: by default each program counts
 //! once, through its latest assessment (the `latest` flag, kept by every insert and delete).
-//! The default views (latest assessments, grouped or filtered by at most one column) are read from
+//! Views filtered by at most one column, and grouped by nothing or by that column, are read from
 //! the rollup of [`score_counts`](super::score_counts), whose size does not grow with the number of
 //! assessments; every other view scans the assessments.
 
@@ -47,6 +47,16 @@ pub const METRICS: [Metric; 8] = [
     Metric::Barrier(Barrier::Outcomes),
     Metric::Barrier(Barrier::Regulatory),
 ];
+
+impl Selection {
+    /// The selection's name in the rollup.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Latest => "latest",
+            Self::All => "all",
+        }
+    }
+}
 
 impl Metric {
     /// The metric's name, which is also its column.
@@ -173,9 +183,8 @@ pub async fn distributions(
     Ok(groups)
 }
 
-/// The part of the rollup that answers a view, if one does: the latest assessments, filtered by
-/// nothing or by one column's value, grouped by nothing or by `by`; when filtered and grouped,
-/// only by the same column.
+/// The part of the rollup that answers a view, if one does: filtered by nothing or by one column's
+/// value, grouped by nothing or by `by`; when filtered and grouped, only by the same column.
 fn rollup_slice(filters: &Filters, selection: Selection, by: Option<&'static str>) -> Option<Slice> {
     let Filters {
         program_id,
@@ -192,8 +201,7 @@ fn rollup_slice(filters: &Filters, selection: Selection, by: Option<&'static str
         limiting_barrier,
         readiness_level,
     } = filters;
-    let unsupported = selection != Selection::Latest
-        || program_id.is_some()
+    let unsupported = program_id.is_some()
         || created_from.is_some()
         || created_before.is_some()
         || min_overall.is_some()
@@ -215,9 +223,9 @@ fn rollup_slice(filters: &Filters, selection: Selection, by: Option<&'static str
     .filter_map(|(column, value)| Some((column, value?)))
     .collect();
     match (equalities.as_slice(), by) {
-        ([], by) => Some(Slice { dimension: by.unwrap_or(WHOLE_ORGANISATION), group: None }),
+        ([], by) => Some(Slice { selection, dimension: by.unwrap_or(WHOLE_ORGANISATION), group: None }),
         ([(column, value)], by) if by.is_none_or(|by| by == *column) => {
-            Some(Slice { dimension: column, group: Some(value.clone()) })
+            Some(Slice { selection, dimension: column, group: Some(value.clone()) })
         }
         _ => None,
     }
