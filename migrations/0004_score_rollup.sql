@@ -27,6 +27,8 @@ create table score_counts (
 -- that deletes what it folds, so any snapshot sees each change exactly once: still queued or
 -- already counted.
 create table score_count_changes (
+    -- Folding takes the oldest changes first, a batch at a time.
+    id               bigint generated always as identity primary key,
     organisation_id  uuid not null,
     selection        text not null,
     delta            smallint not null check (delta in (-1, 1)),
@@ -67,7 +69,11 @@ begin
     if tg_op in ('UPDATE', 'DELETE') then
         foreach selection in array array['all', 'latest'] loop
             if (selection = 'all' and recounted) or (selection = 'latest' and old.latest) then
-                insert into score_count_changes values (old.organisation_id, selection, -1, old.indication,
+                insert into score_count_changes
+                    (organisation_id, selection, delta, indication, stage, tissue_source, route, readiness_level,
+                     model_version, limiting_barrier, overall_index, survival, retention, variability,
+                     scalability, safety, outcomes, regulatory)
+                values (old.organisation_id, selection, -1, old.indication,
                     old.stage, old.tissue_source, old.route, old.readiness_level, old.model_version,
                     old.limiting_barrier, old.overall_index, old.survival, old.retention, old.variability,
                     old.scalability, old.safety, old.outcomes, old.regulatory);
@@ -77,7 +83,11 @@ begin
     if tg_op in ('UPDATE', 'INSERT') then
         foreach selection in array array['all', 'latest'] loop
             if (selection = 'all' and recounted) or (selection = 'latest' and new.latest) then
-                insert into score_count_changes values (new.organisation_id, selection, 1, new.indication,
+                insert into score_count_changes
+                    (organisation_id, selection, delta, indication, stage, tissue_source, route, readiness_level,
+                     model_version, limiting_barrier, overall_index, survival, retention, variability,
+                     scalability, safety, outcomes, regulatory)
+                values (new.organisation_id, selection, 1, new.indication,
                     new.stage, new.tissue_source, new.route, new.readiness_level, new.model_version,
                     new.limiting_barrier, new.overall_index, new.survival, new.retention, new.variability,
                     new.scalability, new.safety, new.outcomes, new.regulatory);

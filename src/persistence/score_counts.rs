@@ -209,7 +209,7 @@ async fn fold_batch(connection: &mut PgConnection) -> Result<usize, PersistenceE
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ROLLUP_LOCK).execute(&mut *transaction).await?;
     let changes: Vec<Change> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "DELETE FROM score_count_changes
-             WHERE ctid = ANY (ARRAY(SELECT ctid FROM score_count_changes LIMIT {FOLD_BATCH}))
+             WHERE id IN (SELECT id FROM score_count_changes ORDER BY id LIMIT {FOLD_BATCH})
              RETURNING {CHANGE_COLUMNS}"
     )))
     .fetch_all(&mut *transaction)
