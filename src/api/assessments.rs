@@ -142,7 +142,14 @@ pub async fn score(
     responses(
         (status = 201, description = "Stored (or replayed for a repeated Idempotency-Key)", body = AssessmentRecord,
          headers(("Location" = String, description = "URL of the stored assessment"),
-                 ("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same key"))),
+                 ("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same key")),
+         // The operations a client follows with the new id (schemathesis's stateful phase too).
+         links(
+             ("GetAssessment" = (operation_id = "get_assessment", parameters(("id" = "$response.body#/id")))),
+             ("AssessmentChart" = (operation_id = "assessment_chart", parameters(("id" = "$response.body#/id")))),
+             ("RescoreAssessment" = (operation_id = "rescore_assessment", parameters(("id" = "$response.body#/id")))),
+             ("DeleteAssessment" = (operation_id = "delete_assessment", parameters(("id" = "$response.body#/id")))),
+         )),
         (status = 400, description = "Malformed JSON or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A request with the same Idempotency-Key is in progress", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
@@ -267,7 +274,9 @@ pub async fn delete_assessment(
     params(("id" = Uuid, Path, description = "Assessment to re-score")),
     responses(
         (status = 201, description = "The new assessment", body = AssessmentRecord,
-         headers(("Location" = String, description = "URL of the new assessment"))),
+         headers(("Location" = String, description = "URL of the new assessment")),
+         links(("CompareWithOriginal" = (operation_id = "compare_assessments",
+                parameters(("a" = "$request.path.id"), ("b" = "$response.body#/id")))))),
         (status = 404, description = "No such assessment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The stored profile is not valid under the current model version", body = Problem, content_type = "application/problem+json"),
     )
