@@ -17,7 +17,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SCHEMATHESIS_VERSION=4.32.5
 SEED=${SEED:-20261121}
-MAX_EXAMPLES=${MAX_EXAMPLES:-30}
+MAX_EXAMPLES=${MAX_EXAMPLES:-50}
 VENV=${CARGO_TARGET_DIR:-$ROOT/target}/schemathesis-venv
 
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
