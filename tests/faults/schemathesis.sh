@@ -60,5 +60,11 @@ started=$(date +%s)
   --continue-on-failure \
   --generation-database none) || status=$?
 echo "schemathesis: exit status $status after $(($(date +%s) - started)) s"
+# The scratch directory goes when the script exits: show why a service of our own went away.
+if [ "$status" != 0 ] && [ -n "${SERVICE_PID:-}" ]; then
+  kill -0 "$SERVICE_PID" 2>/dev/null || echo "the service (pid $SERVICE_PID) is no longer running" >&2
+  echo "last lines of the service's log:" >&2
+  tail -n 40 "$SCRATCH/service.log" >&2
+fi
 rm -rf "$workdir"
 exit "$status"
