@@ -15,8 +15,8 @@ use super::problem::{ApiError, Problem};
 use crate::comparison::{self, Comparison};
 use crate::persistence::OrganisationId;
 use crate::persistence::assessments::{
-    self as store, AssessmentRow, Cursor, CursorError, Filters, IdempotencyKey, ListRequest, NewAssessment,
-    SortKey, StoredAssessment, Submission, SubmissionError,
+    self as store, AssessmentRow, Cursor, Filters, IdempotencyKey, ListRequest, NewAssessment, SortKey,
+    StoredAssessment, Submission, SubmissionError,
 };
 use crate::scoring::{Assessment, Barrier, Model, Profile, parse_profile};
 
@@ -142,7 +142,14 @@ pub async fn score(
     responses(
         (status = 201, description = "Stored (or replayed for a repeated Idempotency-Key)", body = AssessmentRecord,
          headers(("Location" = String, description = "URL of the stored assessment"),
-                 ("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same key"))),
+                 ("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same key")),
+         // The operations a client follows with the new id (schemathesis's stateful phase too).
+         links(
+             ("GetAssessment" = (operation_id = "get_assessment", parameters(("id" = "$response.body#/id")))),
+             ("AssessmentChart" = (operation_id = "assessment_chart", parameters(("id" = "$response.body#/id")))),
+             ("RescoreAssessment" = (operation_id = "rescore_assessment", parameters(("id" = "$response.body#/id")))),
+             ("DeleteAssessment" = (operation_id = "delete_assessment", parameters(("id" = "$response.body#/id")))),
+         )),
         (status = 400, description = "Malformed JSON or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A request with the same Idempotency-Key is in progress", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
@@ -267,7 +274,9 @@ pub async fn delete_assessment(
     params(("id" = Uuid, Path, description = "Assessment to re-score")),
     responses(
         (status = 201, description = "The new assessment", body = AssessmentRecord,
-         headers(("Location" = String, description = "URL of the new assessment"))),
+         headers(("Location" = String, description = "URL of the new assessment")),
+         links(("CompareWithOriginal" = (operation_id = "compare_assessments",
+                parameters(("a" = "$request.path.id"), ("b" = "$response.body#/id")))))),
         (status = 404, description = "No such assessment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The stored profile is not valid under the current model version", body = Problem, content_type = "application/problem+json"),
     )
@@ -397,7 +406,15 @@ pub struct ListParameters {
     /// Rows per page, 1-500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page, with the same sort and order.
+    /// Where the page starts: pass the `next_cursor` of the previous page. A cursor is a position,
+    /// `<value>~<id>`: the sort value and id of the last row seen; the page holds the rows after
+    /// it in the requested sort and order. The value is a decimal: the score for a score sort; for
+    /// `created_at`, the creation time in seconds since 1970-01-01T00:00:00Z (microseconds: finer
+    /// digits are ignored). Every string of this form is a position: one beyond either end of the
+    /// list gives an empty or a full page.
+    #[param(
+        pattern = r"^-?[0-9]{1,15}(\.[0-9]{1,17})?~[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub cursor: Option<String>,
     /// `summary` (default) or `full` (adds profile and result; much larger).
     pub view: Option<View>,
@@ -503,13 +520,12 @@ pub fn page_size(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
     }
 }
 
-/// Decodes a `cursor` parameter; a cursor this service did not issue is a 400.
-pub fn cursor(text: Option<&str>, sort: SortKey, descending: bool) -> Result<Option<Cursor>, ApiError> {
+/// Reads a `cursor` parameter for a list sorted by `sort`; one not of the documented form is a 400.
+pub fn cursor(text: Option<&str>, sort: SortKey) -> Result<Option<Cursor>, ApiError> {
     text.map(|text| {
-        Cursor::decode(text, sort, descending).map_err(|error| match error {
-            CursorError::Malformed | CursorError::OtherOrder => {
-                ApiError::InvalidParameter { parameter: "cursor".into(), message: error.to_string() }
-            }
+        Cursor::decode(text, sort).map_err(|error| ApiError::InvalidParameter {
+            parameter: "cursor".into(),
+            message: error.to_string(),
         })
     })
     .transpose()
@@ -524,7 +540,7 @@ impl ListParameters {
             sort,
             descending,
             limit: page_size(self.limit, DEFAULT_PAGE_SIZE)?,
-            after: cursor(self.cursor.as_deref(), sort, descending)?,
+            after: cursor(self.cursor.as_deref(), sort)?,
             full: self.view.unwrap_or_default() == View::Full,
         })
     }

@@ -2,7 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
@@ -18,16 +18,44 @@ use crate::persistence::access::{self as store, AuditEvent, KeyRecord, NewKey};
 /// A key to create.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "Grafana dashboard", "scopes": ["read"], "expires_at": "2027-06-30T00:00:00Z"}))]
+#[schema(example = json!({"name": "Grafana dashboard", "scopes": ["read"], "expires_in_days": 90}))]
 pub struct NewApiKey {
-    /// What the key is for, 1-200 characters.
-    #[schema(value_type = String, example = "Grafana dashboard")]
+    /// What the key is for: up to 200 characters, not blank, no control characters.
+    #[schema(value_type = String, example = "Grafana dashboard", min_length = 1, max_length = 200,
+             pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$")]
     pub name: Text<200>,
     /// At least one of `read`, `write`, `admin`.
     #[schema(min_items = 1)]
     pub scopes: Vec<Scope>,
-    /// When the key stops working; must be in the future. Absent: never.
-    pub expires_at: Option<DateTime<Utc>>,
+    /// Days from now until the key stops working, 1-3650 (as `keys create --expires-in-days`).
+    /// Absent: never. A lifetime rather than a date, so that no valid request makes a key that is
+    /// expired at birth; the key's `expires_at` says when it ends.
+    #[schema(value_type = Option<u16>, minimum = 1, maximum = 3650)]
+    pub expires_in_days: Option<ExpiryDays>,
+}
+
+/// A key's lifetime in days, 1-3650.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(try_from = "f64")]
+pub struct ExpiryDays(u16);
+
+impl TryFrom<f64> for ExpiryDays {
+    type Error = &'static str;
+
+    /// Read as a JSON number: `90.0` is the integer 90 to JSON Schema, so it is accepted too.
+    fn try_from(days: f64) -> Result<Self, Self::Error> {
+        if days.fract() == 0.0 && (1.0..=3650.0).contains(&days) {
+            Ok(Self(days as u16))
+        } else {
+            Err("must be a whole number of days, 1-3650")
+        }
+    }
+}
+
+impl ExpiryDays {
+    fn after(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + Duration::days(i64::from(self.0))
+    }
 }
 
 /// An API key as listed: never with its secret.
@@ -101,15 +129,12 @@ pub async fn create_key(
     let (new, _) = json_body::parse::<NewApiKey>(&request, &body)?;
     let scopes =
         Scopes::new(new.scopes.iter().copied()).ok_or_else(|| invalid("scopes", "at least one scope"))?;
-    if new.expires_at.is_some_and(|expires_at| expires_at <= Utc::now()) {
-        return Err(invalid("expires_at", "must be in the future"));
-    }
     let generated = access::generate_key().map_err(|error| ApiError::Internal(Box::new(error)))?;
     let key = NewKey {
         generated: &generated,
         name: new.name.as_str(),
         scopes: &scopes,
-        expires_at: new.expires_at,
+        expires_at: new.expires_in_days.map(|days| days.after(Utc::now())),
     };
     let record = store::create_key(&pool, &caller.actor(), key).await?;
     Ok(HttpResponse::Created()

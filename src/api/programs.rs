@@ -145,7 +145,13 @@ pub struct PageParameters {
     /// Rows per page, 1-500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// Where the page starts: pass the `next_cursor` of the previous page. A cursor is a position,
+    /// `<value>~<id>`: the creation time (seconds since 1970-01-01T00:00:00Z, microseconds: finer
+    /// digits are ignored) and id of the last row seen; the page holds the rows after it. Every
+    /// string of this form is a position: one beyond either end gives an empty or a full page.
+    #[param(
+        pattern = r"^-?[0-9]{1,15}(\.[0-9]{1,17})?~[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub cursor: Option<String>,
 }
 
@@ -175,7 +181,7 @@ pub async fn list_programs(
     pool: web::Data<PgPool>,
 ) -> Result<web::Json<ProgramPage>, ApiError> {
     let limit = page_size(parameters.limit, DEFAULT_PAGE_SIZE)?;
-    let after = cursor(parameters.cursor.as_deref(), SortKey::CreatedAt, false)?;
+    let after = cursor(parameters.cursor.as_deref(), SortKey::CreatedAt)?;
     let (rows, next) = store::list(&pool, caller.organisation, limit, after.as_ref()).await?;
     Ok(web::Json(ProgramPage {
         items: rows.into_iter().map(Program::from).collect(),
@@ -258,7 +264,7 @@ pub async fn program_history(
     pool: web::Data<PgPool>,
 ) -> Result<web::Json<HistoryPage>, ApiError> {
     let limit = page_size(parameters.limit, DEFAULT_PAGE_SIZE)?;
-    let after = cursor(parameters.cursor.as_deref(), SortKey::CreatedAt, false)?;
+    let after = cursor(parameters.cursor.as_deref(), SortKey::CreatedAt)?;
     store::fetch(&pool, caller.organisation, *id).await?.ok_or_else(|| program_not_found(*id))?;
     let (rows, next) =
         assessment_store::program_history(&pool, caller.organisation, *id, limit, after.as_ref()).await?;

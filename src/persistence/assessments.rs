@@ -1,9 +1,6 @@
 //! Stored assessments: submission (with idempotency), retrieval, keyset listing, history, deletion.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -350,8 +347,7 @@ pub async fn purge_expired_idempotency_keys(pool: &PgPool) -> Result<u64, Persis
 }
 
 /// The column a list is sorted by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SortKey {
     CreatedAt,
     OverallIndex,
@@ -388,36 +384,40 @@ pub struct Filters {
     pub readiness_level: Option<i16>,
 }
 
-/// Where a page starts: just after this row in the list's order. Opaque to clients.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A position in a list: just after the row with this sort value and id, in the list's order.
+///
+/// Written `<value>~<id>`: a decimal (no exponent, so never NaN or infinite), `~`, a hyphenated UUID,
+/// the `pattern` of the `cursor` parameters in the OpenAPI document. The value is read in the unit of
+/// the sort: a score, or a creation time in seconds since 1970-01-01T00:00:00Z. Every string of
+/// that form is a position in every order, so a client can only ever get a page, never an error,
+/// from a well-formed cursor; the `next_cursor` of a page writes the last row's exact value.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Cursor {
-    sort: SortKey,
-    descending: bool,
-    /// The sort value of the last row seen: a number, or a timestamp in RFC 3339.
     value: CursorValue,
     id: Uuid,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum CursorValue {
     Number(f64),
     Time(DateTime<Utc>),
 }
 
-/// A cursor that cannot be used.
+/// PostgreSQL's earliest `timestamptz`, 4714-11-24 00:00:00 BC, in microseconds since 1970; a
+/// time cursor before it is read as it (chrono's latest time, the upper clamp, is within range).
+const EARLIEST_TIME_MICROS: i128 = -210_866_803_200_000_000;
+
+/// A string that is not a cursor.
 #[derive(Debug, thiserror::Error)]
-pub enum CursorError {
-    #[error("the cursor is not one this service issued")]
-    Malformed,
-    #[error("the cursor belongs to a list in another order; pass the same sort and order as the first page")]
-    OtherOrder,
-}
+#[error(
+    "must be <value>~<id>, the next_cursor of a page (a decimal such as 63.4 or 1763776800.123456, then a UUID)"
+)]
+pub struct InvalidCursor;
 
 impl Cursor {
     /// The position just after a row of a list in creation order.
     pub(super) fn created(created_at: DateTime<Utc>, id: Uuid) -> Self {
-        Self { sort: SortKey::CreatedAt, descending: false, value: CursorValue::Time(created_at), id }
+        Self { value: CursorValue::Time(created_at), id }
     }
 
     /// The creation time and id of a creation-order cursor.
@@ -429,25 +429,71 @@ impl Cursor {
     }
 
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+        match self.value {
+            // Rust writes the shortest decimal that reads back as the same f64, never an exponent.
+            CursorValue::Number(value) => format!("{value}~{}", self.id),
+            CursorValue::Time(time) => {
+                let micros = time.timestamp_micros();
+                let sign = if micros < 0 { "-" } else { "" };
+                let micros = micros.unsigned_abs();
+                format!("{sign}{}.{:06}~{}", micros / 1_000_000, micros % 1_000_000, self.id)
+            }
+        }
     }
 
-    pub fn decode(text: &str, sort: SortKey, descending: bool) -> Result<Self, CursorError> {
-        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| CursorError::Malformed)?;
-        let cursor: Self = serde_json::from_slice(&bytes).map_err(|_| CursorError::Malformed)?;
-        let value_fits = matches!(
-            (&cursor.value, cursor.sort),
-            (CursorValue::Time(_), SortKey::CreatedAt)
-                | (CursorValue::Number(_), SortKey::OverallIndex | SortKey::Barrier(_))
-        );
-        if !value_fits {
-            return Err(CursorError::Malformed);
-        }
-        if cursor.sort != sort || cursor.descending != descending {
-            return Err(CursorError::OtherOrder);
-        }
-        Ok(cursor)
+    /// Reads a cursor for a list sorted by `sort`: the value as a time for `created_at`, else as a
+    /// score. Accepts exactly the strings the `cursor` parameters' pattern matches:
+    /// `^-?[0-9]{1,15}(\.[0-9]{1,17})?~<hyphenated UUID>$` (17 decimals: enough for any score to
+    /// round-trip; scores are tenths).
+    pub fn decode(text: &str, sort: SortKey) -> Result<Self, InvalidCursor> {
+        let (value, id) = text.split_once('~').ok_or(InvalidCursor)?;
+        let id = hyphenated_uuid(id).ok_or(InvalidCursor)?;
+        let (negative, integer, fraction) = decimal(value).ok_or(InvalidCursor)?;
+        let value = match sort {
+            SortKey::CreatedAt => {
+                // Microseconds, as PostgreSQL stores them; finer digits are dropped.
+                let sub_second: String = fraction.chars().chain("000000".chars()).take(6).collect();
+                let magnitude = integer.parse::<i128>().map_err(|_| InvalidCursor)? * 1_000_000
+                    + sub_second.parse::<i128>().map_err(|_| InvalidCursor)?;
+                let micros = if negative { -magnitude } else { magnitude };
+                let latest = i128::from(DateTime::<Utc>::MAX_UTC.timestamp_micros());
+                let clamped =
+                    i64::try_from(micros.clamp(EARLIEST_TIME_MICROS, latest)).map_err(|_| InvalidCursor)?;
+                CursorValue::Time(DateTime::from_timestamp_micros(clamped).ok_or(InvalidCursor)?)
+            }
+            SortKey::OverallIndex | SortKey::Barrier(_) => {
+                CursorValue::Number(value.parse().map_err(|_| InvalidCursor)?)
+            }
+        };
+        Ok(Self { value, id })
     }
+}
+
+/// `-?[0-9]{1,15}(\.[0-9]{1,17})?` as (negative, integer digits, fraction digits).
+fn decimal(text: &str) -> Option<(bool, &str, &str)> {
+    let digits =
+        |part: &str, max: usize| (1..=max).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit());
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(unsigned) => (true, unsigned),
+        None => (false, text),
+    };
+    let (integer, fraction) = match unsigned.split_once('.') {
+        Some((integer, fraction)) if digits(fraction, 17) => (integer, fraction),
+        Some(_) => return None,
+        None => (unsigned, ""),
+    };
+    digits(integer, 15).then_some((negative, integer, fraction))
+}
+
+/// Only the hyphenated form, in either case: `Uuid::try_parse` also takes other forms the
+/// pattern does not allow.
+fn hyphenated_uuid(text: &str) -> Option<Uuid> {
+    let well_formed = text.len() == 36
+        && text.bytes().enumerate().all(|(index, byte)| match index {
+            8 | 13 | 18 | 23 => byte == b'-',
+            _ => byte.is_ascii_hexdigit(),
+        });
+    well_formed.then(|| Uuid::try_parse(text).ok()).flatten()
 }
 
 /// A list request.
@@ -500,13 +546,13 @@ impl AssessmentRow {
         }
     }
 
-    fn cursor(&self, sort: SortKey, descending: bool) -> Cursor {
+    fn cursor(&self, sort: SortKey) -> Cursor {
         let value = match sort {
             SortKey::CreatedAt => CursorValue::Time(self.created_at),
             SortKey::OverallIndex => CursorValue::Number(self.overall_index),
             SortKey::Barrier(barrier) => CursorValue::Number(self.score(barrier)),
         };
-        Cursor { sort, descending, value, id: self.id }
+        Cursor { value, id: self.id }
     }
 }
 
@@ -555,7 +601,7 @@ pub async fn list(
     let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
     let next = if rows.len() > limit {
         rows.truncate(limit);
-        rows.last().map(|row| row.cursor(request.sort, request.descending))
+        rows.last().map(|row| row.cursor(request.sort))
     } else {
         None
     };
@@ -657,9 +703,73 @@ pub async fn program_history(
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let next = if rows.len() > limit {
         rows.truncate(limit);
-        rows.last().map(|row| row.assessment.cursor(SortKey::CreatedAt, false))
+        rows.last().map(|row| row.assessment.cursor(SortKey::CreatedAt))
     } else {
         None
     };
     Ok((rows, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0192f6a1-7c3e-7d2a-9b4c-5e6f708192a3";
+
+    #[test]
+    fn issued_cursors_read_back_as_the_same_position() {
+        let id = Uuid::try_parse(ID).unwrap();
+        for micros in [1_763_776_800_123_456, 0, -1, -86_400_000_001] {
+            let cursor = Cursor::created(DateTime::from_timestamp_micros(micros).unwrap(), id);
+            assert_eq!(Cursor::decode(&cursor.encode(), SortKey::CreatedAt).unwrap(), cursor);
+        }
+        for tenths in [0u16, 1, 634, 999, 1000] {
+            let cursor = Cursor { value: CursorValue::Number(f64::from(tenths) / 10.0), id };
+            assert_eq!(Cursor::decode(&cursor.encode(), SortKey::OverallIndex).unwrap(), cursor);
+        }
+        let time = Cursor::created(DateTime::from_timestamp_micros(1_763_776_800_000_042).unwrap(), id);
+        assert_eq!(time.encode(), format!("1763776800.000042~{ID}"));
+    }
+
+    #[test]
+    fn every_string_of_the_pattern_is_a_position_in_every_order_and_nothing_else_is() {
+        for value in ["0", "-0", "63.4", "999999999999999.99999999999999999", "-999999999999999", "1.0000001"]
+        {
+            let text = format!("{value}~{}", ID.to_uppercase());
+            for sort in [SortKey::CreatedAt, SortKey::OverallIndex, SortKey::Barrier(Barrier::Survival)] {
+                assert!(Cursor::decode(&text, sort).is_ok(), "{text} {sort:?}");
+            }
+        }
+        for text in [
+            String::new(),
+            ID.to_owned(),
+            format!("~{ID}"),
+            format!("1.~{ID}"),
+            format!(".5~{ID}"),
+            format!("+1~{ID}"),
+            format!("1e3~{ID}"),
+            format!("NaN~{ID}"),
+            format!("inf~{ID}"),
+            format!("1234567890123456~{ID}"),
+            format!("1.123456789012345678~{ID}"),
+            format!("1~{}", ID.replace('-', "")),
+            format!("1~{{{ID}}}"),
+            format!("1~{ID}~"),
+            format!("1~{ID}\n"),
+            format!(" 1~{ID}"),
+        ] {
+            assert!(Cursor::decode(&text, SortKey::CreatedAt).is_err(), "{text}");
+            assert!(Cursor::decode(&text, SortKey::OverallIndex).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn times_beyond_what_postgresql_stores_are_clamped_to_its_range() {
+        let early = Cursor::decode(&format!("-999999999999999~{ID}"), SortKey::CreatedAt).unwrap();
+        let late = Cursor::decode(&format!("999999999999999~{ID}"), SortKey::CreatedAt).unwrap();
+        let (early, _) = early.created_position().unwrap();
+        let (late, _) = late.created_position().unwrap();
+        assert_eq!(i128::from(early.timestamp_micros()), EARLIEST_TIME_MICROS);
+        assert_eq!(late.timestamp_micros(), DateTime::<Utc>::MAX_UTC.timestamp_micros());
+    }
 }

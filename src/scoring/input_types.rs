@@ -271,6 +271,11 @@ pub(crate) use bounded_count;
 /// Longest free-text label accepted.
 const LABEL_MAX_CHARS: usize = 200;
 
+/// The rules `Label` enforces, as a schema pattern: no control characters (Unicode category
+/// Cc), and at least one character that is not blank.
+const LABEL_PATTERN: &str =
+    r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
+
 /// A short free-text label (1 to 200 characters, no control characters). Free text is shown
 /// back to the user but never scored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -313,8 +318,9 @@ impl utoipa::PartialSchema for Label {
             .schema_type(utoipa::openapi::schema::Type::String)
             .min_length(Some(1))
             .max_length(Some(LABEL_MAX_CHARS))
+            .pattern(Some(LABEL_PATTERN))
             .description(Some(
-                "Free text of 1 to 200 characters without control characters; shown back, never scored.",
+                "Free text of 1 to 200 characters, not only blanks, without control characters; shown back, never scored.",
             ))
             .into()
     }

@@ -211,10 +211,7 @@ async fn admins_create_list_and_revoke_keys_and_a_revoked_key_is_refused_at_once
     let app = spawn_app().await;
 
     let response = app
-        .post_json(
-            "/v1/keys",
-            &json!({"name": "Grafana", "scopes": ["read"], "expires_at": "2099-01-01T00:00:00Z"}),
-        )
+        .post_json("/v1/keys", &json!({"name": "Grafana", "scopes": ["read"], "expires_in_days": 30.0}))
         .await;
 
     assert_eq!(response.status(), 201);
@@ -223,6 +220,9 @@ async fn admins_create_list_and_revoke_keys_and_a_revoked_key_is_refused_at_once
     let token = created["token"].as_str().unwrap().to_owned();
     assert_eq!(location, format!("/v1/keys/{}", created["id"].as_str().unwrap()));
     assert_eq!(created["scopes"], json!(["read"]));
+    let expires_at: chrono::DateTime<chrono::Utc> = created["expires_at"].as_str().unwrap().parse().unwrap();
+    let hours = (expires_at - chrono::Utc::now()).num_hours();
+    assert!((29 * 24..=30 * 24).contains(&hours), "expires 30 days from now: {expires_at}");
     let grafana = app.client_with(&token);
     assert_eq!(grafana.get(app.url("/v1/programs")).send().await.unwrap().status(), 200);
     let write =
@@ -247,7 +247,10 @@ async fn invalid_key_requests_are_422_naming_the_field() {
     for (body, field) in [
         (json!({"name": "x", "scopes": []}), "scopes"),
         (json!({"name": "x", "scopes": ["superuser"]}), ""),
-        (json!({"name": "x", "scopes": ["read"], "expires_at": "2001-01-01T00:00:00Z"}), "expires_at"),
+        (json!({"name": "x", "scopes": ["read"], "expires_in_days": 0}), "expires_in_days"),
+        (json!({"name": "x", "scopes": ["read"], "expires_in_days": 3651}), "expires_in_days"),
+        (json!({"name": "x", "scopes": ["read"], "expires_in_days": 1.5}), "expires_in_days"),
+        (json!({"name": "x", "scopes": ["read"], "expires_at": "2099-01-01T00:00:00Z"}), ""),
         (json!({"name": " ", "scopes": ["read"]}), ""),
         (json!({"name": "x", "scopes": ["read"], "owner": "me"}), ""),
     ] {

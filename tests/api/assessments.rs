@@ -365,18 +365,39 @@ async fn bad_list_parameters_are_400() {
 }
 
 #[tokio::test]
-async fn a_cursor_of_another_sort_order_is_400() {
+async fn a_hand_written_cursor_is_a_position_beyond_the_end_an_empty_page_before_the_start_the_first() {
     let app = spawn_app().await;
     app.submit(&reference_profile("disc_early_academic")).await;
     app.submit(&reference_profile("disc_mature_allogeneic")).await;
-    let page: Value = app.get("/v1/assessments?limit=1").await.json().await.unwrap();
-    let cursor = page["next_cursor"].as_str().unwrap();
+    let program: Value =
+        app.post_json("/v1/programs", &json!({"key": "P-1", "name": "P"})).await.json().await.unwrap();
+    let body = json!({"program_id": program["id"], "profile": reference_profile("disc_early_academic")});
+    assert_eq!(app.post_json("/v1/assessments", &body).await.status(), 201);
+    let id = "ffffffff-ffff-ffff-ffff-ffffffffffff";
+    let page = async |path: String| -> Value {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        response.json().await.unwrap()
+    };
+    let history = format!("/v1/programs/{}/assessments?limit=1", program["id"].as_str().unwrap());
 
-    assert_problem(
-        app.get(&format!("/v1/assessments?limit=1&sort=overall_index&cursor={cursor}")).await,
-        400,
-    )
-    .await;
+    // The year 33658, and before 1970: beyond the end and before the start of every list in
+    // creation order; a score above 100 and below 0 likewise for the score orders.
+    for (list, after_end, before_start) in [
+        ("/v1/assessments?limit=1&sort=created_at&order=asc", "999999999999.5~", "-1~"),
+        ("/v1/assessments?limit=1&sort=created_at&order=desc", "-1~", "999999999999.5~"),
+        ("/v1/assessments?limit=1&sort=overall_index&order=desc", "-0.5~", "100.25~"),
+        ("/v1/assessments?limit=1&sort=survival&order=asc", "100.25~", "-0.5~"),
+        ("/v1/programs?limit=1", "999999999999999.999999~", "-999999999999999~"),
+        (history.as_str(), "999999999999999~", "0~"),
+    ] {
+        let empty = page(format!("{list}&cursor={after_end}{id}")).await;
+        assert_eq!(empty["items"], json!([]), "{list}");
+        assert!(empty["next_cursor"].is_null(), "{list}");
+        let first = page(list.to_owned()).await;
+        assert_eq!(first["items"].as_array().unwrap().len(), 1, "{list}");
+        assert_eq!(page(format!("{list}&cursor={before_start}{id}")).await, first, "{list}");
+    }
 }
 
 #[tokio::test]
