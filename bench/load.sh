@@ -40,16 +40,6 @@ pg_port=$(sed -n 4p "$scratch/pg/postmaster.pid")
 run_as=(); [ "$(id -u)" = 0 ] && run_as=(runuser -u postgres --)
 psql() { "${run_as[@]}" "$PG_BIN/psql" -X -q -h "$socket_dir" -p "$pg_port" -U postgres -d msc_readiness "$@"; }
 
-python3 - "$scratch" <<'PY'
-import json, sys
-profile = json.load(open("src/scoring/reference_programs/disc_mature_allogeneic.json"))
-json.dump({"profile": profile}, open(sys.argv[1] + "/body.json", "w"))
-PY
-cat >"$scratch/post.lua" <<'LUA'
-local f = io.open(os.getenv("BODY"), "r"); local body = f:read("*a"); f:close()
-wrk.method = "POST"; wrk.body = body; wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("API_KEY")
-LUA
 chmod -R a+rX "$scratch"
 
 measure() { # name, wrk args...
@@ -65,7 +55,7 @@ measure() { # name, wrk args...
 }
 
 echo "== $(date -u +%FT%TZ), $(nproc) cores, concurrency $CONCURRENCY, $DURATION per run, pool ${POOL:-8}"
-API_KEY="$key" BODY="$scratch/body.json" measure post_assessments -s "$scratch/post.lua" "$base/v1/assessments"
+API_KEY="$key" measure post_assessments -s bench/post_assessment.lua "$base/v1/assessments"
 
 # The bare insert of the same row shape: the stored profile and result parsed from text, as the
 # service sends them, through a prepared statement, on the same database.

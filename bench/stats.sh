@@ -120,18 +120,8 @@ measure timeseries_month "$base/v1/stats/timeseries?interval=month"
 
 # The rollup while assessments are written: POSTs on two connections (each queues changes the
 # reads must add until the next fold) while the summary and a grouping are measured.
-python3 - "$scratch" <<'PY'
-import json, sys
-profile = json.load(open("src/scoring/reference_programs/disc_mature_allogeneic.json"))
-json.dump({"profile": profile}, open(sys.argv[1] + "/body.json", "w"))
-PY
-cat >"$scratch/post.lua" <<'LUA'
-local f = io.open(os.getenv("BODY"), "r"); local body = f:read("*a"); f:close()
-wrk.method = "POST"; wrk.body = body; wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("API_KEY")
-LUA
 for name in summary_during_posts grouped_by_indication_during_posts; do
-  API_KEY="$key" BODY="$scratch/body.json" wrk -t1 -c2 -d"$DURATION" -s "$scratch/post.lua" "$base/v1/assessments" >"$scratch/posts.out" &
+  API_KEY="$key" wrk -t1 -c2 -d"$DURATION" -s bench/post_assessment.lua "$base/v1/assessments" >"$scratch/posts.out" &
   writer=$!
   case $name in
     summary*) measure "$name" "$base/v1/stats/summary" ;;
