@@ -23,6 +23,28 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Score the back-test cases (real programs at dated decision points) and print the report,
+    /// `docs/validation.md`, on standard output. Run it from the repository.
+    Backtest(BacktestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// The folder of case files.
+    #[arg(long, default_value = crate::validation::CASES_DIR)]
+    pub cases: std::path::PathBuf,
+    /// The hand-written discussion appended to the report.
+    #[arg(long, default_value = crate::validation::DISCUSSION)]
+    pub discussion: std::path::PathBuf,
+}
+
+/// Writes the back-test report of the current model to standard output.
+pub fn backtest(args: &BacktestArgs) -> Result<(), String> {
+    let cases = crate::validation::load_cases(&args.cases)?;
+    let discussion = std::fs::read_to_string(&args.discussion)
+        .map_err(|error| format!("{}: {error}", args.discussion.display()))?;
+    print!("{}", crate::validation::report(crate::scoring::Model::current(), &cases, &discussion));
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,3 +18,4 @@ pub mod scoring;
 pub mod startup;
 pub mod statistics;
 pub mod telemetry;
+pub mod validation;

@@ -21,6 +21,7 @@ async fn main() -> ExitCode {
     let outcome = match cli.command {
         None => startup::serve(settings).await.map_err(|error| error.to_string()),
         Some(Command::Keys(KeysCommand::Create(args))) => create_key(&settings, &args).await,
+        Some(Command::Backtest(args)) => msc_readiness::cli::backtest(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,8 +4,10 @@
 use super::engine::FactorResult;
 use super::facts::{Facts, Field, mask};
 use super::input_types::{Scale, Set, categorical, scale};
+use super::jurisdictions::DeficiencyReason;
 use super::model::{CompiledProfile, Model};
 use super::profile::*;
+use super::trials::EfficacyEvidence;
 
 categorical! {
     /// A translational barrier. Every listing uses this order: the five the disc seed names first.
@@ -42,8 +44,8 @@ impl Barrier {
             Self::Variability => &all[9..16],
             Self::Scalability => &all[16..21],
             Self::Safety => &all[21..28],
-            Self::Outcomes => &all[28..35],
-            Self::Regulatory => &all[35..40],
+            Self::Outcomes => &all[28..36],
+            Self::Regulatory => &all[36..41],
         }
     }
 }
@@ -121,6 +123,8 @@ categorical! {
         Om6 => "OM6",
         /// Efficacy durability follow-up.
         Om7 => "OM7",
+        /// Strength of the efficacy evidence.
+        Om8 => "OM8",
         /// Classification and pathway.
         Rg1 => "RG1",
         /// Regulator interaction.
@@ -270,6 +274,7 @@ scale!(
         MoaLinkedExploratory => "moa_linked_exploratory",
         MoaLinkedQualified => "moa_linked_qualified",
         MoaLinkedLotRelease => "moa_linked_validated_lot_release",
+        MoaLinkedClinicallyAnchored => "moa_linked_lot_release_clinically_anchored",
     }
 );
 scale!(
@@ -478,7 +483,7 @@ impl FactorCode {
             Va1 | Va2 | Va3 | Va4 | Va5 | Va6 | Va7 => Barrier::Variability,
             Mf1 | Mf2 | Mf3 | Mf4 | Mf5 => Barrier::Scalability,
             Sf1 | Sf2 | Sf3 | Sf4 | Sf5 | Sf6 | Sf7 => Barrier::Safety,
-            Om1 | Om2 | Om3 | Om4 | Om5 | Om6 | Om7 => Barrier::Outcomes,
+            Om1 | Om2 | Om3 | Om4 | Om5 | Om6 | Om7 | Om8 => Barrier::Outcomes,
             Rg1 | Rg2 | Rg4 | Rg5 | Rg6 => Barrier::Regulatory,
         }
     }
@@ -523,6 +528,7 @@ impl FactorCode {
             Om5 => Levels(PrespecificationLevel::KEYS),
             Om6 => Levels(PatientSelection::KEYS),
             Om7 => Levels(DurabilityLevel::KEYS),
+            Om8 => Levels(EfficacyEvidence::KEYS),
             Rg1 => Levels(ClassificationStatus::KEYS),
             Rg2 => Levels(InteractionLevel::KEYS),
             // The checklist items come from the targeted regions' checklists in the model data.
@@ -553,7 +559,7 @@ impl FactorCode {
             Va1 => mask(&[donor_type, cell_bank]),
             Va2 => mask(&[tissue_source]),
             Va3 => mask(&[culture_media]),
-            Va4 => mask(&[potency, isct_identity_testing]),
+            Va4 => mask(&[potency, isct_identity_testing, deficiencies]),
             Va5 => mask(&[
                 release_viability_min_pct,
                 release_sterility,
@@ -590,6 +596,7 @@ impl FactorCode {
             Om5 => mask(&[mcid_prespecified, sample_size_powered]),
             Om6 => mask(&[patient_selection]),
             Om7 => mask(&[efficacy_follow_up_months]),
+            Om8 => mask(&[efficacy, stage]),
             Rg1 => mask(&[classification_status]),
             Rg2 => mask(&[regulatory_interactions, regulatory_status]),
             Rg4 => mask(&[target_regulators, completed_phase]),
@@ -608,7 +615,7 @@ impl FactorCode {
             Sv4 | Va1 | Va2 | Sf5 => Section::CellSource,
             Sv5 | Rt4 | Sf1 | Sf2 | Rg6 => Section::Nonclinical,
             Mf3 => Section::Formulation,
-            Sf7 | Om1 | Om2 | Om3 | Om4 | Om5 | Om6 | Om7 => Section::Clinical,
+            Sf7 | Om1 | Om2 | Om3 | Om4 | Om5 | Om6 | Om7 | Om8 => Section::Clinical,
             Rg1 | Rg2 | Rg4 | Rg5 => Section::Regulatory,
         }
     }
@@ -683,6 +690,7 @@ impl FactorCode {
             Om5 => &["clinical.mcid_prespecified", "clinical.sample_size_powered"],
             Om6 => &["clinical.patient_selection"],
             Om7 => &["clinical.efficacy_follow_up_months"],
+            Om8 => &["clinical.trials"],
             Rg1 => &["regulatory.classification_status"],
             Rg2 => &["regulatory.interactions", "regulatory.status"],
             Rg4 => &["regulatory.target_regulators"],
@@ -909,6 +917,10 @@ pub(crate) fn evaluate(factor: FactorCode, facts: &Facts, ctx: &Context, prior: 
             }),
         ),
         Om6 => direct(facts.patient_selection),
+        // Durability is asked of local, chronic targets (disc, joint, heart); in acute or systemic
+        // indications the primary endpoint's own time frame is the standard (day-28 response in
+        // acute GVHD), as the level-8 durability gate already reads.
+        Om7 if !ctx.profile.local_target => Reading::NotApplicable,
         Om7 => direct(facts.efficacy_follow_up_months.map(|months| {
             if months < 6.0 {
                 DurabilityLevel::UnderSixMonths
@@ -920,6 +932,7 @@ pub(crate) fn evaluate(factor: FactorCode, facts: &Facts, ctx: &Context, prior: 
                 DurabilityLevel::TwentyFourMonthsOrMore
             }
         })),
+        Om8 => efficacy_evidence(facts, ctx),
         Rg1 => direct(facts.classification_status),
         Rg2 => regulator_interaction(facts, ctx),
         Rg4 => region_requirements(facts, ctx, prior, |_| {}),
@@ -1108,6 +1121,34 @@ fn donor_strategy(facts: &Facts, ctx: &Context) -> Reading {
             Some(_) => Reading::Known(grade(L::AllogeneicWithoutBank)),
             None => ctx.range(FactorCode::Va1, [grade(L::AllogeneicWithoutBank), grade(L::AllogeneicBanked)]),
         },
+        // One donor or a pool, not public: the level lies between the two; a GMP bank rules out
+        // the unbanked single donor.
+        Some(DonorType::AllogeneicDonorModelNotPublic) => match facts.cell_bank {
+            Some(CellBank::GmpMasterAndWorkingBank) => {
+                ctx.range(FactorCode::Va1, [grade(L::AllogeneicPooled), grade(L::AllogeneicBanked)])
+            }
+            _ => ctx.range(
+                FactorCode::Va1,
+                [grade(L::AllogeneicWithoutBank), grade(L::AllogeneicPooled), grade(L::AllogeneicBanked)],
+            ),
+        },
+    }
+}
+
+/// OM8: what the trials showed. Before Phase 2 no efficacy result is expected, so none is not
+/// held against the program; an uncontrolled positive trial counts as a controlled one in a lethal
+/// orphan setting, as OM3 and the level-7 and level-8 gates accept an external control there.
+fn efficacy_evidence(facts: &Facts, ctx: &Context) -> Reading {
+    use EfficacyEvidence as E;
+    match facts.efficacy {
+        None => NOTHING_KNOWN,
+        Some(E::NoResultYet) if facts.stage.is_some_and(|stage| stage < DevelopmentStage::Phase2) => {
+            Reading::NotApplicable
+        }
+        Some(E::UncontrolledPositive) if ctx.profile.orphan_lethal => {
+            Reading::Known(grade(E::ControlledPositive))
+        }
+        Some(level) => Reading::Known(grade(level)),
     }
 }
 
@@ -1117,11 +1158,17 @@ fn potency_assay(facts: &Facts, ctx: &Context) -> Reading {
         return NOTHING_KNOWN;
     };
     let markers = ctx.moa_markers;
-    let level = if tiers.lot_release.intersects(markers) {
+    // A regulator that cited potency in a complete response did not accept the assay as the top
+    // level asks (the remestemcel-L letters of 2020 and 2023, EXT-REMESTEMCEL-CRL).
+    let potency_cited =
+        facts.deficiencies.is_some_and(|reasons| reasons.contains(DeficiencyReason::CmcPotency));
+    let level = if tiers.linked_at_least(3, markers) && !potency_cited {
+        L::MoaLinkedClinicallyAnchored
+    } else if tiers.linked_at_least(2, markers) {
         L::MoaLinkedLotRelease
-    } else if tiers.qualified.intersects(markers) {
+    } else if tiers.linked_at_least(1, markers) {
         L::MoaLinkedQualified
-    } else if tiers.exploratory.intersects(markers) {
+    } else if tiers.linked_at_least(0, markers) {
         L::MoaLinkedExploratory
     } else if !tiers.all().is_empty() {
         L::FunctionalNotMoaLinked

@@ -3,7 +3,9 @@
 //! "what if" costs no allocation.
 
 use super::input_types::{Member, Set};
+use super::jurisdictions::{DeficiencyReason, Milestone, regulatory_facts};
 use super::profile::*;
+use super::trials::{EfficacyEvidence, trial_facts};
 
 /// Combines a value with the value a counterfactual change supplies.
 pub(crate) trait Merge: Copy {
@@ -64,7 +66,9 @@ replaced_on_merge!(
     RegulatoryStatus,
     CmcDocumentation,
     ConditionalApprovalOutcome,
-    EvidenceLevel
+    EvidenceLevel,
+    EfficacyEvidence,
+    Milestone
 );
 
 impl<T: Member> Merge for Set<T> {
@@ -84,41 +88,81 @@ pub(crate) struct PotencyTiers {
     pub qualified: Set<PotencyAnalyte>,
     /// Validated, used for lot release, with an acceptance criterion.
     pub lot_release: Set<PotencyAnalyte>,
+    /// Lot release as above, with a readout correlated with clinical activity, run on clinical and
+    /// commercial lots alike, and (for frozen products) on thawed product.
+    pub clinically_anchored: Set<PotencyAnalyte>,
+    /// Tiers of assays the sponsor declares linked to a stated mechanism whatever their analyte
+    /// (an assay matrix): bit 0 exploratory, 1 qualified, 2 lot release, 3 clinically anchored.
+    pub declared_linked: u8,
 }
 
 impl PotencyTiers {
-    fn from_assays(assays: &[PotencyAssay]) -> Self {
+    fn from_assays(assays: &[PotencyAssay], frozen: Option<bool>) -> Self {
         let mut tiers = Self {
             qualitative: Set::EMPTY,
             exploratory: Set::EMPTY,
             qualified: Set::EMPTY,
             lot_release: Set::EMPTY,
+            clinically_anchored: Set::EMPTY,
+            declared_linked: 0,
         };
         for assay in assays {
-            let analyte = assay.analyte.unwrap_or(PotencyAnalyte::Other);
-            let tier = if assay.quantitative != Some(true) {
-                &mut tiers.qualitative
+            // An assay declared not linked to the mechanism counts as functional, whatever it measures.
+            let analyte = match assay.mechanism_linked {
+                Some(false) => PotencyAnalyte::Other,
+                _ => assay.analyte.unwrap_or(PotencyAnalyte::Other),
+            };
+            let lot_release = assay.stage == Some(AssayStage::Validated)
+                && assay.used_for_lot_release == Some(true)
+                && assay.acceptance_criterion.is_some();
+            // A validated lot-release assay has an acceptance criterion on a measured value
+            // (ICH Q6B: potency is a quantitative measure of biological activity), so it is
+            // quantitative unless the profile says otherwise.
+            let quantitative =
+                assay.quantitative == Some(true) || (lot_release && assay.quantitative.is_none());
+            let (tier, bit) = if !quantitative {
+                (&mut tiers.qualitative, None)
             } else {
                 match assay.stage {
-                    None | Some(AssayStage::Exploratory) => &mut tiers.exploratory,
-                    Some(AssayStage::Qualified) => &mut tiers.qualified,
+                    None | Some(AssayStage::Exploratory) => (&mut tiers.exploratory, Some(0)),
+                    Some(AssayStage::Qualified) => (&mut tiers.qualified, Some(1)),
+                    Some(AssayStage::Validated) if !lot_release => (&mut tiers.qualified, Some(1)),
                     Some(AssayStage::Validated) => {
-                        if assay.used_for_lot_release == Some(true) && assay.acceptance_criterion.is_some() {
-                            &mut tiers.lot_release
+                        let thawed = frozen == Some(false) || assay.tested_after_thaw == Some(true);
+                        if assay.correlated_with_clinical_activity == Some(true)
+                            && assay.bridges_clinical_and_commercial_lots == Some(true)
+                            && thawed
+                        {
+                            (&mut tiers.clinically_anchored, Some(3))
                         } else {
-                            &mut tiers.qualified
+                            (&mut tiers.lot_release, Some(2))
                         }
                     }
                 }
             };
             tier.insert(analyte);
+            if let (Some(bit), Some(true)) = (bit, assay.mechanism_linked) {
+                tiers.declared_linked |= 1 << bit;
+            }
         }
         tiers
     }
 
     /// Every analyte measured at any tier.
     pub fn all(self) -> Set<PotencyAnalyte> {
-        self.qualitative.union(self.exploratory).union(self.qualified).union(self.lot_release)
+        self.qualitative
+            .union(self.exploratory)
+            .union(self.qualified)
+            .union(self.lot_release)
+            .union(self.clinically_anchored)
+    }
+
+    /// Whether an assay at `tier` (0 exploratory .. 3 clinically anchored) or above is linked to
+    /// the mechanism: by its analyte being a marker of it, or by the sponsor's declaration.
+    pub fn linked_at_least(self, tier: u8, markers: Set<PotencyAnalyte>) -> bool {
+        let sets = [self.exploratory, self.qualified, self.lot_release, self.clinically_anchored];
+        (usize::from(tier)..sets.len())
+            .any(|t| sets[t].intersects(markers) || self.declared_linked & (1 << t) != 0)
     }
 }
 
@@ -129,6 +173,8 @@ impl Merge for PotencyTiers {
             exploratory: self.exploratory.union(change.exploratory),
             qualified: self.qualified.union(change.qualified),
             lot_release: self.lot_release.union(change.lot_release),
+            clinically_anchored: self.clinically_anchored.union(change.clinically_anchored),
+            declared_linked: self.declared_linked | change.declared_linked,
         }
     }
 }
@@ -301,6 +347,8 @@ facts! {
     immunogenicity_monitoring: Set<ImmunogenicityMonitoring>,
     pivotal_result: PivotalResult,
     pharmacovigilance: bool,
+    long_term_follow_up_in_place: bool,
+    efficacy: EfficacyEvidence,
     clinical_evidence: EvidenceLevel,
 
     target_regulators: Set<Regulator>,
@@ -311,6 +359,12 @@ facts! {
     cmc_documentation: CmcDocumentation,
     conditional_approval: ConditionalApprovalOutcome,
     market_access_plan: bool,
+    trial_authorisation: Milestone,
+    marketing_application: Milestone,
+    approval: Milestone,
+    deficiencies: Set<DeficiencyReason>,
+    release_specification_accepted: bool,
+    nonclinical_package_accepted: bool,
     regulatory_evidence: EvidenceLevel,
 }
 
@@ -319,8 +373,9 @@ fn set_of<T: Member>(values: &Option<Vec<T>>) -> Option<Set<T>> {
 }
 
 impl Facts {
-    /// Normalises a profile.
+    /// Normalises a profile, converting version 1 to version 2 first.
     pub fn from_profile(profile: &Profile) -> Self {
+        let profile = &*super::upgrade::to_version2(profile);
         let mut facts = Self::UNKNOWN;
         if let Some(p) = &profile.program {
             facts.indication = p.indication;
@@ -377,7 +432,11 @@ impl Facts {
             }
             facts.viability_at_release_pct = q.viability_at_release_pct.map(Percent::get);
             facts.post_thaw_viability_pct = q.post_thaw_viability_pct.map(Percent::get);
-            facts.potency = q.potency_assays.as_deref().map(PotencyTiers::from_assays);
+            let frozen =
+                profile.formulation.as_ref().and_then(|f| f.presentation).map(|p| p != Presentation::Fresh);
+            facts.potency =
+                q.potency_assays.as_deref().map(|assays| PotencyTiers::from_assays(assays, frozen));
+            facts.release_specification_accepted = q.release_specification_accepted_by_regulator;
             facts.quality_evidence = q.evidence_level;
         }
         if let Some(f) = &profile.formulation {
@@ -403,32 +462,45 @@ impl Facts {
             facts.genetic_stability_tests = set_of(&n.genetic_stability_tests);
             facts.tumorigenicity_study = n.tumorigenicity_study;
             facts.glp_tox_biodistribution = n.glp_tox_biodistribution;
+            facts.nonclinical_package_accepted = n.package_accepted_by_regulator;
             facts.nonclinical_evidence = n.evidence_level;
         }
         if let Some(c) = &profile.clinical {
-            facts.completed_phase = c.completed_phase;
+            if let Some(trials) = &c.trials {
+                let read = trial_facts(trials);
+                facts.completed_phase = read.completed_phase;
+                facts.mcid_prespecified = read.mcid_prespecified;
+                facts.sample_size_powered = read.sample_size_powered;
+                facts.control_arm = read.control_arm;
+                facts.blinding = read.blinding;
+                facts.efficacy_follow_up_months = read.efficacy_follow_up_months;
+                facts.pivotal_result = read.pivotal_result;
+                facts.efficacy = read.efficacy;
+            }
             facts.proms = set_of(&c.proms);
             facts.structural_endpoints = set_of(&c.structural_endpoints);
-            facts.mcid_prespecified = c.mcid_prespecified;
-            facts.sample_size_powered = c.sample_size_powered;
-            facts.control_arm = c.control_arm;
-            facts.blinding = c.blinding;
             facts.patient_selection = c.patient_selection;
-            facts.efficacy_follow_up_months = c.efficacy_follow_up_months.map(Months::get);
+            facts.long_term_follow_up_in_place = c.long_term_follow_up_in_place;
             facts.ltfu_safety_years = c.ltfu_safety_years.map(Years::get);
             facts.immunogenicity_monitoring = set_of(&c.immunogenicity_monitoring);
-            facts.pivotal_result = c.pivotal_result;
             facts.pharmacovigilance = c.pharmacovigilance;
             facts.clinical_evidence = c.evidence_level;
         }
         if let Some(r) = &profile.regulatory {
-            facts.target_regulators = set_of(&r.target_regulators);
+            if let Some(jurisdictions) = &r.jurisdictions {
+                let read = regulatory_facts(jurisdictions);
+                facts.target_regulators = read.target_regulators;
+                facts.regulatory_interactions = read.interactions;
+                facts.regulatory_status = read.status;
+                facts.designations = read.designations;
+                facts.conditional_approval = read.conditional_approval;
+                facts.trial_authorisation = read.trial_authorisation;
+                facts.marketing_application = read.application;
+                facts.approval = read.approval;
+                facts.deficiencies = read.deficiencies;
+            }
             facts.classification_status = r.classification_status;
-            facts.regulatory_interactions = set_of(&r.interactions);
-            facts.regulatory_status = r.status;
-            facts.designations = set_of(&r.designations);
             facts.cmc_documentation = r.cmc_documentation;
-            facts.conditional_approval = r.conditional_approval;
             facts.market_access_plan = r.market_access_plan;
             facts.regulatory_evidence = r.evidence_level;
         }

@@ -13,16 +13,20 @@
 //!   regression events and MRL-lite.
 
 mod assessment;
+pub mod backtest;
 mod document;
 mod engine;
 mod factors;
 mod facts;
 mod input_types;
+pub mod jurisdictions;
 mod model;
 pub mod profile;
 pub mod readiness;
 mod reference;
 mod shared;
+pub mod trials;
+pub mod upgrade;
 
 #[cfg(test)]
 mod tests;
@@ -46,10 +50,10 @@ pub use input_types::Label;
 pub use model::{Model, ModelError};
 pub use profile::{Profile, ProfileError, ProfileSummary, parse_profile};
 pub use readiness::{
-    GateDefinition, GateMitigation, GateStatus, GateTest, LevelState, LevelStatus, MrlCriterionDefinition,
-    MrlCriterionStatus, MrlDefinition, MrlLevelDefinition, MrlLite, PotencyTier, Readiness,
-    ReadinessDefinition, ReadinessLevelDefinition, RegressionApplied, RegressionDefinition, RegressionEvent,
-    RoadmapItem, ScoreCheck, Stream, StreamLevels,
+    GateDefinition, GateMitigation, GateState, GateStatus, GateTest, ImpliedBy, LevelState, LevelStatus,
+    MilestoneKind, MrlCriterionDefinition, MrlCriterionStatus, MrlDefinition, MrlLevelDefinition, MrlLite,
+    PotencyTier, Readiness, ReadinessDefinition, ReadinessLevelDefinition, RegressionApplied,
+    RegressionDefinition, RegressionEvent, RoadmapItem, ScoreCheck, Stream, StreamLevels,
 };
 pub use reference::{REFERENCE_PROGRAMS, reference_programs};
 pub use shared::{Shared, Text};
@@ -67,6 +71,6 @@ impl Model {
 
     /// Assesses a profile. Deterministic: the same profile gives the same assessment.
     pub fn assess(&self, profile: &Profile) -> Assessment {
-        assessment::assess(self, profile)
+        assessment::assess(self, &upgrade::to_version2(profile))
     }
 }

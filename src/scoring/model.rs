@@ -36,7 +36,7 @@ pub enum ModelError {
 }
 
 /// A factor ready for scoring.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CompiledFactor {
     pub name: Text,
     pub rationale: Text,
@@ -51,7 +51,7 @@ pub(crate) struct CompiledFactor {
 }
 
 /// An indication profile ready for scoring.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CompiledProfile {
     pub index: usize,
     pub id: Text,
@@ -72,7 +72,7 @@ pub(crate) struct CompiledProfile {
 }
 
 /// A region requirement ready for checking.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum CompiledRequirement {
     FactorAtLeast { factor: FactorCode, min: u16 },
     CompletedPhaseAtLeast(TrialPhase),
@@ -101,7 +101,7 @@ impl CompiledRequirement {
 }
 
 /// A region checklist ready for checking.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CompiledRegion {
     pub requirements: Vec<CompiledRequirement>,
     /// `region.item` key of each requirement.
@@ -110,7 +110,7 @@ pub(crate) struct CompiledRegion {
 }
 
 /// A mitigation ready for counterfactual re-scoring.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CompiledMitigation {
     pub id: Text,
     pub factor: FactorCode,
@@ -124,7 +124,7 @@ pub(crate) struct CompiledMitigation {
 }
 
 /// A cap, bonus or warning ready for the output.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Cited {
     pub definition: usize,
     /// The cap's limit or the bonus's points, in tenths.
@@ -135,7 +135,7 @@ pub(crate) struct Cited {
 }
 
 /// The scoring model: validated data plus the compiled tables the engine reads.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Model {
     document: ModelDocument,
     /// Permille weights of an omitted level, then of each [`EvidenceLevel`] in order.
@@ -193,6 +193,16 @@ impl Model {
 
     pub(crate) fn definition(&self) -> &ModelDocument {
         &self.document
+    }
+
+    /// The compiled factors, for the back-test's weight perturbations.
+    pub(crate) fn factors_mut(&mut self) -> &mut [CompiledFactor] {
+        &mut self.factors
+    }
+
+    /// The compiled indication profiles, for the back-test's weight perturbations.
+    pub(crate) fn profiles_mut(&mut self) -> &mut [CompiledProfile] {
+        &mut self.profiles
     }
 
     pub(crate) fn factor(&self, factor: FactorCode) -> &CompiledFactor {

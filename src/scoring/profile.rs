@@ -2,10 +2,13 @@
 //! (research §6). Every field may be omitted or `null`, which means **unknown**; unknown is never
 //! read as "no". Lists are different: an empty list is a known "none of these".
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::input_types::{Label, bounded_count, bounded_real, categorical};
+use super::jurisdictions::Jurisdiction;
+use super::trials::Trial;
 
 bounded_real!(
     /// A percentage, 0 to 100.
@@ -39,6 +42,18 @@ bounded_real!(
     /// An injection volume in millilitres, 0 to 1,000.
     Millilitres, 0.0..=1000.0, "mL"
 );
+bounded_real!(
+    /// A duration in days, 0 to 36,500.
+    Days, 0.0..=36500.0, "days"
+);
+bounded_real!(
+    /// A number of cells per kilogram of body weight, 1 to 10^10.
+    CellsPerKg, 1.0..=1e10, "cells/kg"
+);
+bounded_real!(
+    /// A number of cells per square centimetre of lesion, 1 to 10^10.
+    CellsPerCm2, 1.0..=1e10, "cells/cm²"
+);
 bounded_count!(
     /// A passage number, 0 to 100.
     Passage, 0..=100, "passages"
@@ -59,8 +74,12 @@ bounded_count!(
 categorical! {
     /// The version of this input schema.
     pub enum ProfileVersion {
-        /// Version 1, the only one so far.
+        /// Version 1 (2026-11): one regulatory status and one clinical section for the whole
+        /// program. Accepted forever; converted to version 2 before scoring.
         V1 => "1",
+        /// Version 2: regulatory history per regulator (`regulatory.jurisdictions`), every trial
+        /// (`clinical.trials`), sources per section, and the facts version 1 could not state.
+        V2 => "2",
     }
 }
 
@@ -181,8 +200,10 @@ categorical! {
         BoneMarrow => "bone_marrow",
         /// Adipose tissue.
         Adipose => "adipose",
-        /// Umbilical cord (Wharton's jelly).
+        /// Umbilical cord tissue (Wharton's jelly).
         UmbilicalCord => "umbilical_cord",
+        /// Umbilical cord blood.
+        UmbilicalCordBlood => "umbilical_cord_blood",
         /// Placenta.
         Placenta => "placenta",
         /// Dental pulp.
@@ -209,6 +230,9 @@ categorical! {
         AllogeneicSingleDonor => "allogeneic_single_donor",
         /// Cells pooled from several allogeneic donors.
         AllogeneicPooled => "allogeneic_pooled",
+        /// Allogeneic, but whether lots come from one donor or a pool is not public (the public
+        /// state of most approved allogeneic products).
+        AllogeneicDonorModelNotPublic => "allogeneic_donor_model_not_public",
     }
 }
 
@@ -803,6 +827,12 @@ categorical! {
         HealthCanada => "health_canada",
         /// China's NMPA.
         Nmpa => "nmpa",
+        /// Korea's Ministry of Food and Drug Safety (formerly KFDA).
+        Mfds => "mfds",
+        /// India's Central Drugs Standard Control Organisation (DCGI).
+        Cdsco => "cdsco",
+        /// Australia's Therapeutic Goods Administration.
+        Tga => "tga",
         /// Another regulator.
         Other => "other",
     }
@@ -919,6 +949,41 @@ categorical! {
     }
 }
 
+categorical! {
+    /// What kind of record a source is, most to least authoritative for a regulatory fact.
+    pub enum SourceKind {
+        /// A regulator's decision, assessment report or register.
+        Regulator => "regulator",
+        /// A trial registry record.
+        Registry => "registry",
+        /// A peer-reviewed paper.
+        PeerReviewed => "peer_reviewed",
+        /// A conference abstract or preprint.
+        ConferenceOrPreprint => "conference_or_preprint",
+        /// The sponsor's own statement (press release, filing, slides).
+        Sponsor => "sponsor",
+        /// Anything else (press, encyclopaedia).
+        Other => "other",
+    }
+}
+
+/// Where a fact comes from. Sources are shown back in the assessment; they change no score.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The citation, e.g. "Kurtzberg et al., Biol Blood Marrow Transplant 2020".
+    #[schema(example = "FDA approval letter, Ryoncil (remestemcel-L-rknd), BLA 125706")]
+    pub citation: Option<Label>,
+    /// A DOI, PMID, registry id or URL.
+    #[schema(example = "NCT02336230")]
+    pub identifier: Option<Label>,
+    /// What kind of record it is.
+    pub kind: Option<SourceKind>,
+    /// The date on which the record showed the fact (YYYY-MM-DD).
+    #[schema(example = "2024-12-18")]
+    pub as_of: Option<NaiveDate>,
+}
+
 /// A complete program profile. Every section and field is optional: omitted or `null` means
 /// unknown. Unknown fields are rejected, so a misspelt name cannot silently drop information.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
@@ -929,7 +994,8 @@ categorical! {
     "delivery": {"route": "intradiscal", "carrier": "hyaluronic_acid"}
 }))]
 pub struct Profile {
-    /// Input schema version; omitted means "1", the only supported version.
+    /// Input schema version; omitted means "1". Both versions are accepted; version 1 is converted
+    /// to version 2 before scoring (see `docs/scoring-model.md`, "Profile versions").
     pub profile_version: Option<ProfileVersion>,
     /// Program and indication (research §6.1).
     pub program: Option<ProgramSection>,
@@ -945,8 +1011,8 @@ pub struct Profile {
     pub delivery: Option<DeliverySection>,
     /// Nonclinical evidence (§6.7).
     pub nonclinical: Option<NonclinicalSection>,
-    /// Clinical program and outcome measures (§6.8). Describes the most advanced completed or
-    /// planned efficacy trial.
+    /// Clinical program and outcome measures (§6.8). Version 1 describes the most advanced
+    /// completed or planned efficacy trial; version 2 lists every trial.
     pub clinical: Option<ClinicalSection>,
     /// Regulatory (§6.9).
     pub regulatory: Option<RegulatorySection>,
@@ -970,6 +1036,8 @@ pub struct ProgramSection {
     pub product_class: Option<ProductClass>,
     /// Most advanced development stage started.
     pub stage: Option<DevelopmentStage>,
+    /// Version 2: where these facts come from.
+    pub sources: Option<Vec<Source>>,
 }
 
 /// Indication-specific details.
@@ -979,6 +1047,9 @@ pub struct IndicationDetail {
     /// Disc only: Pfirrmann grade of the treated discs. Grade III or worse (or unknown) makes the
     /// disc microenvironment "severe" (research §9.10).
     pub pfirrmann_grade: Option<PfirrmannGrade>,
+    /// Version 2: whether the indication mixes aetiologies (e.g. ischaemic and non-ischaemic heart
+    /// failure, or traumatic and non-traumatic injury) in one population.
+    pub mixed_aetiology: Option<bool>,
 }
 
 /// Cell source and donor.
@@ -998,6 +1069,8 @@ pub struct CellSourceSection {
     pub hla_matching: Option<HlaMatching>,
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
+    /// Version 2: where these facts come from.
+    pub sources: Option<Vec<Source>>,
 }
 
 /// Manufacturing process.
@@ -1035,8 +1108,12 @@ pub struct ManufacturingSection {
     pub estimated_cogs_per_dose_usd: Option<Usd>,
     /// How closed and automated the process is.
     pub automation_level: Option<AutomationLevel>,
+    /// Version 2: share of lots or autologous harvests that fail to meet release criteria, %.
+    pub manufacturing_failure_rate_pct: Option<Percent>,
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
+    /// Version 2: where these facts come from.
+    pub sources: Option<Vec<Source>>,
 }
 
 /// Genetic modification of the cells.
@@ -1080,8 +1157,13 @@ pub struct QualitySection {
     pub post_thaw_viability_pct: Option<Percent>,
     /// Potency assays; an empty list means none.
     pub potency_assays: Option<Vec<PotencyAssay>>,
+    /// Version 2: a regulator accepted a release specification (by approving the product or
+    /// authorising a trial), details not public.
+    pub release_specification_accepted_by_regulator: Option<bool>,
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
+    /// Version 2: where these facts come from.
+    pub sources: Option<Vec<Source>>,
 }
 
 /// The lot-release specification. Each item: `true` in the specification, `false` not, omitted unknown.
@@ -1119,18 +1201,32 @@ pub struct PotencyAssay {
     /// The acceptance criterion for lot release.
     #[schema(example = "IDO activity >= 30 pg kynurenine per 10^3 cells")]
     pub acceptance_criterion: Option<Label>,
+    /// Version 2: whether the assay measures a stated mechanism of action, whatever the analyte
+    /// (an assay matrix counts); omitted, the analyte decides.
+    pub mechanism_linked: Option<bool>,
+    /// Version 2: whether its readout has been shown to correlate with clinical activity.
+    pub correlated_with_clinical_activity: Option<bool>,
+    /// Version 2: whether it was run on the clinical lots and the commercial lots alike, so that
+    /// it bridges them.
+    pub bridges_clinical_and_commercial_lots: Option<bool>,
+    /// Version 2: whether it is run on thawed product, as the patient receives it.
+    pub tested_after_thaw: Option<bool>,
 }
 
 /// Formulation, storage and logistics.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FormulationSection {
     /// How the product is supplied.
     pub presentation: Option<Presentation>,
     /// Whether stability (including post-thaw viability) is validated over the claimed shelf life.
     pub stability_data: Option<bool>,
+    /// Version 2: shelf life from release (or thaw, for products thawed at the site), days.
+    pub shelf_life_days: Option<Days>,
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
+    /// Version 2: where these facts come from.
+    pub sources: Option<Vec<Source>>,
 }
 
 /// Delivery.
@@ -1154,8 +1250,17 @@ pub struct DeliverySection {
     pub dose_rationale: Option<DoseRationale>,
     /// Intradiscal procedure precautions; an empty list means none.
     pub procedure_safety_measures: Option<Vec<ProcedureSafetyMeasure>>,
+    /// Version 2: dose per kilogram of body weight.
+    #[schema(example = 2e6)]
+    pub dose_cells_per_kg: Option<CellsPerKg>,
+    /// Version 2: dose per square centimetre of lesion.
+    pub dose_cells_per_cm2: Option<CellsPerCm2>,
+    /// Version 2: days between doses, for repeated dosing.
+    pub dosing_interval_days: Option<Days>,
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
+    /// Version 2: where these facts come from.
+    pub sources: Option<Vec<Source>>,
 }
 
 /// Nonclinical evidence.
@@ -1174,8 +1279,13 @@ pub struct NonclinicalSection {
     pub tumorigenicity_study: Option<TumorigenicityStudy>,
     /// Whether GLP toxicology and biodistribution studies are done.
     pub glp_tox_biodistribution: Option<bool>,
+    /// Version 2: a regulator accepted the nonclinical package (by authorising a trial or
+    /// approving the product), details not public.
+    pub package_accepted_by_regulator: Option<bool>,
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
+    /// Version 2: where these facts come from.
+    pub sources: Option<Vec<Source>>,
 }
 
 /// An animal efficacy model. Unknown properties count as absent.
@@ -1196,61 +1306,75 @@ pub struct AnimalModel {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClinicalSection {
-    /// Last completed clinical phase.
+    /// Version 2: every trial of the program, completed, running or planned; an empty list means
+    /// none. Replaces version 1's `completed_phase`, `mcid_prespecified`, `sample_size_powered`,
+    /// `control_arm`, `blinding`, `efficacy_follow_up_months` and `pivotal_result`.
+    pub trials: Option<Vec<Trial>>,
+    /// Version 1: last completed clinical phase.
     pub completed_phase: Option<TrialPhase>,
     /// Outcome measures; an empty list means none.
     pub proms: Option<Vec<Prom>>,
     /// Structural or mechanistic endpoints; an empty list means none.
     pub structural_endpoints: Option<Vec<StructuralEndpoint>>,
-    /// Whether a minimal clinically important difference / responder definition is prespecified.
+    /// Version 1: whether a minimal clinically important difference / responder definition is prespecified.
     pub mcid_prespecified: Option<bool>,
-    /// Whether the sample size is powered for the primary endpoint.
+    /// Version 1: whether the sample size is powered for the primary endpoint.
     pub sample_size_powered: Option<bool>,
-    /// Control arm.
+    /// Version 1: control arm.
     pub control_arm: Option<ControlArm>,
-    /// Blinding.
+    /// Version 1: blinding.
     pub blinding: Option<Blinding>,
     /// Responder enrichment.
     pub patient_selection: Option<PatientSelection>,
-    /// Efficacy follow-up, months.
+    /// Version 1: efficacy follow-up, months.
     #[schema(example = 24)]
     pub efficacy_follow_up_months: Option<Months>,
     /// Planned or running long-term safety follow-up, years.
     pub ltfu_safety_years: Option<Years>,
     /// Immunogenicity monitoring; an empty list means none.
     pub immunogenicity_monitoring: Option<Vec<ImmunogenicityMonitoring>>,
-    /// Result of the pivotal trial.
+    /// Version 1: result of the pivotal trial.
     pub pivotal_result: Option<PivotalResult>,
     /// Whether post-marketing pharmacovigilance (adverse-event surveillance of treated patients)
     /// is in place; read by the MSC-TRL 9 gate, not scored.
     pub pharmacovigilance: Option<bool>,
+    /// Version 2: whether long-term safety follow-up of treated patients is in place, when its
+    /// duration is not stated.
+    pub long_term_follow_up_in_place: Option<bool>,
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
+    /// Version 2: where these facts come from.
+    pub sources: Option<Vec<Source>>,
 }
 
 /// Regulatory.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegulatorySection {
-    /// Regulators targeted.
+    /// Version 2: the program's history with each regulator. Replaces version 1's
+    /// `target_regulators`, `interactions`, `status`, `designations` and `conditional_approval`.
+    pub jurisdictions: Option<Vec<Jurisdiction>>,
+    /// Version 1: regulators targeted.
     pub target_regulators: Option<Vec<Regulator>>,
     /// Classification status.
     pub classification_status: Option<ClassificationStatus>,
-    /// Interactions held; an empty list means none.
+    /// Version 1: interactions held; an empty list means none.
     pub interactions: Option<Vec<RegulatoryInteraction>>,
-    /// Furthest regulatory status.
+    /// Version 1: furthest regulatory status.
     pub status: Option<RegulatoryStatus>,
-    /// Designations held; an empty list means none.
+    /// Version 1: designations held; an empty list means none.
     pub designations: Option<Vec<Designation>>,
     /// CMC documentation readiness.
     pub cmc_documentation: Option<CmcDocumentation>,
-    /// What became of a conditional approval (`none` if there never was one); read by the
+    /// Version 1: what became of a conditional approval (`none` if there never was one); read by the
     /// MSC-TRL gates and regression rules, not scored.
     pub conditional_approval: Option<ConditionalApprovalOutcome>,
     /// Whether a reimbursement / market-access plan exists; read by the MSC-TRL 9 gate, not scored.
     pub market_access_plan: Option<bool>,
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
+    /// Version 2: where these facts come from.
+    pub sources: Option<Vec<Source>>,
 }
 
 /// Why a profile was rejected.
@@ -1275,6 +1399,9 @@ pub fn parse_profile(json: &[u8]) -> Result<Profile, ProfileError> {
         }
     })?;
     deserializer.end().map_err(|error| ProfileError { field: String::new(), message: error.to_string() })?;
+    if let Some(error) = super::upgrade::version_errors(&profile).into_iter().next() {
+        return Err(error);
+    }
     Ok(profile)
 }
 

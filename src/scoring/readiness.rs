@@ -2,6 +2,7 @@
 //! averaged. Gates are model data (`[readiness]` in `model.toml`); each names a [`GateTest`] that
 //! this module implements on the normalised facts. An unknown input never passes a gate.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -11,6 +12,7 @@ use super::engine::Scores;
 use super::factors::{Barrier, FactorCode, Reading};
 use super::facts::{Facts, PotencyTiers};
 use super::input_types::{Set, categorical};
+use super::jurisdictions::{ApprovalPathway, Milestone};
 use super::model::Model;
 use super::profile::*;
 use super::shared::{Shared, Text};
@@ -58,6 +60,109 @@ categorical! {
         /// Validated lot-release test with an acceptance criterion.
         LotRelease => "lot_release",
     }
+}
+
+categorical! {
+    /// A gate's state. A gate is credited when it is met by its own check or implied by a
+    /// regulatory milestone.
+    pub enum GateState {
+        /// Met by the profile's own answers.
+        Met => "met",
+        /// Credited because a regulator approved the product (conditionally or fully): an
+        /// approval covers every requirement up to the marketing decision (biomedical TRL 8-9,
+        /// EXT-BIOMEDICAL-TRL).
+        ImpliedByApproval => "implied_by_approval",
+        /// Credited because a marketing application was submitted and no complete response or
+        /// refusal since has cited CMC: the dossier (ICH M4 CTD modules 3-5) contains what levels
+        /// 1-7 and the dossier gates of level 8 ask for (biomedical TRL 8, BLA/NDA).
+        ImpliedByApplication => "implied_by_application",
+        /// Credited because a regulator authorised a clinical trial (IND/CTA): first-in-human
+        /// needs what levels 1-5 ask for (biomedical TRL 5-6: GLP safety, GMP-compatible
+        /// manufacturing, characterisation, regulatory submission).
+        ImpliedByTrialAuthorisation => "implied_by_trial_authorisation",
+        /// Not met.
+        Unmet => "unmet",
+        /// Unknown, which is not met.
+        Unknown => "unknown",
+    }
+}
+
+categorical! {
+    /// A regulatory milestone whose requirements the gates credit.
+    pub enum MilestoneKind {
+        /// A clinical trial authorised (IND/CTA), or a trial completed, which needed one.
+        TrialAuthorisation => "trial_authorisation",
+        /// A marketing application submitted.
+        MarketingApplication => "marketing_application",
+        /// A conditional or full marketing approval.
+        Approval => "approval",
+    }
+}
+
+/// The highest level whose gates a trial authorisation credits (biomedical TRL 6 starts with the
+/// IND and Phase 1, so levels 1-5 are behind it: EXT-BIOMEDICAL-TRL).
+pub const TRIAL_AUTHORISATION_COVERS: u8 = 5;
+/// The highest level whose gates a marketing application credits; of level 8 it credits the
+/// dossier gates (every stream but clinical): biomedical TRL 8 is Phase 3, consistency lots and
+/// the BLA (EXT-BIOMEDICAL-TRL).
+pub const APPLICATION_COVERS: u8 = 7;
+/// The highest level whose gates an approval credits: approval is biomedical TRL 9's entry
+/// (EXT-BIOMEDICAL-TRL), so everything up to the marketing decision is behind it.
+pub const APPROVAL_COVERS: u8 = 8;
+
+/// The milestone that credits a gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImpliedBy {
+    /// The milestone.
+    pub milestone: MilestoneKind,
+    /// The regulator, when the profile names it.
+    pub regulator: Option<Regulator>,
+    /// When, if the profile dates it.
+    pub date: Option<NaiveDate>,
+}
+
+impl ImpliedBy {
+    fn state(self) -> GateState {
+        match self.milestone {
+            MilestoneKind::Approval => GateState::ImpliedByApproval,
+            MilestoneKind::MarketingApplication => GateState::ImpliedByApplication,
+            MilestoneKind::TrialAuthorisation => GateState::ImpliedByTrialAuthorisation,
+        }
+    }
+}
+
+fn implied(kind: MilestoneKind, milestone: Milestone) -> ImpliedBy {
+    ImpliedBy { milestone: kind, regulator: milestone.regulator, date: milestone.date }
+}
+
+/// The milestone, if any, that credits a gate of `level` in `stream`: the furthest one covering
+/// it. No milestone credits the pivotal-trial gate: whether the pivotal trial succeeded is the
+/// fact a regression event reads, so an unknown result must not pass where a failure is capped.
+fn credit(facts: &Facts, level: u8, stream: Stream, test: &GateTest) -> Option<ImpliedBy> {
+    if *test == GateTest::PivotalTrialCompleted {
+        return None;
+    }
+    if let Some(approval) = facts.approval.filter(|_| level <= APPROVAL_COVERS) {
+        return Some(implied(MilestoneKind::Approval, approval));
+    }
+    let application = facts.marketing_application.filter(|application| !application.cmc_deficiency);
+    if let Some(application) = application.filter(|_| {
+        level <= APPLICATION_COVERS || (level == APPLICATION_COVERS + 1 && stream != Stream::Clinical)
+    }) {
+        return Some(implied(MilestoneKind::MarketingApplication, application));
+    }
+    // A completed trial needed an authorisation, even where the profile does not list it.
+    let trial = facts.trial_authorisation.or_else(|| {
+        facts.completed_phase.filter(|phase| *phase >= TrialPhase::Phase1).map(|_| Milestone {
+            regulator: None,
+            date: None,
+            pathway: None,
+            cmc_deficiency: false,
+        })
+    });
+    trial
+        .filter(|_| level <= TRIAL_AUTHORISATION_COVERS)
+        .map(|trial| implied(MilestoneKind::TrialAuthorisation, trial))
 }
 
 categorical! {
@@ -378,8 +483,11 @@ pub struct GateStatus {
     pub mandatory: bool,
     /// Weight.
     pub weight: u32,
-    /// Met, unmet, or unknown (which is not met).
-    pub state: ItemState,
+    /// Met by the profile's own answers, implied by a regulatory milestone (credited as met), unmet,
+    /// or unknown (which is not met).
+    pub state: GateState,
+    /// For an implied gate: the milestone that credits it.
+    pub implied_by: Option<ImpliedBy>,
     /// What the gate requires.
     #[schema(value_type = String)]
     pub text: Text,
@@ -518,7 +626,7 @@ pub struct Readiness {
 }
 
 /// A gate ready for evaluation.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CompiledGate {
     pub code: Text,
     pub level: u8,
@@ -532,7 +640,7 @@ pub(crate) struct CompiledGate {
 }
 
 /// A regression rule ready for evaluation.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CompiledRegression {
     pub event: RegressionEvent,
     pub stream: Stream,
@@ -542,7 +650,7 @@ pub(crate) struct CompiledRegression {
 }
 
 /// An MRL-lite criterion ready for evaluation.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CompiledCriterion {
     pub level: u8,
     pub code: Text,
@@ -551,7 +659,7 @@ pub(crate) struct CompiledCriterion {
 }
 
 /// The readiness model ready for evaluation.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CompiledReadiness {
     /// Permille.
     pub complete_share: u32,
@@ -594,16 +702,26 @@ fn stated<T>(value: Option<T>) -> Option<bool> {
 }
 
 fn at_least(tiers: PotencyTiers, tier: PotencyTier) -> Set<PotencyAnalyte> {
+    let lot_release = tiers.lot_release.union(tiers.clinically_anchored);
     match tier {
-        PotencyTier::Exploratory => tiers.exploratory.union(tiers.qualified).union(tiers.lot_release),
-        PotencyTier::Qualified => tiers.qualified.union(tiers.lot_release),
-        PotencyTier::LotRelease => tiers.lot_release,
+        PotencyTier::Exploratory => tiers.exploratory.union(tiers.qualified).union(lot_release),
+        PotencyTier::Qualified => tiers.qualified.union(lot_release),
+        PotencyTier::LotRelease => lot_release,
     }
 }
 
 /// Whether the control arm is one the indication accepts. Blinding, when required, is asked of
 /// concurrent controls only, since an external control cannot be blinded.
 fn accepted_control(f: &Facts, model: &Model, require_blinding: bool) -> Option<bool> {
+    // A conditional or time-limited pathway rests on presumed efficacy from an exploratory trial
+    // (PMD Act art. 23-26, EXT-PMDA-CONDITIONAL), so no concurrent control is asked for there.
+    let conditional = |milestone: Option<Milestone>| {
+        milestone
+            .is_some_and(|milestone| milestone.pathway == Some(ApprovalPathway::ConditionalOrTimeLimited))
+    };
+    if conditional(f.marketing_application) || conditional(f.approval) {
+        return Some(true);
+    }
     match f.control_arm? {
         ControlArm::NoneSingleArm => Some(false),
         // Research §9.3 OM3: external controls are accepted in lethal orphan settings only.
@@ -659,7 +777,12 @@ impl GateTest {
                 // The link must be to a stated mechanism: the indication's defaults, which the
                 // scores fall back on, are not evidence of a hypothesis.
                 (Some(tiers), Some(mechanisms)) => {
-                    Some(at_least(tiers, *tier).intersects(model.markers_of(mechanisms)))
+                    let least = match tier {
+                        PotencyTier::Exploratory => 0,
+                        PotencyTier::Qualified => 1,
+                        PotencyTier::LotRelease => 2,
+                    };
+                    Some(tiers.linked_at_least(least, model.markers_of(mechanisms)))
                 }
                 _ => None,
             },
@@ -786,8 +909,10 @@ impl GateTest {
             Self::CostPerDoseEstimated => {
                 any(&[stated(f.cogs_per_dose_usd), stated(f.media_liters_per_dose)])
             }
+            // The trial an application rests on may be a Phase 2 or 2/3 (several MSC approvals);
+            // it must have reported.
             Self::PivotalTrialCompleted => all(&[
-                f.completed_phase.map(|done| done >= TrialPhase::Phase3),
+                f.completed_phase.map(|done| done >= TrialPhase::Phase2),
                 f.pivotal_result.map(|result| {
                     matches!(result, PivotalResult::MetPrimaryEndpoint | PivotalResult::FailedPrimaryEndpoint)
                 }),
@@ -844,9 +969,10 @@ impl RegressionEvent {
         match self {
             Self::PivotalFailure => (f.pivotal_result == Some(PivotalResult::FailedPrimaryEndpoint))
                 .then_some(&["clinical.pivotal_result"]),
-            Self::AuthorisationWithdrawn => {
-                (f.regulatory_status == Some(RegulatoryStatus::Withdrawn)).then_some(&["regulatory.status"])
-            }
+            // An approval that ended because it was not converted is that event, not this one.
+            Self::AuthorisationWithdrawn => (f.regulatory_status == Some(RegulatoryStatus::Withdrawn)
+                && f.conditional_approval != Some(ConditionalApprovalOutcome::NotConverted))
+            .then_some(&["regulatory.status"]),
             Self::ConditionalApprovalNotConverted => (f.conditional_approval
                 == Some(ConditionalApprovalOutcome::NotConverted))
             .then_some(&["regulatory.conditional_approval"]),
@@ -889,14 +1015,24 @@ impl Tally {
 /// Evaluates the readiness level of scored facts.
 pub(crate) fn assess(model: &Model, facts: &Facts, scores: &Scores) -> Readiness {
     let readiness = model.readiness();
-    let states: Vec<ItemState> =
-        readiness.gates.iter().map(|gate| state(gate.test.check(model, facts, scores))).collect();
+    let states: Vec<(ItemState, Option<ImpliedBy>)> = readiness
+        .gates
+        .iter()
+        .map(|gate| {
+            let own = state(gate.test.check(model, facts, scores));
+            let implied =
+                (own != ItemState::Met).then(|| credit(facts, gate.level, gate.stream, &gate.test)).flatten();
+            (own, implied)
+        })
+        .collect();
+    let credited =
+        |(own, implied): (ItemState, Option<ImpliedBy>)| own == ItemState::Met || implied.is_some();
     let gates = || readiness.gates.iter().zip(states.iter().copied());
 
     let mut tallies = [Tally::default(); MAX_LEVEL as usize];
     for (gate, state) in gates() {
         let tally = &mut tallies[usize::from(gate.level - 1)];
-        let met = if state == ItemState::Met { gate.weight } else { 0 };
+        let met = if credited(state) { gate.weight } else { 0 };
         if gate.mandatory {
             tally.mandatory += gate.weight;
             tally.mandatory_met += met;
@@ -934,7 +1070,7 @@ pub(crate) fn assess(model: &Model, facts: &Facts, scores: &Scores) -> Readiness
     let streams = StreamLevels::from_fn(|stream| {
         let level = consecutive(&|level| {
             gates().all(|(gate, state)| {
-                gate.level != level || gate.stream != stream || !gate.mandatory || state == ItemState::Met
+                gate.level != level || gate.stream != stream || !gate.mandatory || credited(state)
             })
         });
         level.min(cap(Some(stream)))
@@ -963,12 +1099,18 @@ pub(crate) fn assess(model: &Model, facts: &Facts, scores: &Scores) -> Readiness
                 supporting_met_share: share(tally.supporting_met, tally.supporting),
                 gates: gates()
                     .filter(|(gate, _)| gate.level == level)
-                    .map(|(gate, state)| GateStatus {
+                    .map(|(gate, (own, implied))| GateStatus {
                         code: gate.code.clone(),
                         stream: gate.stream,
                         mandatory: gate.mandatory,
                         weight: gate.weight,
-                        state,
+                        state: match (own, implied) {
+                            (ItemState::Met, _) => GateState::Met,
+                            (_, Some(implied)) => implied.state(),
+                            (ItemState::Unmet, None) => GateState::Unmet,
+                            (ItemState::Unknown, None) => GateState::Unknown,
+                        },
+                        implied_by: implied,
                         text: gate.text.clone(),
                     })
                     .collect(),
@@ -976,8 +1118,8 @@ pub(crate) fn assess(model: &Model, facts: &Facts, scores: &Scores) -> Readiness
         })
         .collect();
     let roadmap = gates()
-        .filter(|(gate, state)| gate.level == next && *state != ItemState::Met)
-        .map(|(gate, state)| RoadmapItem {
+        .filter(|(gate, state)| gate.level == next && !credited(*state))
+        .map(|(gate, (state, _))| RoadmapItem {
             gate: gate.code.clone(),
             level: gate.level,
             stream: gate.stream,

@@ -64,14 +64,18 @@ impl Draws<'_> {
 pub(super) fn profile(values: &[u32]) -> Profile {
     let d = &mut Draws { values, next: 0 };
     Profile {
-        profile_version: d.one(ProfileVersion::ALL),
+        profile_version: d.one(&[ProfileVersion::V1]),
         program: d.section(|d| ProgramSection {
             name: None,
             indication: d.one(Indication::ALL),
-            indication_detail: Some(IndicationDetail { pfirrmann_grade: d.number(1.0, 5.0) }),
+            indication_detail: Some(IndicationDetail {
+                pfirrmann_grade: d.number(1.0, 5.0),
+                mixed_aetiology: None,
+            }),
             intended_mechanism: d.some(Mechanism::ALL),
             product_class: d.one(ProductClass::ALL),
             stage: d.one(DevelopmentStage::ALL),
+            ..Default::default()
         }),
         cell_source: d.section(|d| CellSourceSection {
             tissue_source: d.one(TissueSource::ALL),
@@ -80,6 +84,7 @@ pub(super) fn profile(values: &[u32]) -> Profile {
             cell_bank: d.one(CellBank::ALL),
             hla_matching: d.one(HlaMatching::ALL),
             evidence_level: d.one(EvidenceLevel::ALL),
+            ..Default::default()
         }),
         manufacturing: d.section(|d| ManufacturingSection {
             culture_media: d.one(CultureMedia::ALL),
@@ -106,6 +111,7 @@ pub(super) fn profile(values: &[u32]) -> Profile {
             estimated_cogs_per_dose_usd: d.number(100.0, 90_000.0),
             automation_level: d.one(AutomationLevel::ALL),
             evidence_level: d.one(EvidenceLevel::ALL),
+            ..Default::default()
         }),
         quality: d.section(|d| QualitySection {
             isct_identity_testing: d.flag(),
@@ -131,15 +137,18 @@ pub(super) fn profile(values: &[u32]) -> Profile {
                             .flag()
                             .filter(|set| *set)
                             .and_then(|_| Label::try_from("limit".to_owned()).ok()),
+                        ..Default::default()
                     })
                     .collect()
             }),
             evidence_level: d.one(EvidenceLevel::ALL),
+            ..Default::default()
         }),
         formulation: d.section(|d| FormulationSection {
             presentation: d.one(Presentation::ALL),
             stability_data: d.flag(),
             evidence_level: d.one(EvidenceLevel::ALL),
+            ..Default::default()
         }),
         delivery: d.section(|d| DeliverySection {
             route: d.one(Route::ALL),
@@ -151,6 +160,7 @@ pub(super) fn profile(values: &[u32]) -> Profile {
             dose_rationale: d.one(DoseRationale::ALL),
             procedure_safety_measures: d.some(ProcedureSafetyMeasure::ALL),
             evidence_level: d.one(EvidenceLevel::ALL),
+            ..Default::default()
         }),
         nonclinical: d.section(|d| NonclinicalSection {
             animal_models: d.known().map(|count| {
@@ -169,6 +179,7 @@ pub(super) fn profile(values: &[u32]) -> Profile {
             tumorigenicity_study: d.one(TumorigenicityStudy::ALL),
             glp_tox_biodistribution: d.flag(),
             evidence_level: d.one(EvidenceLevel::ALL),
+            ..Default::default()
         }),
         clinical: d.section(|d| ClinicalSection {
             completed_phase: d.one(TrialPhase::ALL),
@@ -185,6 +196,7 @@ pub(super) fn profile(values: &[u32]) -> Profile {
             pivotal_result: d.one(PivotalResult::ALL),
             pharmacovigilance: d.flag(),
             evidence_level: d.one(EvidenceLevel::ALL),
+            ..Default::default()
         }),
         regulatory: d.section(|d| RegulatorySection {
             target_regulators: d.some(Regulator::ALL),
@@ -196,6 +208,7 @@ pub(super) fn profile(values: &[u32]) -> Profile {
             conditional_approval: d.one(ConditionalApprovalOutcome::ALL),
             market_access_plan: d.flag(),
             evidence_level: d.one(EvidenceLevel::ALL),
+            ..Default::default()
         }),
     }
 }

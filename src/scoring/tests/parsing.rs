@@ -84,7 +84,7 @@ fn unknown_values_and_unsupported_versions_are_rejected_naming_the_allowed_ones(
     assert_eq!(error.field, "delivery.route");
     assert!(error.message.contains("`intradiscal`"), "{}", error.message);
 
-    let error = rejection(r#"{"profile_version": "2"}"#);
+    let error = rejection(r#"{"profile_version": "3"}"#);
     assert_eq!(error.field, "profile_version");
     assert!(error.message.contains("expected `1`"), "{}", error.message);
 

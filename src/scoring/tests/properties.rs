@@ -76,6 +76,7 @@ fn assay(analyte: PotencyAnalyte, quantitative: bool, stage: AssayStage, release
         stage: Some(stage),
         used_for_lot_release: Some(release),
         acceptance_criterion: release.then(|| Label::try_from("limit".to_owned()).expect("label")),
+        ..Default::default()
     }
 }
 
@@ -95,7 +96,9 @@ macro_rules! ladder {
 /// Every ordinal input (research: "improving any single ordinal input"). Inputs that are
 /// trade-offs by design are left out: cytokine priming (immunogenicity, SF-11), the donor type
 /// (allogeneic consistency versus immunogenicity), genetic modification (homing versus safety),
-/// cryopreservation (shelf life versus cold-chain cost, MF-06) and the route (categorical).
+/// cryopreservation (shelf life versus cold-chain cost, MF-06) and the route (categorical). The
+/// completed phase is left out since model 2.0: completing an efficacy trial without stating its
+/// result makes that result a critical unknown of OM8, counted at its worst, by design.
 fn ladders() -> Vec<Ladder> {
     use Preconditioning as P;
     vec![
@@ -296,17 +299,6 @@ fn ladders() -> Vec<Ladder> {
             |p, v| nonclinical(p).animal_models = Some(v)
         ),
         ladder!(
-            "completed_phase",
-            [
-                TrialPhase::None,
-                TrialPhase::Phase1,
-                TrialPhase::Phase12,
-                TrialPhase::Phase2,
-                TrialPhase::Phase3
-            ],
-            |p, v| clinical(p).completed_phase = Some(v)
-        ),
-        ladder!(
             "proms",
             [vec![], vec![Prom::OtherNonValidated], vec![Prom::Sf36], Prom::ALL.to_vec()],
             |p, v| clinical(p).proms = Some(v)
@@ -408,7 +400,7 @@ struct CriticalInput {
 fn severe_disc(p: &mut Profile) {
     program(p).indication = Some(Indication::IntervertebralDiscDegeneration);
     program(p).indication_detail =
-        Some(IndicationDetail { pfirrmann_grade: PfirrmannGrade::try_from(4.0).ok() });
+        Some(IndicationDetail { pfirrmann_grade: PfirrmannGrade::try_from(4.0).ok(), mixed_aetiology: None });
 }
 
 fn critical_inputs() -> Vec<CriticalInput> {
