@@ -485,12 +485,18 @@ fn closest<'a>(name: &str, allowed: &'a [String]) -> Option<&'a str> {
         return None;
     }
     let budget = (length / 3).clamp(1, 3);
-    allowed
+    let mut near: Vec<(usize, &String)> = allowed
         .iter()
         .map(|candidate| (edit_distance(name, candidate), candidate))
         .filter(|(distance, _)| *distance <= budget)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate.as_str())
+        .collect();
+    near.sort_by_key(|(distance, _)| *distance);
+    match near.as_slice() {
+        // Two equally close names (`phase_2`: `phase2` or `phase1_2`?): no guess.
+        [(best, _), (second, _), ..] if best == second => None,
+        [(_, candidate), ..] => Some(candidate.as_str()),
+        [] => None,
+    }
 }
 
 /// Levenshtein distance between two short names, in characters.

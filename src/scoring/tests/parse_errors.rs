@@ -156,6 +156,12 @@ fn serde_wording_is_rewritten_in_plain_words() {
             "unknown field `rout` (did you mean `route`?)",
         ),
         (
+            r#"{"program": {"stage": "phase_2"}}"#,
+            "program.stage",
+            "unknown value `phase_2`; allowed: `discovery`, `preclinical`, `phase1`, `phase1_2`, `phase2`, \
+             `phase3`, `marketing_application`, `marketed`",
+        ),
+        (
             r#"{"formulation": {"shelf_life": 12}}"#,
             "formulation.shelf_life",
             "unknown field `shelf_life`; allowed: `presentation`, `stability_data`, `evidence_level`",
