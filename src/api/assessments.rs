@@ -112,7 +112,7 @@ fn created(record: AssessmentRecord, replayed: bool) -> HttpResponse {
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid profile (the field and the reason are named)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid profile: every invalid field is named, with its path and the reason", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/score")]
@@ -155,7 +155,7 @@ pub async fn score(
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No program with this `program_id`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid profile, or Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid profile (every invalid field is named, with its path and the reason), or Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry with the same Idempotency-Key", body = Problem, content_type = "application/problem+json"),
     )
 )]
