@@ -30,10 +30,14 @@ pub fn parse<T: DeserializeOwned>(
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))?;
     // NUL is reported, then taken out, so that the rest of the body is still checked.
-    let mut readable = value.clone();
     let mut errors = Vec::new();
-    take_out_nul_characters(&mut readable, String::new(), &mut errors);
-    match parse_errors::deserialize_all::<T>(&readable) {
+    let mut without_nul = None;
+    if has_nul_character(&value) {
+        let mut copy = value.clone();
+        take_out_nul_characters(&mut copy, String::new(), &mut errors);
+        without_nul = Some(copy);
+    }
+    match parse_errors::deserialize_all::<T>(without_nul.as_ref().unwrap_or(&value)) {
         Ok(parsed) if errors.is_empty() => return Ok((parsed, value)),
         Ok(_) => {}
         Err(found) => {
@@ -122,5 +126,16 @@ fn take_out_nul_characters(value: &mut serde_json::Value, path: String, errors: 
             }
         }
         _ => {}
+    }
+}
+
+fn has_nul_character(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(has_nul_character),
+        serde_json::Value::Object(fields) => {
+            fields.iter().any(|(key, item)| key.contains('\0') || has_nul_character(item))
+        }
+        _ => false,
     }
 }
