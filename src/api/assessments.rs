@@ -113,7 +113,7 @@ fn created(record: AssessmentRecord, replayed: bool) -> HttpResponse {
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid profile (the field and the reason are named)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid profile: every invalid field is named, with its path and the reason", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/score")]
@@ -157,7 +157,7 @@ pub async fn score(
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No program with this `program_id`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid profile, or Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid profile (every invalid field is named, with its path and the reason), or Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry with the same Idempotency-Key", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -583,11 +583,5 @@ fn reject_fields_of_other_version(profile: &Profile) -> Result<(), ApiError> {
         .into_iter()
         .map(|error| FieldError { field: format!("profile.{}", error.field), message: error.message })
         .collect();
-    if errors.is_empty() {
-        return Ok(());
-    }
-    Err(ApiError::Validation {
-        detail: format!("The profile has {} field(s) of the other profile version.", errors.len()),
-        errors,
-    })
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::invalid_fields(errors)) }
 }

@@ -1,5 +1,5 @@
 //! Reading JSON request bodies: wrong media type 415, malformed JSON 400, and a body that is JSON
-//! but not a valid request 422 with the path of the offending field.
+//! but not a valid request 422 naming every invalid field (path and reason, in plain words).
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::problem::{ApiError, FieldError};
+use crate::scoring::parse_errors::{self, InvalidField};
 
 /// Parses `body` as `T`, returning it with the JSON value it came from (stored as received).
 pub fn parse<T: DeserializeOwned>(
@@ -28,14 +29,30 @@ pub fn parse<T: DeserializeOwned>(
     // serde_json rejects lone surrogates and nesting beyond 128 levels as malformed.
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))?;
-    if let Some(field) = path_of_nul_character(&value, String::new()) {
-        return Err(invalid(field, "text must not contain NUL characters (\\u0000)".into()));
+    // NUL is reported, then taken out, so that the rest of the body is still checked.
+    let mut errors = Vec::new();
+    let mut without_nul = None;
+    if has_nul_character(&value) {
+        let mut copy = value.clone();
+        take_out_nul_characters(&mut copy, String::new(), &mut errors);
+        without_nul = Some(copy);
     }
-    let parsed = serde_path_to_error::deserialize(&value).map_err(|error| {
-        let field = error.path().to_string();
-        invalid(if field == "." { String::new() } else { field }, error.into_inner().to_string())
-    })?;
-    Ok((parsed, value))
+    match parse_errors::deserialize_all::<T>(without_nul.as_ref().unwrap_or(&value)) {
+        Ok(parsed) if errors.is_empty() => return Ok((parsed, value)),
+        Ok(_) => {}
+        Err(found) => {
+            for error in found {
+                if !errors.iter().any(|known: &InvalidField| known.field == error.field) {
+                    errors.push(error);
+                }
+            }
+        }
+    }
+    parse_errors::sort_in_document_order(&mut errors, body);
+    errors.truncate(parse_errors::MAX_ERRORS);
+    Err(ApiError::invalid_fields(
+        errors.into_iter().map(|error| FieldError { field: error.field, message: error.message }).collect(),
+    ))
 }
 
 /// Refuses a JSON array where `parsed` has an object. serde reads an array as a struct (fields by
@@ -48,7 +65,10 @@ pub fn reject_arrays_read_as_objects(
 ) -> Result<(), ApiError> {
     let Ok(normal) = serde_json::to_value(parsed) else { return Ok(()) };
     match path_of_array_read_as_object(input, &normal, field.to_owned()) {
-        Some(path) => Err(invalid(path, "expected an object, not an array".into())),
+        Some(field) => Err(ApiError::invalid_fields(vec![FieldError {
+            field,
+            message: "expected an object, got a list".into(),
+        }])),
         None => Ok(()),
     }
 }
@@ -78,23 +98,44 @@ fn path_of_array_read_as_object(
     }
 }
 
-fn invalid(field: String, message: String) -> ApiError {
-    let detail = if field.is_empty() { message.clone() } else { format!("{field}: {message}") };
-    ApiError::Validation { detail, errors: vec![FieldError { field, message }] }
+/// PostgreSQL cannot store NUL in text or jsonb, and no input of this service needs it. Records
+/// every string and key holding one, strips NUL from strings and drops such keys.
+fn take_out_nul_characters(value: &mut serde_json::Value, path: String, errors: &mut Vec<InvalidField>) {
+    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    let message = || "text must not contain NUL characters (\\u0000)".to_owned();
+    match value {
+        serde_json::Value::String(text) if text.contains('\0') => {
+            text.retain(|character| character != '\0');
+            errors.push(InvalidField { field: path, message: message() });
+        }
+        serde_json::Value::Array(items) => {
+            for (index, item) in items.iter_mut().enumerate() {
+                take_out_nul_characters(item, format!("{path}[{index}]"), errors);
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            fields.retain(|key, _| {
+                let keep = !key.contains('\0');
+                if !keep {
+                    errors.push(InvalidField { field: join(key), message: message() });
+                }
+                keep
+            });
+            for (key, item) in fields.iter_mut() {
+                take_out_nul_characters(item, join(key), errors);
+            }
+        }
+        _ => {}
+    }
 }
 
-/// PostgreSQL cannot store NUL in text or jsonb, and no input of this service needs it.
-fn path_of_nul_character(value: &serde_json::Value, path: String) -> Option<String> {
-    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+fn has_nul_character(value: &serde_json::Value) -> bool {
     match value {
-        serde_json::Value::String(text) => text.contains('\0').then_some(path),
-        serde_json::Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(index, item)| path_of_nul_character(item, format!("{path}[{index}]"))),
-        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
-            if key.contains('\0') { Some(join(key)) } else { path_of_nul_character(item, join(key)) }
-        }),
-        _ => None,
+        serde_json::Value::String(text) => text.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(has_nul_character),
+        serde_json::Value::Object(fields) => {
+            fields.iter().any(|(key, item)| key.contains('\0') || has_nul_character(item))
+        }
+        _ => false,
     }
 }

@@ -116,7 +116,7 @@ pub struct ApiKeyList {
             headers(("Location" = String, description = "URL of the key"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields: every one is named, with its path and the reason", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/keys")]
@@ -143,10 +143,7 @@ pub async fn create_key(
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::Validation {
-        detail: format!("{field}: {message}"),
-        errors: vec![FieldError { field: field.into(), message: message.into() }],
-    }
+    ApiError::invalid_fields(vec![FieldError { field: field.into(), message: message.into() }])
 }
 
 /// List the organisation's API keys

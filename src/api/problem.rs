@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::access::Scope;
 use crate::persistence::PersistenceError;
+use crate::scoring::parse_errors::MAX_ERRORS;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
@@ -26,10 +27,14 @@ fn retry_after_secs(wait: Duration) -> u64 {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "type": "/problems/validation-error",
-    "title": "Invalid program profile",
+    "title": "Invalid request",
     "status": 422,
-    "detail": "The profile has 1 invalid field.",
-    "errors": [{"field": "quality.viability_at_release_pct", "message": "must be between 0 and 100"}]
+    "detail": "The request has 3 invalid fields: profile.manufacturing.cells_per_lot, profile.quality.viability_at_release_pct, profile.formulation.presentation.",
+    "errors": [
+        {"field": "profile.manufacturing.cells_per_lot", "message": "expected a number of cells (1 to 1e13), got the text \"20 million\""},
+        {"field": "profile.quality.viability_at_release_pct", "message": "expected a percentage (0 to 100), got 130"},
+        {"field": "profile.formulation.presentation", "message": "unknown value `frozen`; allowed: `fresh`, `cryopreserved`, `lyophilized`"}
+    ]
 }))]
 pub struct Problem {
     /// A URI reference naming the kind of problem; stable, usable by clients to branch on.
@@ -41,7 +46,8 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong in this occurrence, for a human reader.
     pub detail: String,
-    /// The offending fields, for validation failures.
+    /// The offending fields, for validation failures: every invalid field of the request (up to
+    /// 50), in the order they are written, each with the reason in plain words.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }
@@ -49,11 +55,14 @@ pub struct Problem {
 /// One invalid input field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
-    /// Path of the field in the request, e.g. `delivery.route`; empty for the document as a whole.
-    #[schema(example = "delivery.route")]
+    /// Full path of the field in the request, e.g. `profile.delivery.route` or
+    /// `profile.quality.potency_assays[1].stage`, also for a missing field; empty for the body as
+    /// a whole.
+    #[schema(example = "profile.formulation.presentation")]
     pub field: String,
-    /// Why the value was rejected.
-    #[schema(example = "unknown variant `intravenus`, expected one of `intravenous`, `intradiscal`, ...")]
+    /// Why the value was rejected, in plain words: what is expected (with the unit and range of a
+    /// number, or the allowed values) and what was sent.
+    #[schema(example = "unknown value `frozen`; allowed: `fresh`, `cryopreserved`, `lyophilized`")]
     pub message: String,
 }
 
@@ -108,7 +117,30 @@ impl From<PersistenceError> for ApiError {
     }
 }
 
+/// Fields named in a validation problem's `detail`; all of them are in `errors`.
+const FIELDS_NAMED_IN_DETAIL: usize = 5;
+
 impl ApiError {
+    /// A 422 naming every invalid field: `detail` counts them (`The request has 3 invalid fields:
+    /// a, b, c.`) and `errors` lists each with its reason.
+    pub fn invalid_fields(errors: Vec<FieldError>) -> Self {
+        let count = errors.len();
+        let mut names = errors
+            .iter()
+            .take(FIELDS_NAMED_IN_DETAIL)
+            .map(|error| if error.field.is_empty() { "the body as a whole" } else { error.field.as_str() })
+            .collect::<Vec<_>>()
+            .join(", ");
+        if count > FIELDS_NAMED_IN_DETAIL {
+            names = format!("{names}, and {} more", count - FIELDS_NAMED_IN_DETAIL);
+        }
+        // The collector stops at its limit: there may be more than it found.
+        let at_least = if count >= MAX_ERRORS { "at least " } else { "" };
+        let plural = if count == 1 { "" } else { "s" };
+        let detail = format!("The request has {at_least}{count} invalid field{plural}: {names}.");
+        Self::Validation { detail, errors }
+    }
+
     fn problem_type_and_title(&self) -> (&'static str, &'static str) {
         match self {
             Self::NotFound(_) => ("/problems/not-found", "Not found"),

@@ -114,7 +114,7 @@ impl From<ProgramRow> for Program {
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A program with this key exists", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields: every one is named, with its path and the reason", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/programs")]

@@ -18,10 +18,41 @@ macro_rules! categorical {
         $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
-            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+            serde::Serialize, utoipa::ToSchema,
         )]
         pub enum $name {
             $( $(#[$vmeta])* #[serde(rename = $wire)] $variant, )+
+        }
+
+        // By hand rather than derived, so that a value of the wrong type (`"route": 5`) is
+        // answered with the allowed values, as an unknown one is.
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct WireName;
+
+                impl serde::de::Visitor<'_> for WireName {
+                    type Value = $name;
+
+                    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        $crate::scoring::input_types::expect_one_of(
+                            formatter,
+                            <$name as $crate::scoring::input_types::Scale>::KEYS,
+                        )
+                    }
+
+                    fn visit_str<E: serde::de::Error>(self, wire: &str) -> Result<$name, E> {
+                        match wire {
+                            $($wire => Ok($name::$variant),)+
+                            _ => Err(E::unknown_variant(
+                                wire,
+                                <$name as $crate::scoring::input_types::Scale>::KEYS,
+                            )),
+                        }
+                    }
+                }
+
+                deserializer.deserialize_str(WireName)
+            }
         }
 
         impl $name {
@@ -162,13 +193,103 @@ impl<T> fmt::Debug for Set<T> {
     }
 }
 
-/// Declares a real number with a physical range. Deserialising a value outside the range fails
-/// with a message naming the range; the OpenAPI schema carries the same bounds.
+/// Writes the expectation of a categorical input: its allowed wire names.
+pub fn expect_one_of(formatter: &mut fmt::Formatter<'_>, keys: &[&str]) -> fmt::Result {
+    match keys {
+        [only] => write!(formatter, "`{only}`"),
+        _ => {
+            formatter.write_str("one of ")?;
+            for (position, key) in keys.iter().enumerate() {
+                if position > 0 {
+                    formatter.write_str(", ")?;
+                }
+                write!(formatter, "`{key}`")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// What a bounded number measures, for messages: its unit, range and whether it is whole.
+#[derive(Debug, Clone, Copy)]
+pub struct Quantity {
+    pub unit: &'static str,
+    pub min: f64,
+    pub max: f64,
+    pub whole: bool,
+}
+
+impl Quantity {
+    /// What is expected, in words: `a number of cells (1 to 1e13)`, `a percentage (0 to 100)`,
+    /// `a whole number of doses (1 to 1e6)`, `a Pfirrmann grade (whole number 1 to 5)`.
+    pub fn expected(self) -> String {
+        let range = format!("{} to {}", plain_number(self.min), plain_number(self.max));
+        let unit = self.unit;
+        match (unit, self.whole) {
+            ("%", _) => format!("a percentage ({range})"),
+            ("USD", _) => format!("an amount in USD ({range})"),
+            ("mL", _) => format!("a volume in mL ({range})"),
+            _ if unit.starts_with('(') && unit.ends_with(')') => {
+                let name = &unit[1..unit.len() - 1];
+                let whole = if self.whole { "whole number " } else { "" };
+                format!("a {name} ({whole}{range})")
+            }
+            (_, true) => format!("a whole number of {unit} ({range})"),
+            (_, false) => format!("a number of {unit} ({range})"),
+        }
+    }
+
+    /// The message for a number outside the range (or not whole, for a count).
+    pub fn out_of_range(self, value: f64) -> String {
+        format!("expected {}, got {}", self.expected(), plain_number(value))
+    }
+}
+
+/// A number as a reader writes it: `130`, `2.5`, `1e13` (not `10000000000000`).
+pub fn plain_number(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude >= 1e6 || (magnitude > 0.0 && magnitude < 1e-3) {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
+    }
+}
+
+/// Reads a JSON number into a bounded type; any other JSON value is refused naming the quantity.
+pub struct NumberVisitor<T> {
+    pub quantity: Quantity,
+    pub build: fn(f64) -> Result<T, String>,
+}
+
+impl<T> serde::de::Visitor<'_> for NumberVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.quantity.expected())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<T, E> {
+        (self.build)(value).map_err(E::custom)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<T, E> {
+        self.visit_f64(value as f64)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<T, E> {
+        self.visit_f64(value as f64)
+    }
+}
+
+/// Declares a real number with a physical range. Deserialising a value outside the range, or
+/// a value that is not a number, fails with a message naming the quantity, its unit and range
+/// (`expected a number of cells (1 to 1e13), got the text "20 million"`); the OpenAPI schema
+/// carries the same bounds.
 macro_rules! bounded_real {
     ($(#[$meta:meta])* $name:ident, $min:literal ..= $max:literal, $unit:literal) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, serde::Serialize, serde::Deserialize)]
-        #[serde(try_from = "f64", into = "f64")]
+        #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, serde::Serialize)]
+        #[serde(into = "f64")]
         pub struct $name(f64);
 
         impl $name {
@@ -176,6 +297,9 @@ macro_rules! bounded_real {
             pub const fn get(self) -> f64 {
                 self.0
             }
+
+            const QUANTITY: $crate::scoring::input_types::Quantity =
+                $crate::scoring::input_types::Quantity { unit: $unit, min: $min, max: $max, whole: false };
         }
 
         impl TryFrom<f64> for $name {
@@ -185,11 +309,17 @@ macro_rules! bounded_real {
                 if value.is_finite() && ($min..=$max).contains(&value) {
                     Ok(Self(value))
                 } else {
-                    Err(format!(
-                        "{value} is out of range: allowed {} to {} {}",
-                        $min, $max, $unit
-                    ))
+                    Err(Self::QUANTITY.out_of_range(value))
                 }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_f64($crate::scoring::input_types::NumberVisitor {
+                    quantity: Self::QUANTITY,
+                    build: Self::try_from,
+                })
             }
         }
 
@@ -219,8 +349,8 @@ pub(crate) use bounded_real;
 macro_rules! bounded_count {
     ($(#[$meta:meta])* $name:ident, $min:literal ..= $max:literal, $unit:literal) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-        #[serde(try_from = "f64", into = "u32")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+        #[serde(into = "u32")]
         pub struct $name(u32);
 
         impl $name {
@@ -228,21 +358,34 @@ macro_rules! bounded_count {
             pub const fn get(self) -> u32 {
                 self.0
             }
+
+            const QUANTITY: $crate::scoring::input_types::Quantity = $crate::scoring::input_types::Quantity {
+                unit: $unit,
+                min: $min as f64,
+                max: $max as f64,
+                whole: true,
+            };
         }
 
         impl TryFrom<f64> for $name {
             type Error = String;
 
-            // JSON numbers arrive as f64 so that 2.5 is rejected with the range, not a type name.
+            // JSON numbers are read as f64 so that 2.5 is rejected with the range, not a type name.
             fn try_from(value: f64) -> Result<Self, String> {
                 if value.fract() == 0.0 && ($min as f64..=$max as f64).contains(&value) {
                     Ok(Self(value as u32))
                 } else {
-                    Err(format!(
-                        "{value} is out of range: allowed whole numbers {} to {} {}",
-                        $min, $max, $unit
-                    ))
+                    Err(Self::QUANTITY.out_of_range(value))
                 }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_f64($crate::scoring::input_types::NumberVisitor {
+                    quantity: Self::QUANTITY,
+                    build: Self::try_from,
+                })
             }
         }
 

@@ -2,7 +2,7 @@
 //! evidence-cited assessment of the seven translational barriers (no I/O, no async).
 //!
 //! - [`profile`]: the input schema; [`parse_profile`] rejects unknown fields and out-of-range
-//!   numbers with the field path.
+//!   numbers with the field path, every error of a profile at once ([`parse_errors`]).
 //! - `model.toml`: the versioned model data (weights, value maps, caps, evidence registry,
 //!   mitigations, indication profiles), compiled in and validated by [`Model::load`].
 //! - [`Model::assess`]: factors → barrier scores with bounds, coverage and confidence → overall
@@ -21,6 +21,7 @@ mod facts;
 mod input_types;
 pub mod jurisdictions;
 mod model;
+pub mod parse_errors;
 pub mod profile;
 pub mod readiness;
 mod reference;
@@ -48,7 +49,7 @@ pub use document::{
 pub use factors::{Barrier, Criticality, FactorCode};
 pub use input_types::Label;
 pub use model::{Model, ModelError};
-pub use profile::{Profile, ProfileError, ProfileSummary, parse_profile};
+pub use profile::{Profile, ProfileError, ProfileErrors, ProfileSummary, parse_profile};
 pub use readiness::{
     GateDefinition, GateMitigation, GateState, GateStatus, GateTest, ImpliedBy, LevelState, LevelStatus,
     MilestoneKind, MrlCriterionDefinition, MrlCriterionStatus, MrlDefinition, MrlLevelDefinition, MrlLite,

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::input_types::{Label, bounded_count, bounded_real, categorical};
 use super::jurisdictions::Jurisdiction;
+use super::parse_errors;
 use super::trials::Trial;
 
 bounded_real!(
@@ -1377,32 +1378,59 @@ pub struct RegulatorySection {
     pub sources: Option<Vec<Source>>,
 }
 
-/// Why a profile was rejected.
+/// One reason a profile was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}: {message}", if field.is_empty() { "profile" } else { field.as_str() })]
 pub struct ProfileError {
     /// Path of the offending field, e.g. `delivery.route` or `quality.potency_assays[0].stage`;
     /// empty for the document as a whole.
     pub field: String,
-    /// What is wrong, naming the allowed values or range.
+    /// What is wrong, in plain words, naming the allowed values or range.
     pub message: String,
 }
 
-/// Parses a JSON profile, rejecting unknown fields and out-of-range values with the field path.
-pub fn parse_profile(json: &[u8]) -> Result<Profile, ProfileError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let profile: Profile = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let field = error.path().to_string();
-        ProfileError {
-            field: if field == "." { String::new() } else { field },
-            message: error.into_inner().to_string(),
+/// Every reason a profile was rejected (at least one), in the order the fields are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileErrors(pub Vec<ProfileError>);
+
+impl std::fmt::Display for ProfileErrors {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = self.0.len();
+        if count != 1 {
+            write!(formatter, "{count} invalid fields: ")?;
         }
-    })?;
-    deserializer.end().map_err(|error| ProfileError { field: String::new(), message: error.to_string() })?;
-    if let Some(error) = super::upgrade::version_errors(&profile).into_iter().next() {
-        return Err(error);
+        for (position, error) in self.0.iter().enumerate() {
+            if position > 0 {
+                formatter.write_str("; ")?;
+            }
+            write!(formatter, "{error}")?;
+        }
+        Ok(())
     }
-    Ok(profile)
+}
+
+impl std::error::Error for ProfileErrors {}
+
+/// Parses a JSON profile, rejecting unknown fields and out-of-range values: every invalid field
+/// at once (up to [`super::parse_errors::MAX_ERRORS`]), each with its path and a plain-words reason.
+pub fn parse_profile(json: &[u8]) -> Result<Profile, ProfileErrors> {
+    let document: serde_json::Value = serde_json::from_slice(json).map_err(|error| {
+        ProfileErrors(vec![ProfileError {
+            field: String::new(),
+            message: format!("not valid JSON: {error}"),
+        }])
+    })?;
+    let profile: Profile = parse_errors::deserialize_all(&document).map_err(|mut errors| {
+        parse_errors::sort_in_document_order(&mut errors, json);
+        ProfileErrors(
+            errors
+                .into_iter()
+                .map(|error| ProfileError { field: error.field, message: error.message })
+                .collect(),
+        )
+    })?;
+    let version_errors = super::upgrade::version_errors(&profile);
+    if version_errors.is_empty() { Ok(profile) } else { Err(ProfileErrors(version_errors)) }
 }
 
 /// The categorical values of a profile that are stored as typed columns, as their wire names.

@@ -70,6 +70,7 @@ async fn invalid_profiles_are_422_with_the_field_path() {
     ] {
         let problem = assert_problem(app.post_json("/v1/assessments", &body).await, 422).await;
         assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "one mistake, one error: {problem}");
     }
     assert_eq!(assessment_rows(&app).await, 0, "nothing stored for invalid input");
 }

@@ -4,6 +4,7 @@
 mod generator;
 mod model_data;
 mod openapi;
+mod parse_errors;
 mod parsing;
 mod properties;
 mod readiness;
