@@ -304,7 +304,11 @@ pub fn robustness(model: &Model, cases: &[Case], pairs: &[Pair], draws: u64, spr
 }
 
 fn pct(share: f64) -> String {
-    format!("{:.0} %", share * 100.0)
+    // A share short of all (or above none) never rounds to 100 % (or 0 %).
+    let percent = (share * 100.0).round();
+    let percent = if share < 1.0 { percent.min(99.0) } else { percent };
+    let percent = if share > 0.0 { percent.max(1.0) } else { percent };
+    format!("{percent:.0} %")
 }
 
 fn spread_of(sorted: &[f64]) -> String {

@@ -750,7 +750,7 @@ pub(crate) fn render_input(path: &str, f: &Facts, out: &mut String) -> bool {
         "clinical.sample_size_powered" => render_value(f.sample_size_powered, out),
         "clinical.patient_selection" => render_one(f.patient_selection, out),
         "clinical.efficacy_follow_up_months" => render_value(f.efficacy_follow_up_months, out),
-        "clinical.trials" => render_one(f.efficacy, out),
+        "clinical.trials" => render_one(f.efficacy.map(|reading| reading.level), out),
         "regulatory.classification_status" => render_one(f.classification_status, out),
         "regulatory.interactions" => render(f.regulatory_interactions, out),
         "regulatory.status" => render_one(f.regulatory_status, out),

@@ -342,6 +342,10 @@ pub struct IndicationProfileDefinition {
     pub local_target: bool,
     /// A lethal orphan setting where external controls are accepted (OM3).
     pub orphan_lethal: bool,
+    /// Months of efficacy follow-up the indication's standard asks for before a marketing
+    /// decision, where it differs from the level-8 durability gate's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durability_months: Option<f64>,
     /// Structural endpoints are meaningful (OM2); otherwise OM2 is not applicable.
     pub structural_endpoint_relevant: bool,
     /// Mechanisms assumed when the program gives none.

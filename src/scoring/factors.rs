@@ -559,7 +559,15 @@ impl FactorCode {
             Va1 => mask(&[donor_type, cell_bank]),
             Va2 => mask(&[tissue_source]),
             Va3 => mask(&[culture_media]),
-            Va4 => mask(&[potency, isct_identity_testing, deficiencies]),
+            Va4 => mask(&[
+                potency,
+                isct_identity_testing,
+                deficiencies,
+                approval,
+                marketing_application,
+                trial_authorisation,
+                completed_phase,
+            ]),
             Va5 => mask(&[
                 release_viability_min_pct,
                 release_sterility,
@@ -576,7 +584,7 @@ impl FactorCode {
             Mf3 => mask(&[presentation, stability_data]),
             Mf4 => mask(&[gmp_status]),
             Mf5 => mask(&[automation]),
-            Sf1 => mask(&[genetic_stability_tests]),
+            Sf1 => mask(&[genetic_stability_tests, approval, marketing_application]),
             Sf2 => mask(&[tumorigenicity_study]),
             Sf3 => mask(&[passage]),
             Sf4 => mask(&[route, procedure_safety_measures]),
@@ -822,6 +830,47 @@ fn direct<S: Scale>(value: Option<S>) -> Reading {
 
 /// Reads one factor; `prior` holds the results of the factors listed before it.
 pub(crate) fn evaluate(factor: FactorCode, facts: &Facts, ctx: &Context, prior: &[FactorResult]) -> Reading {
+    let reading = evaluate_inputs(factor, facts, ctx, prior);
+    let Some(floor) = implied_floor(factor, facts) else {
+        return reading;
+    };
+    let value = |grade: Grade| ctx.value(factor, grade);
+    let raise = |grade: Grade| if value(grade) < value(floor) { floor } else { grade };
+    match reading {
+        Reading::Known(grade) => Reading::Known(raise(grade)),
+        Reading::Unknown { worst, best } => {
+            Reading::Unknown { worst: Some(worst.map_or(floor, raise)), best: best.map(raise) }
+        }
+        Reading::NotApplicable => Reading::NotApplicable,
+    }
+}
+
+/// The least level a regulatory milestone guarantees for a factor, whatever the profile says:
+/// a regulator does not authorise a trial, accept an application for review or approve a
+/// product without what the milestone requires (the same milestones credit the readiness gates).
+/// - VA4: a marketing application or approval needs a potency test for lot release (21 CFR
+///   610.10; EU Directive 2001/83/EC Annex I Part IV for ATMPs), so at least a functional assay,
+///   unless a complete response cited potency; a trial authorisation needs identity testing of
+///   the clinical lots (ISCT identity, EXT-ISCT-2006).
+/// - SF1: an application or approval of a culture-expanded cell product addresses genetic
+///   stability, at least by karyotype (SF-03).
+pub(crate) fn implied_floor(factor: FactorCode, facts: &Facts) -> Option<Grade> {
+    let dossier = facts.approval.is_some()
+        || facts.marketing_application.is_some_and(|application| !application.cmc_deficiency);
+    let trial = facts.trial_authorisation.is_some()
+        || facts.completed_phase.is_some_and(|phase| phase >= TrialPhase::Phase1);
+    let potency_cited =
+        facts.deficiencies.is_some_and(|reasons| reasons.contains(DeficiencyReason::CmcPotency));
+    match factor {
+        FactorCode::Va4 if dossier && !potency_cited => Some(grade(PotencyLevel::FunctionalNotMoaLinked)),
+        FactorCode::Va4 if dossier || trial => Some(grade(PotencyLevel::IdentityOnly)),
+        FactorCode::Sf1 if dossier => Some(grade(GeneticStabilityLevel::Karyotype)),
+        _ => None,
+    }
+}
+
+/// Reads one factor from the program's own inputs.
+fn evaluate_inputs(factor: FactorCode, facts: &Facts, ctx: &Context, prior: &[FactorResult]) -> Reading {
     use FactorCode::*;
     match factor {
         Sv1 => preconditioning(facts, ctx),
@@ -888,11 +937,13 @@ pub(crate) fn evaluate(factor: FactorCode, facts: &Facts, ctx: &Context, prior: 
         })),
         Om1 => outcome_measures(facts, ctx),
         Om2 => structural_endpoint(facts, ctx),
+        // In a lethal orphan setting a single-arm trial is read against the natural history, as an
+        // external control is (the level-7 and level-8 gates read it alike).
         Om3 => direct(facts.control_arm.map(|arm| match arm {
-            ControlArm::NoneSingleArm => ControlLevel::NoneSingleArm,
-            ControlArm::HistoricalExternal if ctx.profile.orphan_lethal => {
+            ControlArm::NoneSingleArm | ControlArm::HistoricalExternal if ctx.profile.orphan_lethal => {
                 ControlLevel::HistoricalExternalOrphanLethal
             }
+            ControlArm::NoneSingleArm => ControlLevel::NoneSingleArm,
             ControlArm::HistoricalExternal => ControlLevel::HistoricalExternal,
             ControlArm::StandardOfCare => ControlLevel::StandardOfCare,
             ControlArm::ActiveComparator => ControlLevel::ActiveComparator,
@@ -1135,20 +1186,24 @@ fn donor_strategy(facts: &Facts, ctx: &Context) -> Reading {
     }
 }
 
-/// OM8: what the trials showed. Before Phase 2 no efficacy result is expected, so none is not
-/// held against the program; an uncontrolled positive trial counts as a controlled one in a lethal
-/// orphan setting, as OM3 and the level-7 and level-8 gates accept an external control there.
+/// OM8: what the trials showed. Before any efficacy trial has reported no result is expected, so
+/// none is not held against the program; an uncontrolled positive trial counts as a controlled one
+/// in a lethal orphan setting, as OM3 and the level-7 and level-8 gates accept there.
 fn efficacy_evidence(facts: &Facts, ctx: &Context) -> Reading {
     use EfficacyEvidence as E;
-    match facts.efficacy {
-        None => NOTHING_KNOWN,
-        Some(E::NoResultYet) if facts.stage.is_some_and(|stage| stage < DevelopmentStage::Phase2) => {
+    let Some(reading) = facts.efficacy else {
+        return NOTHING_KNOWN;
+    };
+    let level = match reading.level {
+        E::UncontrolledPositive if ctx.profile.orphan_lethal => E::ControlledPositive,
+        level => level,
+    };
+    match (level, reading.certain) {
+        (E::NoResultYet, true) if facts.stage.is_none_or(|stage| stage < DevelopmentStage::Phase2) => {
             Reading::NotApplicable
         }
-        Some(E::UncontrolledPositive) if ctx.profile.orphan_lethal => {
-            Reading::Known(grade(E::ControlledPositive))
-        }
-        Some(level) => Reading::Known(grade(level)),
+        (level, true) => Reading::Known(grade(level)),
+        (worst, false) => Reading::Unknown { worst: Some(grade(worst)), best: None },
     }
 }
 

@@ -5,7 +5,7 @@
 use super::input_types::{Member, Set};
 use super::jurisdictions::{DeficiencyReason, Milestone, regulatory_facts};
 use super::profile::*;
-use super::trials::{EfficacyEvidence, trial_facts};
+use super::trials::{EfficacyReading, trial_facts};
 
 /// Combines a value with the value a counterfactual change supplies.
 pub(crate) trait Merge: Copy {
@@ -67,7 +67,7 @@ replaced_on_merge!(
     CmcDocumentation,
     ConditionalApprovalOutcome,
     EvidenceLevel,
-    EfficacyEvidence,
+    EfficacyReading,
     Milestone
 );
 
@@ -348,7 +348,7 @@ facts! {
     pivotal_result: PivotalResult,
     pharmacovigilance: bool,
     long_term_follow_up_in_place: bool,
-    efficacy: EfficacyEvidence,
+    efficacy: EfficacyReading,
     clinical_evidence: EvidenceLevel,
 
     target_regulators: Set<Regulator>,

@@ -710,22 +710,31 @@ fn at_least(tiers: PotencyTiers, tier: PotencyTier) -> Set<PotencyAnalyte> {
     }
 }
 
+/// Whether the program's marketing application or approval is on a conditional or time-limited
+/// pathway.
+fn on_conditional_pathway(f: &Facts) -> bool {
+    let conditional = |milestone: Option<Milestone>| {
+        milestone
+            .is_some_and(|milestone| milestone.pathway == Some(ApprovalPathway::ConditionalOrTimeLimited))
+    };
+    conditional(f.marketing_application) || conditional(f.approval)
+}
+
 /// Whether the control arm is one the indication accepts. Blinding, when required, is asked of
 /// concurrent controls only, since an external control cannot be blinded.
 fn accepted_control(f: &Facts, model: &Model, require_blinding: bool) -> Option<bool> {
     // A conditional or time-limited pathway rests on presumed efficacy from an exploratory trial
     // (PMD Act art. 23-26, EXT-PMDA-CONDITIONAL), so no concurrent control is asked for there.
-    let conditional = |milestone: Option<Milestone>| {
-        milestone
-            .is_some_and(|milestone| milestone.pathway == Some(ApprovalPathway::ConditionalOrTimeLimited))
-    };
-    if conditional(f.marketing_application) || conditional(f.approval) {
+    if on_conditional_pathway(f) {
         return Some(true);
     }
     match f.control_arm? {
-        ControlArm::NoneSingleArm => Some(false),
-        // Research §9.3 OM3: external controls are accepted in lethal orphan settings only.
-        ControlArm::HistoricalExternal => f.indication.map(|i| model.profile_for(Some(i)).orphan_lethal),
+        // Research §9.3 OM3: external controls are accepted in lethal orphan settings only; a
+        // single-arm trial there is read against the natural history, as an external control is
+        // (Ryoncil's single-arm pivotal, EXT-RYONCIL).
+        ControlArm::NoneSingleArm | ControlArm::HistoricalExternal => {
+            f.indication.map(|i| model.profile_for(Some(i)).orphan_lethal)
+        }
         ControlArm::StandardOfCare | ControlArm::ActiveComparator | ControlArm::PlaceboOrSham => {
             if require_blinding {
                 f.blinding.map(|blinding| blinding >= Blinding::AssessorBlinded)
@@ -909,10 +918,13 @@ impl GateTest {
             Self::CostPerDoseEstimated => {
                 any(&[stated(f.cogs_per_dose_usd), stated(f.media_liters_per_dose)])
             }
-            // The trial an application rests on may be a Phase 2 or 2/3 (several MSC approvals);
-            // it must have reported.
+            // The trial an application rests on may be a Phase 2 or 2/3 (several MSC approvals),
+            // or any exploratory trial on a conditional pathway; it must have reported.
             Self::PivotalTrialCompleted => all(&[
-                f.completed_phase.map(|done| done >= TrialPhase::Phase2),
+                any(&[
+                    f.completed_phase.map(|done| done >= TrialPhase::Phase2),
+                    Some(on_conditional_pathway(f)),
+                ]),
                 f.pivotal_result.map(|result| {
                     matches!(result, PivotalResult::MetPrimaryEndpoint | PivotalResult::FailedPrimaryEndpoint)
                 }),
@@ -928,10 +940,12 @@ impl GateTest {
                 _ => Some(false),
             },
             Self::DurabilityIfLocalTarget { months } => {
-                if !profile?.local_target {
+                let profile = profile?;
+                if !profile.local_target {
                     return Some(true);
                 }
-                f.efficacy_follow_up_months.map(|follow_up| follow_up >= *months)
+                let months = profile.durability_months.unwrap_or(*months);
+                f.efficacy_follow_up_months.map(|follow_up| follow_up >= months)
             }
             Self::FullMarketingApproval => {
                 f.regulatory_status.map(|status| status == RegulatoryStatus::Approved)

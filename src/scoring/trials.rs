@@ -182,7 +182,7 @@ pub(crate) struct TrialFacts {
     pub mcid_prespecified: Option<bool>,
     pub efficacy_follow_up_months: Option<f64>,
     pub pivotal_result: Option<PivotalResult>,
-    pub efficacy: Option<EfficacyEvidence>,
+    pub efficacy: Option<EfficacyReading>,
 }
 
 /// Whether a trial's comparison is randomised against a concurrent control.
@@ -270,33 +270,44 @@ fn pivotal_result(trials: &[Trial]) -> Option<PivotalResult> {
     }
 }
 
-/// The strength of the efficacy evidence (research §9.3, OM7): what the trials showed on their
-/// primary endpoints, apart from how they were designed. A failed pivotal or confirmatory trial
-/// (a pivotal or Phase 3 trial that missed its primary endpoint) sets it, whatever came before:
-/// the negative trial is the one regulators weigh (EXT-PROCHYMAL-PHASE3, EXT-ALOFISEL).
-fn efficacy(trials: &[Trial]) -> Option<EfficacyEvidence> {
+/// The strength of the efficacy evidence as far as the trials tell it: the level, and whether it
+/// is certain or only the worst case of results the profile does not state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EfficacyReading {
+    pub level: EfficacyEvidence,
+    pub certain: bool,
+}
+
+/// The strength of the efficacy evidence (OM8): what the trials showed on their primary
+/// endpoints, apart from how they were designed. Phase 1 trials test safety and are not read.
+/// A pivotal or Phase 3 trial that missed its primary endpoint is decisive: with no positive
+/// decisive trial it sets the level to `pivotal_failed` whatever came before (EXT-PROCHYMAL-PHASE3,
+/// EXT-NUROWN); beside a positive decisive trial the evidence conflicts and reads `mixed`
+/// (EXT-ALOFISEL). A finished trial whose result is not stated could be a failure: the reading
+/// is then uncertain, with the failure it could be as its worst case, unless a positive result
+/// already known makes the unstated one unable to lower it.
+fn efficacy(trials: &[Trial]) -> Option<EfficacyReading> {
     use EfficacyEvidence as E;
     let decisive = |trial: &Trial| {
         trial.pivotal == Some(true)
             || trial.phase.is_some_and(|phase| phase.completed_phase() == TrialPhase::Phase3)
     };
-    let mut best: Option<E> = None;
-    let mut controlled_positive = 0;
-    let mut meaningful = false;
-    let mut unknown = false;
-    let mut failed_decisive = false;
-    // Phase 1 trials test safety, not efficacy.
+    let (mut best, mut controlled_positive, mut meaningful) = (E::NoResultYet, 0, false);
+    let (mut positive_decisive, mut failed_decisive) = (false, false);
+    let (mut unknown_decisive, mut unknown_other) = (false, false);
     for trial in trials.iter().filter(|trial| trial.phase != Some(Phase::Phase1)) {
         let evidence = match trial.result {
-            Some(TrialResult::Met) => match randomised_controlled(trial) {
-                Some(true) => {
+            Some(TrialResult::Met) => {
+                positive_decisive |= decisive(trial);
+                // An unstated control reads as none: unknown never beats the worst honest answer.
+                if randomised_controlled(trial) == Some(true) {
                     controlled_positive += 1;
                     meaningful |= trial.effect.as_ref().and_then(|e| e.clinically_meaningful) == Some(true);
                     E::ControlledPositive
+                } else {
+                    E::UncontrolledPositive
                 }
-                // An unstated control reads as none: unknown never beats the worst honest answer.
-                Some(false) | None => E::UncontrolledPositive,
-            },
+            }
             Some(TrialResult::Mixed) => {
                 failed_decisive |= decisive(trial);
                 E::Mixed
@@ -313,24 +324,30 @@ fn efficacy(trials: &[Trial]) -> Option<EfficacyEvidence> {
             {
                 E::NoResultYet
             }
-            // A finished trial (or one whose status is unknown) with an unstated result could have
-            // shown anything.
             None => {
-                unknown = true;
+                if decisive(trial) {
+                    unknown_decisive = true;
+                } else {
+                    unknown_other = true;
+                }
                 E::NoResultYet
             }
         };
-        best = Some(best.map_or(evidence, |best| best.max(evidence)));
-    }
-    if failed_decisive {
-        return Some(E::PivotalFailed);
+        best = best.max(evidence);
     }
     if controlled_positive >= 2 || (controlled_positive == 1 && meaningful) {
-        return Some(E::ControlledPositiveReplicated);
+        best = E::ControlledPositiveReplicated;
     }
-    // A finished trial with an unstated result could have shown anything.
-    if unknown {
-        return None;
+    let certain = |level| Some(EfficacyReading { level, certain: true });
+    if failed_decisive {
+        return certain(if positive_decisive { E::Mixed } else { E::PivotalFailed });
     }
-    best.or(Some(E::NoResultYet))
+    if unknown_decisive {
+        let worst = if positive_decisive { E::Mixed } else { E::PivotalFailed };
+        return Some(EfficacyReading { level: worst.min(best), certain: false });
+    }
+    if unknown_other && best < E::UncontrolledPositive {
+        return Some(EfficacyReading { level: E::NotMet, certain: false });
+    }
+    certain(best)
 }

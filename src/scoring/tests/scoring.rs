@@ -76,6 +76,10 @@ fn reference_programs_follow_their_documented_orderings() {
         // An approved product beats a withdrawn one and a failed pivotal program.
         ("gvhd_approved_pediatric", "crohns_fistula_failed_confirmatory"),
         ("gvhd_approved_pediatric", "als_failed_pivotal"),
+        // Issue 14: the approved product is not below any Phase 2 program (since model 2.0, an
+        // unstated efficacy result of a completed trial counts at its worst).
+        ("gvhd_approved_pediatric", "knee_oa_allogeneic_phase2"),
+        ("gvhd_approved_pediatric", "ards_umbilical_cord_phase2"),
         // A banked allogeneic, controlled, blinded Phase 2 beats an autologous program whose
         // pivotal trial failed without a mechanism-linked potency assay.
         ("knee_oa_allogeneic_phase2", "heart_failure_autologous_neutral"),
