@@ -44,13 +44,24 @@ pub struct ScoreRequest {
     pub profile: Profile,
 }
 
-/// The early academic disc program of the reference set: a realistic profile that works as sent.
+/// The early academic disc program of the reference set in profile version 1, which stays
+/// accepted: a realistic profile that works as sent.
 fn example_profile() -> serde_json::Value {
-    crate::scoring::REFERENCE_PROGRAMS
+    crate::scoring::REFERENCE_PROGRAMS_V1
         .iter()
         .find(|(name, _)| *name == "disc_early_academic")
         .and_then(|(_, json)| serde_json::from_str(json).ok())
         .unwrap_or_default()
+}
+
+/// The worked request examples of both scoring endpoints, in profile version 2; they score as sent
+/// (tests/api/openapi.rs). The two real records come from the back-test (validation/cases).
+const EARLY_ACADEMIC: &str = include_str!("examples/early_academic.json");
+const APPROVED_PRODUCT: &str = include_str!("examples/approved_product.json");
+const AFTER_FAILED_PIVOTAL: &str = include_str!("examples/after_failed_pivotal.json");
+
+fn worked_example(json: &str) -> serde_json::Value {
+    serde_json::from_str(json).unwrap_or_default()
 }
 
 /// The example request of both scoring endpoints.
@@ -107,7 +118,12 @@ fn created(record: AssessmentRecord, replayed: bool) -> HttpResponse {
 #[utoipa::path(
     security(("api_key" = ["read"])),
     tag = "assessments",
-    request_body(content = ScoreRequest, content_type = "application/json"),
+    request_body(content = ScoreRequest, content_type = "application/json", examples(
+        ("early_academic_v1" = (summary = "Early academic program (profile version 1, still accepted)", description = "The same program in profile version 1, converted to version 2 before scoring.", value = json!(request_example()))),
+        ("early_academic_v2" = (summary = "Early academic program (profile version 2)", description = "The early academic disc reference program (research §11, program A): an investigator-led Phase 1/2, research-grade process.", value = json!(worked_example(EARLY_ACADEMIC)))),
+        ("approved_product_v2" = (summary = "Approved product (profile version 2, real record)", description = "TEMCELL HS Inj. (allogeneic BM-MSC, acute GVHD) as approved in Japan on 2015-09-18, from its public record with sources: two single-arm trials and the approval.", value = json!(worked_example(APPROVED_PRODUCT)))),
+        ("after_failed_pivotal_v2" = (summary = "After a failed pivotal trial (profile version 2, real record)", description = "NurOwn (autologous MSC-NTF, ALS) at the FDA filing decision of November 2022, after its Phase 3 missed the primary endpoint, from its public record with sources.", value = json!(worked_example(AFTER_FAILED_PIVOTAL)))),
+    )),
     responses(
         (status = 200, description = "The explained assessment", body = Assessment),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
@@ -140,7 +156,12 @@ pub async fn score(
     tag = "assessments",
     params(("Idempotency-Key" = Option<String>, Header, description = "Client-chosen unique key (1-255 printable ASCII characters) that makes retries safe",
             min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$")),
-    request_body(content = AssessmentSubmission, content_type = "application/json"),
+    request_body(content = AssessmentSubmission, content_type = "application/json", examples(
+        ("early_academic_v1" = (summary = "Early academic program (profile version 1, still accepted)", description = "The same program in profile version 1, converted to version 2 before scoring.", value = json!(request_example()))),
+        ("early_academic_v2" = (summary = "Early academic program (profile version 2)", description = "The early academic disc reference program (research §11, program A): an investigator-led Phase 1/2, research-grade process.", value = json!(worked_example(EARLY_ACADEMIC)))),
+        ("approved_product_v2" = (summary = "Approved product (profile version 2, real record)", description = "TEMCELL HS Inj. (allogeneic BM-MSC, acute GVHD) as approved in Japan on 2015-09-18, from its public record with sources: two single-arm trials and the approval.", value = json!(worked_example(APPROVED_PRODUCT)))),
+        ("after_failed_pivotal_v2" = (summary = "After a failed pivotal trial (profile version 2, real record)", description = "NurOwn (autologous MSC-NTF, ALS) at the FDA filing decision of November 2022, after its Phase 3 missed the primary endpoint, from its public record with sources.", value = json!(worked_example(AFTER_FAILED_PIVOTAL)))),
+    )),
     responses(
         (status = 201, description = "Stored (or replayed for a repeated Idempotency-Key)", body = AssessmentRecord,
          headers(("Location" = String, description = "URL of the stored assessment"),

@@ -56,7 +56,7 @@ pub use readiness::{
     PotencyTier, Readiness, ReadinessDefinition, ReadinessLevelDefinition, RegressionApplied,
     RegressionDefinition, RegressionEvent, RoadmapItem, ScoreCheck, Stream, StreamLevels,
 };
-pub use reference::{REFERENCE_PROGRAMS, reference_programs};
+pub use reference::{REFERENCE_PROGRAMS, REFERENCE_PROGRAMS_V1, reference_programs};
 pub use shared::{Shared, Text};
 
 static CURRENT: LazyLock<Model> = LazyLock::new(|| {

@@ -848,14 +848,21 @@ impl GateTest {
                 ]);
                 all(&[media, closed])
             }
-            Self::DraftReleaseSpecification => all(&[
-                f.release_viability_min_pct.map(|pct| pct >= super::factors::RELEASE_VIABILITY_MIN_PCT),
-                f.release_sterility,
-                f.release_endotoxin,
-                f.release_mycoplasma,
-                f.release_identity,
+            // A specification a regulator accepted, details not public, is one.
+            Self::DraftReleaseSpecification => any(&[
+                all(&[
+                    f.release_viability_min_pct.map(|pct| pct >= super::factors::RELEASE_VIABILITY_MIN_PCT),
+                    f.release_sterility,
+                    f.release_endotoxin,
+                    f.release_mycoplasma,
+                    f.release_identity,
+                ]),
+                f.release_specification_accepted.filter(|accepted| *accepted),
             ]),
-            Self::GlpToxicology => f.glp_tox_biodistribution,
+            // A nonclinical package a regulator accepted includes GLP toxicology (21 CFR 58).
+            Self::GlpToxicology => {
+                any(&[f.glp_tox_biodistribution, f.nonclinical_package_accepted.filter(|accepted| *accepted)])
+            }
             Self::GeneticStabilityTested => f.genetic_stability_tests.map(|tests| !tests.is_empty()),
             Self::EarlyRegulatorInteraction => any(&[
                 f.regulatory_interactions.map(|interactions| !interactions.is_empty()),

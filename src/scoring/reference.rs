@@ -3,7 +3,32 @@
 
 use super::profile::{Profile, parse_profile};
 
-/// Each reference program's name and JSON profile.
+/// Each reference program's name and its JSON profile in version 1, as first written; the version 2
+/// files are their conversions (a test checks that both score alike).
+pub const REFERENCE_PROGRAMS_V1: &[(&str, &str)] = &[
+    ("disc_early_academic", include_str!("reference_programs/v1/disc_early_academic.json")),
+    ("disc_mature_allogeneic", include_str!("reference_programs/v1/disc_mature_allogeneic.json")),
+    (
+        "disc_early_intravenous_unknowns",
+        include_str!("reference_programs/v1/disc_early_intravenous_unknowns.json"),
+    ),
+    ("disc_preclinical_startup", include_str!("reference_programs/v1/disc_preclinical_startup.json")),
+    ("gvhd_approved_pediatric", include_str!("reference_programs/v1/gvhd_approved_pediatric.json")),
+    (
+        "crohns_fistula_failed_confirmatory",
+        include_str!("reference_programs/v1/crohns_fistula_failed_confirmatory.json"),
+    ),
+    ("als_failed_pivotal", include_str!("reference_programs/v1/als_failed_pivotal.json")),
+    (
+        "heart_failure_autologous_neutral",
+        include_str!("reference_programs/v1/heart_failure_autologous_neutral.json"),
+    ),
+    ("knee_oa_allogeneic_phase2", include_str!("reference_programs/v1/knee_oa_allogeneic_phase2.json")),
+    ("stroke_mapc_intravenous", include_str!("reference_programs/v1/stroke_mapc_intravenous.json")),
+    ("ards_umbilical_cord_phase2", include_str!("reference_programs/v1/ards_umbilical_cord_phase2.json")),
+];
+
+/// Each reference program's name and JSON profile (version 2).
 pub const REFERENCE_PROGRAMS: &[(&str, &str)] = &[
     ("disc_early_academic", include_str!("reference_programs/disc_early_academic.json")),
     ("disc_mature_allogeneic", include_str!("reference_programs/disc_mature_allogeneic.json")),

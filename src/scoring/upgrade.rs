@@ -6,7 +6,10 @@
 //! history of one jurisdiction (the single target regulator, or a jurisdiction whose regulator is
 //! not stated), and the clinical fields as the trial they describe, plus the pivotal trial when
 //! `pivotal_result` says it is planned or running. Version 2 reads a stated history as complete,
-//! so a version 1 status stated without `conditional_approval` reads as "no conditional approval".
+//! so a version 1 status stated without `conditional_approval` reads as "no conditional approval";
+//! and a `conditional_approval` outcome stated without any `status` has no history to end, so it
+//! is dropped (the one thing version 1 could say that the conversion loses; a test lists the
+//! self-contradictory combinations version 2 cannot state either).
 
 use std::borrow::Cow;
 

@@ -44,6 +44,20 @@ async fn the_documented_examples_work_when_sent_and_every_documented_enum_value_
     assert_eq!(score.status(), 200, "Try it out on /v1/score");
     let submit = app.post_json("/v1/assessments", &schemas["AssessmentSubmission"]["example"]).await;
     assert_eq!(submit.status(), 201, "Try it out on /v1/assessments");
+    // Every named worked example of both scoring endpoints scores as sent, in both versions.
+    for path in ["/v1/score", "/v1/assessments"] {
+        let examples = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["examples"]
+            .as_object()
+            .expect("named examples");
+        assert!(examples.len() >= 4, "{path}: the worked examples");
+        for (name, example) in examples {
+            let response = app.post_json(path, &example["value"]).await;
+            assert!(response.status().is_success(), "{path} example {name}: {}", response.status());
+            let body: serde_json::Value = response.json().await.unwrap();
+            let assessment = if path == "/v1/score" { &body } else { &body["result"] };
+            assert!(assessment["readiness"]["msc_trl"].is_u64(), "{path} example {name} is scored");
+        }
+    }
 
     // The wire names in the spec are the ones the service accepts.
     for (schema, section, field) in [

@@ -1,6 +1,7 @@
 //! Tests of the scoring model: model data and evidence, profile parsing, scoring behaviour on
 //! hand-made and reference programs, and properties over generated profiles.
 
+mod conversion;
 mod generator;
 mod model_data;
 mod openapi;
