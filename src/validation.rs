@@ -11,6 +11,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use crate::scoring::ValidationSummary;
 use crate::scoring::backtest::{Prepared, Verdict};
 use crate::scoring::profile::Source;
 use crate::scoring::{Model, parse_profile};
@@ -323,6 +324,41 @@ fn cell(text: &str) -> String {
     text.replace('|', "/").replace('\n', " ")
 }
 
+fn rounded(share: f64) -> f64 {
+    (share * 1000.0).round() / 1000.0
+}
+
+/// The figures the model document carries (`validation` in `GET /v1/model`).
+pub fn summary(cases: &[Case], pairs: &[Pair], figures: &Figures, robust: &Robustness) -> ValidationSummary {
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let [approved, failed_pivotal, in_trials] = [0, 1, 2].map(|i| &figures.level_checks[i]);
+    let held = |check: &LevelCheck| count(check.cases - check.failing.len());
+    ValidationSummary {
+        report: "docs/validation.md".to_owned(),
+        cases: count(cases.len()),
+        approved: count(approved.cases),
+        approved_at_level_8_or_more: held(approved),
+        failed_pivotal: count(failed_pivotal.cases),
+        failed_pivotal_at_level_7_or_less: held(failed_pivotal),
+        in_clinical_trials: count(in_trials.cases),
+        in_clinical_trials_above_level_0: held(in_trials),
+        same_stage_pairs: count(pairs.len()),
+        same_stage_pairs_ordered_right: rounded(figures.ordering_share.unwrap_or_default()),
+        auc: rounded(figures.auc.unwrap_or_default()),
+        auc_over_weight_draws: [
+            rounded(robust.aucs.first().copied().unwrap_or_default()),
+            rounded(robust.aucs.last().copied().unwrap_or_default()),
+        ],
+        weight_draws: u32::try_from(robust.draws).unwrap_or(u32::MAX),
+        weight_spread: robust.spread,
+    }
+}
+
+/// The summary as the `[validation]` table of the model data.
+pub fn summary_toml(summary: &ValidationSummary) -> String {
+    toml::to_string(&std::collections::BTreeMap::from([("validation", summary)])).unwrap_or_default()
+}
+
 /// The report, `docs/validation.md`.
 pub fn report(model: &Model, cases: &[Case], discussion: &str) -> String {
     let pairs = pairs(cases);
@@ -481,6 +517,22 @@ mod tests {
 
     fn cases() -> Vec<Case> {
         load_cases(&repository(CASES_DIR)).expect("every case file parses")
+    }
+
+    /// The summary in the model document (`GET /v1/model`) is what the back-test computes.
+    #[test]
+    fn the_model_document_carries_the_current_back_test_summary() {
+        let cases = cases();
+        let pairs = pairs(&cases);
+        let model = Model::current();
+        let figures = figures(model, &cases, &pairs);
+        let robust = robustness(model, &cases, &pairs, DRAWS, SPREAD);
+        let computed = summary(&cases, &pairs, &figures, &robust);
+        assert!(
+            model.document().validation == computed,
+            "the [validation] table of src/scoring/model.toml is out of date; it should read:\n{}",
+            summary_toml(&computed)
+        );
     }
 
     /// docs/validation.md is what `msc-readiness backtest` writes from the cases today.

@@ -31,6 +31,9 @@ pub struct ModelDocument {
     pub constants: Constants,
     /// Versions of the model, newest first.
     pub changelog: Vec<ChangelogEntry>,
+    /// How this version agrees with what happened to real MSC programs: the back-test summary
+    /// (full report: `docs/validation.md`).
+    pub validation: ValidationSummary,
     /// The seven barriers with their evidence.
     pub barriers: Vec<BarrierDefinition>,
     /// Every factor with its weight, value map and evidence.
@@ -54,6 +57,43 @@ pub struct ModelDocument {
     /// The evidence registry: seed claims with their citation as written and verification
     /// status, and external calibration facts with their source.
     pub evidence: Vec<Evidence>,
+}
+
+/// The back-test of a model version against real programs, each scored as it stood at a dated
+/// decision point (just before a pivotal readout or a regulatory decision). A test keeps these
+/// figures equal to what `msc-readiness backtest` computes from `validation/cases/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationSummary {
+    /// Where the full report is, with every case, its sources, level and index.
+    #[schema(example = "docs/validation.md")]
+    pub report: String,
+    /// Real decision points scored.
+    pub cases: u32,
+    /// Programs approved by the decision.
+    pub approved: u32,
+    /// Of those, how many the model puts at MSC-TRL 8 or more.
+    pub approved_at_level_8_or_more: u32,
+    /// Programs whose profile states a failed pivotal trial.
+    pub failed_pivotal: u32,
+    /// Of those, how many the model puts at MSC-TRL 7 or less.
+    pub failed_pivotal_at_level_7_or_less: u32,
+    /// Programs in clinical trials.
+    pub in_clinical_trials: u32,
+    /// Of those, how many the model puts above MSC-TRL 0.
+    pub in_clinical_trials_above_level_0: u32,
+    /// Same-stage pairs of a program that went on and one that did not.
+    pub same_stage_pairs: u32,
+    /// Share (0-1) of those pairs in which the one that went on has the higher index.
+    pub same_stage_pairs_ordered_right: f64,
+    /// AUC (0-1) of the index for success against failure over all cases.
+    pub auc: f64,
+    /// Lowest and highest AUC over the weight draws.
+    pub auc_over_weight_draws: [f64; 2],
+    /// Weight draws of the robustness analysis.
+    pub weight_draws: u32,
+    /// Each weight is multiplied by a factor drawn uniformly from 1 ± this.
+    pub weight_spread: f64,
 }
 
 /// Thresholds.

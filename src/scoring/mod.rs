@@ -44,7 +44,7 @@ pub use document::{
     ChecklistItemDefinition, Constants, Effort, Evidence, EvidenceLink, EvidenceRole, EvidenceWeights,
     FactorDefinition, Hostility, IndicationProfileDefinition, LevelDefinition, Maturity, MechanismDefinition,
     MitigationDefinition, ModelDocument, PfirrmannRule, ProfileMaturity, RegionChecklist, RegionItem,
-    Requirement, Severity, Thresholds, VerificationStatus, WarningCode, WarningDefinition,
+    Requirement, Severity, Thresholds, ValidationSummary, VerificationStatus, WarningCode, WarningDefinition,
 };
 pub use factors::{Barrier, Criticality, FactorCode};
 pub use input_types::Label;
