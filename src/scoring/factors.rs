@@ -856,7 +856,7 @@ pub(crate) fn evaluate(factor: FactorCode, facts: &Facts, ctx: &Context, prior: 
 ///   stability, at least by karyotype (SF-03).
 pub(crate) fn implied_floor(factor: FactorCode, facts: &Facts) -> Option<Grade> {
     let dossier = facts.approval.is_some()
-        || facts.marketing_application.is_some_and(|application| !application.cmc_deficiency);
+        || facts.marketing_application.is_some_and(|application| !application.dossier_deficient);
     let trial = facts.trial_authorisation.is_some()
         || facts.completed_phase.is_some_and(|phase| phase >= TrialPhase::Phase1);
     let potency_cited =

@@ -150,8 +150,9 @@ pub(crate) struct Milestone {
     pub regulator: Option<Regulator>,
     pub date: Option<NaiveDate>,
     pub pathway: Option<ApprovalPathway>,
-    /// For an application: a later complete response or refusal cited CMC.
-    pub cmc_deficiency: bool,
+    /// For an application: the regulator refused to file it, or a later complete response cited
+    /// CMC, so its dossier cannot stand for what it should contain.
+    pub dossier_deficient: bool,
 }
 
 /// One regulator's history read.
@@ -176,7 +177,7 @@ fn read(regulator: Option<Regulator>, events: &[RegulatoryEvent]) -> Jurisdictio
         } else {
             event.pathway
         },
-        cmc_deficiency: false,
+        dossier_deficient: false,
     };
     let mut state = JurisdictionState {
         status: RegulatoryStatus::None,
@@ -205,8 +206,8 @@ fn read(regulator: Option<Regulator>, events: &[RegulatoryEvent]) -> Jurisdictio
                 let reasons: Set<DeficiencyReason> = event.reasons.iter().flatten().copied().collect();
                 state.deficiencies = state.deficiencies.union(reasons);
                 if let Some(application) = &mut state.application {
-                    application.cmc_deficiency |=
-                        reasons.contains_any(&[DeficiencyReason::CmcPotency, DeficiencyReason::CmcOther]);
+                    application.dossier_deficient |= event.event == E::RefusedToFile
+                        || reasons.contains_any(&[DeficiencyReason::CmcPotency, DeficiencyReason::CmcOther]);
                 }
             }
             E::ApplicationWithdrawn => pending = false,

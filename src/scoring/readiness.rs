@@ -72,9 +72,9 @@ categorical! {
         /// approval covers every requirement up to the marketing decision (biomedical TRL 8-9,
         /// EXT-BIOMEDICAL-TRL).
         ImpliedByApproval => "implied_by_approval",
-        /// Credited because a marketing application was submitted and no complete response or
-        /// refusal since has cited CMC: the dossier (ICH M4 CTD modules 3-5) contains what levels
-        /// 1-7 and the dossier gates of level 8 ask for (biomedical TRL 8, BLA/NDA).
+        /// Credited because a marketing application was submitted, not refused for filing and not
+        /// answered with a complete response citing CMC: the dossier (ICH M4 CTD modules 3-5)
+        /// contains what levels 1-8 ask for but the pivotal result (biomedical TRL 8, BLA/NDA).
         ImpliedByApplication => "implied_by_application",
         /// Credited because a regulator authorised a clinical trial (IND/CTA): first-in-human
         /// needs what levels 1-5 ask for (biomedical TRL 5-6: GLP safety, GMP-compatible
@@ -102,10 +102,12 @@ categorical! {
 /// The highest level whose gates a trial authorisation credits (biomedical TRL 6 starts with the
 /// IND and Phase 1, so levels 1-5 are behind it: EXT-BIOMEDICAL-TRL).
 pub const TRIAL_AUTHORISATION_COVERS: u8 = 5;
-/// The highest level whose gates a marketing application credits; of level 8 it credits the
-/// dossier gates (every stream but clinical): biomedical TRL 8 is Phase 3, consistency lots and
-/// the BLA (EXT-BIOMEDICAL-TRL).
-pub const APPLICATION_COVERS: u8 = 7;
+/// The highest level whose gates a marketing application credits (but the pivotal-trial gate):
+/// biomedical TRL 8 is the pivotal trial, consistency lots and the BLA (EXT-BIOMEDICAL-TRL), and
+/// once an application rests on the pivotal evidence, its design and durability are the
+/// regulator's to judge (OM3, OM4, OM7 and OM8 score them). An application the regulator refused
+/// to file, or answered with a complete response citing CMC, credits nothing.
+pub const APPLICATION_COVERS: u8 = 8;
 /// The highest level whose gates an approval credits: approval is biomedical TRL 9's entry
 /// (EXT-BIOMEDICAL-TRL), so everything up to the marketing decision is behind it.
 pub const APPROVAL_COVERS: u8 = 8;
@@ -135,20 +137,17 @@ fn implied(kind: MilestoneKind, milestone: Milestone) -> ImpliedBy {
     ImpliedBy { milestone: kind, regulator: milestone.regulator, date: milestone.date }
 }
 
-/// The milestone, if any, that credits a gate of `level` in `stream`: the furthest one covering
-/// it. No milestone credits the pivotal-trial gate: whether the pivotal trial succeeded is the
+/// The milestone, if any, that credits a gate of `level`: the furthest one covering it. No milestone credits the pivotal-trial gate: whether the pivotal trial succeeded is the
 /// fact a regression event reads, so an unknown result must not pass where a failure is capped.
-fn credit(facts: &Facts, level: u8, stream: Stream, test: &GateTest) -> Option<ImpliedBy> {
+fn credit(facts: &Facts, level: u8, test: &GateTest) -> Option<ImpliedBy> {
     if *test == GateTest::PivotalTrialCompleted {
         return None;
     }
     if let Some(approval) = facts.approval.filter(|_| level <= APPROVAL_COVERS) {
         return Some(implied(MilestoneKind::Approval, approval));
     }
-    let application = facts.marketing_application.filter(|application| !application.cmc_deficiency);
-    if let Some(application) = application.filter(|_| {
-        level <= APPLICATION_COVERS || (level == APPLICATION_COVERS + 1 && stream != Stream::Clinical)
-    }) {
+    let application = facts.marketing_application.filter(|application| !application.dossier_deficient);
+    if let Some(application) = application.filter(|_| level <= APPLICATION_COVERS) {
         return Some(implied(MilestoneKind::MarketingApplication, application));
     }
     // A completed trial needed an authorisation, even where the profile does not list it.
@@ -157,7 +156,7 @@ fn credit(facts: &Facts, level: u8, stream: Stream, test: &GateTest) -> Option<I
             regulator: None,
             date: None,
             pathway: None,
-            cmc_deficiency: false,
+            dossier_deficient: false,
         })
     });
     trial
@@ -935,7 +934,11 @@ impl GateTest {
                 f.pivotal_result.map(|result| {
                     matches!(result, PivotalResult::MetPrimaryEndpoint | PivotalResult::FailedPrimaryEndpoint)
                 }),
-                accepted_control(f, model, true),
+                // Once a marketing application rests on the trial, judging its design is the
+                // regulator's: the level records the milestone (biomedical TRL 8: pivotal trial
+                // and BLA, EXT-BIOMEDICAL-TRL), while OM3, OM4 and OM8 score the design and what
+                // it showed.
+                any(&[accepted_control(f, model, true), Some(f.marketing_application.is_some())]),
             ]),
             Self::MarketingApplicationSubmitted => match f.regulatory_status? {
                 // The conditional-approval outcome must be known too: otherwise leaving it out
@@ -1041,8 +1044,7 @@ pub(crate) fn assess(model: &Model, facts: &Facts, scores: &Scores) -> Readiness
         .iter()
         .map(|gate| {
             let own = state(gate.test.check(model, facts, scores));
-            let implied =
-                (own != ItemState::Met).then(|| credit(facts, gate.level, gate.stream, &gate.test)).flatten();
+            let implied = (own != ItemState::Met).then(|| credit(facts, gate.level, &gate.test)).flatten();
             (own, implied)
         })
         .collect();
