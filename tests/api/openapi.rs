@@ -44,6 +44,12 @@ async fn the_documented_examples_work_when_sent_and_every_documented_enum_value_
     assert_eq!(score.status(), 200, "Try it out on /v1/score");
     let submit = app.post_json("/v1/assessments", &schemas["AssessmentSubmission"]["example"]).await;
     assert_eq!(submit.status(), 201, "Try it out on /v1/assessments");
+    let import = app
+        .post_json("/v1/profiles/trial-from-registry", &schemas["ClinicalTrialsGovStudy"]["example"])
+        .await;
+    assert_eq!(import.status(), 200, "Try it out on /v1/profiles/trial-from-registry");
+    let import: serde_json::Value = import.json().await.unwrap();
+    assert_eq!(import, schemas["TrialImport"]["example"], "the documented answer is the one sent");
 
     // The wire names in the spec are the ones the service accepts.
     for (schema, section, field) in [
