@@ -14,6 +14,7 @@ pub mod model;
 pub mod observability;
 pub mod openapi;
 pub mod problem;
+pub mod profiles;
 pub mod programs;
 pub mod routing;
 pub mod security_headers;
@@ -28,6 +29,7 @@ pub fn configure(config: &mut ServiceConfig) {
     config.service(health::healthz).service(health::readyz).service(health::metrics).service(
         scope("/v1")
             .service(assessments::score)
+            .service(profiles::trial_from_registry)
             .service(charts::assessment_chart)
             .service(charts::program_trend)
             .service(assessments::create_assessment)

@@ -25,6 +25,7 @@ assessment for comparison, trend tracking and dashboards. Errors are RFC 9457 pr
     tags(
         (name = "assessments", description = "Score program profiles, store, list, compare and re-score assessments"),
         (name = "programs", description = "Programs and their assessment histories"),
+        (name = "profiles", description = "Help writing profiles: draft a trial from a ClinicalTrials.gov record"),
         (name = "charts", description = "SVG charts: an assessment's barrier radar and a program's trend"),
         (name = "statistics", description = "Aggregates of the stored assessments for dashboards, as flat JSON tables"),
         (name = "exports", description = "The assessment list as streamed CSV or NDJSON files"),

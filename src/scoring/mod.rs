@@ -11,6 +11,8 @@
 //! - [`readiness`]: MSC-TRL 1-9 readiness levels, gated rather than averaged, read from the same
 //!   normalised facts and added to the [`Assessment`] with the roadmap to the next level,
 //!   regression events and MRL-lite.
+//! - [`registry_import`]: one `clinical.trials[]` item from a ClinicalTrials.gov study record,
+//!   with the fields read and those it could not map.
 
 mod assessment;
 pub mod backtest;
@@ -25,6 +27,7 @@ pub mod parse_errors;
 pub mod profile;
 pub mod readiness;
 mod reference;
+pub mod registry_import;
 mod shared;
 pub mod trials;
 pub mod upgrade;

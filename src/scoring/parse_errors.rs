@@ -423,7 +423,7 @@ fn plain_expected(expected: &str) -> String {
 }
 
 /// A value as the client sent it, in words.
-fn describe(value: &Value) -> String {
+pub(crate) fn describe(value: &Value) -> String {
     match value {
         Value::Null => "null".to_owned(),
         Value::Bool(flag) => flag.to_string(),
@@ -456,7 +456,7 @@ fn plain_unexpected(unexpected: &str) -> String {
 }
 
 /// Client text in double quotes, escaped, and cut to [`QUOTE_MAX_CHARS`].
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     if text.chars().count() <= QUOTE_MAX_CHARS {
         format!("{text:?}")
     } else {

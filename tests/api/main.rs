@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod openapi;
 mod problems;
+mod profiles;
 mod programs;
 mod reliability;
 mod stats;

@@ -58,6 +58,12 @@ async fn the_documented_examples_work_when_sent_and_every_documented_enum_value_
             assert!(assessment["readiness"]["msc_trl"].is_u64(), "{path} example {name} is scored");
         }
     }
+    let import = app
+        .post_json("/v1/profiles/trial-from-registry", &schemas["ClinicalTrialsGovStudy"]["example"])
+        .await;
+    assert_eq!(import.status(), 200, "Try it out on /v1/profiles/trial-from-registry");
+    let import: serde_json::Value = import.json().await.unwrap();
+    assert_eq!(import, schemas["TrialImport"]["example"], "the documented answer is the one sent");
 
     // The wire names in the spec are the ones the service accepts.
     for (schema, section, field) in [
