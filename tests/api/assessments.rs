@@ -434,3 +434,29 @@ async fn the_stored_readiness_level_is_the_assessed_msc_trl_and_filters_the_list
     let none: Value = app.get("/v1/assessments?readiness_level=5").await.json().await.unwrap();
     assert!(none["items"].as_array().unwrap().is_empty());
 }
+
+/// Issue 13: a stored profile of version 1 stays as submitted, re-scores under the current model,
+/// and scores as its version 2 conversion does.
+#[tokio::test]
+async fn a_stored_version_1_profile_is_kept_as_sent_and_rescores_like_its_version_2_conversion() {
+    let app = spawn_app().await;
+    let (_, v1) = msc_readiness::scoring::REFERENCE_PROGRAMS_V1
+        .iter()
+        .find(|(name, _)| *name == "disc_early_academic")
+        .expect("version 1 reference");
+    let v1: Value = serde_json::from_str(v1).unwrap();
+    let original = app.submit(&v1).await;
+    assert_eq!(original["profile"], v1, "stored exactly as submitted");
+    assert_eq!(original["profile"]["profile_version"], "1");
+
+    let id = original["id"].as_str().unwrap();
+    let response = app.client.post(app.url(&format!("/v1/assessments/{id}/rescore"))).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let rescored: Value = response.json().await.unwrap();
+    assert_eq!(rescored["profile"], v1, "re-scoring converts, it does not rewrite the stored profile");
+    assert_eq!(rescored["model_version"], msc_readiness::scoring::Model::current().version());
+
+    let v2 = app.submit(&reference_profile("disc_early_academic")).await;
+    assert_eq!(v2["profile"]["profile_version"], "2");
+    assert_eq!(rescored["result"], v2["result"], "version 1 scores as its version 2 conversion");
+}
