@@ -272,6 +272,9 @@ pub struct Mitigation {
     pub maturity: Maturity,
     /// Effort.
     pub effort: Effort,
+    /// Whether it closes a gate of the next readiness level (it is on the roadmap); such
+    /// mitigations come first.
+    pub on_roadmap: bool,
     /// Change of the readiness index when the profile is re-scored with the mitigation in place
     /// (negative when a trade-off outweighs the gain).
     pub readiness_gain: f64,
@@ -357,6 +360,7 @@ pub(crate) fn assess(model: &Model, profile: &Profile) -> Assessment {
     let details = scores.overall_details();
     let readiness = readiness::assess(model, &facts, &scores);
     let warnings = warnings(model, &facts, &scores, &readiness);
+    let mitigations = mitigations(model, &facts, &scores, &readiness);
     Assessment {
         model_version: model.version().to_owned(),
         indication_profile: IndicationProfileUsed {
@@ -382,7 +386,7 @@ pub(crate) fn assess(model: &Model, profile: &Profile) -> Assessment {
             .iter()
             .map(|barrier| barrier_assessment(model, &facts, &scores, *barrier))
             .collect(),
-        mitigations: mitigations(model, &facts, &scores),
+        mitigations,
         warnings,
     }
 }
@@ -761,13 +765,24 @@ pub(crate) fn render_input(path: &str, f: &Facts, out: &mut String) -> bool {
     true
 }
 
-fn mitigations(model: &Model, facts: &Facts, scores: &Scores) -> Vec<Mitigation> {
+/// The mitigations whose prerequisites hold, those that close a gate of the next readiness level
+/// first (the roadmap), then by the index they would gain.
+fn mitigations(model: &Model, facts: &Facts, scores: &Scores, readiness: &Readiness) -> Vec<Mitigation> {
     let weak_below = (model.definition().thresholds.weak_factor_value * 1000.0).round() as u16;
     let profile = scores.ctx.profile.index;
     let mut ranked: Vec<(i32, usize, Mitigation)> = Vec::new();
     for (position, mitigation) in model.mitigations().iter().enumerate() {
+        if readiness.msc_trl < mitigation.requires_level {
+            continue;
+        }
+        // Weak factors get mitigations, and so does any factor whose mitigation closes a gate of
+        // the next level.
+        let on_roadmap = readiness
+            .roadmap
+            .iter()
+            .any(|step| step.mitigation.as_ref().is_some_and(|m| m.code == mitigation.id));
         let before = scores.factor(mitigation.factor);
-        let Some(value_before) = before.point.filter(|value| *value < weak_below) else {
+        let Some(value_before) = before.point.filter(|value| on_roadmap || *value < weak_below) else {
             continue;
         };
         let Some(change) = mitigation.change_by_profile[profile] else {
@@ -789,6 +804,7 @@ fn mitigations(model: &Model, facts: &Facts, scores: &Scores) -> Vec<Mitigation>
                 action: mitigation.action.clone(),
                 maturity: mitigation.maturity,
                 effort: mitigation.effort,
+                on_roadmap,
                 readiness_gain: points(gain),
                 readiness_index_after: points(counterfactual.overall.index.into()),
                 barrier_changes: Barrier::ALL
@@ -804,8 +820,14 @@ fn mitigations(model: &Model, facts: &Facts, scores: &Scores) -> Vec<Mitigation>
             },
         ));
     }
-    // Highest gain first; then less effort; then catalogue order.
-    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.2.effort.cmp(&b.2.effort)).then(a.1.cmp(&b.1)));
+    // The roadmap first; then the highest gain; then less effort; then catalogue order.
+    ranked.sort_by(|a, b| {
+        b.2.on_roadmap
+            .cmp(&a.2.on_roadmap)
+            .then(b.0.cmp(&a.0))
+            .then(a.2.effort.cmp(&b.2.effort))
+            .then(a.1.cmp(&b.1))
+    });
     ranked.into_iter().map(|(_, _, mitigation)| mitigation).collect()
 }
 

@@ -503,6 +503,10 @@ pub struct MitigationDefinition {
     /// The profile change the model re-scores to compute the gain (lists are added to).
     #[serde(default)]
     pub change: Option<Profile>,
+    /// A prerequisite: offered only once the program's MSC-TRL is at least this level (no
+    /// pivotal-design agreement before first-in-human data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_level: Option<u8>,
     /// The change per indication profile id, where it depends on the indication; the mitigation
     /// is offered only for the profiles listed.
     #[serde(default)]

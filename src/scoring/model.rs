@@ -119,6 +119,7 @@ pub(crate) struct CompiledMitigation {
     pub maturity: Maturity,
     pub effort: Effort,
     pub tradeoff: Option<Text>,
+    pub requires_level: u8,
     /// The change, per profile index; `None` where the mitigation is not offered.
     pub change_by_profile: Vec<Option<Facts>>,
     pub citations: Shared<EvidenceCitation>,
@@ -485,6 +486,7 @@ fn compile(document: ModelDocument) -> Model {
             maturity: m.maturity,
             effort: m.effort,
             tradeoff: m.tradeoff.as_deref().map(Text::from),
+            requires_level: m.requires_level.unwrap_or(0),
             change_by_profile: document
                 .indication_profiles
                 .iter()

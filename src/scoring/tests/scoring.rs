@@ -272,10 +272,35 @@ fn every_factor_line_explains_itself() {
 fn mitigations_are_ranked_by_the_gain_the_model_computes() {
     let assessment = assess_reference("disc_early_academic");
     assert!(assessment.mitigations.len() >= 10);
+    // The roadmap to the next level first, then by gain.
+    assert!(
+        assessment.mitigations.iter().any(|m| m.on_roadmap)
+            && assessment.mitigations.iter().any(|m| !m.on_roadmap)
+    );
     for pair in assessment.mitigations.windows(2) {
-        assert!(pair[0].readiness_gain >= pair[1].readiness_gain);
+        assert!(pair[0].on_roadmap >= pair[1].on_roadmap);
+        if pair[0].on_roadmap == pair[1].on_roadmap {
+            assert!(pair[0].readiness_gain >= pair[1].readiness_gain);
+        }
     }
-    let top = &assessment.mitigations[0];
+    let roadmap: Vec<&str> = assessment
+        .readiness
+        .roadmap
+        .iter()
+        .filter_map(|step| step.mitigation.as_ref())
+        .map(|m| m.code.as_str())
+        .collect();
+    for mitigation in &assessment.mitigations {
+        assert_eq!(mitigation.on_roadmap, roadmap.contains(&mitigation.id.as_str()), "{}", mitigation.id);
+    }
+    // A prerequisite not met: no pivotal-design agreement before first-in-human data.
+    assert!(assessment.readiness.msc_trl < 6);
+    assert!(assessment.mitigations.iter().all(|m| m.id != "pivotal_design_agreement"));
+    let top = assessment
+        .mitigations
+        .iter()
+        .max_by(|a, b| a.readiness_gain.total_cmp(&b.readiness_gain))
+        .expect("one");
     assert!(top.readiness_gain > 0.0);
     assert_eq!(
         tenths(top.readiness_index_after - assessment.overall.readiness_index),
@@ -284,10 +309,10 @@ fn mitigations_are_ranked_by_the_gain_the_model_computes() {
     // Hypoxic preconditioning lifts the survival cap of the disc program.
     let hypoxia = assessment.mitigations.iter().find(|m| m.id == "hypoxic_preconditioning").expect("offered");
     assert!(hypoxia.barrier_changes.iter().any(|c| c.barrier == Barrier::Survival && c.change > 0.0));
-    // Only weak factors get mitigations.
+    // Only weak factors get mitigations, and the roadmap's.
     for mitigation in &assessment.mitigations {
         let line = factor(&assessment, mitigation.factor);
-        assert!(line.value.is_some_and(|value| value < 0.75), "{}", mitigation.id);
+        assert!(mitigation.on_roadmap || line.value.is_some_and(|value| value < 0.75), "{}", mitigation.id);
     }
 }
 
@@ -343,6 +368,17 @@ fn every_mitigation_in_the_catalogue_is_offered_for_some_weak_program() {
             offered.extend(assess(&weak).mitigations.into_iter().map(|m| m.id.to_string()));
         }
     }
+    // Mitigations with a readiness prerequisite are offered to programs that meet it: the ARDS
+    // program (MSC-TRL 6) without any regulator meeting.
+    let (_, ards) = crate::scoring::REFERENCE_PROGRAMS_V1
+        .iter()
+        .find(|(name, _)| *name == "ards_umbilical_cord_phase2")
+        .expect("reference");
+    let mut ards: serde_json::Value = serde_json::from_str(ards).expect("JSON");
+    ards["regulatory"]["interactions"] = json!([]);
+    let ards = assess(&profile(ards));
+    assert!(ards.readiness.msc_trl >= 6);
+    offered.extend(ards.mitigations.into_iter().map(|m| m.id.to_string()));
     for mitigation in &Model::current().document().mitigations {
         assert!(offered.contains(&mitigation.id), "{} is never offered", mitigation.id);
     }
