@@ -400,7 +400,21 @@ async fn run_binary(database_url: &str, args: &[&str]) -> (bool, String, String)
 async fn keys_are_never_written_to_the_logs() {
     use sqlx::ConnectOptions;
     let (_, database) = crate::helpers::fresh_database().await;
-    let database_url = database.to_url_lossy().to_string();
+    // sqlx's to_url_lossy cannot write a Unix-socket directory (the embedded test server's, held
+    // as the host): write it as the `host` parameter, which sqlx reads back as the socket.
+    let socket = database
+        .get_socket()
+        .map(|socket| socket.display().to_string())
+        .or_else(|| database.get_host().starts_with('/').then(|| database.get_host().to_owned()));
+    let database_url = match socket {
+        Some(socket) => format!(
+            "postgres://{}@localhost:{}/{}?host={socket}",
+            database.get_username(),
+            database.get_port(),
+            database.get_database().unwrap_or("postgres"),
+        ),
+        None => database.to_url_lossy().to_string(),
+    };
 
     let (created, key, cli_log) =
         run_binary(&database_url, &["keys", "create", "--organisation", "Logs"]).await;
