@@ -1560,17 +1560,25 @@ fn regulator_interaction(facts: &Facts, ctx: &Context) -> Reading {
                 L::EarlyAdvice,
             ),
             (
+                // Type A, B and C meetings answer the sponsor's questions formally, as a pre-IND
+                // meeting or formal scientific advice does.
                 held.contains_any(&[
                     RegulatoryInteraction::PreInd,
                     RegulatoryInteraction::FormalScientificAdvice,
+                    RegulatoryInteraction::TypeA,
+                    RegulatoryInteraction::TypeB,
+                    RegulatoryInteraction::TypeC,
+                    RegulatoryInteraction::AdvisoryCommittee,
                 ]),
                 L::PreIndOrFormalAdvice,
             ),
             (authorised, L::IndCtaOpen),
             (
+                // A pre-application meeting comes after the pivotal design was settled.
                 held.contains_any(&[
                     RegulatoryInteraction::EndOfPhase2,
                     RegulatoryInteraction::SpaOrProtocolAssistance,
+                    RegulatoryInteraction::PreMarketingApplication,
                 ]),
                 L::PivotalDesignAgreed,
             ),

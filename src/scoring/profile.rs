@@ -866,6 +866,17 @@ categorical! {
         EndOfPhase2 => "end_of_phase2",
         /// Special protocol assessment or protocol assistance for the pivotal trial.
         SpaOrProtocolAssistance => "spa_or_protocol_assistance",
+        /// A meeting before a marketing application (pre-BLA, pre-MAA, pre-NDA).
+        PreMarketingApplication => "pre_marketing_application",
+        /// An FDA Type A meeting (a stalled program, a dispute, a complete response).
+        TypeA => "type_a",
+        /// An FDA Type B meeting other than pre-IND, end-of-Phase-2 or pre-BLA (e.g. an RMAT or
+        /// breakthrough meeting).
+        TypeB => "type_b",
+        /// An FDA Type C (or Type D or INTERACT-like follow-up) meeting on a specific question.
+        TypeC => "type_c",
+        /// An advisory committee meeting on the product (FDA advisory committee, EMA SAG).
+        AdvisoryCommittee => "advisory_committee",
     }
 }
 
