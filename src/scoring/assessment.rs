@@ -338,6 +338,21 @@ fn share(permille: u16) -> f64 {
     f64::from(permille) / 1000.0
 }
 
+/// A barrier's band. A score resting on less than half of the barrier's weight (the heavy-barrier
+/// coverage threshold) is at most `weak`: two known answers do not make a barrier strong.
+fn barrier_band(model: &Model, result: &BarrierResult) -> Band {
+    if !result.assessed {
+        return Band::Unknown;
+    }
+    let scored = band(model, result.score);
+    let half_known =
+        f64::from(result.coverage) >= model.definition().thresholds.heavy_barrier_min_coverage * 1000.0;
+    match scored {
+        Band::Moderate | Band::Strong if !half_known => Band::Weak,
+        scored => scored,
+    }
+}
+
 fn band(model: &Model, tenths: u16) -> Band {
     let thresholds = &model.definition().thresholds;
     let score = f64::from(tenths) / 10.0;
@@ -529,7 +544,7 @@ fn barrier_assessment(model: &Model, facts: &Facts, scores: &Scores, barrier: Ba
         optimistic: points(result.optimistic.into()),
         coverage: share(result.coverage),
         confidence: share(result.confidence),
-        band: if result.assessed { band(model, result.score) } else { Band::Unknown },
+        band: barrier_band(model, result),
         factors,
         bonuses,
         caps,

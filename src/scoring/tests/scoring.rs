@@ -455,3 +455,21 @@ fn assessments_are_deterministic_and_round_trip() {
         assert_eq!(serde_json::to_vec(&fresh).expect("serialises"), first, "{name}");
     }
 }
+
+/// Issue 14: a barrier is never `strong` or `moderate` on less than half of its weight known.
+#[test]
+fn a_barrier_scored_from_a_few_answers_is_at_most_weak() {
+    let sparse = assess(&profile(json!({
+        "program": {"indication": "intervertebral_disc_degeneration"},
+        "manufacturing": {"gmp_status": "commercial", "automation_level": "closed_automated_with_inline_analytics"}
+    })));
+    let scalability = barrier(&sparse, Barrier::Scalability);
+    assert!(scalability.score >= 75.0, "a high score from two answers: {}", scalability.score);
+    assert!(scalability.coverage < 0.5, "{}", scalability.coverage);
+    assert_eq!(scalability.band, crate::scoring::Band::Weak);
+    // With most of its weight known, the same barrier keeps its band.
+    let full = assess_reference("disc_mature_allogeneic");
+    let known = barrier(&full, Barrier::Scalability);
+    assert!(known.coverage >= 0.5 && known.score >= 75.0);
+    assert_eq!(known.band, crate::scoring::Band::Strong);
+}
