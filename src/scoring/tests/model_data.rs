@@ -82,14 +82,16 @@ fn claims_research_shows_wrong_are_carried_with_their_status_and_only_as_caveats
             .expect("claim is in the registry")
     };
     // Research §4: the seed's FDA guidance date, NurOwn, Alofisel, Temcell "first", MASTERS-2, CHART-1 citation.
+    // OM-16 and RG-04 are contradicted, not merely outdated: darvadstrocel was never filed with the
+    // FDA, so it was never under FDA review and no approval was withheld (EXT-DARVADSTROCEL-US).
     for (id, expected) in [
         ("VA-11", VerificationStatus::Outdated),
         ("VA-22", VerificationStatus::Contradicted),
-        ("RG-04", VerificationStatus::Outdated),
+        ("RG-04", VerificationStatus::Contradicted),
         ("RG-06", VerificationStatus::Contradicted),
         ("RG-07", VerificationStatus::Outdated),
         ("RG-09", VerificationStatus::Outdated),
-        ("OM-16", VerificationStatus::Outdated),
+        ("OM-16", VerificationStatus::Contradicted),
         ("CL-10", VerificationStatus::Contradicted),
         ("VA-25", VerificationStatus::Contradicted),
     ] {
@@ -105,6 +107,8 @@ fn claims_research_shows_wrong_are_carried_with_their_status_and_only_as_caveats
     links.extend(document.region_checklists.iter().flat_map(|r| &r.evidence));
     links.extend(document.mitigations.iter().flat_map(|m| &m.evidence));
     links.extend(document.warnings.iter().flat_map(|w| &w.evidence));
+    links.extend(document.readiness.gates.iter().flat_map(|g| &g.evidence));
+    links.extend(document.readiness.regression_events.iter().flat_map(|r| &r.evidence));
     for link in links {
         if !status(&link.claim).may_support() {
             assert_eq!(link.role, EvidenceRole::Caveat, "{} used as {}", link.claim, link.role.as_str());
