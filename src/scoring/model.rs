@@ -602,6 +602,58 @@ fn check_test(owner: &str, test: &GateTest, problems: &mut Vec<String>) {
     }
 }
 
+/// The rules for the outside source an evidence entry names: a seed claim is
+/// `externally_confirmed` only with the confirming source attached, a source is attached to nothing
+/// else, and its URL and identifiers are well formed.
+fn validate_outside_source(evidence: &Evidence, problems: &mut Vec<String>) {
+    let id = &evidence.id;
+    let confirmed = evidence.verification_status == VerificationStatus::ExternallyConfirmed;
+    let confirmed_by = evidence.confirmed_by.as_deref().map(str::trim);
+    if confirmed && confirmed_by.is_none_or(str::is_empty) {
+        problems.push(format!(
+            "evidence {id} is externally_confirmed without an outside source: attach the source that \
+             confirms it as confirmed_by (exactly as research.md gives it), or mark it seed_asserted"
+        ));
+    }
+    if !confirmed && evidence.confirmed_by.is_some() {
+        problems.push(format!(
+            "evidence {id} names confirmed_by but is {}; only externally_confirmed claims name a confirming source",
+            evidence.verification_status.as_str()
+        ));
+    }
+    let names_a_source = evidence.external_source.is_some() || evidence.confirmed_by.is_some();
+    let identifiers = [&evidence.url, &evidence.doi, &evidence.pmid, &evidence.pmcid, &evidence.registry_id];
+    if !names_a_source && identifiers.iter().any(|identifier| identifier.is_some()) {
+        problems.push(format!(
+            "evidence {id} has a url or identifier but names no outside source (external_source or confirmed_by)"
+        ));
+    }
+    if evidence.url.as_ref().is_some_and(|url| !url.starts_with("https://")) {
+        problems.push(format!("evidence {id} url must be https"));
+    }
+    if evidence.doi.as_ref().is_some_and(|doi| !doi.starts_with("10.") || !doi.contains('/')) {
+        problems.push(format!("evidence {id} doi must look like 10.<registrant>/<suffix>"));
+    }
+    if evidence.pmid.as_ref().is_some_and(|pmid| pmid.is_empty() || !pmid.bytes().all(|b| b.is_ascii_digit()))
+    {
+        problems.push(format!("evidence {id} pmid must be digits"));
+    }
+    if evidence.pmcid.as_ref().is_some_and(|pmcid| {
+        pmcid
+            .strip_prefix("PMC")
+            .is_none_or(|digits| digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()))
+    }) {
+        problems.push(format!("evidence {id} pmcid must be PMC followed by digits"));
+    }
+    if evidence
+        .registry_id
+        .as_ref()
+        .is_some_and(|registry| registry.is_empty() || registry.contains(char::is_whitespace))
+    {
+        problems.push(format!("evidence {id} registry_id must be one id without spaces"));
+    }
+}
+
 /// Every rule the model data must keep; returns the problems found.
 fn validate(document: &ModelDocument) -> Vec<String> {
     let mut problems = Vec::new();
@@ -657,19 +709,16 @@ fn validate(document: &ModelDocument) -> Vec<String> {
                     evidence.id
                 ));
             }
-            if evidence.url.as_ref().is_some_and(|url| !url.starts_with("https://")) {
-                problems.push(format!("evidence {} url must be https", evidence.id));
-            }
         } else if !evidence.seed_file.as_deref().is_some_and(|file| SEED_FILES.contains(&file))
             || evidence.quote.as_deref().is_none_or(str::is_empty)
             || evidence.external_source.is_some()
-            || evidence.url.is_some()
         {
             problems.push(format!(
-                "seed evidence {} needs a known seed_file and a quote, and no external fields",
+                "seed evidence {} needs a known seed_file and a quote, and no external_source",
                 evidence.id
             ));
         }
+        validate_outside_source(evidence, &mut problems);
     }
     let check_links =
         |owner: &str, links: &[EvidenceLink], need_support: bool, problems: &mut Vec<String>| {
