@@ -307,6 +307,19 @@ fn citations(links: &[EvidenceLink], registry: &HashMap<&str, &Evidence>) -> Sha
         .into()
 }
 
+/// Whether a factor or gate is supported only by claims no outside source confirms: none of its
+/// `supports` citations is an externally confirmed seed claim or an external fact (research §9.6).
+/// Calibrating evidence and caveats do not ground it.
+fn weakly_grounded(citations: &[EvidenceCitation]) -> bool {
+    !citations.iter().any(|citation| {
+        citation.role == EvidenceRole::Supports
+            && matches!(
+                citation.verification_status,
+                VerificationStatus::ExternallyConfirmed | VerificationStatus::ExternalSource
+            )
+    })
+}
+
 /// The definition that `matches`, with its text and citations; validation guarantees there is one.
 fn cited<T>(
     definitions: &[T],
@@ -337,13 +350,7 @@ fn compile(document: ModelDocument) -> Model {
         .map(|&i| {
             let definition = &document.factors[i];
             let citations = citations(&definition.evidence, &registry);
-            let weakly_grounded = !citations.iter().any(|citation| {
-                citation.role == EvidenceRole::Supports
-                    && matches!(
-                        citation.verification_status,
-                        VerificationStatus::ExternallyConfirmed | VerificationStatus::ExternalSource
-                    )
-            });
+            let weakly_grounded = weakly_grounded(&citations);
             CompiledFactor {
                 name: Text::from(definition.name.as_str()),
                 rationale: Text::from(definition.rationale.as_str()),
@@ -528,22 +535,26 @@ fn compile_readiness(document: &ModelDocument, registry: &HashMap<&str, &Evidenc
     let mut gates: Vec<CompiledGate> = definition
         .gates
         .iter()
-        .map(|gate| CompiledGate {
-            code: Text::from(gate.code.as_str()),
-            level: gate.level,
-            stream: gate.stream,
-            mandatory: gate.mandatory,
-            weight: gate.weight,
-            text: Text::from(gate.text.as_str()),
-            test: gate.test.clone(),
-            mitigation: gate.mitigation.as_deref().and_then(|id| {
-                document.mitigations.iter().find(|m| m.id == id).map(|m| GateMitigation {
-                    code: Text::from(m.id.as_str()),
-                    title: Text::from(m.action.as_str()),
-                    factor: m.factor,
-                })
-            }),
-            citations: citations(&gate.evidence, registry),
+        .map(|gate| {
+            let citations = citations(&gate.evidence, registry);
+            CompiledGate {
+                code: Text::from(gate.code.as_str()),
+                level: gate.level,
+                stream: gate.stream,
+                mandatory: gate.mandatory,
+                weight: gate.weight,
+                text: Text::from(gate.text.as_str()),
+                test: gate.test.clone(),
+                mitigation: gate.mitigation.as_deref().and_then(|id| {
+                    document.mitigations.iter().find(|m| m.id == id).map(|m| GateMitigation {
+                        code: Text::from(m.id.as_str()),
+                        title: Text::from(m.action.as_str()),
+                        factor: m.factor,
+                    })
+                }),
+                weakly_grounded: weakly_grounded(&citations),
+                citations,
+            }
         })
         .collect();
     // Stable: model order within a level's mandatory and supporting gates.
@@ -967,6 +978,19 @@ fn validate(document: &ModelDocument) -> Vec<String> {
         }
         check_test(&owner, &gate.test, &mut problems);
         check_links(&owner, &gate.evidence, true, &mut problems);
+        let support: Vec<&EvidenceLink> =
+            gate.evidence.iter().filter(|link| link.role != EvidenceRole::Caveat).collect();
+        if !support.is_empty()
+            && support.iter().all(|link| {
+                registry
+                    .get(link.claim.as_str())
+                    .is_some_and(|evidence| evidence.verification_status == VerificationStatus::Unverifiable)
+            })
+        {
+            problems.push(format!(
+                "{owner} rests on unverifiable claims alone; cite a claim that may be checked as support"
+            ));
+        }
     }
     for level in 1..=MAX_LEVEL {
         if !readiness.gates.iter().any(|gate| gate.level == level && gate.mandatory) {

@@ -148,6 +148,11 @@ fn the_loader_rejects_broken_model_data() {
             "seed_file = \"999_unknown.txt\"",
             "needs a known seed_file and a quote",
         ),
+        (
+            "evidence = [{ claim = \"SF-03\", role = \"supports\" }, { claim = \"SF-05\", role = \"supports\" }, { claim = \"SF-08\", role = \"supports\" }, { claim = \"RG-03\", role = \"caveat\" }]",
+            "evidence = [{ claim = \"RG-03\", role = \"supports\" }]",
+            "gate l5_tumorigenicity_strategy rests on unverifiable claims alone",
+        ),
     ];
     for (from, to, expected) in cases {
         let error = load_changed(from, to).to_string();
@@ -227,6 +232,68 @@ fn every_externally_confirmed_claim_names_a_source_the_research_gives() {
         }
     }
     assert!(confirmed >= 5, "only {confirmed} claims are externally confirmed");
+}
+
+#[test]
+fn weakly_grounded_flags_every_factor_and_gate_supported_only_by_unconfirmed_claims() {
+    let model = Model::current();
+    let registry = model.evidence();
+    let grounded = |links: &[crate::scoring::document::EvidenceLink]| {
+        links.iter().any(|link| {
+            link.role == EvidenceRole::Supports
+                && registry.iter().any(|e| {
+                    e.id == link.claim
+                        && matches!(
+                            e.verification_status,
+                            VerificationStatus::ExternallyConfirmed | VerificationStatus::ExternalSource
+                        )
+                })
+        })
+    };
+    let document = model.document();
+    let weak_factors: Vec<FactorCode> =
+        document.factors.iter().filter(|f| !grounded(&f.evidence)).map(|f| f.code).collect();
+    let weak_gates: Vec<&str> =
+        document.readiness.gates.iter().filter(|g| !grounded(&g.evidence)).map(|g| g.code.as_str()).collect();
+    // SF1 rests on seed claims alone since SF-03 ("regulators mandate CGH or NGS") is a caveat.
+    assert!(weak_factors.contains(&FactorCode::Sf1));
+    assert!(weak_gates.contains(&"l5_tumorigenicity_strategy"));
+    assert!(!weak_factors.is_empty() && weak_factors.len() < document.factors.len());
+
+    // Every assessment that uses a factor or gate carries its flag.
+    for (name, profile) in crate::scoring::reference_programs() {
+        let assessment = model.assess(&profile);
+        for factor in assessment.barriers.iter().flat_map(|b| &b.factors) {
+            assert_eq!(
+                factor.weakly_grounded,
+                weak_factors.contains(&factor.factor),
+                "{name} {}",
+                factor.factor.as_str()
+            );
+        }
+        let gates: Vec<_> = assessment.readiness.levels.iter().flat_map(|level| &level.gates).collect();
+        assert_eq!(gates.len(), document.readiness.gates.len(), "{name}");
+        for gate in gates {
+            assert_eq!(
+                gate.weakly_grounded,
+                weak_gates.contains(&gate.code.as_ref()),
+                "{name} {}",
+                gate.code
+            );
+        }
+    }
+
+    // No gate rests on unverifiable claims alone.
+    for gate in &document.readiness.gates {
+        let support: Vec<_> = gate.evidence.iter().filter(|link| link.role != EvidenceRole::Caveat).collect();
+        assert!(
+            support.iter().any(|link| registry
+                .iter()
+                .any(|e| e.id == link.claim && e.verification_status != VerificationStatus::Unverifiable)),
+            "{} rests on unverifiable claims alone",
+            gate.code
+        );
+    }
 }
 
 #[test]
