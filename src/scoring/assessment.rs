@@ -166,7 +166,8 @@ pub struct FactorAssessment {
     /// Why the factor matters.
     #[schema(value_type = String)]
     pub rationale: Text,
-    /// The factor's only support is unverified seed claims.
+    /// The factor is supported only by seed claims no outside source confirms (`seed_asserted` or
+    /// `unverifiable`): the model's reason for the factor is weaker. It does not change the score.
     pub weakly_grounded: bool,
     /// Checklist factors: each item's status.
     pub checklist: Vec<ChecklistItemStatus>,

@@ -591,9 +591,11 @@ pub struct EvidenceLink {
 categorical! {
     /// Verification status of a claim (research §4 and its flags).
     pub enum VerificationStatus {
-        /// A seed claim consistent with outside sources (✅).
+        /// A seed claim that an outside source, attached as `confirmed_by`, confirms (✅ with a
+        /// reference in research.md).
         ExternallyConfirmed => "externally_confirmed",
-        /// A seed claim not checked against outside sources (–).
+        /// A seed claim no attached outside source confirms: research.md marks it – or ✅ without
+        /// naming a source.
         SeedAsserted => "seed_asserted",
         /// A seed claim or number that could not be checked, e.g. a vendor claim (❓).
         Unverifiable => "unverifiable",
@@ -614,7 +616,9 @@ impl VerificationStatus {
 }
 
 /// An evidence registry entry. Seed claims carry the seed file, a verbatim quote and the
-/// citation exactly as the seed wrote it; external facts carry their source as research.md lists it.
+/// citation exactly as the seed wrote it, and, when `externally_confirmed`, the outside source that
+/// confirms them; external facts carry their source as research.md lists it. Either kind may carry
+/// the URL, DOI, PubMed ids or registry id of its outside source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
@@ -644,7 +648,28 @@ pub struct Evidence {
     /// For external facts: the source as research.md lists it.
     #[serde(default)]
     pub external_source: Option<String>,
-    /// For external facts: a URL of the source.
+    /// For an `externally_confirmed` seed claim: the outside source that confirms it, exactly as
+    /// research.md (or `sources/external.md`) gives it. Required for that status.
+    #[serde(default)]
+    #[schema(example = "trials.co/NCT00366145")]
+    pub confirmed_by: Option<String>,
+    /// A URL of the outside source (`external_source` or `confirmed_by`).
     #[serde(default)]
     pub url: Option<String>,
+    /// DOI of the outside source, where the research gives one.
+    #[serde(default)]
+    #[schema(example = "10.1186/s13287-020-01696-6")]
+    pub doi: Option<String>,
+    /// PubMed id of the outside source, where the research gives one.
+    #[serde(default)]
+    pub pmid: Option<String>,
+    /// PubMed Central id of the outside source, where the research gives one.
+    #[serde(default)]
+    #[schema(example = "PMC7294366")]
+    pub pmcid: Option<String>,
+    /// Trial registry or regulatory docket id of the outside source (NCT…, EudraCT, FDA docket),
+    /// where the research gives one.
+    #[serde(default)]
+    #[schema(example = "NCT00366145")]
+    pub registry_id: Option<String>,
 }

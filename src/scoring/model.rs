@@ -308,6 +308,19 @@ fn citations(links: &[EvidenceLink], registry: &HashMap<&str, &Evidence>) -> Sha
         .into()
 }
 
+/// Whether a factor or gate is supported only by claims no outside source confirms: none of its
+/// `supports` citations is an externally confirmed seed claim or an external fact (research §9.6).
+/// Calibrating evidence and caveats do not ground it.
+fn weakly_grounded(citations: &[EvidenceCitation]) -> bool {
+    !citations.iter().any(|citation| {
+        citation.role == EvidenceRole::Supports
+            && matches!(
+                citation.verification_status,
+                VerificationStatus::ExternallyConfirmed | VerificationStatus::ExternalSource
+            )
+    })
+}
+
 /// The definition that `matches`, with its text and citations; validation guarantees there is one.
 fn cited<T>(
     definitions: &[T],
@@ -338,13 +351,7 @@ fn compile(document: ModelDocument) -> Model {
         .map(|&i| {
             let definition = &document.factors[i];
             let citations = citations(&definition.evidence, &registry);
-            let weakly_grounded = !citations.iter().any(|citation| {
-                citation.role == EvidenceRole::Supports
-                    && matches!(
-                        citation.verification_status,
-                        VerificationStatus::ExternallyConfirmed | VerificationStatus::ExternalSource
-                    )
-            });
+            let weakly_grounded = weakly_grounded(&citations);
             CompiledFactor {
                 name: Text::from(definition.name.as_str()),
                 rationale: Text::from(definition.rationale.as_str()),
@@ -530,22 +537,26 @@ fn compile_readiness(document: &ModelDocument, registry: &HashMap<&str, &Evidenc
     let mut gates: Vec<CompiledGate> = definition
         .gates
         .iter()
-        .map(|gate| CompiledGate {
-            code: Text::from(gate.code.as_str()),
-            level: gate.level,
-            stream: gate.stream,
-            mandatory: gate.mandatory,
-            weight: gate.weight,
-            text: Text::from(gate.text.as_str()),
-            test: gate.test.clone(),
-            mitigation: gate.mitigation.as_deref().and_then(|id| {
-                document.mitigations.iter().find(|m| m.id == id).map(|m| GateMitigation {
-                    code: Text::from(m.id.as_str()),
-                    title: Text::from(m.action.as_str()),
-                    factor: m.factor,
-                })
-            }),
-            citations: citations(&gate.evidence, registry),
+        .map(|gate| {
+            let citations = citations(&gate.evidence, registry);
+            CompiledGate {
+                code: Text::from(gate.code.as_str()),
+                level: gate.level,
+                stream: gate.stream,
+                mandatory: gate.mandatory,
+                weight: gate.weight,
+                text: Text::from(gate.text.as_str()),
+                test: gate.test.clone(),
+                mitigation: gate.mitigation.as_deref().and_then(|id| {
+                    document.mitigations.iter().find(|m| m.id == id).map(|m| GateMitigation {
+                        code: Text::from(m.id.as_str()),
+                        title: Text::from(m.action.as_str()),
+                        factor: m.factor,
+                    })
+                }),
+                weakly_grounded: weakly_grounded(&citations),
+                citations,
+            }
         })
         .collect();
     // Stable: model order within a level's mandatory and supporting gates.
@@ -604,6 +615,58 @@ fn check_test(owner: &str, test: &GateTest, problems: &mut Vec<String>) {
     }
 }
 
+/// The rules for the outside source an evidence entry names: a seed claim is
+/// `externally_confirmed` only with the confirming source attached, a source is attached to nothing
+/// else, and its URL and identifiers are well formed.
+fn validate_outside_source(evidence: &Evidence, problems: &mut Vec<String>) {
+    let id = &evidence.id;
+    let confirmed = evidence.verification_status == VerificationStatus::ExternallyConfirmed;
+    let confirmed_by = evidence.confirmed_by.as_deref().map(str::trim);
+    if confirmed && confirmed_by.is_none_or(str::is_empty) {
+        problems.push(format!(
+            "evidence {id} is externally_confirmed without an outside source: attach the source that \
+             confirms it as confirmed_by (exactly as research.md gives it), or mark it seed_asserted"
+        ));
+    }
+    if !confirmed && evidence.confirmed_by.is_some() {
+        problems.push(format!(
+            "evidence {id} names confirmed_by but is {}; only externally_confirmed claims name a confirming source",
+            evidence.verification_status.as_str()
+        ));
+    }
+    let names_a_source = evidence.external_source.is_some() || evidence.confirmed_by.is_some();
+    let identifiers = [&evidence.url, &evidence.doi, &evidence.pmid, &evidence.pmcid, &evidence.registry_id];
+    if !names_a_source && identifiers.iter().any(|identifier| identifier.is_some()) {
+        problems.push(format!(
+            "evidence {id} has a url or identifier but names no outside source (external_source or confirmed_by)"
+        ));
+    }
+    if evidence.url.as_ref().is_some_and(|url| !url.starts_with("https://")) {
+        problems.push(format!("evidence {id} url must be https"));
+    }
+    if evidence.doi.as_ref().is_some_and(|doi| !doi.starts_with("10.") || !doi.contains('/')) {
+        problems.push(format!("evidence {id} doi must look like 10.<registrant>/<suffix>"));
+    }
+    if evidence.pmid.as_ref().is_some_and(|pmid| pmid.is_empty() || !pmid.bytes().all(|b| b.is_ascii_digit()))
+    {
+        problems.push(format!("evidence {id} pmid must be digits"));
+    }
+    if evidence.pmcid.as_ref().is_some_and(|pmcid| {
+        pmcid
+            .strip_prefix("PMC")
+            .is_none_or(|digits| digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()))
+    }) {
+        problems.push(format!("evidence {id} pmcid must be PMC followed by digits"));
+    }
+    if evidence
+        .registry_id
+        .as_ref()
+        .is_some_and(|registry| registry.is_empty() || registry.contains(char::is_whitespace))
+    {
+        problems.push(format!("evidence {id} registry_id must be one id without spaces"));
+    }
+}
+
 /// Every rule the model data must keep; returns the problems found.
 fn validate(document: &ModelDocument) -> Vec<String> {
     let mut problems = Vec::new();
@@ -659,19 +722,16 @@ fn validate(document: &ModelDocument) -> Vec<String> {
                     evidence.id
                 ));
             }
-            if evidence.url.as_ref().is_some_and(|url| !url.starts_with("https://")) {
-                problems.push(format!("evidence {} url must be https", evidence.id));
-            }
         } else if !evidence.seed_file.as_deref().is_some_and(|file| SEED_FILES.contains(&file))
             || evidence.quote.as_deref().is_none_or(str::is_empty)
             || evidence.external_source.is_some()
-            || evidence.url.is_some()
         {
             problems.push(format!(
-                "seed evidence {} needs a known seed_file and a quote, and no external fields",
+                "seed evidence {} needs a known seed_file and a quote, and no external_source",
                 evidence.id
             ));
         }
+        validate_outside_source(evidence, &mut problems);
     }
     let check_links =
         |owner: &str, links: &[EvidenceLink], need_support: bool, problems: &mut Vec<String>| {
@@ -920,6 +980,19 @@ fn validate(document: &ModelDocument) -> Vec<String> {
         }
         check_test(&owner, &gate.test, &mut problems);
         check_links(&owner, &gate.evidence, true, &mut problems);
+        let support: Vec<&EvidenceLink> =
+            gate.evidence.iter().filter(|link| link.role != EvidenceRole::Caveat).collect();
+        if !support.is_empty()
+            && support.iter().all(|link| {
+                registry
+                    .get(link.claim.as_str())
+                    .is_some_and(|evidence| evidence.verification_status == VerificationStatus::Unverifiable)
+            })
+        {
+            problems.push(format!(
+                "{owner} rests on unverifiable claims alone; cite a claim that may be checked as support"
+            ));
+        }
     }
     for level in 1..=MAX_LEVEL {
         if !readiness.gates.iter().any(|gate| gate.level == level && gate.mandatory) {

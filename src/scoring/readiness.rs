@@ -490,6 +490,11 @@ pub struct GateStatus {
     /// What the gate requires.
     #[schema(value_type = String)]
     pub text: Text,
+    /// The gate is supported only by seed claims no outside source confirms (`seed_asserted` or
+    /// `unverifiable`): the model's reason for asking it is weaker. It does not change the state.
+    /// Results stored before gates carried the flag read back as `false`.
+    #[serde(default)]
+    pub weakly_grounded: bool,
 }
 
 /// One level's status.
@@ -636,6 +641,8 @@ pub(crate) struct CompiledGate {
     pub test: GateTest,
     pub mitigation: Option<GateMitigation>,
     pub citations: Shared<EvidenceCitation>,
+    /// The gate's only support is claims no outside source confirms.
+    pub weakly_grounded: bool,
 }
 
 /// A regression rule ready for evaluation.
@@ -1135,6 +1142,7 @@ pub(crate) fn assess(model: &Model, facts: &Facts, scores: &Scores) -> Readiness
                         },
                         implied_by: implied,
                         text: gate.text.clone(),
+                        weakly_grounded: gate.weakly_grounded,
                     })
                     .collect(),
             }

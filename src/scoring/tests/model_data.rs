@@ -82,14 +82,16 @@ fn claims_research_shows_wrong_are_carried_with_their_status_and_only_as_caveats
             .expect("claim is in the registry")
     };
     // Research §4: the seed's FDA guidance date, NurOwn, Alofisel, Temcell "first", MASTERS-2, CHART-1 citation.
+    // OM-16 and RG-04 are contradicted, not merely outdated: darvadstrocel was never filed with the
+    // FDA, so it was never under FDA review and no approval was withheld (EXT-DARVADSTROCEL-US).
     for (id, expected) in [
         ("VA-11", VerificationStatus::Outdated),
         ("VA-22", VerificationStatus::Contradicted),
-        ("RG-04", VerificationStatus::Outdated),
+        ("RG-04", VerificationStatus::Contradicted),
         ("RG-06", VerificationStatus::Contradicted),
         ("RG-07", VerificationStatus::Outdated),
         ("RG-09", VerificationStatus::Outdated),
-        ("OM-16", VerificationStatus::Outdated),
+        ("OM-16", VerificationStatus::Contradicted),
         ("CL-10", VerificationStatus::Contradicted),
         ("VA-25", VerificationStatus::Contradicted),
     ] {
@@ -105,6 +107,8 @@ fn claims_research_shows_wrong_are_carried_with_their_status_and_only_as_caveats
     links.extend(document.region_checklists.iter().flat_map(|r| &r.evidence));
     links.extend(document.mitigations.iter().flat_map(|m| &m.evidence));
     links.extend(document.warnings.iter().flat_map(|w| &w.evidence));
+    links.extend(document.readiness.gates.iter().flat_map(|g| &g.evidence));
+    links.extend(document.readiness.regression_events.iter().flat_map(|r| &r.evidence));
     for link in links {
         if !status(&link.claim).may_support() {
             assert_eq!(link.role, EvidenceRole::Caveat, "{} used as {}", link.claim, link.role.as_str());
@@ -144,12 +148,152 @@ fn the_loader_rejects_broken_model_data() {
             "seed_file = \"999_unknown.txt\"",
             "needs a known seed_file and a quote",
         ),
+        (
+            "evidence = [{ claim = \"SF-03\", role = \"supports\" }, { claim = \"SF-05\", role = \"supports\" }, { claim = \"SF-08\", role = \"supports\" }, { claim = \"RG-03\", role = \"caveat\" }]",
+            "evidence = [{ claim = \"RG-03\", role = \"supports\" }]",
+            "gate l5_tumorigenicity_strategy rests on unverifiable claims alone",
+        ),
     ];
     for (from, to, expected) in cases {
         let error = load_changed(from, to).to_string();
         assert!(error.contains(expected), "{to:?}: {error}");
     }
     assert!(matches!(Model::from_toml("version = 1"), Err(ModelError::Parse(_))));
+}
+
+/// The evidence block of `id` in the model data, up to the next blank line.
+fn evidence_block(id: &str) -> &'static str {
+    let start = MODEL_TOML.find(&format!("\nid = \"{id}\"\n")).expect("claim is in the model data");
+    let end = MODEL_TOML[start + 1..].find("\n\n").map_or(MODEL_TOML.len(), |end| start + 1 + end);
+    &MODEL_TOML[start..end]
+}
+
+#[test]
+fn the_loader_refuses_externally_confirmed_without_an_outside_source() {
+    // A seed claim research.md marks ✅ without naming a source cannot be promoted.
+    let asserted = evidence_block("SV-12");
+    let promoted = asserted
+        .replace("verification_status = \"seed_asserted\"", "verification_status = \"externally_confirmed\"");
+    assert_ne!(asserted, promoted);
+    let error = load_changed(asserted, &promoted).to_string();
+    assert!(error.contains("evidence SV-12 is externally_confirmed without an outside source"), "{error}");
+    assert!(error.contains("confirmed_by"), "the message names the field to fill: {error}");
+
+    // Taking the source away from a confirmed claim is refused too, with its identifiers orphaned.
+    let confirmed = evidence_block("VA-09");
+    let stripped = confirmed.replace("\nconfirmed_by = \"trials.co/NCT00366145\"", "");
+    assert_ne!(confirmed, stripped);
+    let error = load_changed(confirmed, &stripped).to_string();
+    assert!(error.contains("evidence VA-09 is externally_confirmed without an outside source"), "{error}");
+    assert!(error.contains("evidence VA-09 has a url or identifier but names no outside source"), "{error}");
+
+    // A blank source is no source.
+    let blank = confirmed.replace("confirmed_by = \"trials.co/NCT00366145\"", "confirmed_by = \" \"");
+    let error = load_changed(confirmed, &blank).to_string();
+    assert!(error.contains("evidence VA-09 is externally_confirmed without an outside source"), "{error}");
+
+    // A confirming source on a claim that is not confirmed contradicts its status.
+    let downgraded = confirmed
+        .replace("verification_status = \"externally_confirmed\"", "verification_status = \"seed_asserted\"");
+    let error = load_changed(confirmed, &downgraded).to_string();
+    assert!(error.contains("evidence VA-09 names confirmed_by but is seed_asserted"), "{error}");
+
+    // Identifiers must be well formed.
+    let bad_id = confirmed.replace("registry_id = \"NCT00366145\"", "registry_id = \"NCT 00366145\"");
+    let error = load_changed(confirmed, &bad_id).to_string();
+    assert!(error.contains("evidence VA-09 registry_id must be one id"), "{error}");
+}
+
+#[test]
+fn every_externally_confirmed_claim_names_a_source_the_research_gives() {
+    // The confirming source is quoted exactly as research.md (or sources/external.md) gives it, so
+    // a reader can find it there; every DOI, PMID, PMCID and registry id is found there too.
+    let research = shared("domain/research.md") + &shared("external.md");
+    let mut confirmed = 0;
+    for evidence in Model::current().evidence() {
+        if evidence.verification_status == VerificationStatus::ExternallyConfirmed {
+            let source =
+                evidence.confirmed_by.as_deref().unwrap_or_else(|| panic!("{} names no source", evidence.id));
+            assert!(
+                research.contains(source),
+                "{}: {source:?} is not in research.md or external.md",
+                evidence.id
+            );
+            confirmed += 1;
+        }
+        for identifier in
+            [&evidence.doi, &evidence.pmid, &evidence.pmcid, &evidence.registry_id].into_iter().flatten()
+        {
+            assert!(
+                research.contains(identifier.as_str()),
+                "{}: {identifier} is not in the research",
+                evidence.id
+            );
+        }
+    }
+    assert!(confirmed >= 5, "only {confirmed} claims are externally confirmed");
+}
+
+#[test]
+fn weakly_grounded_flags_every_factor_and_gate_supported_only_by_unconfirmed_claims() {
+    let model = Model::current();
+    let registry = model.evidence();
+    let grounded = |links: &[crate::scoring::document::EvidenceLink]| {
+        links.iter().any(|link| {
+            link.role == EvidenceRole::Supports
+                && registry.iter().any(|e| {
+                    e.id == link.claim
+                        && matches!(
+                            e.verification_status,
+                            VerificationStatus::ExternallyConfirmed | VerificationStatus::ExternalSource
+                        )
+                })
+        })
+    };
+    let document = model.document();
+    let weak_factors: Vec<FactorCode> =
+        document.factors.iter().filter(|f| !grounded(&f.evidence)).map(|f| f.code).collect();
+    let weak_gates: Vec<&str> =
+        document.readiness.gates.iter().filter(|g| !grounded(&g.evidence)).map(|g| g.code.as_str()).collect();
+    // SF1 rests on seed claims alone since SF-03 ("regulators mandate CGH or NGS") is a caveat.
+    assert!(weak_factors.contains(&FactorCode::Sf1));
+    assert!(weak_gates.contains(&"l5_tumorigenicity_strategy"));
+    assert!(!weak_factors.is_empty() && weak_factors.len() < document.factors.len());
+
+    // Every assessment that uses a factor or gate carries its flag.
+    for (name, profile) in crate::scoring::reference_programs() {
+        let assessment = model.assess(&profile);
+        for factor in assessment.barriers.iter().flat_map(|b| &b.factors) {
+            assert_eq!(
+                factor.weakly_grounded,
+                weak_factors.contains(&factor.factor),
+                "{name} {}",
+                factor.factor.as_str()
+            );
+        }
+        let gates: Vec<_> = assessment.readiness.levels.iter().flat_map(|level| &level.gates).collect();
+        assert_eq!(gates.len(), document.readiness.gates.len(), "{name}");
+        for gate in gates {
+            assert_eq!(
+                gate.weakly_grounded,
+                weak_gates.contains(&gate.code.as_ref()),
+                "{name} {}",
+                gate.code
+            );
+        }
+    }
+
+    // No gate rests on unverifiable claims alone.
+    for gate in &document.readiness.gates {
+        let support: Vec<_> = gate.evidence.iter().filter(|link| link.role != EvidenceRole::Caveat).collect();
+        assert!(
+            support.iter().any(|link| registry
+                .iter()
+                .any(|e| e.id == link.claim && e.verification_status != VerificationStatus::Unverifiable)),
+            "{} rests on unverifiable claims alone",
+            gate.code
+        );
+    }
 }
 
 #[test]
@@ -213,6 +357,38 @@ fn the_documentation_covers_the_whole_model() {
     for name in names {
         assert!(doc.contains(&name), "docs/scoring-model.md does not mention {name}");
     }
+    // Each factor's row shows each of its claims with the citation and the status word the model
+    // has now, so a changed status cannot leave the documentation behind.
+    let registry = Model::current().evidence();
+    let mut stale = Vec::new();
+    for factor in &document.factors {
+        let head = format!("| **{}** ", factor.code.as_str());
+        let row =
+            doc.lines().find(|line| line.starts_with(&head)).unwrap_or_else(|| panic!("no row for {head}"));
+        for link in &factor.evidence {
+            let evidence = registry.iter().find(|e| e.id == link.claim).expect("claim is in the registry");
+            let citation = match (&evidence.citation, &evidence.external_source) {
+                (Some(citation), _) => citation.clone(),
+                (None, Some(source)) => source.clone(),
+                (None, None) if evidence.seed_file.as_deref() == Some(SEED_FILES[0]) => {
+                    "[DISC], no citation".to_owned()
+                }
+                (None, None) => {
+                    format!("[REV {}], no citation", evidence.locator.as_deref().unwrap_or_default())
+                }
+            };
+            let role = match link.role {
+                EvidenceRole::Supports => String::new(),
+                role => format!(" ({})", role.as_str()),
+            };
+            let shown =
+                format!("{} — {citation} — `{}`{role}", link.claim, evidence.verification_status.as_str());
+            if !row.contains(&shown) {
+                stale.push(format!("{}: {shown}", factor.code.as_str()));
+            }
+        }
+    }
+    assert!(stale.is_empty(), "docs/scoring-model.md factor rows lack:\n{}", stale.join("\n"));
     // The table of reference-program scores shows what the model computes now.
     let mut missing = Vec::new();
     for (name, profile) in crate::scoring::reference_programs() {

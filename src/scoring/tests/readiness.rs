@@ -502,7 +502,7 @@ fn the_readiness_json_has_the_agreed_shape() {
     let levels = readiness["levels"].as_array().expect("levels");
     assert_eq!(levels.len(), 9);
     assert_eq!(levels[5]["status"], "approaching");
-    for key in ["code", "stream", "mandatory", "weight", "state", "text"] {
+    for key in ["code", "stream", "mandatory", "weight", "state", "text", "weakly_grounded"] {
         assert!(!levels[5]["gates"][0][key].is_null(), "gate {key}");
     }
     // The gates a completed trial's authorisation credits say so, with the milestone.
@@ -527,6 +527,22 @@ fn the_readiness_json_has_the_agreed_shape() {
     }
     assert!(readiness["mrl_lite"]["level"].is_u64());
     assert!(readiness["mrl_lite"]["criteria"].as_array().is_some_and(|criteria| !criteria.is_empty()));
+}
+
+/// Results stored before gates carried `weakly_grounded` still read back, as not flagged.
+#[test]
+fn stored_gate_statuses_without_the_weakly_grounded_flag_still_read() {
+    let mut json =
+        serde_json::to_value(assess(&reference("heart_failure_autologous_neutral"))).expect("serialises");
+    let mut removed = 0;
+    for level in json["readiness"]["levels"].as_array_mut().expect("levels") {
+        for gate in level["gates"].as_array_mut().expect("gates") {
+            removed += usize::from(gate.as_object_mut().expect("gate").remove("weakly_grounded").is_some());
+        }
+    }
+    assert!(removed > 0);
+    let read: Assessment = serde_json::from_value(json).expect("an older result still reads");
+    assert!(read.readiness.levels.iter().flat_map(|level| &level.gates).all(|gate| !gate.weakly_grounded));
 }
 
 #[test]
