@@ -325,7 +325,8 @@ fn efficacy(trials: &[Trial]) -> Option<EfficacyReading> {
                 E::NoResultYet
             }
             None => {
-                if decisive(trial) {
+                // A trial not known to be non-pivotal could be the pivotal one.
+                if decisive(trial) || trial.pivotal.is_none() {
                     unknown_decisive = true;
                 } else {
                     unknown_other = true;

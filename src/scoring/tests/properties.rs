@@ -482,6 +482,18 @@ fn critical_inputs() -> Vec<CriticalInput> {
             overall_too: true,
         },
         CriticalInput {
+            factor: FactorCode::Om8,
+            prepare: |p| {
+                clinical(p).completed_phase = Some(TrialPhase::Phase2);
+                program(p).stage = Some(DevelopmentStage::Phase3);
+            },
+            unknown: |p| clinical(p).pivotal_result = None,
+            answers: PivotalResult::ALL.len(),
+            answer: |p, i| clinical(p).pivotal_result = Some(PivotalResult::ALL[i]),
+            // A stated failure also caps the regulatory barrier, a rule of its own.
+            overall_too: false,
+        },
+        CriticalInput {
             factor: FactorCode::Om4,
             prepare: |_| {},
             unknown: |p| clinical(p).blinding = None,
