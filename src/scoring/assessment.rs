@@ -595,7 +595,7 @@ fn factor_assessment(
         weight: compiled.weight,
         points: points(line.into()),
         evidence: compiled.citations.clone(),
-        rationale: compiled.rationale.clone(),
+        rationale: compiled.rationale[scores.ctx.profile.index].clone(),
         weakly_grounded: compiled.weakly_grounded,
         checklist: checklist(model, facts, scores, code),
     }

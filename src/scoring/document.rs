@@ -186,6 +186,10 @@ pub struct FactorDefinition {
     pub critical: Criticality,
     /// Why the factor matters, in one sentence.
     pub rationale: String,
+    /// The rationale in the words of one indication profile (by profile id), where the general
+    /// one would speak of another indication.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rationale_by_profile: BTreeMap<String, String>,
     /// Value (0-1) and meaning of each level. Empty for route fit (values come from the
     /// indication profile) and checklists (value = share of items met).
     #[serde(default)]

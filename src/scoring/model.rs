@@ -39,7 +39,8 @@ pub enum ModelError {
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledFactor {
     pub name: Text,
-    pub rationale: Text,
+    /// The rationale, per profile index.
+    pub rationale: Vec<Text>,
     pub weight: u32,
     pub criticality: Criticality,
     /// Value of each level in permille, in the order of the factor's scale.
@@ -354,7 +355,19 @@ fn compile(document: ModelDocument) -> Model {
             let weakly_grounded = weakly_grounded(&citations);
             CompiledFactor {
                 name: Text::from(definition.name.as_str()),
-                rationale: Text::from(definition.rationale.as_str()),
+                rationale: document
+                    .indication_profiles
+                    .iter()
+                    .map(|profile| {
+                        Text::from(
+                            definition
+                                .rationale_by_profile
+                                .get(&profile.id)
+                                .unwrap_or(&definition.rationale)
+                                .as_str(),
+                        )
+                    })
+                    .collect(),
                 weight: definition.weight,
                 criticality: definition.critical,
                 level_values: definition.levels.iter().map(|l| permille(l.value)).collect(),
@@ -935,6 +948,16 @@ fn validate(document: &ModelDocument) -> Vec<String> {
 
     // Mitigations.
     let mut mitigation_ids = BTreeSet::new();
+    for factor in &document.factors {
+        if let Some(unknown) =
+            factor.rationale_by_profile.keys().find(|id| !profile_ids.contains(id.as_str()))
+        {
+            problems.push(format!(
+                "factor {} words its rationale for unknown profile {unknown}",
+                factor.code.as_str()
+            ));
+        }
+    }
     for mitigation in &document.mitigations {
         let owner = format!("mitigation {}", mitigation.id);
         if !mitigation_ids.insert(mitigation.id.as_str()) {

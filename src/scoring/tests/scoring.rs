@@ -473,3 +473,20 @@ fn a_barrier_scored_from_a_few_answers_is_at_most_weak() {
     assert!(known.coverage >= 0.5 && known.score >= 75.0);
     assert_eq!(known.band, crate::scoring::Band::Strong);
 }
+
+/// Issue 14: explanations are worded per indication; no disc text in a knee assessment.
+#[test]
+fn rationales_speak_of_the_program_s_own_indication() {
+    let knee = assess_reference("knee_oa_allogeneic_phase2");
+    let disc = assess_reference("disc_early_academic");
+    for code in [FactorCode::Sf4, FactorCode::Sf7, FactorCode::Om7] {
+        let knee_line = factor(&knee, code);
+        assert!(
+            !knee_line.rationale.to_lowercase().contains("disc"),
+            "{}: {}",
+            code.as_str(),
+            knee_line.rationale.as_str()
+        );
+        assert!(factor(&disc, code).rationale.to_lowercase().contains("disc"), "{}", code.as_str());
+    }
+}
