@@ -419,8 +419,12 @@ pub struct RegionChecklist {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// Regulators it applies to.
+    /// Regulators it applies to; empty for the common core.
     pub regulators: Vec<Regulator>,
+    /// The common core: what every regulator asks, checked whenever any regulator is targeted
+    /// (the other checklists hold only the regional differences).
+    #[serde(default)]
+    pub common: bool,
     /// Items.
     pub items: Vec<RegionItem>,
     /// Evidence.

@@ -105,6 +105,7 @@ impl CompiledRequirement {
 /// A region checklist ready for checking.
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledRegion {
+    pub common: bool,
     pub requirements: Vec<CompiledRequirement>,
     /// `region.item` key of each requirement.
     pub keys: Vec<Text>,
@@ -242,9 +243,11 @@ impl Model {
     /// The region checklists covering these regulators, each once, in model order.
     pub(crate) fn regions_for(&self, regulators: Set<Regulator>) -> impl Iterator<Item = usize> + '_ {
         (0..self.regions.len()).filter(move |region| {
-            Regulator::ALL.iter().any(|regulator| {
-                regulators.contains(*regulator) && self.region_of_regulator[*regulator as usize] == *region
-            })
+            (self.regions[*region].common && !regulators.is_empty())
+                || Regulator::ALL.iter().any(|regulator| {
+                    regulators.contains(*regulator)
+                        && self.region_of_regulator[*regulator as usize] == *region
+                })
         })
     }
 
@@ -436,6 +439,7 @@ fn compile(document: ModelDocument) -> Model {
         .region_checklists
         .iter()
         .map(|region| CompiledRegion {
+            common: region.common,
             requirements: region
                 .items
                 .iter()
@@ -923,6 +927,10 @@ fn validate(document: &ModelDocument) -> Vec<String> {
         let owner = format!("region checklist {}", region.id);
         for regulator in &region.regulators {
             *regulators.entry(*regulator).or_default() += 1;
+        }
+        if region.common != region.regulators.is_empty() {
+            problems
+                .push(format!("{owner}: the common core names no regulator, and every other checklist does"));
         }
         if region.items.is_empty() {
             problems.push(format!("{owner} has no items"));
