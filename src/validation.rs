@@ -530,7 +530,7 @@ mod tests {
         let computed = summary(&cases, &pairs, &figures, &robust);
         assert!(
             model.document().validation == computed,
-            "the [validation] table of src/scoring/model.toml is out of date; it should read:\n{}",
+            "the [validation] table of src/scoring/model_data/model.toml is out of date; it should read:\n{}",
             summary_toml(&computed)
         );
     }

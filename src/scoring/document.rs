@@ -1,6 +1,7 @@
 //! The model as data: everything a model version decides (weights, value maps, caps, evidence,
-//! mitigations, indication profiles) in one document. It is read from `model.toml`, validated
-//! into a [`super::Model`], and served as is so that every number can be traced.
+//! mitigations, indication profiles) in one document. It is read from the files of
+//! `model_data/`, validated into a [`super::Model`], and served as is so that every number can be
+//! traced.
 
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 //!
 //! - [`profile`]: the input schema; [`parse_profile`] rejects unknown fields and out-of-range
 //!   numbers with the field path, every error of a profile at once ([`parse_errors`]).
-//! - `model.toml`: the versioned model data (weights, value maps, caps, evidence registry,
+//! - `model_data/`: the versioned model data, one file per concern (weights, value maps, caps, evidence registry,
 //!   mitigations, indication profiles), compiled in and validated by [`Model::load`].
 //! - [`Model::assess`]: factors → barrier scores with bounds, coverage and confidence → overall
 //!   readiness index, mitigations ranked by counterfactual re-scoring, consistency warnings.

@@ -19,7 +19,28 @@ use super::readiness::{
 use super::shared::{Shared, Text};
 
 /// The model data compiled into the binary.
-pub(crate) const MODEL_TOML: &str = include_str!("model.toml");
+pub(crate) const MODEL_TOML: &str = concat!(
+    include_str!("model_data/model.toml"),
+    include_str!("model_data/barriers.toml"),
+    include_str!("model_data/factors.toml"),
+    include_str!("model_data/caps_and_bonuses.toml"),
+    include_str!("model_data/mechanisms.toml"),
+    include_str!("model_data/indications/intervertebral_disc.toml"),
+    include_str!("model_data/indications/gvhd.toml"),
+    include_str!("model_data/indications/crohns_perianal_fistula.toml"),
+    include_str!("model_data/indications/joint_arthritis.toml"),
+    include_str!("model_data/indications/cardiac.toml"),
+    include_str!("model_data/indications/ischemic_stroke.toml"),
+    include_str!("model_data/indications/ards.toml"),
+    include_str!("model_data/indications/spinal_cord_injury.toml"),
+    include_str!("model_data/indications/chronic_lung.toml"),
+    include_str!("model_data/indications/generic.toml"),
+    include_str!("model_data/region_checklists.toml"),
+    include_str!("model_data/warnings.toml"),
+    include_str!("model_data/mitigations.toml"),
+    include_str!("model_data/readiness.toml"),
+    include_str!("model_data/evidence.toml"),
+);
 
 /// The seed files evidence may quote.
 pub(crate) const SEED_FILES: &[&str] = &["000_dbad888260529654.txt", "004_b7ae33fbf520b45e.txt"];

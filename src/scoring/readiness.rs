@@ -1,5 +1,5 @@
 //! MSC-TRL readiness levels (research §10): what a program has *evidenced*, gated rather than
-//! averaged. Gates are model data (`[readiness]` in `model.toml`); each names a [`GateTest`] that
+//! averaged. Gates are model data (`model_data/readiness.toml`); each names a [`GateTest`] that
 //! this module implements on the normalised facts. An unknown input never passes a gate.
 
 use chrono::NaiveDate;
