@@ -11,7 +11,6 @@ use uuid::Uuid;
 use super::caller::{Caller, Write};
 use super::filters::{FilterParameters, parse_query};
 use super::json_body;
-use super::problem::FieldError;
 use super::problem::{ApiError, Problem};
 use crate::comparison::{self, Comparison};
 use crate::persistence::OrganisationId;
@@ -140,7 +139,6 @@ pub async fn score(
 ) -> Result<web::Json<Assessment>, ApiError> {
     let (score_request, json) = json_body::parse::<ScoreRequest>(&request, &body)?;
     json_body::reject_arrays_read_as_objects("profile", &json["profile"], &score_request.profile)?;
-    reject_fields_of_other_version(&score_request.profile)?;
     Ok(web::Json(Model::current().assess(&score_request.profile)))
 }
 
@@ -192,7 +190,6 @@ pub async fn create_assessment(
     let key = idempotency_key(&request)?;
     let (submission, json) = json_body::parse::<AssessmentSubmission>(&request, &body)?;
     json_body::reject_arrays_read_as_objects("profile", &json["profile"], &submission.profile)?;
-    reject_fields_of_other_version(&submission.profile)?;
     let result = Model::current().assess(&submission.profile);
     let new = NewAssessment {
         program_id: submission.program_id,
@@ -596,13 +593,4 @@ pub async fn list_assessments(
         items: page.rows.into_iter().map(AssessmentSummary::from).collect(),
         next_cursor: page.next.map(|cursor| cursor.encode()),
     }))
-}
-
-/// Refuses fields that belong to the other profile version, naming every one.
-fn reject_fields_of_other_version(profile: &Profile) -> Result<(), ApiError> {
-    let errors: Vec<FieldError> = crate::scoring::upgrade::version_errors(profile)
-        .into_iter()
-        .map(|error| FieldError { field: format!("profile.{}", error.field), message: error.message })
-        .collect();
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::invalid_fields(errors)) }
 }

@@ -1006,8 +1006,9 @@ pub struct Source {
     "delivery": {"route": "intradiscal", "carrier": "hyaluronic_acid"}
 }))]
 pub struct Profile {
-    /// Input schema version; omitted means "1". Both versions are accepted; version 1 is converted
-    /// to version 2 before scoring (see `docs/scoring-model.md`, "Profile versions").
+    /// Input schema version; omitted means "1". Both versions are accepted; version 1's summary
+    /// fields (marked "Version 1") are converted to version 2's trials and jurisdictions before
+    /// scoring, in either version (see `docs/scoring-model.md`, "Profile versions").
     pub profile_version: Option<ProfileVersion>,
     /// Program and indication (research §6.1).
     pub program: Option<ProgramSection>,
@@ -1431,7 +1432,7 @@ pub fn parse_profile(json: &[u8]) -> Result<Profile, ProfileErrors> {
             message: format!("not valid JSON: {error}"),
         }])
     })?;
-    let profile: Profile = parse_errors::deserialize_all(&document).map_err(|mut errors| {
+    parse_errors::deserialize_all(&document).map_err(|mut errors| {
         parse_errors::sort_in_document_order(&mut errors, json);
         ProfileErrors(
             errors
@@ -1439,9 +1440,7 @@ pub fn parse_profile(json: &[u8]) -> Result<Profile, ProfileErrors> {
                 .map(|error| ProfileError { field: error.field, message: error.message })
                 .collect(),
         )
-    })?;
-    let version_errors = super::upgrade::version_errors(&profile);
-    if version_errors.is_empty() { Ok(profile) } else { Err(ProfileErrors(version_errors)) }
+    })
 }
 
 /// The categorical values of a profile that are stored as typed columns, as their wire names.

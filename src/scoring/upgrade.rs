@@ -1,5 +1,5 @@
-//! Profile versions: which fields belong to which version, and the pure conversion of a version 1
-//! profile to version 2, applied before scoring. Stored profiles stay exactly as submitted.
+//! Profile versions: the pure conversion of version 1's summary fields to version 2's trials and
+//! jurisdictions, applied before scoring. Stored profiles stay exactly as submitted.
 //!
 //! Version 1 says one regulatory status and one trial design for the whole program. The
 //! conversion writes them as version 2 would: the status, meetings and designations as the
@@ -19,9 +19,32 @@ use super::jurisdictions::{
 use super::profile::*;
 use super::trials::{Phase, PrimaryEndpoint, Trial, TrialResult, TrialStatus};
 
-/// The profile in version 2: itself when it is version 2, else its conversion.
+/// Whether a profile uses any of version 1's summary fields.
+fn has_version1_fields(profile: &Profile) -> bool {
+    let clinical = profile.clinical.as_ref().is_some_and(|c| {
+        c.completed_phase.is_some()
+            || c.mcid_prespecified.is_some()
+            || c.sample_size_powered.is_some()
+            || c.control_arm.is_some()
+            || c.blinding.is_some()
+            || c.efficacy_follow_up_months.is_some()
+            || c.pivotal_result.is_some()
+    });
+    let regulatory = profile.regulatory.as_ref().is_some_and(|r| {
+        r.target_regulators.is_some()
+            || r.interactions.is_some()
+            || r.status.is_some()
+            || r.designations.is_some()
+            || r.conditional_approval.is_some()
+    });
+    clinical || regulatory
+}
+
+/// The profile in version 2: itself when it has no version 1 summary field, else its conversion.
+/// The summary fields are read in either version (a schema-valid body is never refused for its
+/// version): they become the trial and the jurisdiction they describe, added to those listed.
 pub fn to_version2(profile: &Profile) -> Cow<'_, Profile> {
-    if profile.profile_version == Some(ProfileVersion::V2) {
+    if profile.profile_version == Some(ProfileVersion::V2) && !has_version1_fields(profile) {
         return Cow::Borrowed(profile);
     }
     let mut upgraded = profile.clone();
@@ -107,7 +130,7 @@ fn upgrade_clinical(clinical: &mut ClinicalSection) {
         }
         None => trials.push(described),
     }
-    clinical.trials = Some(trials);
+    clinical.trials.get_or_insert_with(Vec::new).extend(trials);
 }
 
 fn events_of(
@@ -183,158 +206,5 @@ fn upgrade_regulatory(regulatory: &mut RegulatorySection) {
         _ if carries => jurisdictions.push(carrier),
         _ => {}
     }
-    regulatory.jurisdictions = Some(jurisdictions);
-}
-
-/// The fields one version has and the other does not, used in a profile of the other version.
-pub fn version_errors(profile: &Profile) -> Vec<ProfileError> {
-    let version2 = profile.profile_version == Some(ProfileVersion::V2);
-    let mut errors = Vec::new();
-    let mut check = |present: bool, field: &str, belongs_to_v2: bool, replacement: &str| {
-        if present && belongs_to_v2 != version2 {
-            errors.push(ProfileError {
-                field: field.to_owned(),
-                message: if belongs_to_v2 {
-                    "this field is new in profile version 2: send \"profile_version\": \"2\"".to_owned()
-                } else {
-                    format!("profile version 2 replaces this field by `{replacement}`; send it there, or send \"profile_version\": \"1\"")
-                },
-            });
-        }
-    };
-    if let Some(p) = &profile.program {
-        check(p.sources.is_some(), "program.sources", true, "");
-        check(
-            p.indication_detail.and_then(|d| d.mixed_aetiology).is_some(),
-            "program.indication_detail.mixed_aetiology",
-            true,
-            "",
-        );
-    }
-    if let Some(c) = &profile.cell_source {
-        check(c.sources.is_some(), "cell_source.sources", true, "");
-    }
-    if let Some(m) = &profile.manufacturing {
-        check(
-            m.manufacturing_failure_rate_pct.is_some(),
-            "manufacturing.manufacturing_failure_rate_pct",
-            true,
-            "",
-        );
-        check(m.sources.is_some(), "manufacturing.sources", true, "");
-    }
-    if let Some(q) = &profile.quality {
-        check(
-            q.release_specification_accepted_by_regulator.is_some(),
-            "quality.release_specification_accepted_by_regulator",
-            true,
-            "",
-        );
-        check(q.sources.is_some(), "quality.sources", true, "");
-        for (index, assay) in q.potency_assays.iter().flatten().enumerate() {
-            let field = |name: &str| format!("quality.potency_assays[{index}].{name}");
-            check(assay.mechanism_linked.is_some(), &field("mechanism_linked"), true, "");
-            check(
-                assay.correlated_with_clinical_activity.is_some(),
-                &field("correlated_with_clinical_activity"),
-                true,
-                "",
-            );
-            check(
-                assay.bridges_clinical_and_commercial_lots.is_some(),
-                &field("bridges_clinical_and_commercial_lots"),
-                true,
-                "",
-            );
-            check(assay.tested_after_thaw.is_some(), &field("tested_after_thaw"), true, "");
-        }
-    }
-    if let Some(f) = &profile.formulation {
-        check(f.shelf_life_days.is_some(), "formulation.shelf_life_days", true, "");
-        check(f.sources.is_some(), "formulation.sources", true, "");
-    }
-    if let Some(d) = &profile.delivery {
-        check(d.dose_cells_per_kg.is_some(), "delivery.dose_cells_per_kg", true, "");
-        check(d.dose_cells_per_cm2.is_some(), "delivery.dose_cells_per_cm2", true, "");
-        check(d.dosing_interval_days.is_some(), "delivery.dosing_interval_days", true, "");
-        check(d.sources.is_some(), "delivery.sources", true, "");
-    }
-    if let Some(n) = &profile.nonclinical {
-        check(
-            n.package_accepted_by_regulator.is_some(),
-            "nonclinical.package_accepted_by_regulator",
-            true,
-            "",
-        );
-        check(n.sources.is_some(), "nonclinical.sources", true, "");
-    }
-    if let Some(c) = &profile.clinical {
-        check(c.trials.is_some(), "clinical.trials", true, "");
-        check(c.long_term_follow_up_in_place.is_some(), "clinical.long_term_follow_up_in_place", true, "");
-        check(c.sources.is_some(), "clinical.sources", true, "");
-        let trials = "clinical.trials[]";
-        check(
-            c.completed_phase.is_some(),
-            "clinical.completed_phase",
-            false,
-            &format!("{trials}.phase and .status"),
-        );
-        check(
-            c.mcid_prespecified.is_some(),
-            "clinical.mcid_prespecified",
-            false,
-            &format!("{trials}.primary_endpoint.responder_definition_prespecified"),
-        );
-        check(
-            c.sample_size_powered.is_some(),
-            "clinical.sample_size_powered",
-            false,
-            &format!("{trials}.powered_for_primary_endpoint"),
-        );
-        check(c.control_arm.is_some(), "clinical.control_arm", false, &format!("{trials}.control"));
-        check(c.blinding.is_some(), "clinical.blinding", false, &format!("{trials}.blinding"));
-        check(
-            c.efficacy_follow_up_months.is_some(),
-            "clinical.efficacy_follow_up_months",
-            false,
-            &format!("{trials}.efficacy_follow_up_months"),
-        );
-        check(
-            c.pivotal_result.is_some(),
-            "clinical.pivotal_result",
-            false,
-            &format!("{trials}.pivotal and .result"),
-        );
-    }
-    if let Some(r) = &profile.regulatory {
-        check(r.jurisdictions.is_some(), "regulatory.jurisdictions", true, "");
-        check(r.sources.is_some(), "regulatory.sources", true, "");
-        let jurisdictions = "regulatory.jurisdictions[]";
-        check(
-            r.target_regulators.is_some(),
-            "regulatory.target_regulators",
-            false,
-            &format!("{jurisdictions}.regulator"),
-        );
-        check(
-            r.interactions.is_some(),
-            "regulatory.interactions",
-            false,
-            &format!("{jurisdictions}.meetings"),
-        );
-        check(r.status.is_some(), "regulatory.status", false, &format!("{jurisdictions}.events"));
-        check(
-            r.designations.is_some(),
-            "regulatory.designations",
-            false,
-            &format!("{jurisdictions}.designations"),
-        );
-        check(
-            r.conditional_approval.is_some(),
-            "regulatory.conditional_approval",
-            false,
-            &format!("{jurisdictions}.events"),
-        );
-    }
-    errors
+    regulatory.jurisdictions.get_or_insert_with(Vec::new).extend(jurisdictions);
 }

@@ -176,3 +176,24 @@ fn the_conversion_is_pure_and_leaves_version_2_alone() {
     assert_eq!(to_version2(&v2).into_owned(), v2, "a version 2 profile is left as it is");
     assert_eq!(to_version2(&v1).into_owned(), v2, "the same input gives the same conversion");
 }
+
+/// A schema-valid body is never refused for its version: version 1's summary fields in a
+/// version 2 profile are read, added to the trials and jurisdictions it lists.
+#[test]
+fn summary_fields_in_a_version_2_profile_are_read_not_refused() {
+    let mixed = crate::scoring::parse_profile(
+        br#"{"profile_version": "2",
+             "clinical": {"trials": [{"phase": "phase1", "status": "completed"}], "control_arm": "placebo_or_sham"},
+             "regulatory": {"jurisdictions": [{"regulator": "ema", "events": [{"event": "trial_authorised"}]}],
+                            "status": "marketing_application_submitted"}}"#,
+    )
+    .expect("a mixed profile parses");
+    let facts = Facts::from_profile(&mixed);
+    assert_eq!(facts.control_arm, Some(ControlArm::PlaceboOrSham));
+    // The trial the summary fields describe has no stated status, so it could be a later one.
+    assert_eq!(facts.completed_phase, None);
+    assert_eq!(facts.regulatory_status, Some(RegulatoryStatus::MarketingApplicationSubmitted));
+    let converted = to_version2(&mixed).into_owned();
+    assert_eq!(converted.clinical.as_ref().and_then(|c| c.trials.as_ref()).map(Vec::len), Some(2));
+    assert_eq!(converted.regulatory.as_ref().and_then(|r| r.jurisdictions.as_ref()).map(Vec::len), Some(2));
+}
