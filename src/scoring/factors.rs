@@ -1214,7 +1214,7 @@ fn potency_assay(facts: &Facts, ctx: &Context) -> Reading {
     };
     let markers = ctx.moa_markers;
     // A regulator that cited potency in a complete response did not accept the assay as the top
-    // level asks (the remestemcel-L letters of 2020 and 2023, EXT-REMESTEMCEL-CRL).
+    // level asks (EXT-REMESTEMCEL-CRL).
     let potency_cited =
         facts.deficiencies.is_some_and(|reasons| reasons.contains(DeficiencyReason::CmcPotency));
     let level = if tiers.linked_at_least(3, markers) && !potency_cited {

@@ -983,16 +983,16 @@ categorical! {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
-    /// The citation, e.g. "Kurtzberg et al., Biol Blood Marrow Transplant 2020".
-    #[schema(example = "FDA approval letter, Ryoncil (remestemcel-L-rknd), BLA 125706")]
+    /// The citation, e.g. "Muroi K et al., Int J Hematol 2016".
+    #[schema(example = "Muroi K et al., Int J Hematol 2016;103(2):243-250")]
     pub citation: Option<Label>,
     /// A DOI, PMID, registry id or URL.
-    #[schema(example = "NCT02336230")]
+    #[schema(example = "doi:10.1007/s12185-015-1915-9")]
     pub identifier: Option<Label>,
     /// What kind of record it is.
     pub kind: Option<SourceKind>,
     /// The date on which the record showed the fact (YYYY-MM-DD).
-    #[schema(example = "2024-12-18")]
+    #[schema(example = "2016-02-01")]
     pub as_of: Option<NaiveDate>,
 }
 
