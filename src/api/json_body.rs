@@ -14,21 +14,7 @@ pub fn parse<T: DeserializeOwned>(
     request: &HttpRequest,
     body: &[u8],
 ) -> Result<(T, serde_json::Value), ApiError> {
-    let is_json = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .map(|media_type| media_type.trim().to_ascii_lowercase())
-        .is_some_and(|media_type| media_type == "application/json" || media_type.ends_with("+json"));
-    if !is_json {
-        return Err(ApiError::UnsupportedMediaType(
-            "the request body must be JSON: send Content-Type: application/json".into(),
-        ));
-    }
-    // serde_json rejects lone surrogates and nesting beyond 128 levels as malformed.
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))?;
+    let value = parse_json(request, body)?;
     // NUL is reported, then taken out, so that the rest of the body is still checked.
     let mut errors = Vec::new();
     let mut without_nul = None;
@@ -53,6 +39,30 @@ pub fn parse<T: DeserializeOwned>(
     Err(ApiError::invalid_fields(
         errors.into_iter().map(|error| FieldError { field: error.field, message: error.message }).collect(),
     ))
+}
+
+/// Reads a JSON body as a value: wrong media type 415, malformed JSON 400.
+fn parse_json(request: &HttpRequest, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|media_type| media_type.trim().to_ascii_lowercase())
+        .is_some_and(|media_type| media_type == "application/json" || media_type.ends_with("+json"));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType(
+            "the request body must be JSON: send Content-Type: application/json".into(),
+        ));
+    }
+    // serde_json rejects lone surrogates and nesting beyond 128 levels as malformed.
+    serde_json::from_slice(body).map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))
+}
+
+/// Reads a JSON body that is read and answered but never stored, such as a registry record: the
+/// NUL characters PostgreSQL cannot store may stand in it, and the reader decides what to use.
+pub fn parse_unstored(request: &HttpRequest, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    parse_json(request, body)
 }
 
 /// Refuses a JSON array where `parsed` has an object. serde reads an array as a struct (fields by

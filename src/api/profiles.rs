@@ -1,7 +1,6 @@
 //! Helpers for writing profiles: a trial from a ClinicalTrials.gov record.
 
 use actix_web::{HttpRequest, post, web};
-use serde::de::IgnoredAny;
 use utoipa::ToSchema;
 
 use super::caller::Caller;
@@ -18,11 +17,11 @@ impl utoipa::PartialSchema for ClinicalTrialsGovStudy {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         // The fields the import reads, with their types: a body of another shape is a 422, so the
         // schema says so (`protocolSection` and its `nctId` are required; other fields may be
-        // absent, and fields not read are free). Text never holds NUL, which no record has.
-        let text = serde_json::json!({"type": "string", "pattern": "^[^\\u0000]*$"});
-        let texts = serde_json::json!({"type": "array", "items": text});
-        let object =
-            |properties: serde_json::Value| serde_json::json!({"type": "object", "properties": properties});
+        // absent or null, and fields not read are free).
+        // A field that is null is read as absent, as in profiles.
+        let text = serde_json::json!({"type": ["string", "null"]});
+        let texts = serde_json::json!({"type": ["array", "null"], "items": {"type": "string"}});
+        let object = |properties: serde_json::Value| serde_json::json!({"type": ["object", "null"], "properties": properties});
         let schema = serde_json::json!({
             "type": "object",
             "description": "A study record exactly as the ClinicalTrials.gov API v2 returns it for one study \
@@ -55,22 +54,22 @@ impl utoipa::PartialSchema for ClinicalTrialsGovStudy {
                                 "maskingInfo": object(serde_json::json!({"masking": text, "whoMasked": texts})),
                             })),
                             "enrollmentInfo": object(serde_json::json!({
-                                "count": {"type": "integer", "minimum": 0, "maximum": 1000000},
+                                "count": {"type": ["integer", "null"], "minimum": 0},
                                 "type": text,
                             })),
                         })),
                         "armsInterventionsModule": object(serde_json::json!({
-                            "armGroups": {"type": "array", "items": object(serde_json::json!({"type": text}))},
+                            "armGroups": {"type": ["array", "null"], "items": {"type": "object", "properties": {"type": text}}},
                         })),
                         "outcomesModule": object(serde_json::json!({
                             "primaryOutcomes": {
-                                "type": "array",
-                                "items": object(serde_json::json!({"measure": text, "timeFrame": text})),
+                                "type": ["array", "null"],
+                                "items": {"type": "object", "properties": {"measure": text, "timeFrame": text}},
                             },
                         })),
                     },
                 },
-                "hasResults": {"type": "boolean"},
+                "hasResults": {"type": ["boolean", "null"]},
             },
             "example": registry_import::example_record(),
         });
@@ -133,7 +132,7 @@ pub async fn trial_from_registry(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<web::Json<TrialImport>, ApiError> {
-    let (_, record) = json_body::parse::<IgnoredAny>(&request, &body)?;
+    let record = json_body::parse_unstored(&request, &body)?;
     registry_import::trial_from_registry(&record).map(web::Json).map_err(|mut errors| {
         parse_errors::sort_in_document_order(&mut errors, &body);
         ApiError::invalid_fields(
