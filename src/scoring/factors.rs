@@ -59,7 +59,7 @@ categorical! {
         Sv2 => "SV2",
         /// Viability at release / post-thaw.
         Sv3 => "SV3",
-        /// Donor age and passage (senescence).
+        /// Donor age (senescence).
         Sv4 => "SV4",
         /// Survival evidence in target-like conditions.
         Sv5 => "SV5",
@@ -232,9 +232,9 @@ scale!(
 scale!(
     /// SV4.
     SenescenceLevel {
-        Old => "donor_over_60_or_passage_over_10",
-        Middle => "donor_41_to_60_or_passage_6_to_10",
-        Young => "donor_40_or_younger_and_passage_5_or_less",
+        Old => "donor_over_60",
+        Middle => "donor_41_to_60",
+        Young => "donor_40_or_younger",
     }
 );
 scale!(
@@ -548,7 +548,7 @@ impl FactorCode {
             Sv1 => mask(&[preconditioning, culture_oxygen, modification_kind, gene_targets]),
             Sv2 => mask(&[route, carrier]),
             Sv3 => mask(&[post_thaw_viability_pct, presentation, viability_at_release_pct]),
-            Sv4 => mask(&[donor_age_years, passage]),
+            Sv4 => mask(&[donor_age_years]),
             Sv5 => mask(&[survival_evidence]),
             Rt1 => mask(&[route]),
             Rt2 => {
@@ -644,7 +644,7 @@ impl FactorCode {
                 "quality.viability_at_release_pct",
                 "formulation.presentation",
             ],
-            Sv4 => &["cell_source.donor_age_years", "manufacturing.passage_at_release"],
+            Sv4 => &["cell_source.donor_age_years"],
             Sv5 => &["nonclinical.survival_evidence"],
             Rt1 => &["delivery.route", "program.indication"],
             Rt2 => &[
@@ -876,7 +876,7 @@ fn evaluate_inputs(factor: FactorCode, facts: &Facts, ctx: &Context, prior: &[Fa
         Sv1 => preconditioning(facts, ctx),
         Sv2 => protective_carrier(facts, ctx),
         Sv3 => viability(facts),
-        Sv4 => donor_age_and_passage(facts),
+        Sv4 => donor_age(facts),
         Sv5 => direct(facts.survival_evidence),
         Rt1 => match (facts.route, facts.indication) {
             (Some(route), Some(_)) => Reading::Known(grade(route)),
@@ -1086,9 +1086,11 @@ fn viability(facts: &Facts) -> Reading {
     }))
 }
 
-fn donor_age_and_passage(facts: &Facts) -> Reading {
+/// SV4 reads the donor's age only: the passage at release is SF3's input (expansion extent), so
+/// that each input is counted once (model 2.0.0).
+fn donor_age(facts: &Facts) -> Reading {
     use SenescenceLevel as L;
-    let by_age = facts.donor_age_years.map(|age| {
+    direct(facts.donor_age_years.map(|age| {
         if age <= 40.0 {
             L::Young
         } else if age <= 60.0 {
@@ -1096,22 +1098,7 @@ fn donor_age_and_passage(facts: &Facts) -> Reading {
         } else {
             L::Old
         }
-    });
-    let by_passage = facts.passage.map(|passage| match passage {
-        0..=5 => L::Young,
-        6..=10 => L::Middle,
-        _ => L::Old,
-    });
-    // The older donor or the longer culture sets the level.
-    let worse = |a: L, b: L| if a.position() <= b.position() { a } else { b };
-    match (by_age, by_passage) {
-        (Some(age), Some(passage)) => Reading::Known(grade(worse(age, passage))),
-        (Some(L::Old), None) | (None, Some(L::Old)) => Reading::Known(grade(L::Old)),
-        (Some(one), None) | (None, Some(one)) => {
-            Reading::Unknown { worst: Some(grade(L::Old)), best: Some(grade(one)) }
-        }
-        (None, None) => NOTHING_KNOWN,
-    }
+    }))
 }
 
 fn retention_enhancement(facts: &Facts, ctx: &Context) -> Reading {
