@@ -28,10 +28,9 @@ impl Prepared {
     /// completed, or a later regulatory milestone.
     pub fn in_clinical_trials(&self) -> bool {
         let facts = &self.0;
-        facts.trial_authorisation.is_some()
+        facts.trial_authorised().is_some()
             || facts.marketing_application.is_some()
             || facts.approval.is_some()
-            || facts.completed_phase.is_some_and(|phase| phase >= super::profile::TrialPhase::Phase1)
     }
 }
 

@@ -855,10 +855,8 @@ pub(crate) fn evaluate(factor: FactorCode, facts: &Facts, ctx: &Context, prior: 
 /// - SF1: an application or approval of a culture-expanded cell product addresses genetic
 ///   stability, at least by karyotype (SF-03).
 pub(crate) fn implied_floor(factor: FactorCode, facts: &Facts) -> Option<Grade> {
-    let dossier = facts.approval.is_some()
-        || facts.marketing_application.is_some_and(|application| !application.dossier_deficient);
-    let trial = facts.trial_authorisation.is_some()
-        || facts.completed_phase.is_some_and(|phase| phase >= TrialPhase::Phase1);
+    let dossier = facts.approval.is_some() || facts.standing_application().is_some();
+    let trial = facts.trial_authorised().is_some();
     let potency_cited =
         facts.deficiencies.is_some_and(|reasons| reasons.contains(DeficiencyReason::CmcPotency));
     match factor {

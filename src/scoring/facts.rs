@@ -373,6 +373,25 @@ fn set_of<T: Member>(values: &Option<Vec<T>>) -> Option<Set<T>> {
 }
 
 impl Facts {
+    /// The clinical-trial authorisation: stated by a regulator's history, or implied by a
+    /// completed trial, which needed one.
+    pub fn trial_authorised(&self) -> Option<Milestone> {
+        self.trial_authorisation.or_else(|| {
+            self.completed_phase.filter(|phase| *phase >= TrialPhase::Phase1).map(|_| Milestone {
+                regulator: None,
+                date: None,
+                pathway: None,
+                dossier_deficient: false,
+            })
+        })
+    }
+
+    /// The latest marketing application whose dossier stands: not refused for filing and not
+    /// answered with a complete response citing CMC.
+    pub fn standing_application(&self) -> Option<Milestone> {
+        self.marketing_application.filter(|application| !application.dossier_deficient)
+    }
+
     /// Normalises a profile, converting version 1 to version 2 first.
     pub fn from_profile(profile: &Profile) -> Self {
         let profile = &*super::upgrade::to_version2(profile);

@@ -146,20 +146,11 @@ fn credit(facts: &Facts, level: u8, test: &GateTest) -> Option<ImpliedBy> {
     if let Some(approval) = facts.approval.filter(|_| level <= APPROVAL_COVERS) {
         return Some(implied(MilestoneKind::Approval, approval));
     }
-    let application = facts.marketing_application.filter(|application| !application.dossier_deficient);
-    if let Some(application) = application.filter(|_| level <= APPLICATION_COVERS) {
+    if let Some(application) = facts.standing_application().filter(|_| level <= APPLICATION_COVERS) {
         return Some(implied(MilestoneKind::MarketingApplication, application));
     }
-    // A completed trial needed an authorisation, even where the profile does not list it.
-    let trial = facts.trial_authorisation.or_else(|| {
-        facts.completed_phase.filter(|phase| *phase >= TrialPhase::Phase1).map(|_| Milestone {
-            regulator: None,
-            date: None,
-            pathway: None,
-            dossier_deficient: false,
-        })
-    });
-    trial
+    facts
+        .trial_authorised()
         .filter(|_| level <= TRIAL_AUTHORISATION_COVERS)
         .map(|trial| implied(MilestoneKind::TrialAuthorisation, trial))
 }
