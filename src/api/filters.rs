@@ -3,7 +3,7 @@
 //! out of range is a 400 naming it.
 
 use actix_web::HttpRequest;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::IntoParams;
@@ -26,11 +26,12 @@ pub struct FilterParameters {
     pub stage: Option<DevelopmentStage>,
     pub tissue_source: Option<TissueSource>,
     pub route: Option<Route>,
-    /// Only results of this model version.
+    /// Only results of this model version (text without NUL characters).
+    #[param(pattern = r"^[^\u0000]*$")]
     pub model_version: Option<String>,
-    /// Created at or after (RFC 3339).
+    /// Created at or after (RFC 3339, so a four-digit year: 0000-9999).
     pub created_from: Option<DateTime<Utc>>,
-    /// Created before (RFC 3339).
+    /// Created before (RFC 3339, so a four-digit year: 0000-9999).
     pub created_before: Option<DateTime<Utc>>,
     /// Minimum overall readiness index (0-100).
     #[param(minimum = 0, maximum = 100)]
@@ -100,6 +101,33 @@ fn score_bound(name: &str, value: Option<f64>) -> Result<Option<f64>, ApiError> 
     }
 }
 
+/// RFC 3339 writes a year in four digits; chrono also reads six-digit years down to -262143, which
+/// PostgreSQL cannot hold (its times start in 4713 BC) and answers with an error. A time outside
+/// RFC 3339's years is refused here, naming the parameter, rather than failing in the database.
+fn time_bound(name: &str, value: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    match value {
+        Some(time) if !(0..=9999).contains(&time.year()) => Err(invalid(
+            name,
+            format!(
+                "must be an RFC 3339 time with a four-digit year (0000-9999), not the year {}",
+                time.year()
+            ),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// PostgreSQL cannot hold NUL in text, so a NUL in a text filter could never match and would fail
+/// in the database; it is refused here, naming the parameter.
+fn text_filter(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(text) if text.contains('\0') => {
+            Err(invalid(name, "text must not contain NUL characters (%00, \\u0000)"))
+        }
+        other => Ok(other),
+    }
+}
+
 impl FilterParameters {
     /// The persistence filters; bounds and combinations are checked here.
     pub fn into_filters(self) -> Result<Filters, ApiError> {
@@ -131,9 +159,9 @@ impl FilterParameters {
             stage: self.stage.map(|value| value.as_str()),
             tissue_source: self.tissue_source.map(|value| value.as_str()),
             route: self.route.map(|value| value.as_str()),
-            model_version: self.model_version,
-            created_from: self.created_from,
-            created_before: self.created_before,
+            model_version: text_filter("model_version", self.model_version)?,
+            created_from: time_bound("created_from", self.created_from)?,
+            created_before: time_bound("created_before", self.created_before)?,
             min_overall: score_bound("min_overall", self.min_overall)?,
             max_overall: score_bound("max_overall", self.max_overall)?,
             barrier_ranges,

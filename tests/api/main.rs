@@ -9,6 +9,7 @@ mod embedded_database;
 mod exports;
 mod health;
 mod helpers;
+mod hostile;
 mod openapi;
 mod problems;
 mod profiles;
