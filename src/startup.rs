@@ -100,6 +100,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .default_service(web::to(api::routing::unmatched))
                 .wrap(from_fn(move |request, next| api::deadline::enforce(request_timeout, request, next)))
+                .wrap(from_fn(api::content_coding::refuse_compressed_bodies))
                 .wrap(ErrorHandlers::new().default_handler(observability::ensure_problem_document))
                 .wrap(http_metrics.clone())
                 .wrap(from_fn(observability::request_context))

@@ -3,6 +3,7 @@
 pub mod assessments;
 pub mod caller;
 pub mod charts;
+pub mod content_coding;
 pub mod deadline;
 pub mod exports;
 pub mod filters;

@@ -100,6 +100,12 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A request body sent with a content coding (gzip, br, zstd, ...). Bodies are small and read
+    /// as sent; decompressing them would let a few kilobytes expand past the body limit in memory.
+    #[error(
+        "request bodies are accepted without a content coding only (Content-Encoding `{0}` is not accepted): send the body uncompressed"
+    )]
+    UnsupportedContentEncoding(String),
     #[error("the database is unavailable; retry later")]
     Unavailable(#[source] PersistenceError),
     #[error("the request did not complete within {} ms; retry later", .0.as_millis())]
@@ -158,6 +164,9 @@ impl ApiError {
             Self::IdempotencyKeyReused => ("/problems/idempotency-key-reused", "Idempotency-Key reused"),
             Self::PayloadTooLarge { .. } => ("/problems/payload-too-large", "Request body too large"),
             Self::UnsupportedMediaType(_) => ("/problems/unsupported-media-type", "Unsupported media type"),
+            Self::UnsupportedContentEncoding(_) => {
+                ("/problems/unsupported-content-encoding", "Unsupported content coding")
+            }
             Self::Unavailable(_) => ("/problems/service-unavailable", "Service unavailable"),
             Self::DeadlineExceeded(_) => ("/problems/deadline-exceeded", "Request deadline exceeded"),
             Self::Internal(_) => ("/problems/internal-error", "Internal error"),
@@ -197,7 +206,9 @@ impl ResponseError for ApiError {
             Self::Conflict(_) | Self::IdempotencyKeyInFlight => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType(_) | Self::UnsupportedContentEncoding(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::DeadlineExceeded(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -242,6 +253,10 @@ impl ResponseError for ApiError {
             }
             Self::MethodNotAllowed { allowed, .. } => {
                 response.insert_header((header::ALLOW, allow_header(allowed)));
+            }
+            // RFC 9110 §15.5.16: a 415 for a content coding names the codings accepted.
+            Self::UnsupportedContentEncoding(_) => {
+                response.insert_header((header::ACCEPT_ENCODING, HeaderValue::from_static("identity")));
             }
             _ => {}
         }

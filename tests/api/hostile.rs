@@ -42,3 +42,62 @@ async fn a_nul_in_a_text_filter_or_a_time_postgresql_cannot_hold_is_a_400_naming
         }
     }
 }
+
+/// `data` as a gzip member of one stored (uncompressed) deflate block: what `gzip` would send,
+/// without a compression library.
+fn gzip_stored(data: &[u8]) -> Vec<u8> {
+    let crc = data.iter().fold(!0u32, |crc, &byte| {
+        (0..8).fold(
+            crc ^ u32::from(byte),
+            |crc, _| if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 },
+        )
+    });
+    let length = u16::try_from(data.len()).expect("one stored block holds up to 65,535 bytes");
+    let mut member = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1];
+    member.extend(length.to_le_bytes());
+    member.extend((!length).to_le_bytes());
+    member.extend(data);
+    member.extend((!crc).to_le_bytes());
+    member.extend(u32::try_from(data.len()).unwrap().to_le_bytes());
+    member
+}
+
+#[tokio::test]
+async fn a_compressed_request_body_is_refused_with_415_before_it_is_read() {
+    let app = spawn_app().await;
+    let body = serde_json::to_vec(
+        &serde_json::json!({"profile": crate::helpers::reference_profile("disc_early_academic")}),
+    )
+    .unwrap();
+    let plain =
+        app.client.post(app.url("/v1/score")).header("content-type", "application/json").body(body.clone());
+    assert_eq!(plain.send().await.unwrap().status(), 200, "the same body uncompressed is scored");
+
+    for coding in ["gzip", "x-gzip", "GZIP", "identity, gzip", "br", "zstd", "deflate", "compress"] {
+        let response = app
+            .client
+            .post(app.url("/v1/assessments"))
+            .header("content-type", "application/json")
+            .header("content-encoding", coding)
+            .body(gzip_stored(&body))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["accept-encoding"], "identity", "{coding}");
+        let problem = assert_problem(response, 415).await;
+        assert_eq!(problem["type"], "/problems/unsupported-content-encoding", "{coding}: {problem}");
+    }
+    // `identity` is no coding at all.
+    let identity = app
+        .client
+        .post(app.url("/v1/score"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "identity")
+        .body(body);
+    assert_eq!(identity.send().await.unwrap().status(), 200);
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM assessments")
+        .fetch_one(&mut app.database().await)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "nothing compressed was stored");
+}
