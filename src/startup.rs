@@ -3,7 +3,7 @@
 use std::net::TcpListener;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
@@ -76,6 +76,8 @@ impl Application {
         let pool_data = web::Data::new(pool.clone());
         let registry = web::Data::new(registry);
         let metrics_token = settings.metrics_token.clone().map(|token| web::Data::new(MetricsToken(token)));
+        // Without a token nobody can read the metrics, so none are recorded.
+        let metrics_enabled = metrics_token.is_some();
         let server = HttpServer::new(move || {
             let mut app = App::new();
             if let Some(rate_limiter) = &rate_limiter {
@@ -102,7 +104,13 @@ impl Application {
                 .wrap(from_fn(move |request, next| api::deadline::enforce(request_timeout, request, next)))
                 .wrap(from_fn(api::content_coding::refuse_compressed_bodies))
                 .wrap(ErrorHandlers::new().default_handler(observability::ensure_problem_document))
-                .wrap(http_metrics.clone())
+                .wrap(Condition::new(
+                    metrics_enabled,
+                    from_fn({
+                        let http_metrics = http_metrics.clone();
+                        move |request, next| api::metrics::record(http_metrics.clone(), request, next)
+                    }),
+                ))
                 .wrap(from_fn(observability::request_context))
                 .wrap(from_fn(security_headers::security_headers))
         })

@@ -101,3 +101,35 @@ async fn a_compressed_request_body_is_refused_with_415_before_it_is_read() {
         .unwrap();
     assert_eq!(stored, 0, "nothing compressed was stored");
 }
+
+#[tokio::test]
+async fn made_up_http_methods_share_one_metrics_label_so_the_series_stay_bounded() {
+    const TOKEN: &str = "operators-only-metrics-token";
+    let settings = msc_readiness::configuration::Settings::from_lookup(|name| match name {
+        "PORT" => Some("0".to_owned()),
+        "METRICS_TOKEN" => Some(TOKEN.to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let app = crate::helpers::spawn_app_with(settings).await;
+    let methods: Vec<String> = (0..40).map(|n| format!("XQZKWPAH{n:04}")).collect();
+    for method in &methods {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        for path in ["/x", "/healthz", "/v1/assessments"] {
+            let response = app.anonymous.request(method.clone(), app.url(path)).send().await.unwrap();
+            assert!(response.status().is_client_error(), "{method} {path}: {}", response.status());
+        }
+    }
+    assert_eq!(app.anonymous.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+
+    let body =
+        app.anonymous.get(app.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
+
+    for method in &methods {
+        assert!(!body.contains(method.as_str()), "{method} became a label value");
+    }
+    assert!(body.contains(r#"method="other""#), "{body}");
+    assert!(body.contains(r#"endpoint="/healthz",method="GET",status="200""#), "{body}");
+    let series = body.lines().filter(|line| line.starts_with("msc_readiness_http_requests_total{")).count();
+    assert!(series <= 6, "40 made-up methods on 3 paths: {series} request series\n{body}");
+}
