@@ -91,10 +91,14 @@ pub struct RegulatoryEvent {
     /// For conditional approvals: the obligations (confirmatory trial, post-marketing study).
     pub obligations: Option<Label>,
     /// For complete responses and refusals: what they were about.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub reasons: Option<Vec<DeficiencyReason>>,
     /// Anything else worth keeping, shown back and never scored.
     pub note: Option<Label>,
     /// Where this event is recorded.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub sources: Option<Vec<Source>>,
 }
 
@@ -107,6 +111,8 @@ pub struct RegulatoryMeeting {
     /// When.
     pub date: Option<NaiveDate>,
     /// Where the meeting is recorded.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub sources: Option<Vec<Source>>,
 }
 
@@ -122,6 +128,8 @@ pub struct DesignationGrant {
     #[schema(example = "paediatric steroid-refractory acute GVHD")]
     pub population: Option<Label>,
     /// Where the grant is recorded.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub sources: Option<Vec<Source>>,
 }
 
@@ -135,12 +143,20 @@ pub struct Jurisdiction {
     pub regulator_name: Option<Label>,
     /// The events that change the program's status with this regulator, in date order; an empty
     /// list means none, omitted means unknown. A stated history is read as complete.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<50, _, _>")]
+    #[schema(max_items = 50)]
     pub events: Option<Vec<RegulatoryEvent>>,
     /// Meetings held; an empty list means none.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<50, _, _>")]
+    #[schema(max_items = 50)]
     pub meetings: Option<Vec<RegulatoryMeeting>>,
     /// Designations granted; an empty list means none.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub designations: Option<Vec<DesignationGrant>>,
     /// Where these facts come from.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub sources: Option<Vec<Source>>,
 }
 

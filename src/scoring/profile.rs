@@ -1044,12 +1044,16 @@ pub struct ProgramSection {
     /// Indication-specific details.
     pub indication_detail: Option<IndicationDetail>,
     /// Intended mechanisms of action; unknown falls back to the indication profile's defaults.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub intended_mechanism: Option<Vec<Mechanism>>,
     /// Product class.
     pub product_class: Option<ProductClass>,
     /// Most advanced development stage started.
     pub stage: Option<DevelopmentStage>,
     /// Version 2: where these facts come from.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub sources: Option<Vec<Source>>,
 }
 
@@ -1083,6 +1087,8 @@ pub struct CellSourceSection {
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
     /// Version 2: where these facts come from.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub sources: Option<Vec<Source>>,
 }
 
@@ -1102,6 +1108,8 @@ pub struct ManufacturingSection {
     #[schema(example = 4)]
     pub passage_at_release: Option<Passage>,
     /// Preconditioning steps; an empty list means none.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub preconditioning: Option<Vec<Preconditioning>>,
     /// Genetic modification.
     pub genetic_modification: Option<GeneticModification>,
@@ -1126,6 +1134,8 @@ pub struct ManufacturingSection {
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
     /// Version 2: where these facts come from.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub sources: Option<Vec<Source>>,
 }
 
@@ -1136,6 +1146,8 @@ pub struct GeneticModification {
     /// How the cells are modified; `none` makes the genetic-modification risk factor not applicable.
     pub kind: Option<ModificationKind>,
     /// Genes targeted.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub targets: Option<Vec<GeneTarget>>,
     /// Conditional elimination switch.
     pub safety_switch: Option<SafetySwitch>,
@@ -1169,6 +1181,8 @@ pub struct QualitySection {
     /// Viability after thawing, %; used instead of release viability for frozen products.
     pub post_thaw_viability_pct: Option<Percent>,
     /// Potency assays; an empty list means none.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub potency_assays: Option<Vec<PotencyAssay>>,
     /// Version 2: a regulator accepted a release specification (by approving the product or
     /// authorising a trial), details not public.
@@ -1176,6 +1190,8 @@ pub struct QualitySection {
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
     /// Version 2: where these facts come from.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub sources: Option<Vec<Source>>,
 }
 
@@ -1239,6 +1255,8 @@ pub struct FormulationSection {
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
     /// Version 2: where these facts come from.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub sources: Option<Vec<Source>>,
 }
 
@@ -1251,6 +1269,8 @@ pub struct DeliverySection {
     /// Carrier; ignored for systemic routes.
     pub carrier: Option<Carrier>,
     /// Retention adjuncts; an empty list means none.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub retention_adjuncts: Option<Vec<RetentionAdjunct>>,
     /// Cells per dose.
     #[schema(example = 6e6)]
@@ -1262,6 +1282,8 @@ pub struct DeliverySection {
     /// How the dose was chosen.
     pub dose_rationale: Option<DoseRationale>,
     /// Intradiscal procedure precautions; an empty list means none.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub procedure_safety_measures: Option<Vec<ProcedureSafetyMeasure>>,
     /// Version 2: dose per kilogram of body weight.
     #[schema(example = 2e6)]
@@ -1273,6 +1295,8 @@ pub struct DeliverySection {
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
     /// Version 2: where these facts come from.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub sources: Option<Vec<Source>>,
 }
 
@@ -1281,12 +1305,16 @@ pub struct DeliverySection {
 #[serde(deny_unknown_fields)]
 pub struct NonclinicalSection {
     /// Efficacy models used; an empty list means none.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub animal_models: Option<Vec<AnimalModel>>,
     /// Strongest evidence of survival in target-like conditions.
     pub survival_evidence: Option<SurvivalEvidence>,
     /// Strongest biodistribution / retention evidence with the clinical route.
     pub biodistribution_evidence: Option<BiodistributionEvidence>,
     /// Genetic-stability tests; an empty list means none.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub genetic_stability_tests: Option<Vec<GeneticStabilityTest>>,
     /// Strongest tumorigenicity study.
     pub tumorigenicity_study: Option<TumorigenicityStudy>,
@@ -1298,6 +1326,8 @@ pub struct NonclinicalSection {
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
     /// Version 2: where these facts come from.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub sources: Option<Vec<Source>>,
 }
 
@@ -1322,12 +1352,18 @@ pub struct ClinicalSection {
     /// Version 2: every trial of the program, completed, running or planned; an empty list means
     /// none. Replaces version 1's `completed_phase`, `mcid_prespecified`, `sample_size_powered`,
     /// `control_arm`, `blinding`, `efficacy_follow_up_months` and `pivotal_result`.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<50, _, _>")]
+    #[schema(max_items = 50)]
     pub trials: Option<Vec<Trial>>,
     /// Version 1: last completed clinical phase.
     pub completed_phase: Option<TrialPhase>,
     /// Outcome measures; an empty list means none.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub proms: Option<Vec<Prom>>,
     /// Structural or mechanistic endpoints; an empty list means none.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub structural_endpoints: Option<Vec<StructuralEndpoint>>,
     /// Version 1: whether a minimal clinically important difference / responder definition is prespecified.
     pub mcid_prespecified: Option<bool>,
@@ -1345,6 +1381,8 @@ pub struct ClinicalSection {
     /// Planned or running long-term safety follow-up, years.
     pub ltfu_safety_years: Option<Years>,
     /// Immunogenicity monitoring; an empty list means none.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub immunogenicity_monitoring: Option<Vec<ImmunogenicityMonitoring>>,
     /// Version 1: result of the pivotal trial.
     pub pivotal_result: Option<PivotalResult>,
@@ -1357,6 +1395,8 @@ pub struct ClinicalSection {
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
     /// Version 2: where these facts come from.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub sources: Option<Vec<Source>>,
 }
 
@@ -1366,16 +1406,24 @@ pub struct ClinicalSection {
 pub struct RegulatorySection {
     /// Version 2: the program's history with each regulator. Replaces version 1's
     /// `target_regulators`, `interactions`, `status`, `designations` and `conditional_approval`.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub jurisdictions: Option<Vec<Jurisdiction>>,
     /// Version 1: regulators targeted.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub target_regulators: Option<Vec<Regulator>>,
     /// Classification status.
     pub classification_status: Option<ClassificationStatus>,
     /// Version 1: interactions held; an empty list means none.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub interactions: Option<Vec<RegulatoryInteraction>>,
     /// Version 1: furthest regulatory status.
     pub status: Option<RegulatoryStatus>,
     /// Version 1: designations held; an empty list means none.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub designations: Option<Vec<Designation>>,
     /// CMC documentation readiness.
     pub cmc_documentation: Option<CmcDocumentation>,
@@ -1387,6 +1435,8 @@ pub struct RegulatorySection {
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
     /// Version 2: where these facts come from.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub sources: Option<Vec<Source>>,
 }
 

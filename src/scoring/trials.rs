@@ -146,8 +146,12 @@ pub struct Trial {
     /// Efficacy follow-up, months.
     pub efficacy_follow_up_months: Option<Months>,
     /// Regulators of the countries where the trial runs.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub regulators: Option<Vec<Regulator>>,
     /// Where these facts come from.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
+    #[schema(max_items = 20)]
     pub sources: Option<Vec<Source>>,
 }
 

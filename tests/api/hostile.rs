@@ -133,3 +133,80 @@ async fn made_up_http_methods_share_one_metrics_label_so_the_series_stay_bounded
     let series = body.lines().filter(|line| line.starts_with("msc_readiness_http_requests_total{")).count();
     assert!(series <= 6, "40 made-up methods on 3 paths: {series} request series\n{body}");
 }
+
+/// Every list reachable from `schema` in the OpenAPI document, as (path, its schema).
+fn lists_in<'a>(
+    schemas: &'a serde_json::Map<String, serde_json::Value>,
+    schema: &'a serde_json::Value,
+    path: String,
+    seen: &mut std::collections::BTreeSet<String>,
+    found: &mut Vec<(String, &'a serde_json::Value)>,
+) {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        if seen.insert(name.to_owned()) {
+            lists_in(schemas, &schemas[name], path, seen, found);
+        }
+        return;
+    }
+    let is_list = match &schema["type"] {
+        serde_json::Value::String(kind) => kind == "array",
+        serde_json::Value::Array(kinds) => kinds.iter().any(|kind| kind == "array"),
+        _ => false,
+    };
+    if is_list {
+        found.push((path.clone(), schema));
+        lists_in(schemas, &schema["items"], format!("{path}[]"), seen, found);
+    }
+    for combinator in ["allOf", "oneOf", "anyOf"] {
+        for part in schema[combinator].as_array().into_iter().flatten() {
+            lists_in(schemas, part, path.clone(), seen, found);
+        }
+    }
+    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+        lists_in(schemas, property, format!("{path}.{name}"), seen, found);
+    }
+}
+
+#[tokio::test]
+async fn every_list_of_a_profile_has_a_length_limit_in_the_spec_and_a_longer_one_is_a_422_naming_it() {
+    let spec = serde_json::to_value(msc_readiness::api::openapi::spec()).unwrap();
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    let mut found = Vec::new();
+    lists_in(schemas, &schemas["Profile"], "profile".into(), &mut Default::default(), &mut found);
+    assert!(found.len() >= 30, "the profile's lists: {found:?}");
+    let unbounded: Vec<&String> =
+        found.iter().filter(|(_, schema)| !schema["maxItems"].is_u64()).map(|(path, _)| path).collect();
+    assert!(unbounded.is_empty(), "lists without maxItems: {unbounded:?}");
+
+    let app = spawn_app().await;
+    // The attack of finding 6: as many empty potency assays as fit in the body limit.
+    let assays = vec![serde_json::json!({}); 21_225];
+    let limit = found
+        .iter()
+        .find(|(path, _)| path == "profile.quality.potency_assays")
+        .map(|(_, schema)| schema["maxItems"].as_u64().unwrap())
+        .expect("potency assays are a list");
+    for (count, accepted) in [(limit as usize, true), (limit as usize + 1, false), (assays.len(), false)] {
+        let body = serde_json::json!({"profile": {"quality": {"potency_assays": assays[..count]}}});
+        for path in ["/v1/score", "/v1/assessments"] {
+            let response = app.post_json(path, &body).await;
+            if accepted {
+                assert!(response.status().is_success(), "{count} assays to {path}: {}", response.status());
+                continue;
+            }
+            let problem = assert_problem(response, 422).await;
+            assert_eq!(problem["errors"][0]["field"], "profile.quality.potency_assays", "{problem}");
+            let message = problem["errors"][0]["message"].as_str().unwrap();
+            assert_eq!(
+                message,
+                format!("expected a list of at most {limit} items, got a list of {count} items")
+            );
+        }
+    }
+    // A list nested in a list is named with its position.
+    let trials = serde_json::json!([{}, {"regulators": vec!["fda"; 21]}]);
+    let body = serde_json::json!({"profile": {"profile_version": "2", "clinical": {"trials": trials}}});
+    let problem = assert_problem(app.post_json("/v1/score", &body).await, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "profile.clinical.trials[1].regulators", "{problem}");
+}
