@@ -68,6 +68,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Requests per API key; `None` when `RATE_LIMIT_PER_SECOND=0` turns limiting off.
     pub rate_limit: Option<RateLimit>,
+    /// Requests under `/v1` served at once; more wait (see `admission_wait`), then get 503.
+    pub max_requests_in_flight: usize,
+    /// How long a request waits for one of `max_requests_in_flight` before it gets 503 "overloaded".
+    pub admission_wait: Duration,
     /// The bearer token that opens `/metrics`; metrics are off without one.
     pub metrics_token: Option<String>,
     /// How often queued score changes are folded into the statistics rollup; `None` when
@@ -145,6 +149,8 @@ impl Settings {
             log_level,
             shutdown_timeout: Duration::from_secs(read.bounded("SHUTDOWN_TIMEOUT_SECS", 10, 0..=3600)?),
             rate_limit: rate_limit(&read)?,
+            max_requests_in_flight: read.bounded("MAX_REQUESTS_IN_FLIGHT", 32, 1..=100_000)?,
+            admission_wait: Duration::from_millis(read.bounded("ADMISSION_WAIT_MS", 1000, 0..=60_000)?),
             metrics_token: metrics_token(lookup("METRICS_TOKEN"))?,
             request_timeout: Duration::from_millis(read.bounded("REQUEST_TIMEOUT_MS", 2000, 1..=600_000)?),
             stats_fold_interval: Some(read.bounded("STATS_FOLD_INTERVAL_MS", 1000, 0..=3_600_000)?)

@@ -73,6 +73,8 @@ impl Application {
         let known_routes = web::Data::new(api::routing::KnownRoutes::new(&spec));
         let body_limit = settings.body_limit_bytes;
         let request_timeout = settings.request_timeout;
+        let admission =
+            api::admission::Admission::new(settings.max_requests_in_flight, settings.admission_wait);
         let pool_data = web::Data::new(pool.clone());
         let registry = web::Data::new(registry);
         let metrics_token = settings.metrics_token.clone().map(|token| web::Data::new(MetricsToken(token)));
@@ -102,6 +104,10 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .default_service(web::to(api::routing::unmatched))
                 .wrap(from_fn(move |request, next| api::deadline::enforce(request_timeout, request, next)))
+                .wrap(from_fn({
+                    let admission = admission.clone();
+                    move |request, next| api::admission::admit(admission.clone(), request, next)
+                }))
                 .wrap(from_fn(api::content_coding::refuse_compressed_bodies))
                 .wrap(ErrorHandlers::new().default_handler(observability::ensure_problem_document))
                 .wrap(Condition::new(

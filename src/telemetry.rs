@@ -27,3 +27,63 @@ pub fn init(format: LogFormat, filter: &str, output: LogOutput) {
         }
     };
 }
+
+/// At most one log line a second for an event that can repeat thousands of times a second under
+/// attack or overload (a 503 per refused request), with the count of those left out since.
+pub struct Throttle {
+    /// Milliseconds since [`Throttle::epoch`] of the last line written, plus one (0: never).
+    last_written: std::sync::atomic::AtomicU64,
+    suppressed: std::sync::atomic::AtomicU64,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Throttle {
+    const INTERVAL_MS: u64 = 1000;
+
+    pub const fn new() -> Self {
+        Self {
+            last_written: std::sync::atomic::AtomicU64::new(0),
+            suppressed: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn epoch() -> std::time::Instant {
+        static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        *EPOCH.get_or_init(std::time::Instant::now)
+    }
+
+    /// `Some(n)` when a line is due now, `n` being how many were left out since the last one;
+    /// `None` when this one is to be left out.
+    pub fn admit(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = u64::try_from(Self::epoch().elapsed().as_millis()).unwrap_or(u64::MAX) + 1;
+        let last = self.last_written.load(Relaxed);
+        let due = last == 0 || now.saturating_sub(last) >= Self::INTERVAL_MS;
+        if due && self.last_written.compare_exchange(last, now, Relaxed, Relaxed).is_ok() {
+            Some(self.suppressed.swap(0, Relaxed))
+        } else {
+            self.suppressed.fetch_add(1, Relaxed);
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Throttle;
+
+    #[test]
+    fn a_throttle_writes_the_first_line_then_counts_what_it_leaves_out() {
+        let throttle = Throttle::new();
+        assert_eq!(throttle.admit(), Some(0));
+        for _ in 0..999 {
+            assert_eq!(throttle.admit(), None);
+        }
+        assert_eq!(throttle.suppressed.load(std::sync::atomic::Ordering::Relaxed), 999);
+    }
+}

@@ -1,5 +1,6 @@
 //! The HTTP layer: handlers translate HTTP to domain and persistence calls and back.
 
+pub mod admission;
 pub mod assessments;
 pub mod caller;
 pub mod charts;

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use crate::access::Scope;
 use crate::persistence::PersistenceError;
 use crate::scoring::parse_errors::MAX_ERRORS;
+use crate::telemetry::Throttle;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
@@ -108,6 +109,9 @@ pub enum ApiError {
     UnsupportedContentEncoding(String),
     #[error("the database is unavailable; retry later")]
     Unavailable(#[source] PersistenceError),
+    /// More requests than the service serves at once, for longer than a request waits to start.
+    #[error("the service is overloaded ({in_flight} requests in progress); retry after 1 s")]
+    Overloaded { in_flight: usize },
     #[error("the request did not complete within {} ms; retry later", .0.as_millis())]
     DeadlineExceeded(std::time::Duration),
     #[error("internal error")]
@@ -122,6 +126,11 @@ impl From<PersistenceError> for ApiError {
         }
     }
 }
+
+/// The warnings that can repeat for every request (`suppressed` counts those left out).
+static UNAVAILABLE_LOG: Throttle = Throttle::new();
+static OVERLOADED_LOG: Throttle = Throttle::new();
+static DEADLINE_LOG: Throttle = Throttle::new();
 
 /// Fields named in a validation problem's `detail`; all of them are in `errors`.
 const FIELDS_NAMED_IN_DETAIL: usize = 5;
@@ -168,6 +177,7 @@ impl ApiError {
                 ("/problems/unsupported-content-encoding", "Unsupported content coding")
             }
             Self::Unavailable(_) => ("/problems/service-unavailable", "Service unavailable"),
+            Self::Overloaded { .. } => ("/problems/overloaded", "Overloaded"),
             Self::DeadlineExceeded(_) => ("/problems/deadline-exceeded", "Request deadline exceeded"),
             Self::Internal(_) => ("/problems/internal-error", "Internal error"),
         }
@@ -209,7 +219,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) | Self::UnsupportedContentEncoding(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::DeadlineExceeded(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -218,16 +228,35 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::Internal(source) => tracing::error!(error = %source, "internal error"),
-            Self::Unavailable(source) => tracing::warn!(error = %source, "database unavailable"),
+            // These repeat for every request while the cause lasts: at most a line a second each.
+            Self::Unavailable(source) => {
+                if let Some(suppressed) = UNAVAILABLE_LOG.admit() {
+                    tracing::warn!(error = %source, suppressed, "database unavailable");
+                }
+            }
+            Self::Overloaded { in_flight } => {
+                if let Some(suppressed) = OVERLOADED_LOG.admit() {
+                    tracing::warn!(in_flight, suppressed, "overloaded: request refused");
+                }
+            }
             Self::DeadlineExceeded(deadline) => {
-                tracing::warn!(deadline_ms = deadline.as_millis(), "request deadline exceeded")
+                if let Some(suppressed) = DEADLINE_LOG.admit() {
+                    tracing::warn!(
+                        deadline_ms = deadline.as_millis(),
+                        suppressed,
+                        "request deadline exceeded"
+                    );
+                }
             }
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE)));
         match self {
-            Self::Unavailable(_) | Self::IdempotencyKeyInFlight | Self::DeadlineExceeded(_) => {
+            Self::Unavailable(_)
+            | Self::Overloaded { .. }
+            | Self::IdempotencyKeyInFlight
+            | Self::DeadlineExceeded(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
             Self::TooManyRequests { retry_after } => {

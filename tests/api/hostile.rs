@@ -210,3 +210,51 @@ async fn every_list_of_a_profile_has_a_length_limit_in_the_spec_and_a_longer_one
     let problem = assert_problem(app.post_json("/v1/score", &body).await, 422).await;
     assert_eq!(problem["errors"][0]["field"], "profile.clinical.trials[1].regulators", "{problem}");
 }
+
+#[tokio::test]
+async fn past_the_requests_in_flight_an_api_request_is_a_cheap_503_overloaded_and_health_still_answers() {
+    let settings = msc_readiness::configuration::Settings::from_lookup(|name| match name {
+        "PORT" => Some("0".to_owned()),
+        "MAX_REQUESTS_IN_FLIGHT" => Some("1".to_owned()),
+        "ADMISSION_WAIT_MS" => Some("0".to_owned()),
+        "REQUEST_TIMEOUT_MS" => Some("10000".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let app = crate::helpers::spawn_app_with(settings).await;
+    // Arrange: the one request in flight waits on a lock the test holds.
+    let mut locker = app.database().await;
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("LOCK TABLE assessments IN ACCESS EXCLUSIVE MODE").execute(&mut locker).await.unwrap();
+    let held = tokio::spawn(app.client.get(app.url("/v1/assessments")).send());
+    let mut observer = app.database().await;
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut observer)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+
+    // Act: another API request, and the health endpoints.
+    let refused = app.client.get(app.url("/v1/programs")).send().await.unwrap();
+    let unauthenticated = app.anonymous.get(app.url("/v1/programs")).send().await.unwrap();
+    let live = app.anonymous.get(app.url("/healthz")).send().await.unwrap();
+
+    // Assert
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let problem = assert_problem(refused, 503).await;
+    assert_eq!(problem["type"], "/problems/overloaded", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("overloaded"), "{problem}");
+    let problem = assert_problem(unauthenticated, 503).await;
+    assert_eq!(problem["type"], "/problems/overloaded", "refused before authentication: {problem}");
+    assert_eq!(live.status(), 200);
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    assert_eq!(held.await.unwrap().unwrap().status(), 200, "the admitted request completes");
+    assert_eq!(app.get("/v1/programs").await.status(), 200, "its permit is free again");
+}
