@@ -41,6 +41,11 @@ pub enum EmbeddedPostgresError {
     Command { action: String, detail: String },
     #[error("cannot prepare {path}: {source}")]
     Filesystem { path: PathBuf, source: std::io::Error },
+    #[error(
+        "another msc-readiness process already runs the embedded PostgreSQL in {data_dir} (it holds {lock}); \
+         stop it first, or give this one its own EMBEDDED_DB_DIR"
+    )]
+    InUse { data_dir: PathBuf, lock: PathBuf },
 }
 
 /// Where to look for the server programs.
@@ -118,6 +123,12 @@ fn debian_bindirs() -> Vec<PathBuf> {
 }
 
 /// A running private server. Stopped by [`EmbeddedPostgres::stop`] or, as a last resort, on drop.
+///
+/// A service owns its data directory: it holds an exclusive lock on `<data dir>.lock` for as long
+/// as it runs (the kernel releases it when the process dies, however it dies), so a second
+/// instance on the same directory refuses to start instead of attaching to a server the first one
+/// will stop. A server found running with the lock free is a leftover of a killed service: it is
+/// adopted, supervised and stopped like one this process started.
 #[derive(Debug)]
 pub struct EmbeddedPostgres {
     bin_dir: PathBuf,
@@ -125,9 +136,11 @@ pub struct EmbeddedPostgres {
     socket_dir: PathBuf,
     port: u16,
     run_as: Option<Account>,
-    /// False when the server was already running (a leftover of a killed process): not ours to stop.
+    /// False when attached without the lock ([`EmbeddedPostgres::attach_shared`]): not ours to stop.
     owned: bool,
     stopped: bool,
+    /// The data directory's lock, held while this value lives.
+    _lock: Option<fs::File>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -137,12 +150,35 @@ struct Account {
 }
 
 impl EmbeddedPostgres {
-    /// Initialises the cluster in `data_dir` if it is new, then starts it, or attaches to it when
-    /// it is already running. Blocking.
+    /// Takes the data directory's lock, initialises the cluster in `data_dir` if it is new, then
+    /// starts it, or adopts it when a killed service left it running. Blocking.
     pub fn start(data_dir: &Path, search: &ProgramSearch) -> Result<Self, EmbeddedPostgresError> {
+        let data_dir = absolute(data_dir)?;
+        let lock = lock_data_directory(&data_dir)?;
+        let mut server = Self::provide(&data_dir, search)?;
+        if !server.owned {
+            tracing::warn!(
+                data_dir = %data_dir.display(),
+                "adopting the embedded PostgreSQL a killed service left running on this data directory"
+            );
+            server.owned = true;
+        }
+        server._lock = Some(lock);
+        Ok(server)
+    }
+
+    /// Like [`EmbeddedPostgres::start`] but without the lock, attaching to a running server without
+    /// owning it: for a server several processes share on purpose, such as the tests' own.
+    pub fn attach_shared(data_dir: &Path, search: &ProgramSearch) -> Result<Self, EmbeddedPostgresError> {
+        Self::provide(&absolute(data_dir)?, search)
+    }
+
+    /// Initialises the cluster in `data_dir` if it is new, then starts it, or attaches to it when
+    /// it is already running (not owned then).
+    fn provide(data_dir: &Path, search: &ProgramSearch) -> Result<Self, EmbeddedPostgresError> {
         let bin_dir = search.find()?;
         let run_as = unprivileged_account()?;
-        let data_dir = absolute(data_dir)?;
+        let data_dir = data_dir.to_owned();
         prepare_directory(&data_dir, run_as)?;
 
         if !data_dir.join("PG_VERSION").is_file() {
@@ -161,35 +197,64 @@ impl EmbeddedPostgres {
         }
 
         if let Some((port, socket_dir)) = running_server(&data_dir) {
-            tracing::warn!(
-                data_dir = %data_dir.display(),
-                "an embedded PostgreSQL is already running on this data directory; attaching to it (it will not be stopped by this process)"
-            );
-            return Ok(Self { bin_dir, data_dir, socket_dir, port, run_as, owned: false, stopped: false });
+            return Ok(Self {
+                bin_dir,
+                data_dir,
+                socket_dir,
+                port,
+                run_as,
+                owned: false,
+                stopped: false,
+                _lock: None,
+            });
         }
 
         let port = free_port()?;
         let socket_dir = std::env::temp_dir().join(format!("msc-readiness-pg-{}-{port}", std::process::id()));
-        prepare_directory(&socket_dir, run_as)?;
+        let server =
+            Self { bin_dir, data_dir, socket_dir, port, run_as, owned: true, stopped: false, _lock: None };
+        server.launch()?;
+        Ok(server)
+    }
+
+    /// Starts the server process on this value's port and socket directory.
+    fn launch(&self) -> Result<(), EmbeddedPostgresError> {
+        prepare_directory(&self.socket_dir, self.run_as)?;
         let server_options = format!(
-            "-c listen_addresses='' -c unix_socket_directories='{}' -c unix_socket_permissions=0700 -p {port}",
-            socket_dir.display()
+            "-c listen_addresses='' -c unix_socket_directories='{}' -c unix_socket_permissions=0700 -p {}",
+            self.socket_dir.display(),
+            self.port
         );
-        let mut pg_ctl = Command::new(bin_dir.join("pg_ctl"));
+        let mut pg_ctl = Command::new(self.bin_dir.join("pg_ctl"));
         pg_ctl
             .arg("start")
             .arg("--pgdata")
-            .arg(&data_dir)
+            .arg(&self.data_dir)
             .arg("--log")
-            .arg(data_dir.join("server.log"))
+            .arg(self.data_dir.join("server.log"))
             .args(["--wait", "--timeout", "60", "--silent", "-o", &server_options])
             // Own process group: a Ctrl-C in the terminal must reach the service, which then drains
             // its requests and stops the server in order, not the server directly.
             .process_group(0);
-        run(&mut pg_ctl, run_as, "pg_ctl start")?;
-        tracing::info!(data_dir = %data_dir.display(), socket_dir = %socket_dir.display(), port, "embedded PostgreSQL started");
+        run(&mut pg_ctl, self.run_as, "pg_ctl start")?;
+        tracing::info!(
+            data_dir = %self.data_dir.display(),
+            socket_dir = %self.socket_dir.display(),
+            port = self.port,
+            "embedded PostgreSQL started"
+        );
+        Ok(())
+    }
 
-        Ok(Self { bin_dir, data_dir, socket_dir, port, run_as, owned: true, stopped: false })
+    /// Whether the server's postmaster is running.
+    pub fn is_running(&self) -> bool {
+        running_server(&self.data_dir).is_some()
+    }
+
+    /// Starts the server again after it died, on the same socket, so the pool's new connections
+    /// reach it without any change. Blocking.
+    pub fn restart(&mut self) -> Result<(), EmbeddedPostgresError> {
+        self.launch()
     }
 
     /// Connection options for the service's database on this server.
@@ -234,6 +299,26 @@ impl Drop for EmbeddedPostgres {
     }
 }
 
+/// Takes the exclusive lock of `data_dir`: the file `<data dir>.lock` beside it (the directory
+/// itself must stay empty until `initdb` fills it), locked with `flock`.
+fn lock_data_directory(data_dir: &Path) -> Result<fs::File, EmbeddedPostgresError> {
+    let mut name = data_dir.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let failed = |source| EmbeddedPostgresError::Filesystem { path: path.clone(), source };
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(failed)?;
+    }
+    let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(failed)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => {
+            Err(EmbeddedPostgresError::InUse { data_dir: data_dir.to_owned(), lock: path })
+        }
+        Err(fs::TryLockError::Error(source)) => Err(failed(source)),
+    }
+}
+
 /// When the service runs as root, the server runs as the unprivileged account.
 fn unprivileged_account() -> Result<Option<Account>, EmbeddedPostgresError> {
     if !nix::unistd::geteuid().is_root() {
@@ -266,8 +351,15 @@ fn running_server(data_dir: &Path) -> Option<(u16, PathBuf)> {
     let pid_file = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
     let lines: Vec<&str> = pid_file.lines().collect();
     let pid: i32 = lines.first()?.trim().parse().ok()?;
-    // Signal 0 only checks that the process exists; a stale file after a crash fails here.
+    // Signal 0 only checks that the process exists; a stale file after a crash fails here. A
+    // postmaster that exited but is not reaped yet (a zombie, when this process is its reaper, as
+    // PID 1 of a container is) is not running either.
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).ok()?;
+    let zombie = fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|state| state.trim_start().starts_with('Z')));
+    if zombie {
+        return None;
+    }
     let port = lines.get(3)?.trim().parse().ok()?;
     let socket_dir = PathBuf::from(lines.get(4)?.trim());
     Some((port, socket_dir))

@@ -33,7 +33,7 @@ async fn main() -> ExitCode {
 }
 
 async fn create_key(settings: &Settings, args: &msc_readiness::cli::CreateKeyArgs) -> Result<(), String> {
-    let database = Database::provide(settings).await.map_err(|error| error.to_string())?;
+    let database = Database::provide_for_command(settings).await.map_err(|error| error.to_string())?;
     let created = msc_readiness::cli::create_key(database.options.clone(), args).await;
     database.release().await.map_err(|error| error.to_string())?;
     let created = created.map_err(|error| error.to_string())?;

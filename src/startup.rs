@@ -1,6 +1,7 @@
 //! Wiring: database, HTTP server, middleware, and the service's lifecycle.
 
 use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
@@ -195,8 +196,10 @@ async fn fold_score_counts(pool: PgPool, interval: std::time::Duration) {
     }
 }
 
-/// Runs the service until SIGINT or SIGTERM: provides the database (embedded unless
-/// `DATABASE_URL` is set), serves, drains in-flight requests, and stops what it started.
+/// Runs the service until SIGINT, SIGTERM or SIGHUP: provides the database (embedded unless
+/// `DATABASE_URL` is set), serves, drains in-flight requests, and stops what it started. An
+/// embedded server that dies is restarted; one that cannot be restarted stops the service with an
+/// error, rather than leaving it answering 503 forever.
 pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     let model = crate::scoring::Model::load()?;
     tracing::info!(model_version = model.version(), "scoring model loaded");
@@ -209,25 +212,91 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         port = application.port()
     );
     let handle = application.handle();
+    let supervisor = database.embedded.clone().map(|server| tokio::spawn(supervise(server, handle.clone())));
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutdown requested: draining in-flight requests");
         handle.stop(true).await;
     });
     let served = application.run_until_stopped().await;
+    let supervised = match supervisor {
+        Some(supervisor) if supervisor.is_finished() => supervisor.await?,
+        Some(supervisor) => {
+            supervisor.abort();
+            Ok(())
+        }
+        None => Ok(()),
+    };
     database.release().await?;
+    supervised?;
     served.map_err(|source| StartupError::Bind { address: settings.host.clone(), source })
 }
 
+/// Restarts of the embedded server that may fail in a row before the service gives up.
+const RESTART_ATTEMPTS: u32 = 3;
+
+/// Checks the embedded server every second and starts it again when it has died (a crash, an
+/// out-of-memory kill, an operator's mistake); the pool's next connections reach the new server
+/// on the same socket. After [`RESTART_ATTEMPTS`] failed restarts in a row, stops the service and
+/// returns why.
+async fn supervise(server: Arc<Mutex<EmbeddedPostgres>>, service: ServerHandle) -> Result<(), StartupError> {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failures = 0;
+    loop {
+        ticks.tick().await;
+        let server = server.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            let mut server = server.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if server.is_running() {
+                return Ok(false);
+            }
+            tracing::error!(
+                data_dir = %server.data_dir().display(),
+                "the embedded PostgreSQL is not running (see server.log in its data directory); restarting it"
+            );
+            server.restart().map(|()| true)
+        })
+        .await?;
+        match checked {
+            Ok(false) => failures = 0,
+            Ok(true) => {
+                failures = 0;
+                tracing::warn!("the embedded PostgreSQL was restarted");
+            }
+            Err(error) => {
+                failures += 1;
+                tracing::error!(%error, attempt = failures, "could not restart the embedded PostgreSQL");
+                if failures >= RESTART_ATTEMPTS {
+                    tracing::error!("the embedded PostgreSQL cannot be restarted: the service stops");
+                    service.stop(true).await;
+                    return Err(error.into());
+                }
+            }
+        }
+    }
+}
+
 /// The service's database: the server `DATABASE_URL` names, or the embedded one, started (or
-/// attached to, when already running) for as long as the service needs it.
+/// adopted, when a killed service left it running) for as long as the service needs it.
 pub struct Database {
     pub options: PgConnectOptions,
-    embedded: Option<EmbeddedPostgres>,
+    embedded: Option<Arc<Mutex<EmbeddedPostgres>>>,
 }
 
 impl Database {
+    /// The service's database: with the embedded server, this process owns its data directory.
     pub async fn provide(settings: &Settings) -> Result<Self, StartupError> {
+        Self::provide_as(settings, false).await
+    }
+
+    /// A command's database (`keys create`): the embedded server of a running service is used
+    /// without taking it over; without a service, the command starts the server and stops it.
+    pub async fn provide_for_command(settings: &Settings) -> Result<Self, StartupError> {
+        Self::provide_as(settings, true).await
+    }
+
+    async fn provide_as(settings: &Settings, beside_a_service: bool) -> Result<Self, StartupError> {
         match &settings.database {
             DatabaseSource::Url(url) => Ok(Self {
                 options: url.parse::<PgConnectOptions>().map_err(StartupError::DatabaseUrl)?,
@@ -236,40 +305,50 @@ impl Database {
             DatabaseSource::Embedded(embedded_settings) => {
                 let embedded_settings = embedded_settings.clone();
                 let server = tokio::task::spawn_blocking(move || {
-                    EmbeddedPostgres::start(
-                        &embedded_settings.data_dir,
-                        &ProgramSearch::new(embedded_settings.bin_dir.as_deref()),
-                    )
+                    let data_dir = &embedded_settings.data_dir;
+                    let search = ProgramSearch::new(embedded_settings.bin_dir.as_deref());
+                    match EmbeddedPostgres::start(data_dir, &search) {
+                        Err(EmbeddedPostgresError::InUse { .. }) if beside_a_service => {
+                            EmbeddedPostgres::attach_shared(data_dir, &search)
+                        }
+                        started => started,
+                    }
                 })
                 .await??;
                 let options = server.connect_options();
                 let admin = server.connect_options_for("postgres");
                 persistence::ensure_database(admin, crate::embedded_postgres::DATABASE_NAME).await?;
-                Ok(Self { options, embedded: Some(server) })
+                Ok(Self { options, embedded: Some(Arc::new(Mutex::new(server))) })
             }
         }
     }
 
-    /// Stops the embedded server if this process started it.
+    /// Stops the embedded server if this process owns it.
     pub async fn release(self) -> Result<(), StartupError> {
-        if let Some(mut server) = self.embedded {
-            tokio::task::spawn_blocking(move || server.stop()).await??;
+        if let Some(server) = self.embedded {
+            tokio::task::spawn_blocking(move || {
+                server.lock().unwrap_or_else(std::sync::PoisonError::into_inner).stop()
+            })
+            .await??;
         }
         Ok(())
     }
 }
 
+/// SIGINT (Ctrl-C), SIGTERM, or SIGHUP: the terminal closing is a request to stop like the others,
+/// and gets the same drain and the same orderly stop of the embedded server.
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
+    match (signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
+        (Ok(mut terminate), Ok(mut hangup)) => {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = terminate.recv() => {}
+                _ = hangup.recv() => {}
             }
         }
-        Err(error) => {
-            tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the service");
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::warn!(%error, "cannot listen for SIGTERM and SIGHUP; only Ctrl-C stops the service");
             let _ = tokio::signal::ctrl_c().await;
         }
     }

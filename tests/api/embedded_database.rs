@@ -154,3 +154,114 @@ async fn an_invalid_setting_stops_the_start_with_one_line_naming_it() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("PORT"), "{stderr}");
 }
+
+fn signal(service: &Service, signal: nix::sys::signal::Signal) {
+    let pid = service.0.as_ref().expect("service running").id();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()), signal).unwrap();
+}
+
+async fn exit_status(mut service: Service) -> std::process::ExitStatus {
+    let mut child = service.0.take().expect("service running");
+    tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn sighup_stops_the_service_and_its_server_in_order_like_sigterm() {
+    let scratch = scratch_dir();
+    let data_dir = scratch.join("data/postgres");
+    let port = free_port();
+    let running = service(&data_dir, port);
+    wait_until_ready(port).await;
+    let (server_pid, _) = postmaster(&data_dir);
+
+    signal(&running, nix::sys::signal::Signal::SIGHUP);
+
+    let status = exit_status(running).await;
+    assert!(status.success(), "the terminal closing is an orderly stop: {status}");
+    assert!(!process_alive(server_pid), "no postgres process left behind");
+    assert!(!data_dir.join("postmaster.pid").exists(), "the server shut down cleanly");
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
+#[tokio::test]
+async fn a_second_instance_on_the_same_data_directory_refuses_to_start_and_the_first_keeps_its_server() {
+    let scratch = scratch_dir();
+    let data_dir = scratch.join("data/postgres");
+    let port = free_port();
+    let first = service(&data_dir, port);
+    wait_until_ready(port).await;
+    let (server_pid, _) = postmaster(&data_dir);
+
+    let second = Command::new(BINARY)
+        .env_remove("DATABASE_URL")
+        .env("EMBEDDED_DB_DIR", &data_dir)
+        .env("PORT", free_port().to_string())
+        .env("LOG_LEVEL", "warn")
+        .output()
+        .unwrap();
+
+    assert!(!second.status.success(), "a second instance on the same data directory does not start");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("another msc-readiness process"), "{stderr}");
+    assert!(process_alive(server_pid), "the first instance's server is untouched");
+    let ready = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    terminate(first).await;
+    assert!(!process_alive(server_pid));
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
+#[tokio::test]
+async fn the_server_of_a_killed_service_is_adopted_and_stopped_by_the_next_one() {
+    let scratch = scratch_dir();
+    let data_dir = scratch.join("data/postgres");
+    let port = free_port();
+    let killed = service(&data_dir, port);
+    wait_until_ready(port).await;
+    let (server_pid, _) = postmaster(&data_dir);
+    signal(&killed, nix::sys::signal::Signal::SIGKILL);
+    exit_status(killed).await;
+    assert!(process_alive(server_pid), "kill -9 leaves the server running");
+
+    let next = service(&data_dir, port);
+    wait_until_ready(port).await;
+    assert_eq!(postmaster(&data_dir).0, server_pid, "the running server is adopted, not replaced");
+    terminate(next).await;
+
+    assert!(!process_alive(server_pid), "the adopting service stops the server it adopted");
+    assert!(!data_dir.join("postmaster.pid").exists());
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
+#[tokio::test]
+async fn a_server_that_dies_under_the_service_is_restarted_and_the_service_recovers() {
+    let scratch = scratch_dir();
+    let data_dir = scratch.join("data/postgres");
+    let port = free_port();
+    let running = service(&data_dir, port);
+    wait_until_ready(port).await;
+    let (server_pid, _) = postmaster(&data_dir);
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server_pid), nix::sys::signal::Signal::SIGKILL)
+        .unwrap();
+
+    // Ready again, on a new postmaster: the service noticed, restarted it, and its pool reconnected.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let client = reqwest::Client::new();
+    loop {
+        let restarted = std::fs::read_to_string(data_dir.join("postmaster.pid"))
+            .ok()
+            .and_then(|file| file.lines().next().and_then(|pid| pid.trim().parse::<i32>().ok()))
+            .is_some_and(|pid| pid != server_pid && process_alive(pid));
+        let ready = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await;
+        if restarted && ready.is_ok_and(|response| response.status() == 200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the service did not recover within 90 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (new_pid, _) = postmaster(&data_dir);
+    terminate(running).await;
+    assert!(!process_alive(new_pid), "the restarted server is stopped with the service");
+    std::fs::remove_dir_all(scratch).unwrap();
+}

@@ -77,7 +77,7 @@ pub fn admin_options() -> PgConnectOptions {
             Ok(url) if !url.is_empty() => url.parse().expect("DATABASE_URL is a valid PostgreSQL URL"),
             _ => {
                 let data_dir = std::env::temp_dir().join("msc-readiness-test-postgres");
-                let server = EmbeddedPostgres::start(&data_dir, &ProgramSearch::new(None))
+                let server = EmbeddedPostgres::attach_shared(&data_dir, &ProgramSearch::new(None))
                     .unwrap_or_else(|error| panic!("no test database: {error}"));
                 let options = server.connect_options_for("postgres");
                 // Left running on purpose: later tests in this process and later runs reuse it.
