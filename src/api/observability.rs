@@ -46,7 +46,7 @@ pub async fn request_context(
         Ok(response) => response,
         Err(error) => {
             // Errors that reach here (the request deadline) become their response in actix itself,
-            // without this request's id header, but still with its access log line.
+            // with the id and security headers the error carries (`deadline::PastDeadline`).
             let status = error.as_response_error().status_code().as_u16();
             span.in_scope(|| tracing::info!(%method, status, latency_ms, "request completed"));
             return Err(error);

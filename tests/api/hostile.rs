@@ -258,3 +258,34 @@ async fn past_the_requests_in_flight_an_api_request_is_a_cheap_503_overloaded_an
     assert_eq!(held.await.unwrap().unwrap().status(), 200, "the admitted request completes");
     assert_eq!(app.get("/v1/programs").await.status(), 200, "its permit is free again");
 }
+
+#[tokio::test]
+async fn a_504_past_the_deadline_carries_the_request_id_and_the_security_headers() {
+    let settings = msc_readiness::configuration::Settings::from_lookup(|name| match name {
+        "PORT" => Some("0".to_owned()),
+        "REQUEST_TIMEOUT_MS" => Some("300".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let app = crate::helpers::spawn_app_with(settings).await;
+    let mut locker = app.database().await;
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("LOCK TABLE assessments IN ACCESS EXCLUSIVE MODE").execute(&mut locker).await.unwrap();
+
+    let response = app
+        .client
+        .get(app.url("/v1/assessments"))
+        .header("x-request-id", "deadline-probe-1")
+        .send()
+        .await
+        .unwrap();
+
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    assert_eq!(response.headers()["x-request-id"], "deadline-probe-1");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["retry-after"], "1");
+    let problem = assert_problem(response, 504).await;
+    assert_eq!(problem["type"], "/problems/deadline-exceeded");
+}
