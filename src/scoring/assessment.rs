@@ -201,6 +201,10 @@ pub struct CapApplied {
     /// Evidence.
     #[schema(value_type = Vec<EvidenceCitation>)]
     pub evidence: Shared<EvidenceCitation>,
+    /// Supported only by claims no outside source confirms (`seed_asserted` or `unverifiable`),
+    /// as for factors. Results stored before the flag existed read back with it `false`.
+    #[serde(default)]
+    pub weakly_grounded: bool,
 }
 
 /// A bonus that raised a barrier.
@@ -216,6 +220,10 @@ pub struct BonusApplied {
     /// Evidence.
     #[schema(value_type = Vec<EvidenceCitation>)]
     pub evidence: Shared<EvidenceCitation>,
+    /// Supported only by claims no outside source confirms (`seed_asserted` or `unverifiable`),
+    /// as for factors. Results stored before the flag existed read back with it `false`.
+    #[serde(default)]
+    pub weakly_grounded: bool,
 }
 
 /// One barrier's assessment. `score` = Σ factor points + Σ bonus points + Σ cap points.
@@ -289,6 +297,10 @@ pub struct Mitigation {
     /// Evidence.
     #[schema(value_type = Vec<EvidenceCitation>)]
     pub evidence: Shared<EvidenceCitation>,
+    /// Supported only by claims no outside source confirms (`seed_asserted` or `unverifiable`),
+    /// as for factors. Results stored before the flag existed read back with it `false`.
+    #[serde(default)]
+    pub weakly_grounded: bool,
 }
 
 /// A contradiction or red flag in the profile.
@@ -307,6 +319,10 @@ pub struct Warning {
     /// Evidence.
     #[schema(value_type = Vec<EvidenceCitation>)]
     pub evidence: Shared<EvidenceCitation>,
+    /// Supported only by claims no outside source confirms (`seed_asserted` or `unverifiable`),
+    /// as for factors. Results stored before the flag existed read back with it `false`.
+    #[serde(default)]
+    pub weakly_grounded: bool,
 }
 
 /// The assessment of a program profile.
@@ -516,6 +532,7 @@ fn barrier_assessment(model: &Model, facts: &Facts, scores: &Scores, barrier: Ba
                 points: points(result.bonus.into()),
                 reason: cited.text.clone(),
                 evidence: cited.citations.clone(),
+                weakly_grounded: cited.weakly_grounded,
             }
         })
         .collect();
@@ -534,6 +551,7 @@ fn barrier_assessment(model: &Model, facts: &Facts, scores: &Scores, barrier: Ba
                 points: points(removed),
                 reason: cited.text.clone(),
                 evidence: cited.citations.clone(),
+                weakly_grounded: cited.weakly_grounded,
             }
         })
         .collect();
@@ -675,6 +693,7 @@ pub(crate) fn render_input(path: &str, f: &Facts, out: &mut String) -> bool {
         "cell_source.donor_age_years" => render_value(f.donor_age_years, out),
         "cell_source.cell_bank" => render_one(f.cell_bank, out),
         "cell_source.hla_matching" => render_one(f.hla_matching, out),
+        "cell_source.donor_eligibility" => render_one(f.donor_eligibility, out),
         "manufacturing.preconditioning" => render(f.preconditioning, out),
         "manufacturing.culture_oxygen" => render_one(f.culture_oxygen, out),
         "manufacturing.culture_media" => render_one(f.culture_media, out),
@@ -703,9 +722,11 @@ pub(crate) fn render_input(path: &str, f: &Facts, out: &mut String) -> bool {
         "manufacturing.estimated_cogs_per_dose_usd" => render_value(f.cogs_per_dose_usd, out),
         "manufacturing.media_liters_per_dose" => render_value(f.media_liters_per_dose, out),
         "manufacturing.automation_level" => render_one(f.automation, out),
+        "manufacturing.process_changes" => render_one(f.process_changes, out),
         "quality.post_thaw_viability_pct" => render_value(f.post_thaw_viability_pct, out),
         "quality.viability_at_release_pct" => render_value(f.viability_at_release_pct, out),
         "quality.isct_identity_testing" => render_value(f.isct_identity_testing, out),
+        "quality.hemocompatibility" => render_one(f.hemocompatibility, out),
         "quality.potency_assays" => match f.potency {
             None => out.push_str(UNKNOWN),
             Some(tiers) => {
@@ -788,7 +809,9 @@ fn mitigations(model: &Model, facts: &Facts, scores: &Scores, readiness: &Readin
     let profile = scores.ctx.profile.index;
     let mut ranked: Vec<(i32, usize, Mitigation)> = Vec::new();
     for (position, mitigation) in model.mitigations().iter().enumerate() {
-        if readiness.msc_trl < mitigation.requires_level {
+        if readiness.msc_trl < mitigation.requires_level
+            || (mitigation.only_before_first_in_human && facts.trial_authorised().is_some())
+        {
             continue;
         }
         // Weak factors get mitigations, and so does any factor whose mitigation closes a gate of
@@ -833,6 +856,7 @@ fn mitigations(model: &Model, facts: &Facts, scores: &Scores, readiness: &Readin
                     .collect(),
                 tradeoff: mitigation.tradeoff.clone(),
                 evidence: mitigation.citations.clone(),
+                weakly_grounded: mitigation.weakly_grounded,
             },
         ));
     }
@@ -917,6 +941,7 @@ fn warnings(model: &Model, facts: &Facts, scores: &Scores, readiness: &Readiness
                 message: cited.text.clone(),
                 fields: fields.iter().map(|field| Text::literal(field)).collect(),
                 evidence: cited.citations.clone(),
+                weakly_grounded: cited.weakly_grounded,
             }
         })
         .collect()

@@ -516,6 +516,10 @@ pub struct MitigationDefinition {
     /// pivotal-design agreement before first-in-human data).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requires_level: Option<u8>,
+    /// A prerequisite: offered only while no clinical trial has been authorised (a change of
+    /// tissue source after first-in-human makes a new product, EXT-CMC-COMPARABILITY).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub only_before_first_in_human: bool,
     /// The change per indication profile id, where it depends on the indication; the mitigation
     /// is offered only for the profiles listed.
     #[serde(default)]

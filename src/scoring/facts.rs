@@ -50,6 +50,9 @@ replaced_on_merge!(
     SafetySwitch,
     GmpStatus,
     AutomationLevel,
+    ProcessChanges,
+    DonorEligibility,
+    Hemocompatibility,
     Presentation,
     Route,
     Carrier,
@@ -276,6 +279,7 @@ facts! {
     donor_age_years: f64,
     cell_bank: CellBank,
     hla_matching: HlaMatching,
+    donor_eligibility: DonorEligibility,
     cell_source_evidence: EvidenceLevel,
 
     culture_media: CultureMedia,
@@ -297,6 +301,7 @@ facts! {
     media_liters_per_dose: f64,
     cogs_per_dose_usd: f64,
     automation: AutomationLevel,
+    process_changes: ProcessChanges,
     manufacturing_evidence: EvidenceLevel,
 
     isct_identity_testing: bool,
@@ -364,6 +369,7 @@ facts! {
     approval: Milestone,
     deficiencies: Set<DeficiencyReason>,
     release_specification_accepted: bool,
+    hemocompatibility: Hemocompatibility,
     nonclinical_package_accepted: bool,
     regulatory_evidence: EvidenceLevel,
 }
@@ -410,6 +416,7 @@ impl Facts {
             facts.donor_age_years = c.donor_age_years.map(AgeYears::get);
             facts.cell_bank = c.cell_bank;
             facts.hla_matching = c.hla_matching;
+            facts.donor_eligibility = c.donor_eligibility;
             facts.cell_source_evidence = c.evidence_level;
         }
         if let Some(m) = &profile.manufacturing {
@@ -436,6 +443,7 @@ impl Facts {
             facts.media_liters_per_dose = m.media_liters_per_dose.map(Litres::get);
             facts.cogs_per_dose_usd = m.estimated_cogs_per_dose_usd.map(Usd::get);
             facts.automation = m.automation_level;
+            facts.process_changes = m.process_changes;
             facts.manufacturing_evidence = m.evidence_level;
         }
         if let Some(q) = &profile.quality {
@@ -456,6 +464,7 @@ impl Facts {
             facts.potency =
                 q.potency_assays.as_deref().map(|assays| PotencyTiers::from_assays(assays, frozen));
             facts.release_specification_accepted = q.release_specification_accepted_by_regulator;
+            facts.hemocompatibility = q.hemocompatibility;
             facts.quality_evidence = q.evidence_level;
         }
         if let Some(f) = &profile.formulation {

@@ -143,6 +143,8 @@ pub(crate) struct CompiledMitigation {
     pub effort: Effort,
     pub tradeoff: Option<Text>,
     pub requires_level: u8,
+    pub only_before_first_in_human: bool,
+    pub weakly_grounded: bool,
     /// The change, per profile index; `None` where the mitigation is not offered.
     pub change_by_profile: Vec<Option<Facts>>,
     pub citations: Shared<EvidenceCitation>,
@@ -157,6 +159,7 @@ pub(crate) struct Cited {
     /// The reason (caps, bonuses) or message (warnings).
     pub text: Text,
     pub citations: Shared<EvidenceCitation>,
+    pub weakly_grounded: bool,
 }
 
 /// The scoring model: validated data plus the compiled tables the engine reads.
@@ -333,7 +336,7 @@ fn citations(links: &[EvidenceLink], registry: &HashMap<&str, &Evidence>) -> Sha
         .into()
 }
 
-/// Whether a factor or gate is supported only by claims no outside source confirms: none of its
+/// Whether a factor, gate, cap, bonus, warning or mitigation is supported only by claims no outside source confirms: none of its
 /// `supports` citations is an externally confirmed seed claim or an external fact (research §9.6).
 /// Calibrating evidence and caveats do not ground it.
 fn weakly_grounded(citations: &[EvidenceCitation]) -> bool {
@@ -357,11 +360,14 @@ fn cited<T>(
 ) -> Cited {
     let definition = definitions.iter().position(matches).unwrap_or_default();
     let found = definitions.get(definition);
+    let citations: Shared<EvidenceCitation> =
+        found.map_or_else(|| Vec::new().into(), |d| citations(links(d), registry));
     Cited {
         definition,
         tenths: found.map_or(0, |d| (tenths(d) * 10.0).round() as u16),
         text: Text::from(found.map_or("", &text)),
-        citations: found.map_or_else(|| Vec::new().into(), |d| citations(links(d), registry)),
+        weakly_grounded: weakly_grounded(&citations),
+        citations,
     }
 }
 
@@ -532,6 +538,7 @@ fn compile(document: ModelDocument) -> Model {
             effort: m.effort,
             tradeoff: m.tradeoff.as_deref().map(Text::from),
             requires_level: m.requires_level.unwrap_or(0),
+            only_before_first_in_human: m.only_before_first_in_human,
             change_by_profile: document
                 .indication_profiles
                 .iter()
@@ -540,6 +547,7 @@ fn compile(document: ModelDocument) -> Model {
                 })
                 .collect(),
             citations: citations(&m.evidence, &registry),
+            weakly_grounded: weakly_grounded(&citations(&m.evidence, &registry)),
         })
         .collect();
 

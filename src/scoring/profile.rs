@@ -418,6 +418,56 @@ categorical! {
 }
 
 categorical! {
+    /// Version 2: whether the process that makes the product to be marketed (or the next trial's
+    /// lots) has changed since the lots that produced the clinical data, and whether comparability
+    /// was shown (FDA draft guidance on manufacturing changes and comparability for cell and gene
+    /// therapy products, 2023; EXT-CMC-COMPARABILITY).
+    pub enum ProcessChanges {
+        /// No clinical lots yet: nothing to be comparable to.
+        NoClinicalLotsYet => "no_clinical_lots_yet",
+        /// Changed (process, site, scale, medium or starting material) with no comparability study.
+        ChangedComparabilityNotShown => "changed_comparability_not_shown",
+        /// Changed; a comparability study is planned or under way.
+        ChangedComparabilityPending => "changed_comparability_pending",
+        /// Changed; analytical comparability, potency included, was shown.
+        ChangedComparabilityShown => "changed_comparability_shown",
+        /// The process that made the clinical lots is the process used now.
+        UnchangedSinceClinicalLots => "unchanged_since_clinical_lots",
+    }
+}
+
+categorical! {
+    /// Version 2: the donor-eligibility determination for allogeneic cells: screening (medical
+    /// history, risk factors) and testing for relevant communicable disease agents (21 CFR 1271
+    /// subpart C; EU Directive 2006/17/EC; EXT-DONOR-ELIGIBILITY). Autologous cells are exempt.
+    pub enum DonorEligibility {
+        /// Not determined.
+        NotDetermined => "not_determined",
+        /// Donors screened, not tested.
+        ScreenedOnly => "screened_only",
+        /// Donors screened and tested for the relevant communicable disease agents.
+        ScreenedAndTested => "screened_and_tested",
+        /// Screened and tested, and the cell bank tested for adventitious agents (viral included).
+        ScreenedTestedAndBankTested => "screened_tested_and_bank_tested",
+    }
+}
+
+categorical! {
+    /// Version 2: what is known of the product's compatibility with blood, for intravascular
+    /// routes: MSCs carry tissue factor (CD142), which can trigger the instant blood-mediated
+    /// inflammatory reaction and thrombosis (EXT-HEMOCOMPATIBILITY).
+    pub enum Hemocompatibility {
+        /// Not assessed.
+        NotAssessed => "not_assessed",
+        /// Tissue factor (CD142) expression or procoagulant activity measured.
+        TissueFactorMeasured => "tissue_factor_measured",
+        /// Controlled: a release limit on tissue factor or procoagulant activity, or an
+        /// administration protocol with anticoagulation.
+        TissueFactorControlled => "tissue_factor_controlled",
+    }
+}
+
+categorical! {
     /// What a potency assay measures.
     pub enum PotencyAnalyte {
         /// IDO activity (after IFN-γ licensing).
@@ -512,6 +562,12 @@ impl Route {
     /// the target; they are sequestered in the lungs (RT-01, RT-02).
     pub const fn is_systemic(self) -> bool {
         matches!(self, Self::Intravenous | Self::IntraArterial | Self::InhaledAerosol)
+    }
+
+    /// Routes that put cells into flowing blood, where tissue factor can trigger the instant
+    /// blood-mediated inflammatory reaction (EXT-HEMOCOMPATIBILITY).
+    pub const fn is_intravascular(self) -> bool {
+        matches!(self, Self::Intravenous | Self::IntraArterial | Self::Intracoronary)
     }
 }
 
@@ -1080,6 +1136,8 @@ pub struct CellSourceSection {
     pub cell_bank: Option<CellBank>,
     /// HLA matching of allogeneic cells.
     pub hla_matching: Option<HlaMatching>,
+    /// Version 2: the donor-eligibility determination (allogeneic cells; SF8).
+    pub donor_eligibility: Option<DonorEligibility>,
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
     /// Version 2: where these facts come from.
@@ -1096,7 +1154,9 @@ pub struct ManufacturingSection {
     pub culture_format: Option<CultureFormat>,
     /// Oxygen tension during expansion.
     pub culture_oxygen: Option<CultureOxygen>,
-    /// Growth surface.
+    /// Growth surface. Recorded, not scored since model 2.0: the reproducibility claim for
+    /// synthetic substrates (VA-17) is the seed's alone, and the factor that read it (VA6) now
+    /// measures comparability across process changes.
     pub substrate: Option<Substrate>,
     /// Passage number at release.
     #[schema(example = 4)]
@@ -1121,6 +1181,8 @@ pub struct ManufacturingSection {
     pub estimated_cogs_per_dose_usd: Option<Usd>,
     /// How closed and automated the process is.
     pub automation_level: Option<AutomationLevel>,
+    /// Version 2: changes since the clinical lots and their comparability (VA6).
+    pub process_changes: Option<ProcessChanges>,
     /// Version 2: share of lots or autologous harvests that fail to meet release criteria, %.
     pub manufacturing_failure_rate_pct: Option<Percent>,
     /// How well this section's answers are supported.
@@ -1173,6 +1235,8 @@ pub struct QualitySection {
     /// Version 2: a regulator accepted a release specification (by approving the product or
     /// authorising a trial), details not public.
     pub release_specification_accepted_by_regulator: Option<bool>,
+    /// Version 2: tissue factor and blood compatibility (intravascular routes; SF9).
+    pub hemocompatibility: Option<Hemocompatibility>,
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
     /// Version 2: where these facts come from.

@@ -83,6 +83,7 @@ pub(super) fn profile(values: &[u32]) -> Profile {
             donor_age_years: d.number(0.0, 90.0),
             cell_bank: d.one(CellBank::ALL),
             hla_matching: d.one(HlaMatching::ALL),
+            donor_eligibility: d.one(DonorEligibility::ALL),
             evidence_level: d.one(EvidenceLevel::ALL),
             ..Default::default()
         }),
@@ -110,6 +111,7 @@ pub(super) fn profile(values: &[u32]) -> Profile {
             media_liters_per_dose: d.number(0.0, 100.0),
             estimated_cogs_per_dose_usd: d.number(100.0, 90_000.0),
             automation_level: d.one(AutomationLevel::ALL),
+            process_changes: d.one(ProcessChanges::ALL),
             evidence_level: d.one(EvidenceLevel::ALL),
             ..Default::default()
         }),
@@ -141,6 +143,7 @@ pub(super) fn profile(values: &[u32]) -> Profile {
                     })
                     .collect()
             }),
+            hemocompatibility: d.one(Hemocompatibility::ALL),
             evidence_level: d.one(EvidenceLevel::ALL),
             ..Default::default()
         }),

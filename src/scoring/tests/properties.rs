@@ -172,6 +172,35 @@ fn ladders() -> Vec<Ladder> {
             ],
             |p, v| manufacturing(p).automation_level = Some(v)
         ),
+        ladder!(
+            "process_changes",
+            [
+                ProcessChanges::ChangedComparabilityNotShown,
+                ProcessChanges::ChangedComparabilityPending,
+                ProcessChanges::ChangedComparabilityShown,
+                ProcessChanges::UnchangedSinceClinicalLots
+            ],
+            |p, v| manufacturing(p).process_changes = Some(v)
+        ),
+        ladder!(
+            "donor_eligibility",
+            [
+                DonorEligibility::NotDetermined,
+                DonorEligibility::ScreenedOnly,
+                DonorEligibility::ScreenedAndTested,
+                DonorEligibility::ScreenedTestedAndBankTested
+            ],
+            |p, v| cell_source(p).donor_eligibility = Some(v)
+        ),
+        ladder!(
+            "hemocompatibility",
+            [
+                Hemocompatibility::NotAssessed,
+                Hemocompatibility::TissueFactorMeasured,
+                Hemocompatibility::TissueFactorControlled
+            ],
+            |p, v| quality(p).hemocompatibility = Some(v)
+        ),
         ladder!("lot_consistency", [(0.0, false), (2.0, false), (3.0, false), (3.0, true)], |p, v| {
             manufacturing(p).lot_consistency = Some(LotConsistency {
                 lots_characterised: Some(count(v.0)),
