@@ -226,7 +226,8 @@ pub struct BonusApplied {
     pub weakly_grounded: bool,
 }
 
-/// One barrier's assessment. `score` = Σ factor points + Σ bonus points + Σ cap points.
+/// One barrier's assessment. `score` = Σ factor points + Σ bonus points + Σ cap points, when
+/// anything about the barrier is known.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct BarrierAssessment {
     /// The barrier.
@@ -234,9 +235,12 @@ pub struct BarrierAssessment {
     /// Weight in the overall index (0-1), from the indication profile.
     pub weight: f64,
     /// Score, 0-100 (higher is better): weighted mean of the known and critical factors, plus
-    /// bonuses, then capped. 0 when nothing is known (band `unknown`).
-    #[schema(example = 55.5)]
-    pub score: f64,
+    /// bonuses, then capped. Null exactly when nothing is known about the barrier (band `unknown`):
+    /// there is no score to give, and a 0 would read as the worst score (the bounds still say how
+    /// far the unknowns could go). Results stored earlier (model 1.1.0, early 2.0.0) hold 0 there
+    /// and are read back as stored.
+    #[schema(example = 55.5, required = true)]
+    pub score: Option<f64>,
     /// Score with every unknown at its worst.
     pub pessimistic: f64,
     /// Score with every non-critical unknown at its best.
@@ -260,8 +264,10 @@ pub struct BarrierAssessment {
 pub struct BarrierChange {
     /// The barrier.
     pub barrier: Barrier,
-    /// Score change in points.
-    pub change: f64,
+    /// Score change in points; null when the barrier has no score on one side (nothing known
+    /// about it before or after the mitigation): a barrier that becomes known did not rise from 0.
+    #[schema(required = true)]
+    pub change: Option<f64>,
 }
 
 /// A mitigation for a weak factor, with the gain the model computes for it.
@@ -558,7 +564,7 @@ fn barrier_assessment(model: &Model, facts: &Facts, scores: &Scores, barrier: Ba
     BarrierAssessment {
         barrier,
         weight: f64::from(scores.ctx.profile.weights[barrier.index()]) / 100.0,
-        score: points(result.score.into()),
+        score: result.assessed.then(|| points(result.score.into())),
         pessimistic: points(result.pessimistic.into()),
         optimistic: points(result.optimistic.into()),
         coverage: share(result.coverage),
@@ -849,9 +855,16 @@ fn mitigations(model: &Model, facts: &Facts, scores: &Scores, readiness: &Readin
                 barrier_changes: Barrier::ALL
                     .iter()
                     .filter_map(|barrier| {
-                        let change = i32::from(counterfactual.barrier(*barrier).score)
-                            - i32::from(scores.barrier(*barrier).score);
-                        (change != 0).then(|| BarrierChange { barrier: *barrier, change: points(change) })
+                        let (before, after) = (scores.barrier(*barrier), counterfactual.barrier(*barrier));
+                        let change = i32::from(after.score) - i32::from(before.score);
+                        match (before.assessed, after.assessed) {
+                            (true, true) if change == 0 => None,
+                            (true, true) => {
+                                Some(BarrierChange { barrier: *barrier, change: Some(points(change)) })
+                            }
+                            (false, false) => None,
+                            _ => Some(BarrierChange { barrier: *barrier, change: None }),
+                        }
                     })
                     .collect(),
                 tradeoff: mitigation.tradeoff.clone(),
