@@ -188,6 +188,7 @@ async function openAssessment(id) {
   $('#detail').hidden = false;
   $('#detail-heading').textContent = `Assessment of ${new Date(record.created_at).toLocaleDateString()} · ${result.indication_profile?.name ?? ''}`;
   $('#detail-summary').textContent = `Overall readiness index ${number(overall.readiness_index)} (${number(overall.pessimistic)}–${number(overall.optimistic)}), ${words(overall.band)}; limiting barrier: ${words(overall.limiting_barrier)}; coverage ${Math.round(100 * overall.coverage)} %. Model ${record.model_version}.`;
+  renderProfile(result.indication_profile);
   renderReadiness(result.readiness);
   renderMitigations(result.mitigations ?? []);
   renderBreakdown(result.barriers ?? []);
@@ -195,6 +196,15 @@ async function openAssessment(id) {
   await inlineChart($('#radar'), `/v1/assessments/${encodeURIComponent(id)}/chart.svg`);
   $('#trend').hidden = !record.program_id;
   if (record.program_id) await inlineChart($('#trend'), `/v1/programs/${encodeURIComponent(record.program_id)}/trend.svg`);
+}
+
+// A draft profile's note says what it lacks (or, for the generic profile, its limits), so the
+// reader knows how far the indication-specific parts of the score can be trusted.
+function renderProfile(profile) {
+  const maturity = profile?.maturity ?? 'unknown';
+  $('#detail-profile').replaceChildren(
+    h('strong', {}, `Indication profile ${profile?.name ?? '–'}: ${words(maturity)}.`),
+    profile?.maturity_note ? ` ${profile.maturity_note}` : '');
 }
 
 function renderReadiness(readiness) {

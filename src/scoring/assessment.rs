@@ -90,6 +90,9 @@ pub struct IndicationProfileUsed {
     pub name: Text,
     /// How far the profile is worked out.
     pub maturity: ProfileMaturity,
+    /// For a profile that is not worked: what it lacks, or (generic profile) its limits.
+    #[schema(value_type = Option<String>)]
+    pub maturity_note: Option<Text>,
 }
 
 /// A context modifier the model applied (like CVSS environmental metrics).
@@ -405,6 +408,7 @@ pub(crate) fn assess(model: &Model, profile: &Profile) -> Assessment {
             id: indication_profile.id.clone(),
             name: indication_profile.name.clone(),
             maturity: indication_profile.maturity,
+            maturity_note: indication_profile.maturity_note.clone(),
         },
         modifiers: modifiers(&facts, &scores),
         overall: Overall {
@@ -453,15 +457,20 @@ fn modifiers(facts: &Facts, scores: &Scores) -> Vec<Modifier> {
             ),
         });
     }
-    let mut reason = match (profile.milder_below_pfirrmann, facts.pfirrmann_grade) {
-        (Some((below, _)), Some(grade)) => format!(
-            "Pfirrmann grade {grade}; grades below {below} are milder than the profile's {}",
+    let mut reason = match profile
+        .severity_stratifier
+        .map(|stratifier| (stratifier, stratifier.measured(facts)))
+    {
+        Some((stratifier, Some(value))) => format!(
+            "{} {value}; {} are milder than the profile's {}",
+            stratifier.measure(),
+            stratifier.threshold(),
             profile.hostility.as_str()
         ),
-        (Some(_), None) => {
-            format!("Pfirrmann grade unknown: the profile's {} applies", profile.hostility.as_str())
+        Some((stratifier, None)) => {
+            format!("{} unknown: the profile's {} applies", stratifier.measure(), profile.hostility.as_str())
         }
-        (None, _) => "indication profile".to_owned(),
+        None => "indication profile".to_owned(),
     };
     if scores.hostility == Hostility::Severe {
         reason.push_str("; preconditioning and a protective carrier are critical");

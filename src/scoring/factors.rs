@@ -349,6 +349,7 @@ scale!(
     RouteSafetyLevel {
         SystemicInfusion => "systemic_infusion",
         CardiacProcedure => "cardiac_procedure",
+        CnsParenchymal => "cns_parenchymal",
         Intradiscal => "intradiscal",
         IntradiscalWithPrecautions => "intradiscal_with_precautions",
         LocalInjection => "local_injection",
@@ -1402,6 +1403,7 @@ fn route_safety(facts: &Facts, ctx: &Context) -> Reading {
     let level = match route {
         Route::Intravenous | Route::IntraArterial => L::SystemicInfusion,
         Route::Intramyocardial | Route::EndomyocardialCatheter | Route::Intracoronary => L::CardiacProcedure,
+        Route::IntraparenchymalCns => L::CnsParenchymal,
         Route::Intradiscal => {
             let all_precautions = |measures: Set<ProcedureSafetyMeasure>| {
                 ProcedureSafetyMeasure::ALL.iter().all(|measure| measures.contains(*measure))
@@ -1422,7 +1424,9 @@ fn route_safety(facts: &Facts, ctx: &Context) -> Reading {
         | Route::Intranasal
         | Route::LocalPerilesionalInjection
         | Route::SurgicalImplantationWithScaffold
-        | Route::InhaledAerosol => L::LocalInjection,
+        | Route::InhaledAerosol
+        | Route::Intratracheal
+        | Route::Topical => L::LocalInjection,
     };
     Reading::Known(grade(level))
 }

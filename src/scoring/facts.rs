@@ -270,6 +270,9 @@ pub(crate) const fn mask(fields: &[Field]) -> u128 {
 facts! {
     indication: Indication,
     pfirrmann_grade: u32,
+    kellgren_lawrence_grade: u32,
+    rutherford_category: u32,
+    days_since_onset: u32,
     mechanisms: Set<Mechanism>,
     product_class: ProductClass,
     stage: DevelopmentStage,
@@ -404,8 +407,11 @@ impl Facts {
         let mut facts = Self::UNKNOWN;
         if let Some(p) = &profile.program {
             facts.indication = p.indication;
-            facts.pfirrmann_grade =
-                p.indication_detail.and_then(|detail| detail.pfirrmann_grade).map(PfirrmannGrade::get);
+            let detail = p.indication_detail.unwrap_or_default();
+            facts.pfirrmann_grade = detail.pfirrmann_grade.map(PfirrmannGrade::get);
+            facts.kellgren_lawrence_grade = detail.kellgren_lawrence_grade.map(KellgrenLawrenceGrade::get);
+            facts.rutherford_category = detail.rutherford_category.map(RutherfordCategory::get);
+            facts.days_since_onset = detail.days_since_onset.map(DaysSinceOnset::get);
             facts.mechanisms = set_of(&p.intended_mechanism);
             facts.product_class = p.product_class;
             facts.stage = p.stage;

@@ -70,6 +70,9 @@ pub(super) fn profile(values: &[u32]) -> Profile {
             indication: d.one(Indication::ALL),
             indication_detail: Some(IndicationDetail {
                 pfirrmann_grade: d.number(1.0, 5.0),
+                kellgren_lawrence_grade: d.number(0.0, 4.0),
+                rutherford_category: d.number(0.0, 6.0),
+                days_since_onset: d.number(0.0, 36500.0),
                 mixed_aetiology: None,
             }),
             intended_mechanism: d.some(Mechanism::ALL),

@@ -429,7 +429,7 @@ struct CriticalInput {
 fn severe_disc(p: &mut Profile) {
     program(p).indication = Some(Indication::IntervertebralDiscDegeneration);
     program(p).indication_detail =
-        Some(IndicationDetail { pfirrmann_grade: PfirrmannGrade::try_from(4.0).ok(), mixed_aetiology: None });
+        Some(IndicationDetail { pfirrmann_grade: PfirrmannGrade::try_from(4.0).ok(), ..Default::default() });
 }
 
 fn critical_inputs() -> Vec<CriticalInput> {

@@ -506,3 +506,40 @@ fn rationales_speak_of_the_program_s_own_indication() {
         assert!(factor(&disc, code).rationale.to_lowercase().contains("disc"), "{}", code.as_str());
     }
 }
+
+/// Issue 15: a systemic disease or an indication whose approved product is IV meets IV without
+/// the retention cap, the "systemic route for a local target" warning or advice to leave IV; a
+/// local target still raises both.
+#[test]
+fn iv_fits_systemic_targets_and_spinal_cord_injury_but_not_a_local_target() {
+    let iv = |indication: &str| {
+        assess(&profile(json!({
+            "program": {"indication": indication},
+            "delivery": {"route": "intravenous"}
+        })))
+    };
+    for indication in ["rheumatoid_arthritis", "sle", "ibd", "spinal_cord_injury", "gvhd_acute", "ms"] {
+        let assessment = iv(indication);
+        assert!(caps(&assessment, Barrier::Retention).is_empty(), "{indication}: retention capped");
+        assert!(
+            !assessment.warnings.iter().any(|w| w.warning == WarningCode::SystemicRouteForLocalTarget),
+            "{indication}: systemic-route warning"
+        );
+        assert!(
+            !assessment.mitigations.iter().any(|m| m.factor == FactorCode::Rt1),
+            "{indication}: advised to leave IV"
+        );
+    }
+    let knee = iv("osteoarthritis_knee");
+    assert_eq!(caps(&knee, Barrier::Retention), [CapCode::RetentionRouteCannotReachTarget]);
+    assert!(knee.warnings.iter().any(|w| w.warning == WarningCode::SystemicRouteForLocalTarget));
+    // Spinal cord injury: the approved product's route scores above intrathecal.
+    let rt1 = |route: &str| {
+        let assessment = assess(&profile(json!({
+            "program": {"indication": "spinal_cord_injury"},
+            "delivery": {"route": route}
+        })));
+        factor(&assessment, FactorCode::Rt1).value.expect("RT1 is scored")
+    };
+    assert!(rt1("intravenous") > rt1("intrathecal"));
+}
