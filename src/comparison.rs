@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::scoring::{Assessment, Barrier, FactorCode};
+use crate::scoring::{Assessment, Band, Barrier, BarrierAssessment, FactorCode};
 
 /// The difference between two assessments (`to` minus `from`).
 #[derive(Debug, Serialize, ToSchema)]
@@ -41,11 +41,34 @@ impl ScoreChange {
     }
 }
 
+/// A barrier score before and after; a side is null when nothing was known about the barrier
+/// (band `unknown`), and then so is the change: there is no score to subtract.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BarrierScoreChange {
+    #[schema(required = true)]
+    pub from: Option<f64>,
+    #[schema(required = true)]
+    pub to: Option<f64>,
+    /// `to - from`, rounded to one decimal; null when either side is null.
+    #[schema(required = true)]
+    pub change: Option<f64>,
+}
+
+impl BarrierScoreChange {
+    fn new(from: &BarrierAssessment, to: &BarrierAssessment) -> Self {
+        // By band, not by the score alone: results stored before scores could be null hold 0
+        // for a barrier with nothing known, and that 0 is no score either.
+        let known = |line: &BarrierAssessment| line.score.filter(|_| line.band != Band::Unknown);
+        let (from, to) = (known(from), known(to));
+        Self { from, to, change: from.zip(to).map(|(from, to)| ScoreChange::new(from, to).change) }
+    }
+}
+
 /// One barrier's change and the factors behind it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BarrierComparison {
     pub barrier: Barrier,
-    pub score: ScoreChange,
+    pub score: BarrierScoreChange,
     /// The factors whose points changed, largest change first.
     pub factors: Vec<FactorComparison>,
     /// Caps applied in one assessment but not the other, as `added: <reason>` or `removed: <reason>`.
@@ -125,7 +148,7 @@ pub fn compare(
                 .collect();
             Some(BarrierComparison {
                 barrier,
-                score: ScoreChange::new(before.score, after.score),
+                score: BarrierScoreChange::new(before, after),
                 factors,
                 cap_changes,
             })

@@ -361,7 +361,8 @@ pub async fn compare_assessments(
     Ok(web::Json(comparison::compare(&result(&from)?, &from.profile, &result(&to)?, &to.profile)))
 }
 
-/// Sort orders of the assessment list.
+/// Sort orders of the assessment list. Sorted by a barrier's score, the assessments with nothing
+/// known about that barrier (score null) come last in both directions, by id.
 #[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SortBy {
@@ -420,7 +421,8 @@ pub enum View {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParameters {
-    /// Sort key (default `created_at`).
+    /// Sort key (default `created_at`). By a barrier's score, unknown (null) scores come last in
+    /// both directions.
     pub sort: Option<SortBy>,
     /// Sort direction (default `desc`).
     pub order: Option<Order>,
@@ -431,26 +433,36 @@ pub struct ListParameters {
     /// `<value>~<id>`: the sort value and id of the last row seen; the page holds the rows after
     /// it in the requested sort and order. The value is a decimal: the score for a score sort; for
     /// `created_at`, the creation time in seconds since 1970-01-01T00:00:00Z (microseconds: finer
-    /// digits are ignored). Every string of this form is a position: one beyond either end of the
-    /// list gives an empty or a full page.
+    /// digits are ignored). In a barrier sort the value may also be `null`: a position among the
+    /// barriers' unknown scores, which come last (the `next_cursor` of a page ending there says
+    /// so); in the other sorts `null` is refused. Every other string of this form is a position:
+    /// one beyond either end of the list gives an empty or a full page.
     #[param(
-        pattern = r"^-?[0-9]{1,15}(\.[0-9]{1,17})?~[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        pattern = r"^(-?[0-9]{1,15}(\.[0-9]{1,17})?|null)~[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
     )]
     pub cursor: Option<String>,
     /// `summary` (default) or `full` (adds profile and result; much larger).
     pub view: Option<View>,
 }
 
-/// The seven barrier scores.
+/// The seven barrier scores, 0-100. A score is null when nothing is known about the barrier
+/// (its band is `unknown`): no score, rather than a 0 that would read as the worst score.
 #[derive(Serialize, ToSchema)]
 pub struct BarrierScores {
-    pub survival: f64,
-    pub retention: f64,
-    pub variability: f64,
-    pub scalability: f64,
-    pub safety: f64,
-    pub outcomes: f64,
-    pub regulatory: f64,
+    #[schema(required = true)]
+    pub survival: Option<f64>,
+    #[schema(required = true)]
+    pub retention: Option<f64>,
+    #[schema(required = true)]
+    pub variability: Option<f64>,
+    #[schema(required = true)]
+    pub scalability: Option<f64>,
+    #[schema(required = true)]
+    pub safety: Option<f64>,
+    #[schema(required = true)]
+    pub outcomes: Option<f64>,
+    #[schema(required = true)]
+    pub regulatory: Option<f64>,
 }
 
 impl From<&AssessmentRow> for BarrierScores {

@@ -12,7 +12,7 @@ use crate::charts::{self, Radar, RadarAxis, Trend, TrendSeries};
 use crate::persistence::assessments as assessment_store;
 use crate::persistence::charts::{self as store, TrendPoint};
 use crate::persistence::programs as program_store;
-use crate::scoring::Barrier;
+use crate::scoring::{Band, Barrier};
 
 /// The trend shows at most this many of a program's latest assessments.
 const TREND_POINTS: u32 = 200;
@@ -36,7 +36,10 @@ struct StoredOverall {
 #[derive(Deserialize)]
 struct StoredBarrier {
     barrier: Barrier,
-    score: f64,
+    /// Null when nothing is known about the barrier; results stored before scores could be null
+    /// hold 0 there, so the band says whether there is a score to draw.
+    score: Option<f64>,
+    band: Band,
     pessimistic: f64,
     optimistic: f64,
 }
@@ -67,7 +70,8 @@ fn svg_response(svg: String) -> HttpResponse {
 /// Radar chart of an assessment
 ///
 /// The seven barrier scores on a radar (rings at 0, 25, 50, 75 and 100) with the band between
-/// the pessimistic and optimistic scores: how far the unknowns could still move each barrier.
+/// the pessimistic and optimistic scores: how far the unknowns could still move each barrier. A
+/// barrier with nothing known has no score: the outline has a gap at its axis, labelled `unknown`.
 /// An accessible SVG image (`role="img"`, `<title>` and a `<desc>` giving the scores in words).
 #[utoipa::path(
     security(("api_key" = ["read"])),
@@ -109,7 +113,7 @@ pub async fn assessment_chart(
             .iter()
             .map(|barrier| RadarAxis {
                 label: label(barrier.barrier).to_owned(),
-                score: barrier.score,
+                score: barrier.score.filter(|_| barrier.band != Band::Unknown),
                 pessimistic: barrier.pessimistic,
                 optimistic: barrier.optimistic,
             })
@@ -121,7 +125,9 @@ pub async fn assessment_chart(
 /// Trend chart of a program
 ///
 /// The overall readiness index and each barrier score over the program's assessments (the latest
-/// 200, oldest left), with a legend giving each line's latest value. An accessible SVG image.
+/// 200, oldest left), with a legend giving each line's latest value. An assessment with nothing
+/// known about a barrier is a gap in that barrier's line (`unknown` in the legend), not a 0. An
+/// accessible SVG image.
 #[utoipa::path(
     security(("api_key" = ["read"])),
     tag = "charts",
@@ -141,7 +147,7 @@ pub async fn program_trend(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no program {id}")))?;
     let points = store::program_trend(&pool, caller.organisation, *id, TREND_POINTS).await?;
-    let series = |label: &str, score: fn(&TrendPoint) -> f64| TrendSeries {
+    let series = |label: &str, score: fn(&TrendPoint) -> Option<f64>| TrendSeries {
         label: label.to_owned(),
         values: points.iter().map(score).collect(),
     };
@@ -149,7 +155,7 @@ pub async fn program_trend(
         title: format!("{} ({}): readiness over time", program.name, program.key),
         dates: points.iter().map(|point| point.created_at.format("%Y-%m-%d").to_string()).collect(),
         series: vec![
-            series("Overall readiness index", |point| point.overall_index),
+            series("Overall readiness index", |point| Some(point.overall_index)),
             series(label(Barrier::Survival), |point| point.survival),
             series(label(Barrier::Retention), |point| point.retention),
             series(label(Barrier::Variability), |point| point.variability),

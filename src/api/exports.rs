@@ -91,13 +91,13 @@ fn csv_chunk(rows: &[AssessmentRow], header: bool) -> Result<Bytes, csv::Error> 
             row.overall_index.to_string(),
             text(row.readiness_level),
             row.limiting_barrier.clone(),
-            row.survival.to_string(),
-            row.retention.to_string(),
-            row.variability.to_string(),
-            row.scalability.to_string(),
-            row.safety.to_string(),
-            row.outcomes.to_string(),
-            row.regulatory.to_string(),
+            text(row.survival),
+            text(row.retention),
+            text(row.variability),
+            text(row.scalability),
+            text(row.safety),
+            text(row.outcomes),
+            text(row.regulatory),
         ])?;
     }
     writer.into_inner().map(Bytes::from).map_err(|error| error.into_error().into())
@@ -198,7 +198,8 @@ async fn stream_pages(
 const CSV_DESCRIPTION: &str = "One row per assessment, oldest first, after a header row. Columns, in this \
 order: id, program_id, rescored_from, model_version, created_at (RFC 3339, UTC), indication, stage, \
 tissue_source, route, overall_index, readiness_level, limiting_barrier, survival, retention, variability, \
-scalability, safety, outcomes, regulatory. Unknown values are empty fields; RFC 4180 quoting, CRLF line ends.";
+scalability, safety, outcomes, regulatory. Unknown values are empty fields, a barrier score with nothing known \
+about the barrier included (never 0); RFC 4180 quoting, CRLF line ends.";
 
 /// Export assessments as CSV
 ///
@@ -229,8 +230,8 @@ pub async fn export_csv(
 /// Export assessments as NDJSON
 ///
 /// The assessment list (the list's filters, every assessment, oldest first) as newline-delimited
-/// JSON: one line per assessment, each exactly an item of `GET /v1/assessments`. Streamed: any
-/// number of rows.
+/// JSON: one line per assessment, each exactly an item of `GET /v1/assessments` (a barrier score
+/// with nothing known about the barrier is null). Streamed: any number of rows.
 #[utoipa::path(
     security(("api_key" = ["read"])),
     tag = "exports",

@@ -213,17 +213,25 @@ fn program_not_found(id: Uuid) -> ApiError {
     ApiError::NotFound(format!("no program {id}"))
 }
 
-/// Changes of the scores since the program's previous assessment.
+/// Changes of the scores since the program's previous assessment. A barrier's change is null
+/// when nothing was known about it in either assessment: there is no score to subtract.
 #[derive(Serialize, ToSchema)]
 pub struct ScoreChanges {
     pub overall_index: f64,
-    pub survival: f64,
-    pub retention: f64,
-    pub variability: f64,
-    pub scalability: f64,
-    pub safety: f64,
-    pub outcomes: f64,
-    pub regulatory: f64,
+    #[schema(required = true)]
+    pub survival: Option<f64>,
+    #[schema(required = true)]
+    pub retention: Option<f64>,
+    #[schema(required = true)]
+    pub variability: Option<f64>,
+    #[schema(required = true)]
+    pub scalability: Option<f64>,
+    #[schema(required = true)]
+    pub safety: Option<f64>,
+    #[schema(required = true)]
+    pub outcomes: Option<f64>,
+    #[schema(required = true)]
+    pub regulatory: Option<f64>,
 }
 
 /// One point of a program's history.
@@ -273,13 +281,13 @@ pub async fn program_history(
         .map(|row| {
             let change = row.overall_change.map(|overall_index| ScoreChanges {
                 overall_index,
-                survival: row.survival_change.unwrap_or_default(),
-                retention: row.retention_change.unwrap_or_default(),
-                variability: row.variability_change.unwrap_or_default(),
-                scalability: row.scalability_change.unwrap_or_default(),
-                safety: row.safety_change.unwrap_or_default(),
-                outcomes: row.outcomes_change.unwrap_or_default(),
-                regulatory: row.regulatory_change.unwrap_or_default(),
+                survival: row.survival_change,
+                retention: row.retention_change,
+                variability: row.variability_change,
+                scalability: row.scalability_change,
+                safety: row.safety_change,
+                outcomes: row.outcomes_change,
+                regulatory: row.regulatory_change,
             });
             HistoryPoint { assessment: row.assessment.into(), change }
         })

@@ -108,7 +108,9 @@ pub struct MetricStatistics {
     /// `overall_index`, `survival`, `retention`, `variability`, `scalability`, `safety`,
     /// `outcomes` or `regulatory`.
     pub metric: String,
-    /// Assessments counted.
+    /// Assessments counted: for a barrier, those with a score (something known about the barrier).
+    /// An assessment with nothing known about a barrier (score null) is left out of that barrier's
+    /// statistics, never counted as 0, so a barrier's count can be below the overall index's.
     pub count: u64,
     /// The statistics below are null when nothing was counted.
     pub mean: Option<f64>,
@@ -204,7 +206,8 @@ pub struct LimitingBarrierCount {
 pub struct PeriodMeans {
     /// Start of the period (UTC).
     pub period_start: DateTime<Utc>,
-    /// Assessments counted in the period.
+    /// Assessments counted in the period. Each barrier's mean is over those with a score for it
+    /// (unknown scores left out); null when none has one.
     pub count: u64,
     pub overall_index: Option<f64>,
     pub survival: Option<f64>,

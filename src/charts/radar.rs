@@ -1,17 +1,18 @@
 //! The radar chart of one assessment: an axis per barrier, rings at 0/25/50/75/100, the score
 //! polygon, and the band between the pessimistic and optimistic scores (what the unknowns
-//! could still move).
+//! could still move). A barrier with no score (nothing known) is a gap in the score outline and
+//! is labelled `unknown`: drawn at 0 it would read as the worst score.
 
 use std::f64::consts::TAU;
 use std::fmt::Write as _;
 
 use super::svg::{GRID_COLOUR, MUTED_COLOUR, clamp_score, close, escape, open};
 
-/// One axis: a barrier and its scores, 0-100.
+/// One axis: a barrier and its scores, 0-100; `score` is `None` when nothing is known.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RadarAxis {
     pub label: String,
-    pub score: f64,
+    pub score: Option<f64>,
     pub pessimistic: f64,
     pub optimistic: f64,
 }
@@ -90,10 +91,16 @@ pub fn radar(chart: &Radar) -> String {
             polygon(&|axis| axis.optimistic.max(axis.pessimistic)),
             polygon(&|axis| axis.pessimistic.min(axis.optimistic)),
         );
+        let known = chart.axes.iter().all(|axis| axis.score.is_some());
+        // With an unknown axis the outline is open at it, and an open outline is not filled.
+        let (outline, fill) = if known {
+            (polygon(&|axis| axis.score.unwrap_or_default()), "0.18")
+        } else {
+            (score_runs(chart, &point), "0")
+        };
         let _ = write!(
             svg,
-            r#"<path d="{}" fill="{SCORE_COLOUR}" fill-opacity="0.18" stroke="{SCORE_COLOUR}" stroke-width="2.5" stroke-linejoin="round"/>"#,
-            polygon(&|axis| axis.score)
+            r#"<path d="{outline}" fill="{SCORE_COLOUR}" fill-opacity="{fill}" stroke="{SCORE_COLOUR}" stroke-width="2.5" stroke-linejoin="round"/>"#
         );
     }
     // Ring values on top of the polygons, with a halo so they stay legible.
@@ -107,12 +114,13 @@ pub fn radar(chart: &Radar) -> String {
     }
     svg.push_str("</g>");
     for (index, axis) in chart.axes.iter().enumerate() {
-        let (x, y) = point(index, axis.score);
+        let Some(score) = axis.score else { continue };
+        let (x, y) = point(index, score);
         let _ = write!(
             svg,
             r#"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="{SCORE_COLOUR}"><title>{}: {:.1}</title></circle>"#,
             escape(&axis.label),
-            clamp_score(axis.score)
+            clamp_score(score)
         );
     }
 
@@ -129,9 +137,9 @@ pub fn radar(chart: &Radar) -> String {
         let baseline = if y < CENTRE.1 - RADIUS * 0.9 { y - 16.0 } else { y };
         let _ = write!(
             svg,
-            r#"<text x="{x:.1}" y="{baseline:.1}" text-anchor="{anchor}"><tspan font-weight="600">{}</tspan><tspan x="{x:.1}" dy="15" fill="{MUTED_COLOUR}">{:.1} ({:.0}-{:.0})</tspan></text>"#,
+            r#"<text x="{x:.1}" y="{baseline:.1}" text-anchor="{anchor}"><tspan font-weight="600">{}</tspan><tspan x="{x:.1}" dy="15" fill="{MUTED_COLOUR}">{} ({:.0}-{:.0})</tspan></text>"#,
             escape(&axis.label),
-            clamp_score(axis.score),
+            score_text(axis.score),
             clamp_score(axis.pessimistic.min(axis.optimistic)),
             clamp_score(axis.optimistic.max(axis.pessimistic)),
         );
@@ -159,9 +167,9 @@ fn description(chart: &Radar) -> String {
         .iter()
         .map(|axis| {
             format!(
-                "{} {:.1} ({:.1} to {:.1})",
+                "{} {} ({:.1} to {:.1})",
                 axis.label,
-                clamp_score(axis.score),
+                score_text(axis.score),
                 clamp_score(axis.pessimistic.min(axis.optimistic)),
                 clamp_score(axis.optimistic.max(axis.pessimistic))
             )
@@ -170,4 +178,30 @@ fn description(chart: &Radar) -> String {
     text.push_str(&axes.join("; "));
     text.push('.');
     text
+}
+
+/// A score as the chart writes it: one decimal, or `unknown` when nothing is known.
+fn score_text(score: Option<f64>) -> String {
+    score.map_or_else(|| "unknown".to_owned(), |score| format!("{:.1}", clamp_score(score)))
+}
+
+/// The score outline when some axis is unknown: one open run per stretch of neighbouring known
+/// axes (going round), each ending at an unknown axis, which is left as a gap.
+fn score_runs(chart: &Radar, point: &dyn Fn(usize, f64) -> (f64, f64)) -> String {
+    let count = chart.axes.len();
+    let first_unknown = chart.axes.iter().position(|axis| axis.score.is_none()).unwrap_or(0);
+    let mut path = String::new();
+    let mut in_run = false;
+    for step in 1..=count {
+        let index = (first_unknown + step) % count;
+        match chart.axes[index].score {
+            Some(score) => {
+                let (x, y) = point(index, score);
+                let _ = write!(path, "{}{x:.1},{y:.1}", if in_run { "L" } else { "M" });
+                in_run = true;
+            }
+            None => in_run = false,
+        }
+    }
+    path
 }

@@ -12,7 +12,7 @@ fn radar_of(scores: [f64; 7]) -> Radar {
             .zip(scores)
             .map(|(label, score)| RadarAxis {
                 label: (*label).to_owned(),
-                score,
+                score: Some(score),
                 pessimistic: (score - 10.0).max(0.0),
                 optimistic: (score + 10.0).min(100.0),
             })
@@ -29,7 +29,7 @@ fn trend_of(points: usize) -> Trend {
             .enumerate()
             .map(|(offset, label)| TrendSeries {
                 label: label.to_owned(),
-                values: (0..points).map(|point| (10.0 * (offset + point) as f64).min(100.0)).collect(),
+                values: (0..points).map(|point| Some((10.0 * (offset + point) as f64).min(100.0))).collect(),
             })
             .collect(),
     }
@@ -155,4 +155,48 @@ fn an_empty_trend_says_so() {
     let svg = trend(&trend_of(0));
     let document = parse(&svg);
     assert!(texts(&document).iter().any(|text| text == "No assessments yet"));
+}
+
+/// Issue 14: a barrier with nothing known is not drawn at 0 but left as a gap, marked `unknown`.
+#[test]
+fn an_unknown_barrier_is_a_gap_marked_unknown_in_the_radar() {
+    let mut chart = radar_of([55.5, 40.0, 62.0, 70.0, 81.0, 35.0, 48.0]);
+    chart.axes[3].score = None;
+    chart.axes[3].pessimistic = 0.0;
+    chart.axes[3].optimistic = 100.0;
+    let svg = radar(&chart);
+    let document = parse(&svg);
+    assert!(texts(&document).iter().any(|text| text == "unknown (0-100)"), "{svg}");
+    let description =
+        document.descendants().find(|node| node.has_tag_name("desc")).and_then(|node| node.text());
+    assert!(
+        description.is_some_and(|desc| desc.contains("Scalability unknown (0.0 to 100.0)")),
+        "{description:?}"
+    );
+    // A marker on each known axis only, and an outline of two open runs around the gap.
+    assert_eq!(document.descendants().filter(|node| node.has_tag_name("circle")).count(), 6);
+    let outline = document
+        .descendants()
+        .filter(|node| node.has_tag_name("path"))
+        .filter_map(|node| node.attribute("d"))
+        .find(|d| !d.contains('Z'))
+        .expect("an open score outline");
+    assert_eq!(outline.matches('M').count(), 1, "{outline}");
+    assert_eq!(outline.matches('L').count(), 5, "{outline}");
+}
+
+#[test]
+fn an_unknown_value_breaks_the_trend_line() {
+    let mut chart = trend_of(5);
+    chart.series[1].values[2] = None;
+    chart.series[2].values[4] = None;
+    let svg = trend(&chart);
+    let document = parse(&svg);
+    // Series 1 becomes two lines around its gap; series 2 ends in the gap, so its legend says so.
+    assert_eq!(document.descendants().filter(|node| node.has_tag_name("polyline")).count(), 9);
+    assert_eq!(document.descendants().filter(|node| node.has_tag_name("circle")).count(), 8 * 5 - 2);
+    assert!(texts(&document).iter().any(|text| text == "unknown"));
+    let description =
+        document.descendants().find(|node| node.has_tag_name("desc")).and_then(|node| node.text());
+    assert!(description.is_some_and(|desc| desc.contains("Retention 20.0 to unknown")), "{description:?}");
 }

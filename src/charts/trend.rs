@@ -5,11 +5,12 @@ use std::fmt::Write as _;
 
 use super::svg::{GRID_COLOUR, MUTED_COLOUR, clamp_score, close, escape, open};
 
-/// One line: a label and one value (0-100) per assessment.
+/// One line: a label and one value (0-100) per assessment; `None` where nothing was known (a
+/// gap in the line, never a 0).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrendSeries {
     pub label: String,
-    pub values: Vec<f64>,
+    pub values: Vec<Option<f64>>,
 }
 
 /// A trend chart to draw. The first series is drawn emphasised (the overall index).
@@ -98,18 +99,30 @@ pub fn trend(chart: &Trend) -> String {
         let (width, radius) = if position == 0 { (3.5, 4.5) } else { (1.8, 3.0) };
         let _ = write!(svg, r#"<g stroke="{colour}" fill="{colour}">"#);
         let values = &series.values[..series.values.len().min(count)];
-        if values.len() > 1 {
-            let mut points = String::new();
-            for (index, value) in values.iter().enumerate() {
-                let _ =
-                    write!(points, "{}{:.1},{:.1}", if index == 0 { "" } else { " " }, x(index), y(*value));
+        // One polyline per run of known values: an unknown value breaks the line.
+        let mut start = 0;
+        for run in values.split(Option::is_none) {
+            if run.len() > 1 {
+                let mut points = String::new();
+                for (offset, value) in run.iter().flatten().enumerate() {
+                    let index = start + offset;
+                    let _ = write!(
+                        points,
+                        "{}{:.1},{:.1}",
+                        if offset == 0 { "" } else { " " },
+                        x(index),
+                        y(*value)
+                    );
+                }
+                let _ = write!(
+                    svg,
+                    r#"<polyline points="{points}" fill="none" stroke-width="{width}" stroke-linejoin="round"/>"#
+                );
             }
-            let _ = write!(
-                svg,
-                r#"<polyline points="{points}" fill="none" stroke-width="{width}" stroke-linejoin="round"/>"#
-            );
+            start += run.len() + 1;
         }
         for (index, value) in values.iter().enumerate() {
+            let Some(value) = value else { continue };
             let _ = write!(
                 svg,
                 r#"<circle cx="{:.1}" cy="{:.1}" r="{radius}" stroke="none"><title>{}, {}: {:.1}</title></circle>"#,
@@ -142,10 +155,10 @@ pub fn trend(chart: &Trend) -> String {
         if let Some(latest) = latest {
             let _ = write!(
                 svg,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="{MUTED_COLOUR}">{:.1}</text>"#,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="{MUTED_COLOUR}">{}</text>"#,
                 f64::from(WIDTH) - 16.0,
                 row_y + 4.5,
-                clamp_score(*latest)
+                value_text(*latest)
             );
         }
     }
@@ -172,9 +185,9 @@ fn description(chart: &Trend) -> String {
             let values = &series.values[..series.values.len().min(count)];
             match (values.first(), values.last()) {
                 (Some(start), Some(end)) if count > 1 => {
-                    Some(format!("{} {:.1} to {:.1}", series.label, clamp_score(*start), clamp_score(*end)))
+                    Some(format!("{} {} to {}", series.label, value_text(*start), value_text(*end)))
                 }
-                (Some(value), _) => Some(format!("{} {:.1}", series.label, clamp_score(*value))),
+                (Some(value), _) => Some(format!("{} {}", series.label, value_text(*value))),
                 _ => None,
             }
         })
@@ -182,4 +195,9 @@ fn description(chart: &Trend) -> String {
     text.push_str(&series.join("; "));
     text.push('.');
     text
+}
+
+/// A value as the chart writes it: one decimal, or `unknown` when nothing was known.
+fn value_text(value: Option<f64>) -> String {
+    value.map_or_else(|| "unknown".to_owned(), |value| format!("{:.1}", clamp_score(value)))
 }

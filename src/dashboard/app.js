@@ -18,6 +18,8 @@ const $ = (selector) => document.querySelector(selector);
 const words = (code) => (code ?? 'unknown').replaceAll('_', ' ');
 const label = (code) => { const text = words(code); return text.charAt(0).toUpperCase() + text.slice(1); };
 const number = (value) => (typeof value === 'number' ? value.toFixed(1) : '–');
+// A barrier score is null when nothing is known about the barrier: said in words, never shown as 0.
+const score = (value) => (typeof value === 'number' ? value.toFixed(1) : 'unknown');
 
 /** Creates an element; strings and numbers become text nodes, never markup. */
 function h(tag, attributes = {}, ...children) {
@@ -135,7 +137,7 @@ function renderDistribution(statistics) {
     const row = of(barrier);
     const summary = row?.count
       ? `${label(barrier)}: median ${number(row.median)}, quartiles ${number(row.q1)}–${number(row.q3)}, range ${number(row.min)}–${number(row.max)}`
-      : `${label(barrier)}: no scores`;
+      : `${label(barrier)}: unknown (no assessment has a score for it)`;
     const track = h('span', { className: 'bar box-plot', role: 'img', 'aria-label': summary, title: summary });
     if (row?.count) {
       const box = h('span', { className: `box band-${bandOf(row.median)}` });
@@ -148,7 +150,7 @@ function renderDistribution(statistics) {
     return h('div', { className: 'bar-row', 'data-barrier': barrier },
       h('span', { className: 'bar-label' }, label(barrier)),
       track,
-      h('span', { className: 'bar-value' }, row?.count ? `median ${number(row.median)}` : '–'));
+      h('span', { className: 'bar-value' }, row?.count ? `median ${number(row.median)}` : (count ? 'unknown' : '–')));
   }));
   $('#band-legend').replaceChildren(...BANDS.map(([band, from], index) => h('li', {},
     h('span', { className: `swatch band-${band}` }), `${label(band)} (${from}–${BANDS[index + 1]?.[1] ?? 100})`)));
@@ -186,6 +188,7 @@ async function openAssessment(id) {
   $('#detail').hidden = false;
   $('#detail-heading').textContent = `Assessment of ${new Date(record.created_at).toLocaleDateString()} · ${result.indication_profile?.name ?? ''}`;
   $('#detail-summary').textContent = `Overall readiness index ${number(overall.readiness_index)} (${number(overall.pessimistic)}–${number(overall.optimistic)}), ${words(overall.band)}; limiting barrier: ${words(overall.limiting_barrier)}; coverage ${Math.round(100 * overall.coverage)} %. Model ${record.model_version}.`;
+  renderProfile(result.indication_profile);
   renderReadiness(result.readiness);
   renderMitigations(result.mitigations ?? []);
   renderBreakdown(result.barriers ?? []);
@@ -193,6 +196,15 @@ async function openAssessment(id) {
   await inlineChart($('#radar'), `/v1/assessments/${encodeURIComponent(id)}/chart.svg`);
   $('#trend').hidden = !record.program_id;
   if (record.program_id) await inlineChart($('#trend'), `/v1/programs/${encodeURIComponent(record.program_id)}/trend.svg`);
+}
+
+// A draft profile's note says what it lacks (or, for the generic profile, its limits), so the
+// reader knows how far the indication-specific parts of the score can be trusted.
+function renderProfile(profile) {
+  const maturity = profile?.maturity ?? 'unknown';
+  $('#detail-profile').replaceChildren(
+    h('strong', {}, `Indication profile ${profile?.name ?? '–'}: ${words(maturity)}.`),
+    profile?.maturity_note ? ` ${profile.maturity_note}` : '');
 }
 
 function renderReadiness(readiness) {
@@ -219,7 +231,7 @@ function renderMitigations(mitigations) {
 
 function renderBreakdown(barriers) {
   $('#breakdown').replaceChildren(...barriers.map((barrier) => h('details', { className: `barrier band-${barrier.band}`, 'data-barrier': barrier.barrier },
-    h('summary', {}, `${label(barrier.barrier)}: ${number(barrier.score)} (${number(barrier.pessimistic)}–${number(barrier.optimistic)}), ${words(barrier.band)}, coverage ${Math.round(100 * barrier.coverage)} %`),
+    h('summary', {}, `${label(barrier.barrier)}: ${score(barrier.band === 'unknown' ? null : barrier.score)} (${number(barrier.pessimistic)}–${number(barrier.optimistic)}), ${words(barrier.band)}, coverage ${Math.round(100 * barrier.coverage)} %`),
     h('table', { className: 'factors' },
       h('thead', {}, h('tr', {}, ['Factor', 'Input', 'Level', 'Weight', 'Points', 'Evidence'].map((title) => h('th', { scope: 'col' }, title)))),
       h('tbody', {},

@@ -172,8 +172,10 @@ async fn insert(
     let summary = assessment.profile.summary();
     let result_json =
         serde_json::to_value(result).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+    // NULL for a barrier with nothing known: no score, rather than a 0 that every list, export and
+    // statistic would read as the worst score.
     let score = |barrier: Barrier| {
-        result.barriers.iter().find(|line| line.barrier == barrier).map_or(0.0, |line| line.score)
+        result.barriers.iter().find(|line| line.barrier == barrier).and_then(|line| line.score)
     };
     let query = "INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
              indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
@@ -390,7 +392,9 @@ pub struct Filters {
 /// the `pattern` of the `cursor` parameters in the OpenAPI document. The value is read in the unit of
 /// the sort: a score, or a creation time in seconds since 1970-01-01T00:00:00Z. Every string of
 /// that form is a position in every order, so a client can only ever get a page, never an error,
-/// from a well-formed cursor; the `next_cursor` of a page writes the last row's exact value.
+/// from a well-formed cursor; the `next_cursor` of a page writes the last row's exact value. In a
+/// barrier sort the value may also be `null`: a position among the barrier's unknown scores,
+/// which the list puts after every known score in both directions.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cursor {
     value: CursorValue,
@@ -401,6 +405,8 @@ pub struct Cursor {
 enum CursorValue {
     Number(f64),
     Time(DateTime<Utc>),
+    /// A barrier score that is unknown (NULL).
+    Unknown,
 }
 
 /// PostgreSQL's earliest `timestamptz`, 4714-11-24 00:00:00 BC, in microseconds since 1970; a
@@ -424,7 +430,7 @@ impl Cursor {
     pub(super) fn created_position(&self) -> Option<(DateTime<Utc>, Uuid)> {
         match self.value {
             CursorValue::Time(created_at) => Some((created_at, self.id)),
-            CursorValue::Number(_) => None,
+            CursorValue::Number(_) | CursorValue::Unknown => None,
         }
     }
 
@@ -432,6 +438,7 @@ impl Cursor {
         match self.value {
             // Rust writes the shortest decimal that reads back as the same f64, never an exponent.
             CursorValue::Number(value) => format!("{value}~{}", self.id),
+            CursorValue::Unknown => format!("null~{}", self.id),
             CursorValue::Time(time) => {
                 let micros = time.timestamp_micros();
                 let sign = if micros < 0 { "-" } else { "" };
@@ -444,10 +451,17 @@ impl Cursor {
     /// Reads a cursor for a list sorted by `sort`: the value as a time for `created_at`, else as a
     /// score. Accepts exactly the strings the `cursor` parameters' pattern matches:
     /// `^-?[0-9]{1,15}(\.[0-9]{1,17})?~<hyphenated UUID>$` (17 decimals: enough for any score to
-    /// round-trip; scores are tenths).
+    /// round-trip; scores are tenths), and `null~<hyphenated UUID>` in a barrier sort (the only
+    /// nullable sort columns).
     pub fn decode(text: &str, sort: SortKey) -> Result<Self, InvalidCursor> {
         let (value, id) = text.split_once('~').ok_or(InvalidCursor)?;
         let id = hyphenated_uuid(id).ok_or(InvalidCursor)?;
+        if value == "null" {
+            return match sort {
+                SortKey::Barrier(_) => Ok(Self { value: CursorValue::Unknown, id }),
+                SortKey::CreatedAt | SortKey::OverallIndex => Err(InvalidCursor),
+            };
+        }
         let (negative, integer, fraction) = decimal(value).ok_or(InvalidCursor)?;
         let value = match sort {
             SortKey::CreatedAt => {
@@ -521,20 +535,21 @@ pub struct AssessmentRow {
     pub overall_index: f64,
     pub readiness_level: Option<i16>,
     pub limiting_barrier: String,
-    pub survival: f64,
-    pub retention: f64,
-    pub variability: f64,
-    pub scalability: f64,
-    pub safety: f64,
-    pub outcomes: f64,
-    pub regulatory: f64,
+    pub survival: Option<f64>,
+    pub retention: Option<f64>,
+    pub variability: Option<f64>,
+    pub scalability: Option<f64>,
+    pub safety: Option<f64>,
+    pub outcomes: Option<f64>,
+    pub regulatory: Option<f64>,
     pub created_at: DateTime<Utc>,
     pub profile: Option<serde_json::Value>,
     pub result: Option<serde_json::Value>,
 }
 
 impl AssessmentRow {
-    pub fn score(&self, barrier: Barrier) -> f64 {
+    /// The barrier's score; `None` when nothing is known about the barrier.
+    pub fn score(&self, barrier: Barrier) -> Option<f64> {
         match barrier {
             Barrier::Survival => self.survival,
             Barrier::Retention => self.retention,
@@ -550,7 +565,9 @@ impl AssessmentRow {
         let value = match sort {
             SortKey::CreatedAt => CursorValue::Time(self.created_at),
             SortKey::OverallIndex => CursorValue::Number(self.overall_index),
-            SortKey::Barrier(barrier) => CursorValue::Number(self.score(barrier)),
+            SortKey::Barrier(barrier) => {
+                self.score(barrier).map_or(CursorValue::Unknown, CursorValue::Number)
+            }
         };
         Cursor { value, id: self.id }
     }
@@ -576,23 +593,63 @@ pub async fn list(
 ) -> Result<Page, PersistenceError> {
     let extra =
         if request.full { ", profile, result" } else { ", NULL::jsonb AS profile, NULL::jsonb AS result" };
-    let mut query = QueryBuilder::<Postgres>::new(format!(
-        "SELECT {SUMMARY_COLUMNS}{extra} FROM assessments WHERE organisation_id = "
-    ));
-    query.push_bind(organisation.0);
-    push_filters(&mut query, &request.filters);
+    let select = format!("SELECT {SUMMARY_COLUMNS}{extra} FROM assessments WHERE organisation_id = ");
     let column = request.sort.column();
     let (comparison, direction) = if request.descending { ("<", "DESC") } else { (">", "ASC") };
-    if let Some(cursor) = &request.after {
-        query.push(format!(" AND ({column}, id) {comparison} ("));
-        match cursor.value {
-            CursorValue::Number(value) => query.push_bind(value),
-            CursorValue::Time(value) => query.push_bind(value),
-        };
-        query.push(", ").push_bind(cursor.id).push(")");
+    let mut query = QueryBuilder::<Postgres>::new("");
+    let limit = i64::from(request.limit) + 1;
+    match request.sort {
+        SortKey::CreatedAt | SortKey::OverallIndex => {
+            query.push(&select).push_bind(organisation.0);
+            push_filters(&mut query, &request.filters);
+            if let Some(cursor) = &request.after {
+                query.push(format!(" AND ({column}, id) {comparison} ("));
+                match cursor.value {
+                    CursorValue::Time(value) => query.push_bind(value),
+                    CursorValue::Number(value) => query.push_bind(value),
+                    // Never decoded for these sorts (their columns are NOT NULL); as SQL, a
+                    // position past every row.
+                    CursorValue::Unknown => query.push("NULL"),
+                };
+                query.push(", ").push_bind(cursor.id).push(")");
+            }
+            query.push(format!(" ORDER BY {column} {direction}, id {direction} LIMIT ")).push_bind(limit);
+        }
+        SortKey::Barrier(_) => {
+            // Unknown scores (NULL) last in both directions: a client paging for the best or the
+            // worst sees the scored programs first. Two parts, each one range of the column's index
+            // (a row comparison is never true for NULL): the known scores after the cursor, then
+            // the unknown ones by id; a cursor among the unknown scores skips the first part.
+            query.push("SELECT * FROM (");
+            let known_after = match request.after.as_ref().map(|cursor| (cursor.value, cursor.id)) {
+                Some((CursorValue::Unknown, _)) => None,
+                Some((CursorValue::Number(value), id)) => Some(Some((value, id))),
+                // A time is not decoded for a barrier sort; read as no cursor.
+                Some((CursorValue::Time(_), _)) | None => Some(None),
+            };
+            if let Some(after) = known_after {
+                query.push("(").push(&select).push_bind(organisation.0);
+                push_filters(&mut query, &request.filters);
+                query.push(format!(" AND {column} IS NOT NULL"));
+                if let Some((value, id)) = after {
+                    query.push(format!(" AND ({column}, id) {comparison} ("));
+                    query.push_bind(value).push(", ").push_bind(id).push(")");
+                }
+                query.push(format!(" ORDER BY {column} {direction}, id {direction} LIMIT ")).push_bind(limit);
+                query.push(") UNION ALL ");
+            }
+            query.push("(").push(&select).push_bind(organisation.0);
+            push_filters(&mut query, &request.filters);
+            query.push(format!(" AND {column} IS NULL"));
+            if let Some(cursor) = request.after.as_ref().filter(|cursor| cursor.value == CursorValue::Unknown)
+            {
+                query.push(format!(" AND id {comparison} ")).push_bind(cursor.id);
+            }
+            query.push(format!(" ORDER BY id {direction} LIMIT ")).push_bind(limit);
+            query.push(format!(")) page ORDER BY {column} {direction} NULLS LAST, id {direction} LIMIT "));
+            query.push_bind(limit);
+        }
     }
-    query.push(format!(" ORDER BY {column} {direction}, id {direction} LIMIT "));
-    query.push_bind(i64::from(request.limit) + 1);
 
     let mut rows: Vec<AssessmentRow> = with_connection(pool, async |connection| {
         Ok::<_, PersistenceError>(query.build_query_as().fetch_all(connection).await?)
@@ -727,6 +784,10 @@ mod tests {
             let cursor = Cursor { value: CursorValue::Number(f64::from(tenths) / 10.0), id };
             assert_eq!(Cursor::decode(&cursor.encode(), SortKey::OverallIndex).unwrap(), cursor);
         }
+        let unknown = Cursor { value: CursorValue::Unknown, id };
+        assert_eq!(unknown.encode(), format!("null~{ID}"));
+        let sort = SortKey::Barrier(Barrier::Scalability);
+        assert_eq!(Cursor::decode(&unknown.encode(), sort).unwrap(), unknown);
         let time = Cursor::created(DateTime::from_timestamp_micros(1_763_776_800_000_042).unwrap(), id);
         assert_eq!(time.encode(), format!("1763776800.000042~{ID}"));
     }
@@ -761,6 +822,12 @@ mod tests {
             assert!(Cursor::decode(&text, SortKey::CreatedAt).is_err(), "{text}");
             assert!(Cursor::decode(&text, SortKey::OverallIndex).is_err(), "{text}");
         }
+        // `null` is a position only where the sort column can be NULL: a barrier's score.
+        let unknown = format!("null~{ID}");
+        assert!(Cursor::decode(&unknown, SortKey::Barrier(Barrier::Survival)).is_ok());
+        assert!(Cursor::decode(&unknown, SortKey::CreatedAt).is_err());
+        assert!(Cursor::decode(&unknown, SortKey::OverallIndex).is_err());
+        assert!(Cursor::decode(&format!("NULL~{ID}"), SortKey::Barrier(Barrier::Survival)).is_err());
     }
 
     #[test]

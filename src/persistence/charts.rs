@@ -6,18 +6,19 @@ use uuid::Uuid;
 
 use super::{OrganisationId, PersistenceError, with_connection};
 
-/// One assessment of a program's trend: when, and its overall index and barrier scores.
+/// One assessment of a program's trend: when, and its overall index and barrier scores (`None`
+/// for a barrier with nothing known).
 #[derive(Debug, sqlx::FromRow)]
 pub struct TrendPoint {
     pub created_at: DateTime<Utc>,
     pub overall_index: f64,
-    pub survival: f64,
-    pub retention: f64,
-    pub variability: f64,
-    pub scalability: f64,
-    pub safety: f64,
-    pub outcomes: f64,
-    pub regulatory: f64,
+    pub survival: Option<f64>,
+    pub retention: Option<f64>,
+    pub variability: Option<f64>,
+    pub scalability: Option<f64>,
+    pub safety: Option<f64>,
+    pub outcomes: Option<f64>,
+    pub regulatory: Option<f64>,
 }
 
 /// The program's latest `limit` assessments, oldest first (a chart of more would not be read).

@@ -47,13 +47,13 @@ struct Change {
     model_version: String,
     limiting_barrier: String,
     overall_index: f64,
-    survival: f64,
-    retention: f64,
-    variability: f64,
-    scalability: f64,
-    safety: f64,
-    outcomes: f64,
-    regulatory: f64,
+    survival: Option<f64>,
+    retention: Option<f64>,
+    variability: Option<f64>,
+    scalability: Option<f64>,
+    safety: Option<f64>,
+    outcomes: Option<f64>,
+    regulatory: Option<f64>,
 }
 
 const CHANGE_COLUMNS: &str = "organisation_id, selection, delta, indication, stage, tissue_source, route, readiness_level,
@@ -76,10 +76,11 @@ impl Change {
         }
     }
 
-    /// The scores in [`METRICS`] order, as indexes into the counts.
-    fn buckets(&self) -> [usize; METRICS.len()] {
+    /// The scores in [`METRICS`] order, as indexes into the counts; `None` for a barrier with
+    /// nothing known, which its metric does not count.
+    fn buckets(&self) -> [Option<usize>; METRICS.len()] {
         [
-            self.overall_index,
+            Some(self.overall_index),
             self.survival,
             self.retention,
             self.variability,
@@ -88,13 +89,15 @@ impl Change {
             self.outcomes,
             self.regulatory,
         ]
-        .map(bucket)
+        .map(|score| score.map(bucket))
     }
 
     /// Adds this change to `counts` (one group's counts per metric).
     fn apply(&self, counts: &mut [Vec<i64>]) {
         for (metric, index) in self.buckets().into_iter().enumerate() {
-            counts[metric][index] += i64::from(self.delta);
+            if let Some(index) = index {
+                counts[metric][index] += i64::from(self.delta);
+            }
         }
     }
 }
@@ -223,6 +226,7 @@ async fn fold_batch(connection: &mut PgConnection) -> Result<usize, PersistenceE
         for dimension in DIMENSIONS {
             let group = change.group(dimension);
             for (metric, index) in METRICS.iter().zip(change.buckets()) {
+                let Some(index) = index else { continue };
                 let key = (
                     change.organisation_id,
                     change.selection.clone(),

@@ -160,7 +160,9 @@ pub async fn distributions(
         let group: Option<String> = row.try_get("grp")?;
         let n: i64 = row.try_get("n")?;
         let per_metric = counts.entry(group).or_insert_with(|| vec![Vec::new(); METRICS.len()]);
-        // In each grouping set only its own metric column is non-null (the columns are NOT NULL).
+        // In each grouping set only its own metric column is non-null, except in the set's group of
+        // unknown scores (a barrier with nothing known is NULL), where every metric is NULL: those
+        // rows are not counted in any metric.
         for (index, column) in columns.iter().enumerate() {
             if let Some(value) = row.try_get::<Option<f64>, _>(*column)? {
                 per_metric[index].push((value, u64::try_from(n).unwrap_or(0)));

@@ -90,6 +90,9 @@ pub struct IndicationProfileUsed {
     pub name: Text,
     /// How far the profile is worked out.
     pub maturity: ProfileMaturity,
+    /// For a profile that is not worked: what it lacks, or (generic profile) its limits.
+    #[schema(value_type = Option<String>)]
+    pub maturity_note: Option<Text>,
 }
 
 /// A context modifier the model applied (like CVSS environmental metrics).
@@ -201,6 +204,10 @@ pub struct CapApplied {
     /// Evidence.
     #[schema(value_type = Vec<EvidenceCitation>)]
     pub evidence: Shared<EvidenceCitation>,
+    /// Supported only by claims no outside source confirms (`seed_asserted` or `unverifiable`),
+    /// as for factors. Results stored before the flag existed read back with it `false`.
+    #[serde(default)]
+    pub weakly_grounded: bool,
 }
 
 /// A bonus that raised a barrier.
@@ -216,9 +223,14 @@ pub struct BonusApplied {
     /// Evidence.
     #[schema(value_type = Vec<EvidenceCitation>)]
     pub evidence: Shared<EvidenceCitation>,
+    /// Supported only by claims no outside source confirms (`seed_asserted` or `unverifiable`),
+    /// as for factors. Results stored before the flag existed read back with it `false`.
+    #[serde(default)]
+    pub weakly_grounded: bool,
 }
 
-/// One barrier's assessment. `score` = Σ factor points + Σ bonus points + Σ cap points.
+/// One barrier's assessment. `score` = Σ factor points + Σ bonus points + Σ cap points, when
+/// anything about the barrier is known.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct BarrierAssessment {
     /// The barrier.
@@ -226,9 +238,12 @@ pub struct BarrierAssessment {
     /// Weight in the overall index (0-1), from the indication profile.
     pub weight: f64,
     /// Score, 0-100 (higher is better): weighted mean of the known and critical factors, plus
-    /// bonuses, then capped. 0 when nothing is known (band `unknown`).
-    #[schema(example = 55.5)]
-    pub score: f64,
+    /// bonuses, then capped. Null exactly when nothing is known about the barrier (band `unknown`):
+    /// there is no score to give, and a 0 would read as the worst score (the bounds still say how
+    /// far the unknowns could go). Results stored earlier (model 1.1.0, early 2.0.0) hold 0 there
+    /// and are read back as stored.
+    #[schema(example = 55.5, required = true)]
+    pub score: Option<f64>,
     /// Score with every unknown at its worst.
     pub pessimistic: f64,
     /// Score with every non-critical unknown at its best.
@@ -252,8 +267,10 @@ pub struct BarrierAssessment {
 pub struct BarrierChange {
     /// The barrier.
     pub barrier: Barrier,
-    /// Score change in points.
-    pub change: f64,
+    /// Score change in points; null when the barrier has no score on one side (nothing known
+    /// about it before or after the mitigation): a barrier that becomes known did not rise from 0.
+    #[schema(required = true)]
+    pub change: Option<f64>,
 }
 
 /// A mitigation for a weak factor, with the gain the model computes for it.
@@ -289,6 +306,10 @@ pub struct Mitigation {
     /// Evidence.
     #[schema(value_type = Vec<EvidenceCitation>)]
     pub evidence: Shared<EvidenceCitation>,
+    /// Supported only by claims no outside source confirms (`seed_asserted` or `unverifiable`),
+    /// as for factors. Results stored before the flag existed read back with it `false`.
+    #[serde(default)]
+    pub weakly_grounded: bool,
 }
 
 /// A contradiction or red flag in the profile.
@@ -307,6 +328,10 @@ pub struct Warning {
     /// Evidence.
     #[schema(value_type = Vec<EvidenceCitation>)]
     pub evidence: Shared<EvidenceCitation>,
+    /// Supported only by claims no outside source confirms (`seed_asserted` or `unverifiable`),
+    /// as for factors. Results stored before the flag existed read back with it `false`.
+    #[serde(default)]
+    pub weakly_grounded: bool,
 }
 
 /// The assessment of a program profile.
@@ -383,6 +408,7 @@ pub(crate) fn assess(model: &Model, profile: &Profile) -> Assessment {
             id: indication_profile.id.clone(),
             name: indication_profile.name.clone(),
             maturity: indication_profile.maturity,
+            maturity_note: indication_profile.maturity_note.clone(),
         },
         modifiers: modifiers(&facts, &scores),
         overall: Overall {
@@ -431,15 +457,20 @@ fn modifiers(facts: &Facts, scores: &Scores) -> Vec<Modifier> {
             ),
         });
     }
-    let mut reason = match (profile.milder_below_pfirrmann, facts.pfirrmann_grade) {
-        (Some((below, _)), Some(grade)) => format!(
-            "Pfirrmann grade {grade}; grades below {below} are milder than the profile's {}",
+    let mut reason = match profile
+        .severity_stratifier
+        .map(|stratifier| (stratifier, stratifier.measured(facts)))
+    {
+        Some((stratifier, Some(value))) => format!(
+            "{} {value}; {} are milder than the profile's {}",
+            stratifier.measure(),
+            stratifier.threshold(),
             profile.hostility.as_str()
         ),
-        (Some(_), None) => {
-            format!("Pfirrmann grade unknown: the profile's {} applies", profile.hostility.as_str())
+        Some((stratifier, None)) => {
+            format!("{} unknown: the profile's {} applies", stratifier.measure(), profile.hostility.as_str())
         }
-        (None, _) => "indication profile".to_owned(),
+        None => "indication profile".to_owned(),
     };
     if scores.hostility == Hostility::Severe {
         reason.push_str("; preconditioning and a protective carrier are critical");
@@ -516,6 +547,7 @@ fn barrier_assessment(model: &Model, facts: &Facts, scores: &Scores, barrier: Ba
                 points: points(result.bonus.into()),
                 reason: cited.text.clone(),
                 evidence: cited.citations.clone(),
+                weakly_grounded: cited.weakly_grounded,
             }
         })
         .collect();
@@ -534,13 +566,14 @@ fn barrier_assessment(model: &Model, facts: &Facts, scores: &Scores, barrier: Ba
                 points: points(removed),
                 reason: cited.text.clone(),
                 evidence: cited.citations.clone(),
+                weakly_grounded: cited.weakly_grounded,
             }
         })
         .collect();
     BarrierAssessment {
         barrier,
         weight: f64::from(scores.ctx.profile.weights[barrier.index()]) / 100.0,
-        score: points(result.score.into()),
+        score: result.assessed.then(|| points(result.score.into())),
         pessimistic: points(result.pessimistic.into()),
         optimistic: points(result.optimistic.into()),
         coverage: share(result.coverage),
@@ -675,6 +708,7 @@ pub(crate) fn render_input(path: &str, f: &Facts, out: &mut String) -> bool {
         "cell_source.donor_age_years" => render_value(f.donor_age_years, out),
         "cell_source.cell_bank" => render_one(f.cell_bank, out),
         "cell_source.hla_matching" => render_one(f.hla_matching, out),
+        "cell_source.donor_eligibility" => render_one(f.donor_eligibility, out),
         "manufacturing.preconditioning" => render(f.preconditioning, out),
         "manufacturing.culture_oxygen" => render_one(f.culture_oxygen, out),
         "manufacturing.culture_media" => render_one(f.culture_media, out),
@@ -703,9 +737,11 @@ pub(crate) fn render_input(path: &str, f: &Facts, out: &mut String) -> bool {
         "manufacturing.estimated_cogs_per_dose_usd" => render_value(f.cogs_per_dose_usd, out),
         "manufacturing.media_liters_per_dose" => render_value(f.media_liters_per_dose, out),
         "manufacturing.automation_level" => render_one(f.automation, out),
+        "manufacturing.process_changes" => render_one(f.process_changes, out),
         "quality.post_thaw_viability_pct" => render_value(f.post_thaw_viability_pct, out),
         "quality.viability_at_release_pct" => render_value(f.viability_at_release_pct, out),
         "quality.isct_identity_testing" => render_value(f.isct_identity_testing, out),
+        "quality.hemocompatibility" => render_one(f.hemocompatibility, out),
         "quality.potency_assays" => match f.potency {
             None => out.push_str(UNKNOWN),
             Some(tiers) => {
@@ -788,7 +824,9 @@ fn mitigations(model: &Model, facts: &Facts, scores: &Scores, readiness: &Readin
     let profile = scores.ctx.profile.index;
     let mut ranked: Vec<(i32, usize, Mitigation)> = Vec::new();
     for (position, mitigation) in model.mitigations().iter().enumerate() {
-        if readiness.msc_trl < mitigation.requires_level {
+        if readiness.msc_trl < mitigation.requires_level
+            || (mitigation.only_before_first_in_human && facts.trial_authorised().is_some())
+        {
             continue;
         }
         // Weak factors get mitigations, and so does any factor whose mitigation closes a gate of
@@ -826,13 +864,21 @@ fn mitigations(model: &Model, facts: &Facts, scores: &Scores, readiness: &Readin
                 barrier_changes: Barrier::ALL
                     .iter()
                     .filter_map(|barrier| {
-                        let change = i32::from(counterfactual.barrier(*barrier).score)
-                            - i32::from(scores.barrier(*barrier).score);
-                        (change != 0).then(|| BarrierChange { barrier: *barrier, change: points(change) })
+                        let (before, after) = (scores.barrier(*barrier), counterfactual.barrier(*barrier));
+                        let change = i32::from(after.score) - i32::from(before.score);
+                        match (before.assessed, after.assessed) {
+                            (true, true) if change == 0 => None,
+                            (true, true) => {
+                                Some(BarrierChange { barrier: *barrier, change: Some(points(change)) })
+                            }
+                            (false, false) => None,
+                            _ => Some(BarrierChange { barrier: *barrier, change: None }),
+                        }
                     })
                     .collect(),
                 tradeoff: mitigation.tradeoff.clone(),
                 evidence: mitigation.citations.clone(),
+                weakly_grounded: mitigation.weakly_grounded,
             },
         ));
     }
@@ -917,6 +963,7 @@ fn warnings(model: &Model, facts: &Facts, scores: &Scores, readiness: &Readiness
                 message: cited.text.clone(),
                 fields: fields.iter().map(|field| Text::literal(field)).collect(),
                 evidence: cited.citations.clone(),
+                weakly_grounded: cited.weakly_grounded,
             }
         })
         .collect()

@@ -310,21 +310,106 @@ categorical! {
 categorical! {
     /// How far an indication profile is worked out.
     pub enum ProfileMaturity {
-        /// Fully worked from the seeds and external calibration.
+        /// Fully worked: sourced hostility with its severity stratifier, a cited fit for every
+        /// route, standard endpoints with MCIDs, indication-specific procedure risks and a
+        /// reference program (issue 15).
         Worked => "worked",
-        /// Weights and route fit only; thinner evidence.
+        /// Some of that is missing; `maturity_note` says what.
         Draft => "draft",
     }
 }
 
-/// A disc-style rule: below a Pfirrmann grade the microenvironment is milder.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PfirrmannRule {
-    /// Grades below this one use `hostility`.
-    pub below_grade: u32,
-    /// Hostility for those grades.
-    pub hostility: Hostility,
+/// A severity stratifier the literature grades (issue 15): on the milder side of a threshold the
+/// microenvironment is milder than the profile's hostility, which applies to the rest and
+/// whenever the program does not state the measure (unknown is read at its worst).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "measure", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SeverityStratifier {
+    /// Disc: Pfirrmann grades below `milder_below` are milder.
+    PfirrmannGrade {
+        /// The first grade the profile's hostility applies to.
+        milder_below: u32,
+        /// Hostility below it.
+        hostility: Hostility,
+    },
+    /// Knee osteoarthritis: Kellgren-Lawrence grades below `milder_below` are milder.
+    KellgrenLawrenceGrade {
+        /// The first grade the profile's hostility applies to.
+        milder_below: u32,
+        /// Hostility below it.
+        hostility: Hostility,
+    },
+    /// Limb ischaemia: Rutherford categories below `milder_below` are milder.
+    RutherfordCategory {
+        /// The first category the profile's hostility applies to.
+        milder_below: u32,
+        /// Hostility below it.
+        hostility: Hostility,
+    },
+    /// Infarct, stroke, spinal cord injury: dosing from `milder_from` days after onset is milder.
+    DaysSinceOnset {
+        /// The first day after onset that is milder.
+        milder_from: u32,
+        /// Hostility from then on.
+        hostility: Hostility,
+    },
+}
+
+impl SeverityStratifier {
+    /// The input key of the measure.
+    pub const fn measure(self) -> &'static str {
+        match self {
+            Self::PfirrmannGrade { .. } => "pfirrmann_grade",
+            Self::KellgrenLawrenceGrade { .. } => "kellgren_lawrence_grade",
+            Self::RutherfordCategory { .. } => "rutherford_category",
+            Self::DaysSinceOnset { .. } => "days_since_onset",
+        }
+    }
+
+    /// The program's value of the measure, if it states it.
+    pub(crate) fn measured(self, facts: &super::facts::Facts) -> Option<u32> {
+        match self {
+            Self::PfirrmannGrade { .. } => facts.pfirrmann_grade,
+            Self::KellgrenLawrenceGrade { .. } => facts.kellgren_lawrence_grade,
+            Self::RutherfordCategory { .. } => facts.rutherford_category,
+            Self::DaysSinceOnset { .. } => facts.days_since_onset,
+        }
+    }
+
+    /// The milder hostility, when the value lies on the milder side of the threshold.
+    pub const fn milder(self, value: u32) -> Option<Hostility> {
+        match self {
+            Self::PfirrmannGrade { milder_below, hostility }
+            | Self::KellgrenLawrenceGrade { milder_below, hostility }
+            | Self::RutherfordCategory { milder_below, hostility }
+                if value < milder_below =>
+            {
+                Some(hostility)
+            }
+            Self::DaysSinceOnset { milder_from, hostility } if value >= milder_from => Some(hostility),
+            _ => None,
+        }
+    }
+
+    /// The threshold in words, for the assessment's modifier.
+    pub fn threshold(self) -> String {
+        match self {
+            Self::PfirrmannGrade { milder_below, .. }
+            | Self::KellgrenLawrenceGrade { milder_below, .. }
+            | Self::RutherfordCategory { milder_below, .. } => format!("values below {milder_below}"),
+            Self::DaysSinceOnset { milder_from, .. } => format!("dosing from day {milder_from}"),
+        }
+    }
+
+    /// Whether the threshold lies inside the measure's range (so both strata can occur).
+    pub const fn within_range(self) -> bool {
+        match self {
+            Self::PfirrmannGrade { milder_below, .. } => milder_below >= 2 && milder_below <= 5,
+            Self::KellgrenLawrenceGrade { milder_below, .. } => milder_below >= 1 && milder_below <= 4,
+            Self::RutherfordCategory { milder_below, .. } => milder_below >= 1 && milder_below <= 6,
+            Self::DaysSinceOnset { milder_from, .. } => milder_from >= 1 && milder_from <= 36500,
+        }
+    }
 }
 
 /// Barrier weights of an indication profile, in percent; they sum to 100.
@@ -372,15 +457,21 @@ pub struct IndicationProfileDefinition {
     pub name: String,
     /// How far it is worked out.
     pub maturity: ProfileMaturity,
+    /// The profile this one was split from (issue 15). A mitigation without a row for this
+    /// profile uses its row for that one, so catalogue rows written before the split keep applying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_from: Option<String>,
     /// Indications scored with this profile.
     pub indications: Vec<Indication>,
     /// Barrier weights.
     pub barrier_weights: BarrierWeights,
     /// Microenvironment hostility.
     pub hostility: Hostility,
-    /// Milder hostility below a Pfirrmann grade (disc).
-    #[serde(default)]
-    pub milder_below_pfirrmann: Option<PfirrmannRule>,
+    /// Why that hostility, with the sources, and the severity strata the literature has.
+    pub hostility_rationale: String,
+    /// The severity stratifier the literature grades, where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity_stratifier: Option<SeverityStratifier>,
     /// The target tissue is hypoxic, so hypoxic preconditioning matches it (SV1).
     pub target_tissue_hypoxic: bool,
     /// The target is a local tissue: systemic delivery cannot place cells there.
@@ -398,18 +489,40 @@ pub struct IndicationProfileDefinition {
     /// A carrier with a clinical precedent in this indication (SV2).
     #[serde(default)]
     pub carrier_precedent: Option<Carrier>,
-    /// Route fit (0-1) of the routes this profile rates (RT1).
-    pub route_fit: BTreeMap<Route, f64>,
-    /// Route fit of every other route.
-    pub default_route_fit: f64,
+    /// Route fit (0-1) of every route, each with its reason and evidence (RT1).
+    pub route_fit: BTreeMap<Route, RouteFit>,
     /// The standard outcome set: every group must be covered by at least one measure (OM1).
     /// Empty: two validated measures count as a full set.
     #[serde(default)]
     pub standard_proms: Vec<Vec<Prom>>,
     /// The standard outcome set in words.
     pub outcome_set: String,
+    /// The minimal clinically important differences (or the accepted responder thresholds) of
+    /// the standard endpoints, with their sources.
+    pub mcid: String,
+    /// Programs scored under this profile that document it: a back-test case
+    /// (`validation/cases/…`) or a reference program (`src/scoring/reference_programs/…`).
+    pub reference_programs: Vec<String>,
+    /// What the profile still lacks to be worked, or, for the generic profile, its limits; shown
+    /// with every assessment that uses the profile. Absent exactly when the profile is worked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maturity_note: Option<String>,
     /// Evidence for the profile's choices.
     pub evidence: Vec<EvidenceLink>,
+}
+
+/// How well one route reaches an indication's target, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteFit {
+    /// Fit, 0-1.
+    pub fit: f64,
+    /// Why: retention or biodistribution data, clinical precedent, an approved product's route,
+    /// or the anatomy.
+    pub reason: String,
+    /// Evidence the reason rests on; empty where the anatomy alone decides.
+    #[serde(default)]
+    pub evidence: Vec<String>,
 }
 
 /// What one group of regulators expects.
@@ -516,6 +629,10 @@ pub struct MitigationDefinition {
     /// pivotal-design agreement before first-in-human data).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requires_level: Option<u8>,
+    /// A prerequisite: offered only while no clinical trial has been authorised (a change of
+    /// tissue source after first-in-human makes a new product, EXT-CMC-COMPARABILITY).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub only_before_first_in_human: bool,
     /// The change per indication profile id, where it depends on the indication; the mitigation
     /// is offered only for the profiles listed.
     #[serde(default)]
@@ -606,7 +723,9 @@ categorical! {
         /// A seed claim no attached outside source confirms: research.md marks it – or ✅ without
         /// naming a source.
         SeedAsserted => "seed_asserted",
-        /// A seed claim or number that could not be checked, e.g. a vendor claim (❓).
+        /// A seed claim or number that could not be checked, e.g. a vendor claim (❓); or an
+        /// outside claim the research names a source for but could not confirm from it
+        /// (UNCONFIRMED in the indication research): it carries `external_source` and no seed.
         Unverifiable => "unverifiable",
         /// A seed claim that has been overtaken by events (⚠️).
         Outdated => "outdated",

@@ -129,7 +129,14 @@ pub(crate) struct Scores<'m> {
 }
 
 /// Facts that set the context every factor is read in; a change to them re-scores everything.
-const CONTEXT: u128 = mask(&[Field::indication, Field::pfirrmann_grade, Field::mechanisms]);
+const CONTEXT: u128 = mask(&[
+    Field::indication,
+    Field::pfirrmann_grade,
+    Field::kellgren_lawrence_grade,
+    Field::rutherford_category,
+    Field::days_since_onset,
+    Field::mechanisms,
+]);
 
 /// Facts read by barrier aggregation rather than by factors.
 const AGGREGATION: u128 = mask(&[
@@ -156,10 +163,10 @@ fn narrow(value: u64) -> u16 {
 /// The context the factors read the program in.
 pub(crate) fn context<'m>(model: &'m Model, facts: &Facts) -> (Context<'m>, Hostility, bool) {
     let profile = model.profile_for(facts.indication);
-    let hostility = match (profile.milder_below_pfirrmann, facts.pfirrmann_grade) {
-        (Some((below, milder)), Some(grade)) if grade < below => milder,
-        _ => profile.hostility,
-    };
+    let hostility = profile
+        .severity_stratifier
+        .and_then(|stratifier| stratifier.milder(stratifier.measured(facts)?))
+        .unwrap_or(profile.hostility);
     let given = facts.mechanisms.filter(|mechanisms| !mechanisms.is_empty());
     let mechanisms: Set<Mechanism> = given.unwrap_or(profile.default_mechanisms);
     let ctx = Context {

@@ -43,9 +43,9 @@ impl Barrier {
             Self::Retention => &all[5..9],
             Self::Variability => &all[9..16],
             Self::Scalability => &all[16..21],
-            Self::Safety => &all[21..28],
-            Self::Outcomes => &all[28..36],
-            Self::Regulatory => &all[36..41],
+            Self::Safety => &all[21..30],
+            Self::Outcomes => &all[30..38],
+            Self::Regulatory => &all[38..43],
         }
     }
 }
@@ -81,7 +81,7 @@ categorical! {
         Va4 => "VA4",
         /// Release-specification completeness.
         Va5 => "VA5",
-        /// Process control.
+        /// Comparability across process changes.
         Va6 => "VA6",
         /// Lot-to-lot consistency.
         Va7 => "VA7",
@@ -109,6 +109,10 @@ categorical! {
         Sf6 => "SF6",
         /// Long-term safety follow-up.
         Sf7 => "SF7",
+        /// Donor eligibility.
+        Sf8 => "SF8",
+        /// Hemocompatibility.
+        Sf9 => "SF9",
         /// Validated outcome measures.
         Om1 => "OM1",
         /// Structural or mechanistic endpoint.
@@ -279,11 +283,11 @@ scale!(
 );
 scale!(
     /// VA6.
-    ProcessControlLevel {
-        ManualOpen => "manual_open",
-        PartiallyClosed => "partially_closed",
-        ClosedAutomated => "closed_automated",
-        ClosedAutomatedWithControls => "closed_automated_with_controls",
+    ComparabilityLevel {
+        NotShown => "changed_comparability_not_shown",
+        Pending => "changed_comparability_pending",
+        Shown => "changed_comparability_shown",
+        Unchanged => "unchanged_since_clinical_lots",
     }
 );
 scale!(
@@ -345,6 +349,7 @@ scale!(
     RouteSafetyLevel {
         SystemicInfusion => "systemic_infusion",
         CardiacProcedure => "cardiac_procedure",
+        CnsParenchymal => "cns_parenchymal",
         Intradiscal => "intradiscal",
         IntradiscalWithPrecautions => "intradiscal_with_precautions",
         LocalInjection => "local_injection",
@@ -482,7 +487,7 @@ impl FactorCode {
             Rt1 | Rt2 | Rt3 | Rt4 => Barrier::Retention,
             Va1 | Va2 | Va3 | Va4 | Va5 | Va6 | Va7 => Barrier::Variability,
             Mf1 | Mf2 | Mf3 | Mf4 | Mf5 => Barrier::Scalability,
-            Sf1 | Sf2 | Sf3 | Sf4 | Sf5 | Sf6 | Sf7 => Barrier::Safety,
+            Sf1 | Sf2 | Sf3 | Sf4 | Sf5 | Sf6 | Sf7 | Sf8 | Sf9 => Barrier::Safety,
             Om1 | Om2 | Om3 | Om4 | Om5 | Om6 | Om7 | Om8 => Barrier::Outcomes,
             Rg1 | Rg2 | Rg4 | Rg5 | Rg6 => Barrier::Regulatory,
         }
@@ -507,7 +512,7 @@ impl FactorCode {
             Va3 => Levels(CultureMedia::KEYS),
             Va4 => Levels(PotencyLevel::KEYS),
             Va5 => Checklist(RELEASE_ITEMS),
-            Va6 => Levels(ProcessControlLevel::KEYS),
+            Va6 => Levels(ComparabilityLevel::KEYS),
             Va7 => Levels(LotConsistencyLevel::KEYS),
             Mf1 => Levels(ScaleFitLevel::KEYS),
             Mf2 => Levels(CostLevel::KEYS),
@@ -521,6 +526,8 @@ impl FactorCode {
             Sf5 => Levels(ImmunogenicityLevel::KEYS),
             Sf6 => Levels(ModificationRiskLevel::KEYS),
             Sf7 => Levels(FollowUpYearsLevel::KEYS),
+            Sf8 => Levels(DonorEligibility::KEYS),
+            Sf9 => Levels(Hemocompatibility::KEYS),
             Om1 => Levels(PromLevel::KEYS),
             Om2 => Levels(StructuralLevel::KEYS),
             Om3 => Levels(ControlLevel::KEYS),
@@ -577,7 +584,7 @@ impl FactorCode {
                 release_karyotype,
                 release_potency,
             ]),
-            Va6 => mask(&[automation, culture_oxygen, substrate]),
+            Va6 => mask(&[process_changes]),
             Va7 => mask(&[lots_characterised, potency_cv_within_limit]),
             Mf1 => mask(&[culture_format, cells_per_lot, dose_cells, doses_per_lot]),
             Mf2 => mask(&[cogs_per_dose_usd, media_liters_per_dose, presentation]),
@@ -597,6 +604,8 @@ impl FactorCode {
                 integration_site_analysis,
             ]),
             Sf7 => mask(&[ltfu_safety_years]),
+            Sf8 => mask(&[donor_type, donor_eligibility, approval, marketing_application, deficiencies]),
+            Sf9 => mask(&[route, hemocompatibility]),
             Om1 => mask(&[proms]),
             Om2 => mask(&[structural_endpoints]),
             Om3 => mask(&[control_arm]),
@@ -619,8 +628,8 @@ impl FactorCode {
         match self {
             Sv1 | Va3 | Va6 | Va7 | Mf1 | Mf2 | Mf4 | Mf5 | Sf3 | Sf6 => Section::Manufacturing,
             Sv2 | Rt1 | Rt2 | Rt3 | Sf4 => Section::Delivery,
-            Sv3 | Va4 | Va5 => Section::Quality,
-            Sv4 | Va1 | Va2 | Sf5 => Section::CellSource,
+            Sv3 | Va4 | Va5 | Sf9 => Section::Quality,
+            Sv4 | Va1 | Va2 | Sf5 | Sf8 => Section::CellSource,
             Sv5 | Rt4 | Sf1 | Sf2 | Rg6 => Section::Nonclinical,
             Mf3 => Section::Formulation,
             Sf7 | Om1 | Om2 | Om3 | Om4 | Om5 | Om6 | Om7 | Om8 => Section::Clinical,
@@ -660,9 +669,7 @@ impl FactorCode {
             Va3 => &["manufacturing.culture_media"],
             Va4 => &["quality.potency_assays", "quality.isct_identity_testing"],
             Va5 => &["quality.release_criteria"],
-            Va6 => {
-                &["manufacturing.automation_level", "manufacturing.culture_oxygen", "manufacturing.substrate"]
-            }
+            Va6 => &["manufacturing.process_changes"],
             Va7 => &["manufacturing.lot_consistency"],
             Mf1 => &[
                 "manufacturing.culture_format",
@@ -691,6 +698,8 @@ impl FactorCode {
             ],
             Sf6 => &["manufacturing.genetic_modification", "program.product_class"],
             Sf7 => &["clinical.ltfu_safety_years"],
+            Sf8 => &["cell_source.donor_eligibility", "cell_source.donor_type"],
+            Sf9 => &["quality.hemocompatibility", "delivery.route"],
             Om1 => &["clinical.proms"],
             Om2 => &["clinical.structural_endpoints"],
             Om3 => &["clinical.control_arm"],
@@ -854,6 +863,8 @@ pub(crate) fn evaluate(factor: FactorCode, facts: &Facts, ctx: &Context, prior: 
 ///   the clinical lots (ISCT identity, EXT-ISCT-2006).
 /// - SF1: an application or approval of a culture-expanded cell product addresses genetic
 ///   stability, at least by karyotype (SF-03).
+/// - SF8: an application or approval of an allogeneic product rests on donors screened and tested
+///   for relevant communicable disease agents (21 CFR 1271 subpart C; EU Directive 2006/17/EC).
 pub(crate) fn implied_floor(factor: FactorCode, facts: &Facts) -> Option<Grade> {
     let dossier = facts.approval.is_some() || facts.standing_application().is_some();
     let trial = facts.trial_authorised().is_some();
@@ -863,6 +874,7 @@ pub(crate) fn implied_floor(factor: FactorCode, facts: &Facts) -> Option<Grade> 
         FactorCode::Va4 if dossier && !potency_cited => Some(grade(PotencyLevel::FunctionalNotMoaLinked)),
         FactorCode::Va4 if dossier || trial => Some(grade(PotencyLevel::IdentityOnly)),
         FactorCode::Sf1 if dossier => Some(grade(GeneticStabilityLevel::Karyotype)),
+        FactorCode::Sf8 if dossier => Some(grade(DonorEligibility::ScreenedAndTested)),
         _ => None,
     }
 }
@@ -894,7 +906,7 @@ fn evaluate_inputs(factor: FactorCode, facts: &Facts, ctx: &Context, prior: &[Fa
         Va3 => direct(facts.culture_media),
         Va4 => potency_assay(facts, ctx),
         Va5 => release_specification(facts),
-        Va6 => process_control(facts),
+        Va6 => comparability(facts),
         Va7 => lot_consistency(facts, ctx),
         Mf1 => format_versus_scale(facts, ctx),
         Mf2 => cost_per_dose(facts, ctx),
@@ -933,6 +945,8 @@ fn evaluate_inputs(factor: FactorCode, facts: &Facts, ctx: &Context, prior: &[Fa
                 FollowUpYearsLevel::FiveYearsOrMore
             }
         })),
+        Sf8 => donor_eligibility(facts),
+        Sf9 => hemocompatibility(facts),
         Om1 => outcome_measures(facts, ctx),
         Om2 => structural_endpoint(facts, ctx),
         // In a lethal orphan setting a single-arm trial is read against the natural history, as an
@@ -1263,17 +1277,37 @@ fn fraction_reading(met: u8, unknown: u8, of: u8) -> Reading {
     }
 }
 
-fn process_control(facts: &Facts) -> Reading {
-    use ProcessControlLevel as L;
-    let extra_control = facts.culture_oxygen == Some(CultureOxygen::Physioxic25pct)
-        || facts.substrate == Some(Substrate::SyntheticPeptideSubstrate);
-    direct(facts.automation.map(|automation| match automation {
-        AutomationLevel::ManualOpen => L::ManualOpen,
-        AutomationLevel::PartiallyClosed => L::PartiallyClosed,
-        AutomationLevel::ClosedAutomated if extra_control => L::ClosedAutomatedWithControls,
-        AutomationLevel::ClosedAutomated => L::ClosedAutomated,
-        AutomationLevel::ClosedAutomatedWithInlineAnalytics => L::ClosedAutomatedWithControls,
-    }))
+/// VA6: a product made by a changed process is the clinically tested product only if
+/// comparability is shown (EXT-CMC-COMPARABILITY); before any clinical lot there is nothing to be
+/// comparable to.
+fn comparability(facts: &Facts) -> Reading {
+    use ComparabilityLevel as L;
+    match facts.process_changes {
+        None => NOTHING_KNOWN,
+        Some(ProcessChanges::NoClinicalLotsYet) => Reading::NotApplicable,
+        Some(ProcessChanges::ChangedComparabilityNotShown) => Reading::Known(grade(L::NotShown)),
+        Some(ProcessChanges::ChangedComparabilityPending) => Reading::Known(grade(L::Pending)),
+        Some(ProcessChanges::ChangedComparabilityShown) => Reading::Known(grade(L::Shown)),
+        Some(ProcessChanges::UnchangedSinceClinicalLots) => Reading::Known(grade(L::Unchanged)),
+    }
+}
+
+/// SF8: autologous cells are exempt from the donor-eligibility determination (21 CFR
+/// 1271.90(a)(1)); every allogeneic donor needs one (EXT-DONOR-ELIGIBILITY).
+fn donor_eligibility(facts: &Facts) -> Reading {
+    match facts.donor_type {
+        Some(DonorType::Autologous) => Reading::NotApplicable,
+        _ => direct(facts.donor_eligibility),
+    }
+}
+
+/// SF9: tissue factor matters where cells meet flowing blood (EXT-HEMOCOMPATIBILITY); a local
+/// injection is not read. An unknown route leaves the factor unknown.
+fn hemocompatibility(facts: &Facts) -> Reading {
+    match facts.route {
+        Some(route) if !route.is_intravascular() => Reading::NotApplicable,
+        _ => direct(facts.hemocompatibility),
+    }
 }
 
 fn lot_consistency(facts: &Facts, ctx: &Context) -> Reading {
@@ -1369,6 +1403,7 @@ fn route_safety(facts: &Facts, ctx: &Context) -> Reading {
     let level = match route {
         Route::Intravenous | Route::IntraArterial => L::SystemicInfusion,
         Route::Intramyocardial | Route::EndomyocardialCatheter | Route::Intracoronary => L::CardiacProcedure,
+        Route::IntraparenchymalCns => L::CnsParenchymal,
         Route::Intradiscal => {
             let all_precautions = |measures: Set<ProcedureSafetyMeasure>| {
                 ProcedureSafetyMeasure::ALL.iter().all(|measure| measures.contains(*measure))
@@ -1389,7 +1424,9 @@ fn route_safety(facts: &Facts, ctx: &Context) -> Reading {
         | Route::Intranasal
         | Route::LocalPerilesionalInjection
         | Route::SurgicalImplantationWithScaffold
-        | Route::InhaledAerosol => L::LocalInjection,
+        | Route::InhaledAerosol
+        | Route::Intratracheal
+        | Route::Topical => L::LocalInjection,
     };
     Reading::Known(grade(level))
 }

@@ -50,6 +50,9 @@ replaced_on_merge!(
     SafetySwitch,
     GmpStatus,
     AutomationLevel,
+    ProcessChanges,
+    DonorEligibility,
+    Hemocompatibility,
     Presentation,
     Route,
     Carrier,
@@ -267,6 +270,9 @@ pub(crate) const fn mask(fields: &[Field]) -> u128 {
 facts! {
     indication: Indication,
     pfirrmann_grade: u32,
+    kellgren_lawrence_grade: u32,
+    rutherford_category: u32,
+    days_since_onset: u32,
     mechanisms: Set<Mechanism>,
     product_class: ProductClass,
     stage: DevelopmentStage,
@@ -276,6 +282,7 @@ facts! {
     donor_age_years: f64,
     cell_bank: CellBank,
     hla_matching: HlaMatching,
+    donor_eligibility: DonorEligibility,
     cell_source_evidence: EvidenceLevel,
 
     culture_media: CultureMedia,
@@ -297,6 +304,7 @@ facts! {
     media_liters_per_dose: f64,
     cogs_per_dose_usd: f64,
     automation: AutomationLevel,
+    process_changes: ProcessChanges,
     manufacturing_evidence: EvidenceLevel,
 
     isct_identity_testing: bool,
@@ -364,6 +372,7 @@ facts! {
     approval: Milestone,
     deficiencies: Set<DeficiencyReason>,
     release_specification_accepted: bool,
+    hemocompatibility: Hemocompatibility,
     nonclinical_package_accepted: bool,
     regulatory_evidence: EvidenceLevel,
 }
@@ -398,8 +407,11 @@ impl Facts {
         let mut facts = Self::UNKNOWN;
         if let Some(p) = &profile.program {
             facts.indication = p.indication;
-            facts.pfirrmann_grade =
-                p.indication_detail.and_then(|detail| detail.pfirrmann_grade).map(PfirrmannGrade::get);
+            let detail = p.indication_detail.unwrap_or_default();
+            facts.pfirrmann_grade = detail.pfirrmann_grade.map(PfirrmannGrade::get);
+            facts.kellgren_lawrence_grade = detail.kellgren_lawrence_grade.map(KellgrenLawrenceGrade::get);
+            facts.rutherford_category = detail.rutherford_category.map(RutherfordCategory::get);
+            facts.days_since_onset = detail.days_since_onset.map(DaysSinceOnset::get);
             facts.mechanisms = set_of(&p.intended_mechanism);
             facts.product_class = p.product_class;
             facts.stage = p.stage;
@@ -410,6 +422,7 @@ impl Facts {
             facts.donor_age_years = c.donor_age_years.map(AgeYears::get);
             facts.cell_bank = c.cell_bank;
             facts.hla_matching = c.hla_matching;
+            facts.donor_eligibility = c.donor_eligibility;
             facts.cell_source_evidence = c.evidence_level;
         }
         if let Some(m) = &profile.manufacturing {
@@ -436,6 +449,7 @@ impl Facts {
             facts.media_liters_per_dose = m.media_liters_per_dose.map(Litres::get);
             facts.cogs_per_dose_usd = m.estimated_cogs_per_dose_usd.map(Usd::get);
             facts.automation = m.automation_level;
+            facts.process_changes = m.process_changes;
             facts.manufacturing_evidence = m.evidence_level;
         }
         if let Some(q) = &profile.quality {
@@ -456,6 +470,7 @@ impl Facts {
             facts.potency =
                 q.potency_assays.as_deref().map(|assays| PotencyTiers::from_assays(assays, frozen));
             facts.release_specification_accepted = q.release_specification_accepted_by_regulator;
+            facts.hemocompatibility = q.hemocompatibility;
             facts.quality_evidence = q.evidence_level;
         }
         if let Some(f) = &profile.formulation {

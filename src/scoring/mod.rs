@@ -47,8 +47,9 @@ pub use document::{
     BarrierDefinition, BarrierWeights, BonusCode, BonusDefinition, CapCode, CapDefinition, ChangelogEntry,
     ChecklistItemDefinition, Constants, Effort, Evidence, EvidenceLink, EvidenceRole, EvidenceWeights,
     FactorDefinition, Hostility, IndicationProfileDefinition, LevelDefinition, Maturity, MechanismDefinition,
-    MitigationDefinition, ModelDocument, PfirrmannRule, ProfileMaturity, RegionChecklist, RegionItem,
-    Requirement, Severity, Thresholds, ValidationSummary, VerificationStatus, WarningCode, WarningDefinition,
+    MitigationDefinition, ModelDocument, ProfileMaturity, RegionChecklist, RegionItem, Requirement, RouteFit,
+    Severity, SeverityStratifier, Thresholds, ValidationSummary, VerificationStatus, WarningCode,
+    WarningDefinition,
 };
 pub use factors::{Barrier, Criticality, FactorCode};
 pub use input_types::Label;

@@ -26,20 +26,33 @@ pub(crate) const MODEL_TOML: &str = concat!(
     include_str!("model_data/caps_and_bonuses.toml"),
     include_str!("model_data/mechanisms.toml"),
     include_str!("model_data/indications/intervertebral_disc.toml"),
-    include_str!("model_data/indications/gvhd.toml"),
+    include_str!("model_data/indications/knee_osteoarthritis.toml"),
+    include_str!("model_data/indications/rheumatoid_arthritis.toml"),
+    include_str!("model_data/indications/cartilage_defect.toml"),
+    include_str!("model_data/indications/critical_limb_ischemia.toml"),
+    include_str!("model_data/indications/sle.toml"),
+    include_str!("model_data/indications/gvhd_acute.toml"),
+    include_str!("model_data/indications/gvhd_chronic.toml"),
     include_str!("model_data/indications/crohns_perianal_fistula.toml"),
-    include_str!("model_data/indications/joint_arthritis.toml"),
-    include_str!("model_data/indications/cardiac.toml"),
-    include_str!("model_data/indications/ischemic_stroke.toml"),
+    include_str!("model_data/indications/crohns_luminal.toml"),
     include_str!("model_data/indications/ards.toml"),
+    include_str!("model_data/indications/copd.toml"),
+    include_str!("model_data/indications/ipf.toml"),
+    include_str!("model_data/indications/bronchopulmonary_dysplasia.toml"),
+    include_str!("model_data/indications/myocardial_infarction.toml"),
+    include_str!("model_data/indications/heart_failure_ischemic.toml"),
+    include_str!("model_data/indications/heart_failure_nonischemic.toml"),
+    include_str!("model_data/indications/ischemic_stroke.toml"),
     include_str!("model_data/indications/spinal_cord_injury.toml"),
-    include_str!("model_data/indications/chronic_lung.toml"),
+    include_str!("model_data/indications/als.toml"),
+    include_str!("model_data/indications/multiple_sclerosis.toml"),
     include_str!("model_data/indications/generic.toml"),
     include_str!("model_data/region_checklists.toml"),
     include_str!("model_data/warnings.toml"),
     include_str!("model_data/mitigations.toml"),
     include_str!("model_data/readiness.toml"),
     include_str!("model_data/evidence.toml"),
+    include_str!("model_data/evidence_indications.toml"),
 );
 
 /// The seed files evidence may quote.
@@ -79,9 +92,10 @@ pub(crate) struct CompiledProfile {
     pub id: Text,
     pub name: Text,
     pub maturity: ProfileMaturity,
+    pub maturity_note: Option<Text>,
     pub weights: [u32; 7],
     pub hostility: Hostility,
-    pub milder_below_pfirrmann: Option<(u32, Hostility)>,
+    pub severity_stratifier: Option<SeverityStratifier>,
     pub target_tissue_hypoxic: bool,
     pub local_target: bool,
     pub orphan_lethal: bool,
@@ -143,6 +157,8 @@ pub(crate) struct CompiledMitigation {
     pub effort: Effort,
     pub tradeoff: Option<Text>,
     pub requires_level: u8,
+    pub only_before_first_in_human: bool,
+    pub weakly_grounded: bool,
     /// The change, per profile index; `None` where the mitigation is not offered.
     pub change_by_profile: Vec<Option<Facts>>,
     pub citations: Shared<EvidenceCitation>,
@@ -157,6 +173,7 @@ pub(crate) struct Cited {
     /// The reason (caps, bonuses) or message (warnings).
     pub text: Text,
     pub citations: Shared<EvidenceCitation>,
+    pub weakly_grounded: bool,
 }
 
 /// The scoring model: validated data plus the compiled tables the engine reads.
@@ -333,7 +350,7 @@ fn citations(links: &[EvidenceLink], registry: &HashMap<&str, &Evidence>) -> Sha
         .into()
 }
 
-/// Whether a factor or gate is supported only by claims no outside source confirms: none of its
+/// Whether a factor, gate, cap, bonus, warning or mitigation is supported only by claims no outside source confirms: none of its
 /// `supports` citations is an externally confirmed seed claim or an external fact (research §9.6).
 /// Calibrating evidence and caveats do not ground it.
 fn weakly_grounded(citations: &[EvidenceCitation]) -> bool {
@@ -357,11 +374,14 @@ fn cited<T>(
 ) -> Cited {
     let definition = definitions.iter().position(matches).unwrap_or_default();
     let found = definitions.get(definition);
+    let citations: Shared<EvidenceCitation> =
+        found.map_or_else(|| Vec::new().into(), |d| citations(links(d), registry));
     Cited {
         definition,
         tenths: found.map_or(0, |d| (tenths(d) * 10.0).round() as u16),
         text: Text::from(found.map_or("", &text)),
-        citations: found.map_or_else(|| Vec::new().into(), |d| citations(links(d), registry)),
+        weakly_grounded: weakly_grounded(&citations),
+        citations,
     }
 }
 
@@ -415,12 +435,10 @@ fn compile(document: ModelDocument) -> Model {
             id: Text::from(p.id.as_str()),
             name: Text::from(p.name.as_str()),
             maturity: p.maturity,
+            maturity_note: p.maturity_note.as_deref().map(Text::from),
             weights: std::array::from_fn(|i| p.barrier_weights.of(Barrier::ALL[i])),
             hostility: p.hostility,
-            milder_below_pfirrmann: p
-                .milder_below_pfirrmann
-                .as_ref()
-                .map(|rule| (rule.below_grade, rule.hostility)),
+            severity_stratifier: p.severity_stratifier,
             target_tissue_hypoxic: p.target_tissue_hypoxic,
             local_target: p.local_target,
             orphan_lethal: p.orphan_lethal,
@@ -428,9 +446,10 @@ fn compile(document: ModelDocument) -> Model {
             structural_endpoint_relevant: p.structural_endpoint_relevant,
             default_mechanisms: p.default_mechanisms.iter().copied().collect(),
             carrier_precedent: p.carrier_precedent,
+            // Validation guarantees every route is rated.
             route_fit: Route::ALL
                 .iter()
-                .map(|route| permille(p.route_fit.get(route).copied().unwrap_or(p.default_route_fit)))
+                .map(|route| permille(p.route_fit.get(route).map_or(0.0, |route_fit| route_fit.fit)))
                 .collect(),
             standard_proms: p.standard_proms.iter().map(|group| group.iter().copied().collect()).collect(),
         })
@@ -532,14 +551,22 @@ fn compile(document: ModelDocument) -> Model {
             effort: m.effort,
             tradeoff: m.tradeoff.as_deref().map(Text::from),
             requires_level: m.requires_level.unwrap_or(0),
+            only_before_first_in_human: m.only_before_first_in_human,
             change_by_profile: document
                 .indication_profiles
                 .iter()
                 .map(|profile| {
-                    m.change_by_profile.get(&profile.id).or(m.change.as_ref()).map(Facts::from_profile)
+                    m.change_by_profile
+                        .get(&profile.id)
+                        .or_else(|| {
+                            profile.split_from.as_ref().and_then(|from| m.change_by_profile.get(from))
+                        })
+                        .or(m.change.as_ref())
+                        .map(Facts::from_profile)
                 })
                 .collect(),
             citations: citations(&m.evidence, &registry),
+            weakly_grounded: weakly_grounded(&citations(&m.evidence, &registry)),
         })
         .collect();
 
@@ -748,7 +775,11 @@ fn validate(document: &ModelDocument) -> Vec<String> {
         if registry.insert(evidence.id.as_str(), evidence).is_some() {
             problems.push(format!("evidence {} is defined twice", evidence.id));
         }
-        let external = evidence.verification_status == VerificationStatus::ExternalSource;
+        // An outside claim the research could not confirm from a source it read is kept as
+        // `unverifiable` with the source it names, so it never grounds a factor (issue 15).
+        let external = evidence.verification_status == VerificationStatus::ExternalSource
+            || (evidence.verification_status == VerificationStatus::Unverifiable
+                && evidence.seed_file.is_none());
         if external {
             if evidence.external_source.is_none()
                 || evidence.seed_file.is_some()
@@ -920,19 +951,42 @@ fn validate(document: &ModelDocument) -> Vec<String> {
         for indication in &profile.indications {
             *covered.entry(*indication).or_default() += 1;
         }
-        if profile
-            .route_fit
-            .values()
-            .chain([&profile.default_route_fit])
-            .any(|fit| !(0.0..=1.0).contains(fit))
-        {
+        if profile.route_fit.values().any(|route_fit| !(0.0..=1.0).contains(&route_fit.fit)) {
             problems.push(format!("{owner} route fit must be 0-1"));
+        }
+        if let Some(route) = Route::ALL.iter().find(|route| !profile.route_fit.contains_key(route)) {
+            problems.push(format!("{owner} must rate every route; {} is missing", route.as_str()));
+        }
+        for (route, route_fit) in &profile.route_fit {
+            if route_fit.reason.trim().is_empty() {
+                problems.push(format!("{owner} gives no reason for the fit of {}", route.as_str()));
+            }
+            if let Some(unknown) = route_fit.evidence.iter().find(|id| !registry.contains_key(id.as_str())) {
+                problems.push(format!("{owner} route {} cites unknown evidence {unknown}", route.as_str()));
+            }
+        }
+        if (profile.maturity == ProfileMaturity::Worked) == profile.maturity_note.is_some() {
+            problems.push(format!(
+                "{owner} needs a maturity_note saying what it lacks exactly when it is not worked"
+            ));
         }
         if profile.default_mechanisms.is_empty() || profile.standard_proms.iter().any(Vec::is_empty) {
             problems.push(format!("{owner} needs default mechanisms and non-empty outcome groups"));
         }
-        if profile.milder_below_pfirrmann.as_ref().is_some_and(|rule| !(2..=5).contains(&rule.below_grade)) {
-            problems.push(format!("{owner} Pfirrmann rule must name grade 2-5"));
+        if let Some(stratifier) = profile.severity_stratifier {
+            if !stratifier.within_range() {
+                problems
+                    .push(format!("{owner} severity stratifier must name a threshold its measure can take"));
+            }
+            if stratifier
+                .milder(0)
+                .or(stratifier.milder(36500))
+                .is_some_and(|milder| milder >= profile.hostility)
+            {
+                problems.push(format!(
+                    "{owner} severity stratifier must name a hostility milder than the profile's"
+                ));
+            }
         }
         check_links(&owner, &profile.evidence, true, &mut problems);
     }
@@ -975,7 +1029,9 @@ fn validate(document: &ModelDocument) -> Vec<String> {
         }
     }
 
-    // Mitigations.
+    // Mitigations: rows may name a profile or a profile that others were split from.
+    let split_from: BTreeSet<&str> =
+        document.indication_profiles.iter().filter_map(|profile| profile.split_from.as_deref()).collect();
     let mut mitigation_ids = BTreeSet::new();
     for factor in &document.factors {
         if let Some(unknown) =
@@ -995,8 +1051,10 @@ fn validate(document: &ModelDocument) -> Vec<String> {
         if mitigation.change.is_some() != mitigation.change_by_profile.is_empty() {
             problems.push(format!("{owner} needs either change or change_by_profile"));
         }
-        if let Some(unknown) =
-            mitigation.change_by_profile.keys().find(|id| !profile_ids.contains(id.as_str()))
+        if let Some(unknown) = mitigation
+            .change_by_profile
+            .keys()
+            .find(|id| !profile_ids.contains(id.as_str()) && !split_from.contains(id.as_str()))
         {
             problems.push(format!("{owner} names unknown profile {unknown}"));
         }

@@ -71,6 +71,18 @@ bounded_count!(
     /// A Pfirrmann disc degeneration grade, 1 (healthy) to 5 (collapsed disc).
     PfirrmannGrade, 1..=5, "(Pfirrmann grade)"
 );
+bounded_count!(
+    /// A Kellgren-Lawrence radiographic osteoarthritis grade, 0 (none) to 4 (severe).
+    KellgrenLawrenceGrade, 0..=4, "(Kellgren-Lawrence grade)"
+);
+bounded_count!(
+    /// A Rutherford category of limb ischaemia, 0 (none) to 6 (major tissue loss).
+    RutherfordCategory, 0..=6, "(Rutherford category)"
+);
+bounded_count!(
+    /// Days from the infarct, stroke or injury to the first dose, 0 to 36,500.
+    DaysSinceOnset, 0..=36500, "days"
+);
 
 categorical! {
     /// The version of this input schema.
@@ -98,6 +110,9 @@ categorical! {
         CrohnsPerianalFistula => "crohns_perianal_fistula",
         /// Knee osteoarthritis.
         OsteoarthritisKnee => "osteoarthritis_knee",
+        /// A focal full-thickness cartilage defect of the knee (ICRS grade III-IV), repaired
+        /// surgically; scored apart from diffuse osteoarthritis.
+        CartilageDefect => "cartilage_defect",
         /// Rheumatoid arthritis.
         RheumatoidArthritis => "rheumatoid_arthritis",
         /// Myocardial infarction.
@@ -122,9 +137,11 @@ categorical! {
         Copd => "copd",
         /// Idiopathic pulmonary fibrosis.
         Ipf => "ipf",
+        /// Bronchopulmonary dysplasia of the preterm infant.
+        BronchopulmonaryDysplasia => "bronchopulmonary_dysplasia",
         /// Systemic lupus erythematosus.
         Sle => "sle",
-        /// Inflammatory bowel disease (luminal).
+        /// Inflammatory bowel disease: luminal Crohn's disease or ulcerative colitis.
         Ibd => "ibd",
         /// Any other indication (scored with the generic profile).
         Other => "other",
@@ -418,6 +435,56 @@ categorical! {
 }
 
 categorical! {
+    /// Version 2: whether the process that makes the product to be marketed (or the next trial's
+    /// lots) has changed since the lots that produced the clinical data, and whether comparability
+    /// was shown (FDA draft guidance on manufacturing changes and comparability for cell and gene
+    /// therapy products, 2023; EXT-CMC-COMPARABILITY).
+    pub enum ProcessChanges {
+        /// No clinical lots yet: nothing to be comparable to.
+        NoClinicalLotsYet => "no_clinical_lots_yet",
+        /// Changed (process, site, scale, medium or starting material) with no comparability study.
+        ChangedComparabilityNotShown => "changed_comparability_not_shown",
+        /// Changed; a comparability study is planned or under way.
+        ChangedComparabilityPending => "changed_comparability_pending",
+        /// Changed; analytical comparability, potency included, was shown.
+        ChangedComparabilityShown => "changed_comparability_shown",
+        /// The process that made the clinical lots is the process used now.
+        UnchangedSinceClinicalLots => "unchanged_since_clinical_lots",
+    }
+}
+
+categorical! {
+    /// Version 2: the donor-eligibility determination for allogeneic cells: screening (medical
+    /// history, risk factors) and testing for relevant communicable disease agents (21 CFR 1271
+    /// subpart C; EU Directive 2006/17/EC; EXT-DONOR-ELIGIBILITY). Autologous cells are exempt.
+    pub enum DonorEligibility {
+        /// Not determined.
+        NotDetermined => "not_determined",
+        /// Donors screened, not tested.
+        ScreenedOnly => "screened_only",
+        /// Donors screened and tested for the relevant communicable disease agents.
+        ScreenedAndTested => "screened_and_tested",
+        /// Screened and tested, and the cell bank tested for adventitious agents (viral included).
+        ScreenedTestedAndBankTested => "screened_tested_and_bank_tested",
+    }
+}
+
+categorical! {
+    /// Version 2: what is known of the product's compatibility with blood, for intravascular
+    /// routes: MSCs carry tissue factor (CD142), which can trigger the instant blood-mediated
+    /// inflammatory reaction and thrombosis (EXT-HEMOCOMPATIBILITY).
+    pub enum Hemocompatibility {
+        /// Not assessed.
+        NotAssessed => "not_assessed",
+        /// Tissue factor (CD142) expression or procoagulant activity measured.
+        TissueFactorMeasured => "tissue_factor_measured",
+        /// Controlled: a release limit on tissue factor or procoagulant activity, or an
+        /// administration protocol with anticoagulation.
+        TissueFactorControlled => "tissue_factor_controlled",
+    }
+}
+
+categorical! {
     /// What a potency assay measures.
     pub enum PotencyAnalyte {
         /// IDO activity (after IFN-γ licensing).
@@ -504,6 +571,12 @@ categorical! {
         SurgicalImplantationWithScaffold => "surgical_implantation_with_scaffold",
         /// Inhaled aerosol.
         InhaledAerosol => "inhaled_aerosol",
+        /// Instillation into the trachea or bronchi (endotracheal tube or bronchoscope).
+        Intratracheal => "intratracheal",
+        /// Stereotactic or open injection into brain or spinal cord tissue.
+        IntraparenchymalCns => "intraparenchymal_cns",
+        /// Application onto a wound or ulcer bed.
+        Topical => "topical",
     }
 }
 
@@ -512,6 +585,12 @@ impl Route {
     /// the target; they are sequestered in the lungs (RT-01, RT-02).
     pub const fn is_systemic(self) -> bool {
         matches!(self, Self::Intravenous | Self::IntraArterial | Self::InhaledAerosol)
+    }
+
+    /// Routes that put cells into flowing blood, where tissue factor can trigger the instant
+    /// blood-mediated inflammatory reaction (EXT-HEMOCOMPATIBILITY).
+    pub const fn is_intravascular(self) -> bool {
+        matches!(self, Self::Intravenous | Self::IntraArterial | Self::Intracoronary)
     }
 }
 
@@ -712,6 +791,64 @@ categorical! {
         Kccq => "kccq",
         /// A hierarchical composite endpoint (heart failure).
         HierarchicalComposite => "hierarchical_composite",
+        /// Time to cardiovascular death or heart-failure hospitalisation.
+        CvDeathHfHospitalisation => "cv_death_hf_hospitalisation",
+        /// Major adverse cardiac events.
+        Mace => "mace",
+        /// Cardiac MRI left-ventricular ejection fraction as a primary efficacy measure.
+        LvefCmr => "lvef_cmr",
+        /// ACR20 response (rheumatoid arthritis).
+        Acr20 => "acr20",
+        /// DAS28 / EULAR response (rheumatoid arthritis).
+        Das28 => "das28",
+        /// HAQ disability index.
+        HaqDi => "haq_di",
+        /// NIH 2014 chronic GVHD response criteria.
+        NihCgvhdResponse => "nih_cgvhd_response",
+        /// Overall survival.
+        OverallSurvival => "overall_survival",
+        /// Ventilator-free days to day 28.
+        VentilatorFreeDays => "ventilator_free_days",
+        /// Mortality at day 60 or 90.
+        MortalityDay60 => "mortality_day60",
+        /// Forced expiratory volume in one second.
+        Fev1 => "fev1",
+        /// Rate of moderate or severe COPD exacerbations.
+        ExacerbationRate => "exacerbation_rate",
+        /// St George's Respiratory Questionnaire.
+        Sgrq => "sgrq",
+        /// Death or moderate/severe bronchopulmonary dysplasia at 36 weeks postmenstrual age.
+        DeathOrBpd36w => "death_or_bpd_36w",
+        /// Expanded Disability Status Scale confirmed disability progression.
+        EdssProgression => "edss_progression",
+        /// Annualised relapse rate.
+        AnnualisedRelapseRate => "annualised_relapse_rate",
+        /// Combined assessment of function and survival (ALS).
+        Cafs => "cafs",
+        /// Fugl-Meyer motor score.
+        FuglMeyerMotor => "fugl_meyer_motor",
+        /// ISNCSCI motor score.
+        IsncsciMotor => "isncsci_motor",
+        /// Spinal Cord Independence Measure III.
+        ScimIii => "scim_iii",
+        /// Amputation-free survival.
+        AmputationFreeSurvival => "amputation_free_survival",
+        /// Complete healing of the index ulcer.
+        UlcerHealing => "ulcer_healing",
+        /// Rest-pain relief.
+        RestPain => "rest_pain",
+        /// IKDC subjective knee score.
+        Ikdc => "ikdc",
+        /// ICRS arthroscopic repair grade.
+        IcrsRepairGrade => "icrs_repair_grade",
+        /// SLE Responder Index (SRI-4).
+        Sri4 => "sri4",
+        /// Renal response in lupus nephritis.
+        RenalResponse => "renal_response",
+        /// Clinical remission, CDAI below 150 (Crohn's disease).
+        CdaiRemission => "cdai_remission",
+        /// Endoscopic response, SES-CD down by at least half.
+        SesCdResponse => "ses_cd_response",
         /// Another validated instrument.
         OtherValidated => "other_validated",
         /// A non-validated instrument.
@@ -1064,6 +1201,15 @@ pub struct IndicationDetail {
     /// Disc only: Pfirrmann grade of the treated discs. Grade III or worse (or unknown) makes the
     /// disc microenvironment "severe" (research §9.10).
     pub pfirrmann_grade: Option<PfirrmannGrade>,
+    /// Knee osteoarthritis only: Kellgren-Lawrence grade of the treated knees (the highest
+    /// enrolled). Below grade 4 the joint is "moderate"; grade 4 or unknown is "high".
+    pub kellgren_lawrence_grade: Option<KellgrenLawrenceGrade>,
+    /// Critical limb ischaemia only: Rutherford category of the treated limbs (the highest
+    /// enrolled). Categories 4-5 are "high"; 6 or unknown is "severe".
+    pub rutherford_category: Option<RutherfordCategory>,
+    /// Myocardial infarction, stroke and spinal cord injury: days from onset to the first dose
+    /// (the earliest the protocol allows). The acute window (or unknown) is the most hostile.
+    pub days_since_onset: Option<DaysSinceOnset>,
     /// Version 2: whether the indication mixes aetiologies (e.g. ischaemic and non-ischaemic heart
     /// failure, or traumatic and non-traumatic injury) in one population.
     pub mixed_aetiology: Option<bool>,
@@ -1084,6 +1230,8 @@ pub struct CellSourceSection {
     pub cell_bank: Option<CellBank>,
     /// HLA matching of allogeneic cells.
     pub hla_matching: Option<HlaMatching>,
+    /// Version 2: the donor-eligibility determination (allogeneic cells; SF8).
+    pub donor_eligibility: Option<DonorEligibility>,
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
     /// Version 2: where these facts come from.
@@ -1102,7 +1250,9 @@ pub struct ManufacturingSection {
     pub culture_format: Option<CultureFormat>,
     /// Oxygen tension during expansion.
     pub culture_oxygen: Option<CultureOxygen>,
-    /// Growth surface.
+    /// Growth surface. Recorded, not scored since model 2.0: the reproducibility claim for
+    /// synthetic substrates (VA-17) is the seed's alone, and the factor that read it (VA6) now
+    /// measures comparability across process changes.
     pub substrate: Option<Substrate>,
     /// Passage number at release.
     #[schema(example = 4)]
@@ -1129,6 +1279,8 @@ pub struct ManufacturingSection {
     pub estimated_cogs_per_dose_usd: Option<Usd>,
     /// How closed and automated the process is.
     pub automation_level: Option<AutomationLevel>,
+    /// Version 2: changes since the clinical lots and their comparability (VA6).
+    pub process_changes: Option<ProcessChanges>,
     /// Version 2: share of lots or autologous harvests that fail to meet release criteria, %.
     pub manufacturing_failure_rate_pct: Option<Percent>,
     /// How well this section's answers are supported.
@@ -1187,6 +1339,8 @@ pub struct QualitySection {
     /// Version 2: a regulator accepted a release specification (by approving the product or
     /// authorising a trial), details not public.
     pub release_specification_accepted_by_regulator: Option<bool>,
+    /// Version 2: tissue factor and blood compatibility (intravascular routes; SF9).
+    pub hemocompatibility: Option<Hemocompatibility>,
     /// How well this section's answers are supported.
     pub evidence_level: Option<EvidenceLevel>,
     /// Version 2: where these facts come from.

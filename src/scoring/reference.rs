@@ -50,6 +50,18 @@ pub const REFERENCE_PROGRAMS: &[(&str, &str)] = &[
     ("knee_oa_allogeneic_phase2", include_str!("reference_programs/knee_oa_allogeneic_phase2.json")),
     ("stroke_mapc_intravenous", include_str!("reference_programs/stroke_mapc_intravenous.json")),
     ("ards_umbilical_cord_phase2", include_str!("reference_programs/ards_umbilical_cord_phase2.json")),
+    // Model 2.0 (issue 15): one per indication profile that no back-test case documents.
+    ("ra_adipose_iv_phase1b2a", include_str!("reference_programs/ra_adipose_iv_phase1b2a.json")),
+    ("gvhd_chronic_bm_iv_phase2", include_str!("reference_programs/gvhd_chronic_bm_iv_phase2.json")),
+    ("copd_bm_iv_phase2", include_str!("reference_programs/copd_bm_iv_phase2.json")),
+    ("ipf_bm_iv_phase1", include_str!("reference_programs/ipf_bm_iv_phase1.json")),
+    ("bpd_ucb_intratracheal_phase2", include_str!("reference_programs/bpd_ucb_intratracheal_phase2.json")),
+    (
+        "hf_nonischemic_mpc_transendocardial_phase3",
+        include_str!("reference_programs/hf_nonischemic_mpc_transendocardial_phase3.json"),
+    ),
+    ("ms_bm_iv_phase2", include_str!("reference_programs/ms_bm_iv_phase2.json")),
+    ("sle_ucmsc_iv_phase2", include_str!("reference_programs/sle_ucmsc_iv_phase2.json")),
 ];
 
 /// The reference programs, parsed.

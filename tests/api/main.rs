@@ -16,3 +16,4 @@ mod profiles;
 mod programs;
 mod reliability;
 mod stats;
+mod unknown_barriers;

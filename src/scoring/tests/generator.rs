@@ -70,6 +70,9 @@ pub(super) fn profile(values: &[u32]) -> Profile {
             indication: d.one(Indication::ALL),
             indication_detail: Some(IndicationDetail {
                 pfirrmann_grade: d.number(1.0, 5.0),
+                kellgren_lawrence_grade: d.number(0.0, 4.0),
+                rutherford_category: d.number(0.0, 6.0),
+                days_since_onset: d.number(0.0, 36500.0),
                 mixed_aetiology: None,
             }),
             intended_mechanism: d.some(Mechanism::ALL),
@@ -83,6 +86,7 @@ pub(super) fn profile(values: &[u32]) -> Profile {
             donor_age_years: d.number(0.0, 90.0),
             cell_bank: d.one(CellBank::ALL),
             hla_matching: d.one(HlaMatching::ALL),
+            donor_eligibility: d.one(DonorEligibility::ALL),
             evidence_level: d.one(EvidenceLevel::ALL),
             ..Default::default()
         }),
@@ -110,6 +114,7 @@ pub(super) fn profile(values: &[u32]) -> Profile {
             media_liters_per_dose: d.number(0.0, 100.0),
             estimated_cogs_per_dose_usd: d.number(100.0, 90_000.0),
             automation_level: d.one(AutomationLevel::ALL),
+            process_changes: d.one(ProcessChanges::ALL),
             evidence_level: d.one(EvidenceLevel::ALL),
             ..Default::default()
         }),
@@ -141,6 +146,7 @@ pub(super) fn profile(values: &[u32]) -> Profile {
                     })
                     .collect()
             }),
+            hemocompatibility: d.one(Hemocompatibility::ALL),
             evidence_level: d.one(EvidenceLevel::ALL),
             ..Default::default()
         }),

@@ -13,6 +13,17 @@ fn shared(path: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{} must exist: {e}", path.display()))
 }
 
+/// Every outside source the model may cite: research.md, the sources found after it
+/// (sources/external.md) and the research notes behind the indication profiles
+/// (docs/indications/research/).
+fn research() -> String {
+    let notes = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/indications/research");
+    ["group_msk_vascular.md", "group_immune_lung.md", "group_cardio_neuro.md"]
+        .iter()
+        .map(|note| std::fs::read_to_string(notes.join(note)).expect("research note exists"))
+        .fold(shared("domain/research.md") + &shared("external.md"), |all, note| all + &note)
+}
+
 #[test]
 fn the_embedded_model_data_is_valid() {
     let model = Model::load().expect("model data is valid");
@@ -40,12 +51,19 @@ fn every_seed_quote_and_citation_appears_verbatim_in_its_seed() {
 
 #[test]
 fn every_external_fact_is_marked_external_with_a_source_listed_in_the_research() {
-    // Outside sources found after the research was written are listed in sources/external.md.
-    let research = shared("domain/research.md") + &shared("external.md");
+    let research = research();
     let mut external = 0;
     for evidence in Model::current().evidence() {
         if evidence.seed_file.is_none() {
-            assert_eq!(evidence.verification_status, VerificationStatus::ExternalSource, "{}", evidence.id);
+            // A source a note marks UNCONFIRMED is kept as unverifiable, never as external.
+            assert!(
+                matches!(
+                    evidence.verification_status,
+                    VerificationStatus::ExternalSource | VerificationStatus::Unverifiable
+                ),
+                "{}",
+                evidence.id
+            );
             let source = evidence.external_source.as_deref().expect("external source");
             assert!(research.contains(source), "{}: {source:?} is not in research.md", evidence.id);
             external += 1;
@@ -153,6 +171,13 @@ fn the_loader_rejects_broken_model_data() {
             "evidence = [{ claim = \"RG-03\", role = \"supports\" }]",
             "gate l5_tumorigenicity_strategy rests on unverifiable claims alone",
         ),
+        ("\ntopical = { fit = ", "\n# topical = { fit = ", "must rate every route; topical is missing"),
+        ("maturity = \"worked\"", "maturity = \"draft\"", "needs a maturity_note"),
+        (
+            "milder_below = 3, hostility = \"high\"",
+            "milder_below = 3, hostility = \"severe\"",
+            "milder than the profile's",
+        ),
     ];
     for (from, to, expected) in cases {
         let error = load_changed(from, to).to_string();
@@ -207,8 +232,9 @@ fn the_loader_refuses_externally_confirmed_without_an_outside_source() {
 #[test]
 fn every_externally_confirmed_claim_names_a_source_the_research_gives() {
     // The confirming source is quoted exactly as research.md (or sources/external.md) gives it, so
-    // a reader can find it there; every DOI, PMID, PMCID and registry id is found there too.
-    let research = shared("domain/research.md") + &shared("external.md");
+    // a reader can find it there; every DOI, PMID, PMCID and registry id is found in the research
+    // too (for the indication profiles, in their research notes).
+    let research = research();
     let mut confirmed = 0;
     for evidence in Model::current().evidence() {
         if evidence.verification_status == VerificationStatus::ExternallyConfirmed {
@@ -406,4 +432,59 @@ fn the_documentation_covers_the_whole_model() {
         }
     }
     assert!(missing.is_empty(), "docs/scoring-model.md lacks:\n{}", missing.join("\n"));
+}
+
+/// Issue 15: every indication the schema accepts has a profile with standard endpoints and their
+/// MCIDs, a reasoned fit for every route and a reference program that is scored under it; a
+/// profile is `worked` only when it also has its procedure risks (SF4) and no open point.
+#[test]
+fn every_indication_has_a_profile_with_endpoints_a_full_route_table_and_a_reference_program() {
+    use crate::scoring::document::ProfileMaturity;
+    use crate::scoring::profile::{Indication, Route, parse_profile};
+    let model = Model::current();
+    let document = model.document();
+    let sf4 = document.factors.iter().find(|factor| factor.code == FactorCode::Sf4).expect("SF4 is defined");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for indication in Indication::ALL {
+        let profile = document
+            .indication_profiles
+            .iter()
+            .find(|profile| profile.indications.contains(indication))
+            .unwrap_or_else(|| panic!("{} has no profile", indication.as_str()));
+        let id = &profile.id;
+        for route in Route::ALL {
+            let fit = profile
+                .route_fit
+                .get(route)
+                .unwrap_or_else(|| panic!("{id} does not rate {}", route.as_str()));
+            assert!(!fit.reason.trim().is_empty(), "{id} gives no reason for {}", route.as_str());
+        }
+        assert!(!profile.mcid.trim().is_empty(), "{id} states no MCID");
+        assert!(!profile.hostility_rationale.trim().is_empty(), "{id} gives no reason for its hostility");
+        assert!(!profile.reference_programs.is_empty(), "{id} has no reference program");
+        for path in &profile.reference_programs {
+            let text =
+                std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{id}: {path}: {e}"));
+            // A back-test case holds its profile under `profile`; a reference program is one.
+            let json: serde_json::Value = serde_json::from_str(&text).expect("reference program is JSON");
+            let program = json.get("profile").unwrap_or(&json).to_string();
+            let parsed = parse_profile(program.as_bytes()).unwrap_or_else(|e| panic!("{id}: {path}: {e:?}"));
+            let scored_under = model.assess(&parsed).indication_profile.id.to_string();
+            assert_eq!(&scored_under, id, "{path} is not scored under {id}");
+        }
+        if *indication == Indication::Other {
+            // The generic profile cannot be worked: it states its limits instead.
+            assert_eq!(profile.maturity, ProfileMaturity::Draft);
+            assert!(profile.maturity_note.is_some());
+            continue;
+        }
+        assert!(!profile.standard_proms.is_empty(), "{id} names no standard endpoint");
+        if profile.maturity == ProfileMaturity::Worked {
+            assert!(profile.maturity_note.is_none(), "{id} is worked yet names an open point");
+            assert!(
+                sf4.rationale_by_profile.contains_key(id),
+                "{id} is worked without its procedure risks (SF4)"
+            );
+        }
+    }
 }

@@ -77,7 +77,8 @@ fn three_wrong_fields_in_different_sections_are_three_errors_with_full_paths_in_
                 "unknown value `intravenus` (did you mean `intravenous`?); allowed: `intravenous`, \
                  `intra_arterial`, `intradiscal`, `intra_articular`, `intramyocardial`, \
                  `endomyocardial_catheter`, `intracoronary`, `intrathecal`, `intramuscular`, `intranasal`, \
-                 `local_perilesional_injection`, `surgical_implantation_with_scaffold`, `inhaled_aerosol`",
+                 `local_perilesional_injection`, `surgical_implantation_with_scaffold`, `inhaled_aerosol`, \
+                 `intratracheal`, `intraparenchymal_cns`, `topical`",
             ),
         ])
     );
@@ -108,10 +109,10 @@ fn a_required_field_with_a_wrong_value_is_reported_once_and_the_rest_is_still_ch
             (
                 "profile.program.indication",
                 "expected one of `intervertebral_disc_degeneration`, `gvhd_acute`, `gvhd_chronic`, \
-                 `crohns_perianal_fistula`, `osteoarthritis_knee`, `rheumatoid_arthritis`, \
+                 `crohns_perianal_fistula`, `osteoarthritis_knee`, `cartilage_defect`, `rheumatoid_arthritis`, \
                  `myocardial_infarction`, `heart_failure_ischemic`, `heart_failure_nonischemic`, \
                  `critical_limb_ischemia`, `ischemic_stroke`, `spinal_cord_injury`, `als`, `ms`, \
-                 `ards_covid`, `copd`, `ipf`, `sle`, `ibd`, `other`, got the number 5",
+                 `ards_covid`, `copd`, `ipf`, `bronchopulmonary_dysplasia`, `sle`, `ibd`, `other`, got the number 5",
             ),
             (
                 "profile.as_of",
@@ -148,7 +149,7 @@ fn serde_wording_is_rewritten_in_plain_words() {
         (
             r#"{"delivery": {"route": 3}}"#,
             "delivery.route",
-            "expected one of `intravenous`, `intra_arterial`, `intradiscal`, `intra_articular`, `intramyocardial`, `endomyocardial_catheter`, `intracoronary`, `intrathecal`, `intramuscular`, `intranasal`, `local_perilesional_injection`, `surgical_implantation_with_scaffold`, `inhaled_aerosol`, got the number 3",
+            "expected one of `intravenous`, `intra_arterial`, `intradiscal`, `intra_articular`, `intramyocardial`, `endomyocardial_catheter`, `intracoronary`, `intrathecal`, `intramuscular`, `intranasal`, `local_perilesional_injection`, `surgical_implantation_with_scaffold`, `inhaled_aerosol`, `intratracheal`, `intraparenchymal_cns`, `topical`, got the number 3",
         ),
         (
             r#"{"delivery": {"rout": "intradiscal"}}"#,

@@ -172,6 +172,35 @@ fn ladders() -> Vec<Ladder> {
             ],
             |p, v| manufacturing(p).automation_level = Some(v)
         ),
+        ladder!(
+            "process_changes",
+            [
+                ProcessChanges::ChangedComparabilityNotShown,
+                ProcessChanges::ChangedComparabilityPending,
+                ProcessChanges::ChangedComparabilityShown,
+                ProcessChanges::UnchangedSinceClinicalLots
+            ],
+            |p, v| manufacturing(p).process_changes = Some(v)
+        ),
+        ladder!(
+            "donor_eligibility",
+            [
+                DonorEligibility::NotDetermined,
+                DonorEligibility::ScreenedOnly,
+                DonorEligibility::ScreenedAndTested,
+                DonorEligibility::ScreenedTestedAndBankTested
+            ],
+            |p, v| cell_source(p).donor_eligibility = Some(v)
+        ),
+        ladder!(
+            "hemocompatibility",
+            [
+                Hemocompatibility::NotAssessed,
+                Hemocompatibility::TissueFactorMeasured,
+                Hemocompatibility::TissueFactorControlled
+            ],
+            |p, v| quality(p).hemocompatibility = Some(v)
+        ),
         ladder!("lot_consistency", [(0.0, false), (2.0, false), (3.0, false), (3.0, true)], |p, v| {
             manufacturing(p).lot_consistency = Some(LotConsistency {
                 lots_characterised: Some(count(v.0)),
@@ -400,7 +429,7 @@ struct CriticalInput {
 fn severe_disc(p: &mut Profile) {
     program(p).indication = Some(Indication::IntervertebralDiscDegeneration);
     program(p).indication_detail =
-        Some(IndicationDetail { pfirrmann_grade: PfirrmannGrade::try_from(4.0).ok(), mixed_aetiology: None });
+        Some(IndicationDetail { pfirrmann_grade: PfirrmannGrade::try_from(4.0).ok(), ..Default::default() });
 }
 
 fn critical_inputs() -> Vec<CriticalInput> {
@@ -511,13 +540,16 @@ proptest! {
     fn scores_stay_in_bounds_and_lines_add_up_exactly(values in draws()) {
         let assessment = Model::current().assess(&generator::profile(&values));
         for line in &assessment.barriers {
-            prop_assert!(0.0 <= line.pessimistic && line.pessimistic <= line.score);
-            prop_assert!(line.score <= line.optimistic && line.optimistic <= 100.0);
+            // Null exactly when nothing is known; then nothing is summed (every line is 0).
+            prop_assert_eq!(line.score.is_none(), line.band == crate::scoring::Band::Unknown);
+            let score = line.score.unwrap_or(0.0);
+            prop_assert!(0.0 <= line.pessimistic && line.pessimistic <= score);
+            prop_assert!(score <= line.optimistic && line.optimistic <= 100.0);
             prop_assert!((0.0..=1.0).contains(&line.coverage) && (0.0..=1.0).contains(&line.confidence));
             let sum: i64 = line.factors.iter().map(|f| tenths(f.points)).sum::<i64>()
                 + line.bonuses.iter().map(|b| tenths(b.points)).sum::<i64>()
                 + line.caps.iter().map(|c| tenths(c.points)).sum::<i64>();
-            prop_assert_eq!(sum, tenths(line.score), "{}", line.barrier.as_str());
+            prop_assert_eq!(sum, tenths(score), "{}", line.barrier.as_str());
             for factor in &line.factors {
                 prop_assert!(factor.points >= 0.0);
                 prop_assert!(factor.value.is_none_or(|v| (0.0..=1.0).contains(&v)));
@@ -528,7 +560,7 @@ proptest! {
         prop_assert!(overall.readiness_index <= overall.optimistic && overall.optimistic <= 100.0);
         prop_assert!((0.0..=1.0).contains(&overall.confidence));
         let limiting = &assessment.barriers[overall.limiting_barrier.index()];
-        prop_assert!(assessment.barriers.iter().all(|b| b.band == crate::scoring::Band::Unknown || b.score >= limiting.score));
+        prop_assert!(assessment.barriers.iter().all(|b| b.score.is_none() || b.score >= limiting.score));
         for mitigation in &assessment.mitigations {
             prop_assert_eq!(
                 tenths(mitigation.readiness_index_after - overall.readiness_index),

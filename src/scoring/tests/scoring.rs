@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{barrier, profile, reference, tenths};
 use crate::scoring::document::{BonusCode, CapCode, WarningCode};
 use crate::scoring::{
-    Assessment, Band, Barrier, FactorCode, FactorState, Model, Profile, reference_programs,
+    Assessment, Band, Barrier, BarrierAssessment, FactorCode, FactorState, Model, Profile, reference_programs,
 };
 
 fn assess(profile: &Profile) -> Assessment {
@@ -47,18 +47,19 @@ fn the_research_worked_examples_reproduce_in_direction() {
     assert!(caps(&a, Barrier::Survival).contains(&CapCode::SurvivalUnmitigatedHostileMicroenvironment));
     assert!(caps(&a, Barrier::Variability).contains(&CapCode::VariabilityNoMoaLinkedPotencyAssay));
     assert!(caps(&c, Barrier::Retention).contains(&CapCode::RetentionRouteCannotReachTarget));
-    assert!(barrier(&c, Barrier::Retention).score <= 30.0);
+    assert!(barrier(&c, Barrier::Retention).score.is_some_and(|score| score <= 30.0));
 
     // The research pitfall: leaving the potency, control and blinding questions unanswered must
     // not score better than A's honest answers.
     for of in [Barrier::Variability, Barrier::Outcomes] {
-        assert!(barrier(&c, of).score <= barrier(&a, of).score, "{}", of.as_str());
+        let (c_score, a_score) = (barrier(&c, of).score, barrier(&a, of).score);
+        assert!(c_score.is_some() && c_score <= a_score, "{}", of.as_str());
     }
     // Research §11 table: A's survival is 23.3 [21.0..31.0] with coverage 0.90.
     let survival = barrier(&a, Barrier::Survival);
     assert_eq!(
         (survival.score, survival.pessimistic, survival.optimistic, survival.coverage),
-        (23.3, 21.0, 31.0, 0.9)
+        (Some(23.3), 21.0, 31.0, 0.9)
     );
 }
 
@@ -97,7 +98,10 @@ fn reference_programs_follow_their_documented_orderings() {
         assert!(
             caps(&assessment, Barrier::Regulatory).contains(&CapCode::RegulatoryPivotalFailureOrWithdrawal)
         );
-        assert!(barrier(&assessment, Barrier::Regulatory).score <= 50.0, "{failed}");
+        assert!(
+            barrier(&assessment, Barrier::Regulatory).score.is_some_and(|score| score <= 50.0),
+            "{failed}"
+        );
     }
     assert!(assess_reference("disc_preclinical_startup").overall.unclear);
     assert!(assess_reference("stroke_mapc_intravenous").overall.unclear);
@@ -113,7 +117,7 @@ fn every_barrier_line_adds_up_to_its_score_in_the_reference_programs() {
             let sum: i64 = line.factors.iter().map(|f| tenths(f.points)).sum::<i64>()
                 + line.bonuses.iter().map(|b| tenths(b.points)).sum::<i64>()
                 + line.caps.iter().map(|c| tenths(c.points)).sum::<i64>();
-            assert_eq!(sum, tenths(line.score), "{name} {}", line.barrier.as_str());
+            assert_eq!(sum, tenths(line.score.unwrap_or(0.0)), "{name} {}", line.barrier.as_str());
         }
     }
 }
@@ -136,7 +140,7 @@ fn a_cap_is_its_own_line_removing_the_excess() {
     assert_eq!(survival.caps.len(), 1);
     assert_eq!(survival.caps[0].limit, 40.0);
     assert_eq!(tenths(survival.caps[0].points), -160);
-    assert_eq!(survival.score, 40.0);
+    assert_eq!(survival.score, Some(40.0));
 
     // Hypoxic preconditioning lifts the cap.
     let mitigated = assess(&profile(json!({
@@ -172,7 +176,7 @@ fn critical_unknowns_count_as_worst_case_and_other_unknowns_widen_the_bounds() {
     let base = json!({
         "program": {"indication": "gvhd_acute"},
         "cell_source": {"donor_type": "allogeneic_pooled", "tissue_source": "bone_marrow"},
-        "manufacturing": {"culture_media": "human_platelet_lysate", "automation_level": "closed_automated",
+        "manufacturing": {"culture_media": "human_platelet_lysate", "process_changes": "unchanged_since_clinical_lots",
                           "lot_consistency": {"lots_characterised": 3, "potency_cv_within_limit": true}},
         "quality": {"potency_assays": [], "isct_identity_testing": false,
                     "release_criteria": {"viability_min_pct": 70, "sterility": true, "endotoxin": true,
@@ -228,8 +232,16 @@ fn not_applicable_factors_are_left_out_without_lowering_coverage() {
 fn nothing_known_about_a_barrier_makes_it_unknown_and_the_assessment_unclear() {
     let assessment = assess(&profile(json!({"program": {"indication": "ibd"}})));
     let scalability = barrier(&assessment, Barrier::Scalability);
-    assert_eq!((scalability.band, scalability.score, scalability.coverage), (Band::Unknown, 0.0, 0.0));
+    // Nothing known: no score at all (null), never a 0 that reads as the worst score; the bounds
+    // still span what the unknowns allow.
+    assert_eq!((scalability.band, scalability.score, scalability.coverage), (Band::Unknown, None, 0.0));
     assert_eq!(scalability.optimistic, 100.0);
+    let mut json = serde_json::to_value(scalability).expect("serialises");
+    assert_eq!(json["score"], serde_json::Value::Null);
+    // A result stored before this change says 0 there: it reads back as stored, not as null.
+    json["score"] = json!(0.0);
+    let stored: BarrierAssessment = serde_json::from_value(json.clone()).expect("deserialises");
+    assert_eq!((stored.score, serde_json::to_value(&stored).expect("serialises")), (Some(0.0), json));
     assert!(assessment.overall.unclear);
     assert!(assessment.overall.unclear_reasons.iter().any(|r| r.contains("scalability")));
     // Barriers with critical factors are always assessed, at their worst case.
@@ -249,7 +261,8 @@ fn a_designation_adds_a_bonus_line() {
     let regulatory = barrier(&designated, Barrier::Regulatory);
     assert_eq!(regulatory.bonuses.len(), 1);
     assert_eq!(regulatory.bonuses[0].bonus, BonusCode::RegulatoryDesignation);
-    assert_eq!(regulatory.score - barrier(&plain, Barrier::Regulatory).score, 5.0);
+    let plain = barrier(&plain, Barrier::Regulatory).score.expect("assessed");
+    assert_eq!(regulatory.score.expect("assessed") - plain, 5.0);
 }
 
 #[test]
@@ -308,7 +321,7 @@ fn mitigations_are_ranked_by_the_gain_the_model_computes() {
     );
     // Hypoxic preconditioning lifts the survival cap of the disc program.
     let hypoxia = assessment.mitigations.iter().find(|m| m.id == "hypoxic_preconditioning").expect("offered");
-    assert!(hypoxia.barrier_changes.iter().any(|c| c.barrier == Barrier::Survival && c.change > 0.0));
+    assert!(hypoxia.barrier_changes.iter().any(|c| c.barrier == Barrier::Survival && c.change > Some(0.0)));
     // Only weak factors get mitigations, and the roadmap's.
     for mitigation in &assessment.mitigations {
         let line = factor(&assessment, mitigation.factor);
@@ -325,9 +338,9 @@ fn genetic_homing_engineering_shows_its_safety_trade_off() {
         .find(|m| m.id == "cxcr4_homing_engineering")
         .expect("offered for weak retention enhancement");
     let change =
-        |of: Barrier| cxcr4.barrier_changes.iter().find(|c| c.barrier == of).map_or(0.0, |c| c.change);
-    assert!(change(Barrier::Retention) > 0.0);
-    assert!(change(Barrier::Safety) < 0.0);
+        |of: Barrier| cxcr4.barrier_changes.iter().find(|c| c.barrier == of).map_or(Some(0.0), |c| c.change);
+    assert!(change(Barrier::Retention) > Some(0.0));
+    assert!(change(Barrier::Safety).is_some_and(|change| change < 0.0));
     assert!(cxcr4.tradeoff.is_some());
 }
 
@@ -343,14 +356,17 @@ fn every_mitigation_in_the_catalogue_is_offered_for_some_weak_program() {
                 "program": {"indication": indication.as_str(), "indication_detail": {"pfirrmann_grade": 4},
                             "product_class": "gene_modified_msc"},
                 "cell_source": {"tissue_source": "placenta", "donor_type": "allogeneic_single_donor",
-                                "donor_age_years": 70, "cell_bank": "none", "hla_matching": "none"},
+                                "donor_age_years": 70, "cell_bank": "none", "hla_matching": "none",
+                                "donor_eligibility": "not_determined"},
                 "manufacturing": {"culture_media": "fbs", "culture_format": "2d_flask", "culture_oxygen": "normoxic_21pct",
                                   "passage_at_release": 15, "preconditioning": [],
                                   "genetic_modification": {"kind": "lentiviral", "targets": ["other"], "safety_switch": "none",
                                                            "integration_site_analysis": false, "off_target_analysis": false},
                                   "gmp_status": "research_grade", "lot_consistency": {"lots_characterised": 0},
-                                  "cells_per_lot": 1e10, "estimated_cogs_per_dose_usd": 100000, "automation_level": "manual_open"},
+                                  "cells_per_lot": 1e10, "estimated_cogs_per_dose_usd": 100000, "automation_level": "manual_open",
+                                  "process_changes": "changed_comparability_not_shown"},
                 "quality": {"isct_identity_testing": false, "potency_assays": [], "viability_at_release_pct": 50,
+                            "hemocompatibility": "not_assessed",
                             "release_criteria": {"viability_min_pct": 50, "sterility": false, "endotoxin": false, "mycoplasma": false,
                                                  "identity": false, "karyotype": false, "potency": false}},
                 "formulation": {"presentation": "fresh", "stability_data": false},
@@ -464,13 +480,13 @@ fn a_barrier_scored_from_a_few_answers_is_at_most_weak() {
         "manufacturing": {"gmp_status": "commercial", "automation_level": "closed_automated_with_inline_analytics"}
     })));
     let scalability = barrier(&sparse, Barrier::Scalability);
-    assert!(scalability.score >= 75.0, "a high score from two answers: {}", scalability.score);
+    assert!(scalability.score >= Some(75.0), "a high score from two answers: {:?}", scalability.score);
     assert!(scalability.coverage < 0.5, "{}", scalability.coverage);
     assert_eq!(scalability.band, crate::scoring::Band::Weak);
     // With most of its weight known, the same barrier keeps its band.
     let full = assess_reference("disc_mature_allogeneic");
     let known = barrier(&full, Barrier::Scalability);
-    assert!(known.coverage >= 0.5 && known.score >= 75.0);
+    assert!(known.coverage >= 0.5 && known.score >= Some(75.0));
     assert_eq!(known.band, crate::scoring::Band::Strong);
 }
 
@@ -489,4 +505,41 @@ fn rationales_speak_of_the_program_s_own_indication() {
         );
         assert!(factor(&disc, code).rationale.to_lowercase().contains("disc"), "{}", code.as_str());
     }
+}
+
+/// Issue 15: a systemic disease or an indication whose approved product is IV meets IV without
+/// the retention cap, the "systemic route for a local target" warning or advice to leave IV; a
+/// local target still raises both.
+#[test]
+fn iv_fits_systemic_targets_and_spinal_cord_injury_but_not_a_local_target() {
+    let iv = |indication: &str| {
+        assess(&profile(json!({
+            "program": {"indication": indication},
+            "delivery": {"route": "intravenous"}
+        })))
+    };
+    for indication in ["rheumatoid_arthritis", "sle", "ibd", "spinal_cord_injury", "gvhd_acute", "ms"] {
+        let assessment = iv(indication);
+        assert!(caps(&assessment, Barrier::Retention).is_empty(), "{indication}: retention capped");
+        assert!(
+            !assessment.warnings.iter().any(|w| w.warning == WarningCode::SystemicRouteForLocalTarget),
+            "{indication}: systemic-route warning"
+        );
+        assert!(
+            !assessment.mitigations.iter().any(|m| m.factor == FactorCode::Rt1),
+            "{indication}: advised to leave IV"
+        );
+    }
+    let knee = iv("osteoarthritis_knee");
+    assert_eq!(caps(&knee, Barrier::Retention), [CapCode::RetentionRouteCannotReachTarget]);
+    assert!(knee.warnings.iter().any(|w| w.warning == WarningCode::SystemicRouteForLocalTarget));
+    // Spinal cord injury: the approved product's route scores above intrathecal.
+    let rt1 = |route: &str| {
+        let assessment = assess(&profile(json!({
+            "program": {"indication": "spinal_cord_injury"},
+            "delivery": {"route": route}
+        })));
+        factor(&assessment, FactorCode::Rt1).value.expect("RT1 is scored")
+    };
+    assert!(rt1("intravenous") > rt1("intrathecal"));
 }
