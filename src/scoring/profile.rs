@@ -1511,9 +1511,10 @@ pub struct ClinicalSection {
     pub trials: Option<Vec<Trial>>,
     /// Version 1: last completed clinical phase.
     pub completed_phase: Option<TrialPhase>,
-    /// Outcome measures; an empty list means none.
-    #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
-    #[schema(max_items = 20)]
+    /// Outcome measures; an empty list means none. Up to 60: more than the 52 endpoint values
+    /// the schema names, so a program may list every one.
+    #[serde(default, deserialize_with = "super::list_limits::at_most::<60, _, _>")]
+    #[schema(max_items = 60)]
     pub proms: Option<Vec<Prom>>,
     /// Structural or mechanistic endpoints; an empty list means none.
     #[serde(default, deserialize_with = "super::list_limits::at_most::<20, _, _>")]
