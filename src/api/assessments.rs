@@ -435,8 +435,9 @@ pub struct ListParameters {
     /// `created_at`, the creation time in seconds since 1970-01-01T00:00:00Z (microseconds: finer
     /// digits are ignored). In a barrier sort the value may also be `null`: a position among the
     /// barriers' unknown scores, which come last (the `next_cursor` of a page ending there says
-    /// so); in the other sorts `null` is refused. Every other string of this form is a position:
-    /// one beyond either end of the list gives an empty or a full page.
+    /// so); in the other sorts, whose values are never null, `null` is past every row. Every
+    /// other string of this form is a position: one beyond either end of the list gives an empty
+    /// or a full page.
     #[param(
         pattern = r"^(-?[0-9]{1,15}(\.[0-9]{1,17})?|null)~[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
     )]

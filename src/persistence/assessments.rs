@@ -451,16 +451,15 @@ impl Cursor {
     /// Reads a cursor for a list sorted by `sort`: the value as a time for `created_at`, else as a
     /// score. Accepts exactly the strings the `cursor` parameters' pattern matches:
     /// `^-?[0-9]{1,15}(\.[0-9]{1,17})?~<hyphenated UUID>$` (17 decimals: enough for any score to
-    /// round-trip; scores are tenths), and `null~<hyphenated UUID>` in a barrier sort (the only
-    /// nullable sort columns).
+    /// round-trip; scores are tenths), and `null~<hyphenated UUID>`: a position among the unknown
+    /// scores of a barrier sort, which come last in both directions. The pattern cannot say which
+    /// sort a cursor belongs to, so in the other sorts (NOT NULL columns) it is the same position,
+    /// past every row: an empty page, not an error.
     pub fn decode(text: &str, sort: SortKey) -> Result<Self, InvalidCursor> {
         let (value, id) = text.split_once('~').ok_or(InvalidCursor)?;
         let id = hyphenated_uuid(id).ok_or(InvalidCursor)?;
         if value == "null" {
-            return match sort {
-                SortKey::Barrier(_) => Ok(Self { value: CursorValue::Unknown, id }),
-                SortKey::CreatedAt | SortKey::OverallIndex => Err(InvalidCursor),
-            };
+            return Ok(Self { value: CursorValue::Unknown, id });
         }
         let (negative, integer, fraction) = decimal(value).ok_or(InvalidCursor)?;
         let value = match sort {
@@ -607,8 +606,8 @@ pub async fn list(
                 match cursor.value {
                     CursorValue::Time(value) => query.push_bind(value),
                     CursorValue::Number(value) => query.push_bind(value),
-                    // Never decoded for these sorts (their columns are NOT NULL); as SQL, a
-                    // position past every row.
+                    // Unknown scores sort last and these columns are NOT NULL: a position past
+                    // every row (a row comparison with NULL is never true).
                     CursorValue::Unknown => query.push("NULL"),
                 };
                 query.push(", ").push_bind(cursor.id).push(")");
@@ -822,11 +821,12 @@ mod tests {
             assert!(Cursor::decode(&text, SortKey::CreatedAt).is_err(), "{text}");
             assert!(Cursor::decode(&text, SortKey::OverallIndex).is_err(), "{text}");
         }
-        // `null` is a position only where the sort column can be NULL: a barrier's score.
+        // `null` is the position among the unknown scores, which sort last: in every sort, since
+        // the pattern cannot tie a cursor to one (past every row where the column is NOT NULL).
         let unknown = format!("null~{ID}");
-        assert!(Cursor::decode(&unknown, SortKey::Barrier(Barrier::Survival)).is_ok());
-        assert!(Cursor::decode(&unknown, SortKey::CreatedAt).is_err());
-        assert!(Cursor::decode(&unknown, SortKey::OverallIndex).is_err());
+        for sort in [SortKey::Barrier(Barrier::Survival), SortKey::CreatedAt, SortKey::OverallIndex] {
+            assert!(matches!(Cursor::decode(&unknown, sort), Ok(Cursor { value: CursorValue::Unknown, .. })));
+        }
         assert!(Cursor::decode(&format!("NULL~{ID}"), SortKey::Barrier(Barrier::Survival)).is_err());
     }
 
