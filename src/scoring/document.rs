@@ -658,7 +658,7 @@ categorical! {
         ProductClassOutsideCalibration => "product_class_outside_calibration",
         /// Indication unknown: generic profile used.
         IndicationUnknown => "indication_unknown",
-        /// MSC-TRL 7 or higher with unresolved variability (Prochymal / CHART-1 pattern).
+        /// MSC-TRL 7 or higher with unresolved variability (a late program whose lots still vary).
         LateLevelWithUnresolvedVariability => "late_level_with_unresolved_variability",
         /// MSC-TRL 6 or higher with an outcomes score too low to support approval.
         TrialDesignUnlikelyToSupportApproval => "trial_design_unlikely_to_support_approval",

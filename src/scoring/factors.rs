@@ -1213,7 +1213,7 @@ fn potency_assay(facts: &Facts, ctx: &Context) -> Reading {
     };
     let markers = ctx.moa_markers;
     // A regulator that cited potency in a complete response did not accept the assay as the top
-    // level asks (EXT-REMESTEMCEL-CRL).
+    // level asks (the complete-response evidence VA4 cites in model_data/factors.toml).
     let potency_cited =
         facts.deficiencies.is_some_and(|reasons| reasons.contains(DeficiencyReason::CmcPotency));
     let level = if tiers.linked_at_least(3, markers) && !potency_cited {

@@ -728,7 +728,7 @@ fn accepted_control(f: &Facts, model: &Model, require_blinding: bool) -> Option<
     match f.control_arm? {
         // Research §9.3 OM3: external controls are accepted in lethal orphan settings only; a
         // single-arm trial there is read against the natural history, as an external control is
-        // (EXT-RYONCIL).
+        // (the approval evidence OM3 and the level-7/8 control gates cite in model_data).
         ControlArm::NoneSingleArm | ControlArm::HistoricalExternal => {
             f.indication.map(|i| model.profile_for(Some(i)).orphan_lethal)
         }

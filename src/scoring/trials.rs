@@ -285,9 +285,9 @@ pub(crate) struct EfficacyReading {
 /// The strength of the efficacy evidence (OM8): what the trials showed on their primary
 /// endpoints, apart from how they were designed. Phase 1 trials test safety and are not read.
 /// A pivotal or Phase 3 trial that missed its primary endpoint is decisive: with no positive
-/// decisive trial it sets the level to `pivotal_failed` whatever came before (EXT-PROCHYMAL-PHASE3,
-/// EXT-NUROWN); beside a positive decisive trial the evidence conflicts and reads `mixed`
-/// (EXT-ALOFISEL). A finished trial whose result is not stated could be a failure: the reading
+/// decisive trial it sets the level to `pivotal_failed` whatever came before (the failed-Phase-3
+/// evidence OM8 cites in model_data/factors.toml); beside a positive decisive trial the evidence
+/// conflicts and reads `mixed`. A finished trial whose result is not stated could be a failure: the reading
 /// is then uncertain, with the failure it could be as its worst case, unless a positive result
 /// already known makes the unstated one unable to lower it.
 fn efficacy(trials: &[Trial]) -> Option<EfficacyReading> {
