@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 use super::factors::{Barrier, Criticality, FactorCode};
 use super::input_types::categorical;
 use super::profile::{
-    Carrier, Indication, Mechanism, PotencyAnalyte, Profile, Prom, Regulator, Route, TissueSource, TrialPhase,
+    Carrier, Indication, Mechanism, PotencyAnalyte, Profile, Prom, Regulator, Route, StructuralEndpoint,
+    TissueSource, TrialPhase,
 };
 use super::readiness::ReadinessDefinition;
 
@@ -457,8 +458,7 @@ pub struct IndicationProfileDefinition {
     pub name: String,
     /// How far it is worked out.
     pub maturity: ProfileMaturity,
-    /// The profile this one was split from (issue 15). A mitigation without a row for this
-    /// profile uses its row for that one, so catalogue rows written before the split keep applying.
+    /// The profile this one was split from (issue 15), for the reader: nothing is inherited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split_from: Option<String>,
     /// Indications scored with this profile.
@@ -497,6 +497,13 @@ pub struct IndicationProfileDefinition {
     pub standard_proms: Vec<Vec<Prom>>,
     /// The standard outcome set in words.
     pub outcome_set: String,
+    /// The quantitative structural endpoints OM2's mitigation proposes; empty exactly when
+    /// structural endpoints are not relevant.
+    #[serde(default)]
+    pub structural_endpoints: Vec<StructuralEndpoint>,
+    /// The potency marker the potency mitigations propose: a marker of one of the default
+    /// mechanisms.
+    pub potency_marker: PotencyMarkerChoice,
     /// The minimal clinically important differences (or the accepted responder thresholds) of
     /// the standard endpoints, with their sources.
     pub mcid: String,
@@ -509,6 +516,16 @@ pub struct IndicationProfileDefinition {
     pub maturity_note: Option<String>,
     /// Evidence for the profile's choices.
     pub evidence: Vec<EvidenceLink>,
+}
+
+/// The potency marker an indication's potency mitigations propose, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PotencyMarkerChoice {
+    /// The analyte.
+    pub analyte: PotencyAnalyte,
+    /// Why this marker for this indication.
+    pub reason: String,
 }
 
 /// How well one route reaches an indication's target, and why.
@@ -633,12 +650,32 @@ pub struct MitigationDefinition {
     /// tissue source after first-in-human makes a new product, EXT-CMC-COMPARABILITY).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub only_before_first_in_human: bool,
-    /// The change per indication profile id, where it depends on the indication; the mitigation
-    /// is offered only for the profiles listed.
+    /// The change per indication profile id, where it depends on the indication and no profile
+    /// field says it; the mitigation is offered only for the profiles listed (or derived).
     #[serde(default)]
     pub change_by_profile: BTreeMap<String, Profile>,
+    /// The change read from each indication profile's own data, so a profile states it once;
+    /// a `change_by_profile` row for a profile takes precedence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_from_profile: Option<ProfileDerivedChange>,
     /// Evidence.
     pub evidence: Vec<EvidenceLink>,
+}
+
+categorical! {
+    /// A mitigation's change that each indication profile's own data decides.
+    pub enum ProfileDerivedChange {
+        /// The route with the profile's highest route fit.
+        BestRoute => "best_route",
+        /// The first measure of every group of the profile's standard outcome set.
+        StandardOutcomeSet => "standard_outcome_set",
+        /// An exploratory quantitative assay of the profile's potency marker.
+        ExploratoryPotencyAssay => "exploratory_potency_assay",
+        /// A validated lot-release assay of the profile's potency marker.
+        LotReleasePotencyAssay => "lot_release_potency_assay",
+        /// The profile's structural endpoints.
+        StructuralEndpoints => "structural_endpoints",
+    }
 }
 
 categorical! {

@@ -1525,7 +1525,7 @@ fn outcome_measures(facts: &Facts, ctx: &Context) -> Reading {
 }
 
 /// Endpoints that quantify structure.
-const QUANTITATIVE_ENDPOINTS: &[StructuralEndpoint] = &[
+pub(crate) const QUANTITATIVE_ENDPOINTS: &[StructuralEndpoint] = &[
     StructuralEndpoint::MriT2Mapping,
     StructuralEndpoint::MriT1rho,
     StructuralEndpoint::DiscHeightIndex,

@@ -5,12 +5,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::assessment::EvidenceCitation;
 use super::document::*;
 use super::engine::FactorResult;
-use super::factors::{Barrier, Criticality, FactorCode, RELEASE_ITEMS, Reading, ScaleKind};
+use super::factors::{
+    Barrier, Criticality, FactorCode, QUANTITATIVE_ENDPOINTS, RELEASE_ITEMS, Reading, ScaleKind,
+};
 use super::facts::Facts;
-use super::input_types::Set;
+use super::input_types::{Label, Set};
 use super::profile::{
-    Carrier, EvidenceLevel, Indication, Mechanism, PotencyAnalyte, Prom, Regulator, Route, TissueSource,
-    TrialPhase,
+    AssayStage, Carrier, ClinicalSection, DeliverySection, EvidenceLevel, Indication, Mechanism,
+    PotencyAnalyte, PotencyAssay, Profile, Prom, QualitySection, Regulator, Route, TissueSource, TrialPhase,
 };
 use super::readiness::{
     CompiledCriterion, CompiledGate, CompiledReadiness, CompiledRegression, GateMitigation, GateTest,
@@ -331,6 +333,60 @@ impl Model {
 }
 
 /// Citations of a list of evidence links, resolved against the registry.
+/// The change a mitigation re-scores for one profile, read from the profile's own data; `None`
+/// when the profile has nothing to propose (no standard outcome set, no structural endpoint).
+pub(crate) fn derived_change(
+    derived: ProfileDerivedChange,
+    profile: &IndicationProfileDefinition,
+) -> Option<Profile> {
+    let potency = |stage: AssayStage, lot_release: bool| {
+        let assay = PotencyAssay {
+            analyte: Some(profile.potency_marker.analyte),
+            quantitative: Some(true),
+            stage: Some(stage),
+            used_for_lot_release: lot_release.then_some(true),
+            acceptance_criterion: lot_release
+                .then(|| Label::try_from("prespecified minimum".to_owned()).expect("a valid label")),
+            ..PotencyAssay::default()
+        };
+        Profile {
+            quality: Some(QualitySection { potency_assays: Some(vec![assay]), ..QualitySection::default() }),
+            ..Profile::default()
+        }
+    };
+    let clinical = |section: ClinicalSection| Profile { clinical: Some(section), ..Profile::default() };
+    match derived {
+        // The first of equally fitting routes, in the schema's order, so the choice is stable.
+        ProfileDerivedChange::BestRoute => profile
+            .route_fit
+            .iter()
+            .fold(None::<(&Route, f64)>, |best, (route, fit)| match best {
+                Some((_, best_fit)) if best_fit >= fit.fit => best,
+                _ => Some((route, fit.fit)),
+            })
+            .map(|(route, _)| Profile {
+                delivery: Some(DeliverySection { route: Some(*route), ..DeliverySection::default() }),
+                ..Profile::default()
+            }),
+        ProfileDerivedChange::StandardOutcomeSet => (!profile.standard_proms.is_empty()).then(|| {
+            clinical(ClinicalSection {
+                proms: Some(
+                    profile.standard_proms.iter().filter_map(|group| group.first().copied()).collect(),
+                ),
+                ..ClinicalSection::default()
+            })
+        }),
+        ProfileDerivedChange::ExploratoryPotencyAssay => Some(potency(AssayStage::Exploratory, false)),
+        ProfileDerivedChange::LotReleasePotencyAssay => Some(potency(AssayStage::Validated, true)),
+        ProfileDerivedChange::StructuralEndpoints => (!profile.structural_endpoints.is_empty()).then(|| {
+            clinical(ClinicalSection {
+                structural_endpoints: Some(profile.structural_endpoints.clone()),
+                ..ClinicalSection::default()
+            })
+        }),
+    }
+}
+
 fn citations(links: &[EvidenceLink], registry: &HashMap<&str, &Evidence>) -> Shared<EvidenceCitation> {
     links
         .iter()
@@ -555,14 +611,12 @@ fn compile(document: ModelDocument) -> Model {
             change_by_profile: document
                 .indication_profiles
                 .iter()
-                .map(|profile| {
-                    m.change_by_profile
-                        .get(&profile.id)
-                        .or_else(|| {
-                            profile.split_from.as_ref().and_then(|from| m.change_by_profile.get(from))
-                        })
-                        .or(m.change.as_ref())
-                        .map(Facts::from_profile)
+                .map(|profile| match m.change_by_profile.get(&profile.id) {
+                    Some(row) => Some(Facts::from_profile(row)),
+                    None => match m.change_from_profile {
+                        Some(derived) => derived_change(derived, profile).as_ref().map(Facts::from_profile),
+                        None => m.change.as_ref().map(Facts::from_profile),
+                    },
                 })
                 .collect(),
             citations: citations(&m.evidence, &registry),
@@ -988,6 +1042,29 @@ fn validate(document: &ModelDocument) -> Vec<String> {
                 ));
             }
         }
+        if profile.structural_endpoint_relevant == profile.structural_endpoints.is_empty()
+            || (profile.structural_endpoint_relevant
+                && !profile
+                    .structural_endpoints
+                    .iter()
+                    .any(|endpoint| QUANTITATIVE_ENDPOINTS.contains(endpoint)))
+        {
+            problems.push(format!(
+                "{owner} needs a quantitative structural endpoint exactly when structural endpoints are relevant"
+            ));
+        }
+        let marker = profile.potency_marker.analyte;
+        if profile.potency_marker.reason.trim().is_empty()
+            || !document.mechanisms.iter().any(|mechanism| {
+                profile.default_mechanisms.contains(&mechanism.mechanism)
+                    && mechanism.potency_markers.contains(&marker)
+            })
+        {
+            problems.push(format!(
+                "{owner} potency marker {} must be a marker of a default mechanism, with a reason",
+                marker.as_str()
+            ));
+        }
         check_links(&owner, &profile.evidence, true, &mut problems);
     }
     for indication in Indication::ALL {
@@ -1029,9 +1106,6 @@ fn validate(document: &ModelDocument) -> Vec<String> {
         }
     }
 
-    // Mitigations: rows may name a profile or a profile that others were split from.
-    let split_from: BTreeSet<&str> =
-        document.indication_profiles.iter().filter_map(|profile| profile.split_from.as_deref()).collect();
     let mut mitigation_ids = BTreeSet::new();
     for factor in &document.factors {
         if let Some(unknown) =
@@ -1048,13 +1122,12 @@ fn validate(document: &ModelDocument) -> Vec<String> {
         if !mitigation_ids.insert(mitigation.id.as_str()) {
             problems.push(format!("{owner} is defined twice"));
         }
-        if mitigation.change.is_some() != mitigation.change_by_profile.is_empty() {
-            problems.push(format!("{owner} needs either change or change_by_profile"));
+        let by_profile = !mitigation.change_by_profile.is_empty() || mitigation.change_from_profile.is_some();
+        if mitigation.change.is_some() == by_profile {
+            problems.push(format!("{owner} needs either change or a change by profile"));
         }
-        if let Some(unknown) = mitigation
-            .change_by_profile
-            .keys()
-            .find(|id| !profile_ids.contains(id.as_str()) && !split_from.contains(id.as_str()))
+        if let Some(unknown) =
+            mitigation.change_by_profile.keys().find(|id| !profile_ids.contains(id.as_str()))
         {
             problems.push(format!("{owner} names unknown profile {unknown}"));
         }

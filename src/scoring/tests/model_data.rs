@@ -160,7 +160,7 @@ fn the_loader_rejects_broken_model_data() {
         ),
         ("{ key = \"mechanical\", value = 0.4", "{ key = \"mechanical\", value = 1.4", "value must be 0-1"),
         ("survival = 20, retention = 15", "survival = 25, retention = 15", "barrier weights sum to 105"),
-        ("version = \"2.0.0\"", "version = \"2.1.0\"", "changelog must start"),
+        ("version = \"2.1.0\"", "version = \"2.2.0\"", "changelog must start"),
         (
             "seed_file = \"000_dbad888260529654.txt\"",
             "seed_file = \"999_unknown.txt\"",
@@ -173,6 +173,21 @@ fn the_loader_rejects_broken_model_data() {
         ),
         ("\ntopical = { fit = ", "\n# topical = { fit = ", "must rate every route; topical is missing"),
         ("maturity = \"worked\"", "maturity = \"draft\"", "needs a maturity_note"),
+        (
+            "potency_marker = { analyte = \"vegf\", reason = \"Angiogenesis is the limb",
+            "potency_marker = { analyte = \"ecm_synthesis\", reason = \"Angiogenesis is the limb",
+            "potency marker ecm_synthesis must be a marker of a default mechanism",
+        ),
+        (
+            "structural_endpoints = [\"mri_t2_mapping\"]",
+            "structural_endpoints = [\"pfirrmann\"]",
+            "needs a quantitative structural endpoint",
+        ),
+        (
+            "change_from_profile = \"best_route\"",
+            "change_from_profile = \"best_route\"\nchange = { delivery = { route = \"intravenous\" } }",
+            "needs either change or a change by profile",
+        ),
         (
             "milder_below = 3, hostility = \"high\"",
             "milder_below = 3, hostility = \"severe\"",
@@ -487,4 +502,64 @@ fn every_indication_has_a_profile_with_endpoints_a_full_route_table_and_a_refere
             );
         }
     }
+}
+
+/// Each profile's mitigations propose its own route, endpoints and potency marker (issue 15): a
+/// profile split from a draft once inherited the draft's rows, so an acute-MI program was told to
+/// adopt heart-failure endpoints.
+#[test]
+fn every_profile_mitigation_proposes_what_that_profile_states() {
+    use crate::scoring::document::ProfileDerivedChange as Derived;
+    use crate::scoring::model::derived_change;
+    let document = Model::current().document();
+    for profile in &document.indication_profiles {
+        let id = &profile.id;
+        let route = derived_change(Derived::BestRoute, profile)
+            .and_then(|change| change.delivery?.route)
+            .unwrap_or_else(|| panic!("{id} proposes no route"));
+        let best = profile.route_fit.values().map(|fit| fit.fit).fold(0.0, f64::max);
+        assert_eq!(
+            profile.route_fit[&route].fit,
+            best,
+            "{id} proposes {}, not its best route",
+            route.as_str()
+        );
+
+        let proms = derived_change(Derived::StandardOutcomeSet, profile)
+            .and_then(|change| change.clinical?.proms)
+            .unwrap_or_default();
+        assert_eq!(proms.len(), profile.standard_proms.len(), "{id}: one measure per outcome group");
+        for group in &profile.standard_proms {
+            assert!(group.iter().any(|prom| proms.contains(prom)), "{id} leaves an outcome group uncovered");
+        }
+
+        for derived in [Derived::ExploratoryPotencyAssay, Derived::LotReleasePotencyAssay] {
+            let assays = derived_change(derived, profile)
+                .and_then(|change| change.quality?.potency_assays)
+                .unwrap_or_default();
+            assert_eq!(
+                assays.iter().map(|assay| assay.analyte).collect::<Vec<_>>(),
+                vec![Some(profile.potency_marker.analyte)],
+                "{id}"
+            );
+        }
+
+        let structural = derived_change(Derived::StructuralEndpoints, profile)
+            .and_then(|change| change.clinical?.structural_endpoints)
+            .unwrap_or_default();
+        assert_eq!(structural, profile.structural_endpoints, "{id}");
+        assert_eq!(structural.is_empty(), !profile.structural_endpoint_relevant, "{id}");
+    }
+    let myocardial_infarction = document
+        .indication_profiles
+        .iter()
+        .find(|profile| profile.id == "myocardial_infarction")
+        .expect("the acute MI profile exists");
+    let proms = derived_change(Derived::StandardOutcomeSet, myocardial_infarction)
+        .and_then(|change| change.clinical?.proms)
+        .unwrap_or_default();
+    assert!(
+        proms.iter().all(|prom| !matches!(prom.as_str(), "kccq" | "hierarchical_composite")),
+        "acute MI is offered heart-failure endpoints: {proms:?}"
+    );
 }
