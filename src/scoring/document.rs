@@ -491,6 +491,10 @@ pub struct IndicationProfileDefinition {
     pub carrier_precedent: Option<Carrier>,
     /// Route fit (0-1) of every route, each with its reason and evidence (RT1).
     pub route_fit: BTreeMap<Route, RouteFit>,
+    /// Where the literature rates routes differently once the disease is chronic, the route fit
+    /// from a day after onset on; `route_fit` then holds the earlier phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chronic_route_fit: Option<ChronicRouteFit>,
     /// The standard outcome set: every group must be covered by at least one measure (OM1).
     /// Empty: two validated measures count as a full set.
     #[serde(default)]
@@ -516,6 +520,19 @@ pub struct IndicationProfileDefinition {
     pub maturity_note: Option<String>,
     /// Evidence for the profile's choices.
     pub evidence: Vec<EvidenceLink>,
+}
+
+/// Route fit in the chronic phase of an indication. A program that does not state the days
+/// since onset is read at the lower of the two fits of its route.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChronicRouteFit {
+    /// The first day after onset the chronic fits apply.
+    pub from_day: u32,
+    /// Why the chronic phase starts then.
+    pub reason: String,
+    /// Route fit (0-1) of every route in the chronic phase, each with its reason and evidence.
+    pub routes: BTreeMap<Route, RouteFit>,
 }
 
 /// The potency marker an indication's potency mitigations propose, and why.

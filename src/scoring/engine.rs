@@ -169,9 +169,15 @@ pub(crate) fn context<'m>(model: &'m Model, facts: &Facts) -> (Context<'m>, Host
         .unwrap_or(profile.hostility);
     let given = facts.mechanisms.filter(|mechanisms| !mechanisms.is_empty());
     let mechanisms: Set<Mechanism> = given.unwrap_or(profile.default_mechanisms);
+    let route_fit = match (&profile.chronic_route_fit, facts.days_since_onset) {
+        (Some((from_day, chronic)), Some(days)) if days >= *from_day => chronic,
+        (Some(_), Some(_)) | (None, _) => &profile.route_fit,
+        (Some(_), None) => &profile.route_fit_onset_unknown,
+    };
     let ctx = Context {
         model,
         profile,
+        route_fit,
         severe: hostility == Hostility::Severe,
         mechanisms,
         moa_markers: model.markers_of(mechanisms),

@@ -755,6 +755,8 @@ pub(crate) struct Context<'m> {
     pub moa_markers: Set<PotencyAnalyte>,
     /// Tissue sources that fit those mechanisms.
     pub fitting_sources: Set<TissueSource>,
+    /// The profile's route fit for the program's phase (RT1), in permille by route.
+    pub route_fit: &'m [u16],
 }
 
 impl Context<'_> {
@@ -774,9 +776,7 @@ impl Context<'_> {
     pub fn value(&self, factor: FactorCode, grade: Grade) -> u16 {
         match grade {
             // RT1 is the only route-fit factor (see `FactorCode::scale`).
-            Grade::Level(position) if factor == FactorCode::Rt1 => {
-                self.profile.route_fit[usize::from(position)]
-            }
+            Grade::Level(position) if factor == FactorCode::Rt1 => self.route_fit[usize::from(position)],
             Grade::Level(position) => self.model.factor(factor).level_values[usize::from(position)],
             Grade::Fraction { met, of } => {
                 let (met, of) = (u32::from(met), u32::from(of).max(1));

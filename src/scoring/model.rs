@@ -105,8 +105,12 @@ pub(crate) struct CompiledProfile {
     pub structural_endpoint_relevant: bool,
     pub default_mechanisms: Set<Mechanism>,
     pub carrier_precedent: Option<Carrier>,
-    /// Route fit in permille, indexed by route.
+    /// Route fit in permille, indexed by route (before the chronic phase, if the profile has one).
     pub route_fit: Vec<u16>,
+    /// The first day of the chronic phase and the route fit from then on.
+    pub chronic_route_fit: Option<(u32, Vec<u16>)>,
+    /// The route fit when the days since onset are unknown: the lower of the two phases'.
+    pub route_fit_onset_unknown: Vec<u16>,
     pub standard_proms: Vec<Set<Prom>>,
 }
 
@@ -333,6 +337,11 @@ impl Model {
 }
 
 /// Citations of a list of evidence links, resolved against the registry.
+/// A route table in permille, indexed by route; validation guarantees every route is rated.
+fn permille_table(table: &BTreeMap<Route, RouteFit>) -> Vec<u16> {
+    Route::ALL.iter().map(|route| permille(table.get(route).map_or(0.0, |route_fit| route_fit.fit))).collect()
+}
+
 /// The change a mitigation re-scores for one profile, read from the profile's own data; `None`
 /// when the profile has nothing to propose (no standard outcome set, no structural endpoint).
 pub(crate) fn derived_change(
@@ -502,11 +511,19 @@ fn compile(document: ModelDocument) -> Model {
             structural_endpoint_relevant: p.structural_endpoint_relevant,
             default_mechanisms: p.default_mechanisms.iter().copied().collect(),
             carrier_precedent: p.carrier_precedent,
-            // Validation guarantees every route is rated.
-            route_fit: Route::ALL
-                .iter()
-                .map(|route| permille(p.route_fit.get(route).map_or(0.0, |route_fit| route_fit.fit)))
-                .collect(),
+            route_fit: permille_table(&p.route_fit),
+            chronic_route_fit: p
+                .chronic_route_fit
+                .as_ref()
+                .map(|chronic| (chronic.from_day, permille_table(&chronic.routes))),
+            route_fit_onset_unknown: match &p.chronic_route_fit {
+                Some(chronic) => permille_table(&p.route_fit)
+                    .into_iter()
+                    .zip(permille_table(&chronic.routes))
+                    .map(|(earlier, later)| earlier.min(later))
+                    .collect(),
+                None => permille_table(&p.route_fit),
+            },
             standard_proms: p.standard_proms.iter().map(|group| group.iter().copied().collect()).collect(),
         })
         .collect();
@@ -787,6 +804,29 @@ fn validate_outside_source(evidence: &Evidence, problems: &mut Vec<String>) {
 }
 
 /// Every rule the model data must keep; returns the problems found.
+/// A route table rates every route, 0-1, each with a reason and known evidence.
+fn check_route_table(
+    owner: &str,
+    table: &BTreeMap<Route, RouteFit>,
+    registry: &HashMap<&str, &Evidence>,
+    problems: &mut Vec<String>,
+) {
+    if table.values().any(|route_fit| !(0.0..=1.0).contains(&route_fit.fit)) {
+        problems.push(format!("{owner} route fit must be 0-1"));
+    }
+    if let Some(route) = Route::ALL.iter().find(|route| !table.contains_key(route)) {
+        problems.push(format!("{owner} must rate every route; {} is missing", route.as_str()));
+    }
+    for (route, route_fit) in table {
+        if route_fit.reason.trim().is_empty() {
+            problems.push(format!("{owner} gives no reason for the fit of {}", route.as_str()));
+        }
+        if let Some(unknown) = route_fit.evidence.iter().find(|id| !registry.contains_key(id.as_str())) {
+            problems.push(format!("{owner} route {} cites unknown evidence {unknown}", route.as_str()));
+        }
+    }
+}
+
 fn validate(document: &ModelDocument) -> Vec<String> {
     let mut problems = Vec::new();
 
@@ -1005,19 +1045,13 @@ fn validate(document: &ModelDocument) -> Vec<String> {
         for indication in &profile.indications {
             *covered.entry(*indication).or_default() += 1;
         }
-        if profile.route_fit.values().any(|route_fit| !(0.0..=1.0).contains(&route_fit.fit)) {
-            problems.push(format!("{owner} route fit must be 0-1"));
-        }
-        if let Some(route) = Route::ALL.iter().find(|route| !profile.route_fit.contains_key(route)) {
-            problems.push(format!("{owner} must rate every route; {} is missing", route.as_str()));
-        }
-        for (route, route_fit) in &profile.route_fit {
-            if route_fit.reason.trim().is_empty() {
-                problems.push(format!("{owner} gives no reason for the fit of {}", route.as_str()));
+        check_route_table(&owner, &profile.route_fit, &registry, &mut problems);
+        if let Some(chronic) = &profile.chronic_route_fit {
+            let owner = format!("{owner} chronic phase");
+            if chronic.reason.trim().is_empty() {
+                problems.push(format!("{owner} needs a reason for its first day"));
             }
-            if let Some(unknown) = route_fit.evidence.iter().find(|id| !registry.contains_key(id.as_str())) {
-                problems.push(format!("{owner} route {} cites unknown evidence {unknown}", route.as_str()));
-            }
+            check_route_table(&owner, &chronic.routes, &registry, &mut problems);
         }
         if (profile.maturity == ProfileMaturity::Worked) == profile.maturity_note.is_some() {
             problems.push(format!(

@@ -543,3 +543,24 @@ fn iv_fits_systemic_targets_and_spinal_cord_injury_but_not_a_local_target() {
     };
     assert!(rt1("intravenous") > rt1("intrathecal"));
 }
+
+/// Stroke routes are rated by phase (research B2): IV is the acute precedent, stereotactic
+/// implantation the chronic one; a program that does not say when it doses is read at the lower.
+#[test]
+fn stroke_route_fit_follows_the_phase_and_an_unknown_phase_reads_at_the_lower_fit() {
+    let rt1 = |route: &str, days: Option<u32>| {
+        let detail = days.map_or(json!({}), |days| json!({"days_since_onset": days}));
+        let assessment = assess(&profile(json!({
+            "program": {"indication": "ischemic_stroke", "indication_detail": detail},
+            "delivery": {"route": route}
+        })));
+        factor(&assessment, FactorCode::Rt1).value.expect("RT1 is known once the route is")
+    };
+    assert!(rt1("intravenous", Some(1)) > rt1("intravenous", Some(365)));
+    assert!(rt1("intraparenchymal_cns", Some(365)) > rt1("intraparenchymal_cns", Some(1)));
+    assert!(rt1("intraparenchymal_cns", Some(180)) > rt1("intraparenchymal_cns", Some(179)));
+    for route in ["intravenous", "intraparenchymal_cns"] {
+        let unknown = rt1(route, None);
+        assert_eq!(unknown, rt1(route, Some(1)).min(rt1(route, Some(365))), "{route}");
+    }
+}
