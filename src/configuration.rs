@@ -68,6 +68,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Requests per API key; `None` when `RATE_LIMIT_PER_SECOND=0` turns limiting off.
     pub rate_limit: Option<RateLimit>,
+    /// Failed authentications allowed per client address and per key id before 429.
+    pub auth_failures: FailureBudget,
     /// Requests under `/v1` served at once; more wait (see `admission_wait`), then get 503.
     pub max_requests_in_flight: usize,
     /// How long a request waits for one of `max_requests_in_flight` before it gets 503 "overloaded".
@@ -84,6 +86,14 @@ pub struct Settings {
 pub struct RateLimit {
     pub per_second: NonZeroU32,
     pub burst: NonZeroU32,
+}
+
+/// Failed authentications allowed per minute (also the burst), per client address and per key
+/// id; `None` turns that count off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailureBudget {
+    pub per_address: Option<NonZeroU32>,
+    pub per_key: Option<NonZeroU32>,
 }
 
 /// An invalid configuration value, named by its environment variable.
@@ -149,6 +159,18 @@ impl Settings {
             log_level,
             shutdown_timeout: Duration::from_secs(read.bounded("SHUTDOWN_TIMEOUT_SECS", 10, 0..=3600)?),
             rate_limit: rate_limit(&read)?,
+            auth_failures: FailureBudget {
+                per_address: NonZeroU32::new(read.bounded(
+                    "AUTH_FAILURES_PER_MINUTE_PER_ADDRESS",
+                    60,
+                    0..=1_000_000,
+                )?),
+                per_key: NonZeroU32::new(read.bounded(
+                    "AUTH_FAILURES_PER_MINUTE_PER_KEY",
+                    20,
+                    0..=1_000_000,
+                )?),
+            },
             max_requests_in_flight: read.bounded("MAX_REQUESTS_IN_FLIGHT", 32, 1..=100_000)?,
             admission_wait: Duration::from_millis(read.bounded("ADMISSION_WAIT_MS", 1000, 0..=60_000)?),
             metrics_token: metrics_token(lookup("METRICS_TOKEN"))?,

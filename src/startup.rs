@@ -11,6 +11,7 @@ use sqlx::postgres::PgConnectOptions;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api::auth_throttle::{self, AuthThrottle};
 use crate::api::caller::KeyRateLimiter;
 use crate::api::health::MetricsToken;
 use crate::api::{self, observability, problem, security_headers};
@@ -60,6 +61,8 @@ impl Application {
             .rate_limit
             .map(|limit| web::Data::new(KeyRateLimiter::new(limit.per_second, limit.burst)));
         tokio::spawn(hourly_housekeeping(pool.clone(), rate_limiter.clone()));
+        let auth_throttle = web::Data::new(AuthThrottle::new(settings.auth_failures));
+        tokio::spawn(forget_idle_auth_failures(pool.clone(), auth_throttle.clone()));
         if let Some(interval) = settings.stats_fold_interval {
             tokio::spawn(fold_score_counts(pool.clone(), interval));
         }
@@ -97,6 +100,7 @@ impl Application {
                 .configure(crate::dashboard::configure)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 .app_data(pool_data.clone())
+                .app_data(auth_throttle.clone())
                 .app_data(registry.clone())
                 .app_data(known_routes.clone())
                 .app_data(web::JsonConfig::default().limit(body_limit).error_handler(problem::json_error))
@@ -165,6 +169,20 @@ async fn hourly_housekeeping(pool: PgPool, rate_limiter: Option<web::Data<KeyRat
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "could not purge expired idempotency keys"),
         }
+    }
+}
+
+/// Every few seconds: forgets the failed-authentication state of clients that stopped failing,
+/// so a spray of addresses or key ids leaves no lasting state.
+async fn forget_idle_auth_failures(pool: PgPool, throttle: web::Data<AuthThrottle>) {
+    let mut ticks = tokio::time::interval(auth_throttle::HOUSEKEEPING_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        throttle.forget_idle();
     }
 }
 

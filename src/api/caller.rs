@@ -17,6 +17,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::auth_throttle::{AuthThrottle, ClientAddress};
 use super::observability::RequestId;
 use super::problem::ApiError;
 use crate::access::{PresentedKey, Scope};
@@ -105,27 +106,50 @@ fn unauthenticated(reason: &'static str) -> ApiError {
     ApiError::Unauthenticated { reason }
 }
 
+/// Authenticates the request's key. Failures are counted by the failed-authentication throttle,
+/// which turns them into 429 once a client address or a key id has used its budget; an address
+/// over its budget is refused before the key is looked up.
 async fn authenticate(request: &HttpRequest) -> Result<Authenticated, ApiError> {
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or(ApiError::MissingCredentials)?
-        .to_str()
-        .map_err(|_| unauthenticated("the Authorization header is not valid text"))?;
+    let value = request.headers().get(header::AUTHORIZATION).ok_or(ApiError::MissingCredentials)?;
+    let throttle = request.app_data::<web::Data<AuthThrottle>>();
+    let address = request.peer_addr().map(|peer| ClientAddress::from(peer.ip()));
+    if let Some(throttle) = throttle {
+        throttle.admit(address)?;
+    }
+    let presented = presented_key(value);
+    let key_id = presented.as_ref().ok().map(|presented| presented.id);
+    let verified = match presented {
+        Ok(presented) => verify(request, presented).await,
+        Err(error) => Err(error),
+    };
+    match (verified, throttle) {
+        (Err(error @ ApiError::Unauthenticated { .. }), Some(throttle)) => {
+            Err(throttle.failed(address, key_id, error))
+        }
+        (verified, _) => verified,
+    }
+}
+
+/// The key an `Authorization` header presents, parsed but not verified.
+fn presented_key(value: &header::HeaderValue) -> Result<PresentedKey, ApiError> {
+    let value = value.to_str().map_err(|_| unauthenticated("the Authorization header is not valid text"))?;
     let (scheme, token) = value
         .split_once(' ')
         .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <API key>`"))?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(unauthenticated("the Authorization header must be `Bearer <API key>`"));
     }
-    let presented = PresentedKey::parse(token.trim()).ok_or_else(|| unauthenticated("invalid API key"))?;
+    PresentedKey::parse(token.trim()).ok_or_else(|| unauthenticated("invalid API key"))
+}
+
+/// Verifies the presented key against the stored one.
+async fn verify(request: &HttpRequest, presented: PresentedKey) -> Result<Authenticated, ApiError> {
     let pool = request
         .app_data::<web::Data<PgPool>>()
         .ok_or_else(|| ApiError::Internal("no database pool configured".into()))?;
-    let stored = access::credentials(pool, presented.id)
-        .await?
-        .filter(|stored| presented.matches(&stored.secret_hash))
-        .ok_or_else(|| unauthenticated("invalid API key"))?;
+    let stored = access::credentials(pool, presented.id).await?;
+    let secret_matches = presented.verify(stored.as_ref().map(|stored| stored.secret_hash.as_slice()));
+    let stored = stored.filter(|_| secret_matches).ok_or_else(|| unauthenticated("invalid API key"))?;
     if stored.revoked_at.is_some() {
         return Err(unauthenticated("this API key has been revoked"));
     }

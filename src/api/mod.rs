@@ -2,6 +2,7 @@
 
 pub mod admission;
 pub mod assessments;
+pub mod auth_throttle;
 pub mod caller;
 pub mod charts;
 pub mod content_coding;

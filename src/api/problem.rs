@@ -87,6 +87,9 @@ pub enum ApiError {
     Forbidden { required: Scope },
     #[error("too many requests with this API key; retry after {} s", retry_after_secs(*.retry_after))]
     TooManyRequests { retry_after: Duration },
+    /// Too many failed authentications from the client's address or with the key id presented.
+    #[error("too many failed authentications {by}; retry after {} s", retry_after_secs(*.retry_after))]
+    AuthenticationThrottled { by: ThrottledBy, retry_after: Duration },
     #[error("{method} is not allowed here; allowed: {}", allow_header(.allowed))]
     MethodNotAllowed { method: actix_web::http::Method, allowed: Vec<actix_web::http::Method> },
     #[error("{0}")]
@@ -116,6 +119,22 @@ pub enum ApiError {
     DeadlineExceeded(std::time::Duration),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What a failed-authentication throttle counts by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThrottledBy {
+    Address,
+    Key,
+}
+
+impl std::fmt::Display for ThrottledBy {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::Address => "from this client address",
+            Self::Key => "with this API key id",
+        })
+    }
 }
 
 impl From<PersistenceError> for ApiError {
@@ -167,6 +186,9 @@ impl ApiError {
             }
             Self::Forbidden { .. } => ("/problems/insufficient-scope", "Insufficient scope"),
             Self::TooManyRequests { .. } => ("/problems/rate-limited", "Too many requests"),
+            Self::AuthenticationThrottled { .. } => {
+                ("/problems/authentication-throttled", "Too many failed authentications")
+            }
             Self::MethodNotAllowed { .. } => ("/problems/method-not-allowed", "Method not allowed"),
             Self::Conflict(_) => ("/problems/conflict", "Conflict"),
             Self::IdempotencyKeyInFlight => ("/problems/idempotency-key-in-flight", "Request in progress"),
@@ -211,7 +233,9 @@ impl ResponseError for ApiError {
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MissingCredentials | Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::AuthenticationThrottled { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::IdempotencyKeyInFlight => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -259,7 +283,7 @@ impl ResponseError for ApiError {
             | Self::DeadlineExceeded(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
-            Self::TooManyRequests { retry_after } => {
+            Self::TooManyRequests { retry_after } | Self::AuthenticationThrottled { retry_after, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs(*retry_after)));
             }
             // RFC 6750 §3: the challenge tells the client which scheme and what went wrong.

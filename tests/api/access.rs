@@ -45,13 +45,35 @@ async fn send(client: &reqwest::Client, app: &TestApp, method: &Method, path: &s
     request.send().await.unwrap()
 }
 
+/// Default settings on a random port, but for `overrides`.
+fn settings_with(overrides: &[(&str, &str)]) -> msc_readiness::configuration::Settings {
+    msc_readiness::configuration::Settings::from_lookup(|name| {
+        overrides
+            .iter()
+            .find(|(variable, _)| *variable == name)
+            .map(|(_, value)| (*value).to_owned())
+            .or_else(|| (name == "PORT").then(|| "0".to_owned()))
+    })
+    .unwrap()
+}
+
+fn unknown_key() -> String {
+    format!("mscr_{}_{}", Uuid::now_v7().simple(), "A".repeat(43))
+}
+
 fn key_id(token: &str) -> Uuid {
     Uuid::try_parse(&token["mscr_".len().."mscr_".len() + 32]).unwrap()
 }
 
 #[tokio::test]
 async fn every_protected_endpoint_refuses_bad_keys_with_401_and_a_missing_scope_with_403() {
-    let app = spawn_app().await;
+    // Hundreds of failures from one address: the failed-authentication throttle would answer
+    // 429 to most of them, and this test is about the 401s.
+    let app = spawn_app_with(settings_with(&[
+        ("AUTH_FAILURES_PER_MINUTE_PER_ADDRESS", "0"),
+        ("AUTH_FAILURES_PER_MINUTE_PER_KEY", "0"),
+    ]))
+    .await;
     let revoked = app.new_key(ORGANISATION_A, "read,write,admin").await;
     let revoke = app.client.delete(app.url(&format!("/v1/keys/{}", key_id(&revoked)))).send().await.unwrap();
     assert_eq!(revoke.status(), 200);
@@ -294,6 +316,61 @@ async fn the_rate_limit_answers_429_with_retry_after_per_key_and_recovers() {
         assert!(std::time::Instant::now() < deadline, "the limit did not recover within 5 s");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn failed_authentications_from_one_address_get_429_with_retry_after_before_any_lookup() {
+    let app = spawn_app_with(settings_with(&[
+        ("AUTH_FAILURES_PER_MINUTE_PER_ADDRESS", "5"),
+        ("AUTH_FAILURES_PER_MINUTE_PER_KEY", "0"),
+    ]))
+    .await;
+    assert_eq!(app.get("/v1/programs").await.status(), 200);
+    for _ in 0..3 {
+        // No key at all costs no lookup and is not counted.
+        assert_problem(app.anonymous.get(app.url("/v1/programs")).send().await.unwrap(), 401).await;
+    }
+    let failing = [app.client_with(&unknown_key()), app.client_with("not-a-key")];
+    for attempt in 0..5 {
+        let response = failing[attempt % 2].get(app.url("/v1/programs")).send().await.unwrap();
+        assert_problem(response, 401).await;
+    }
+
+    let throttled = app.client_with(&unknown_key()).get(app.url("/v1/programs")).send().await.unwrap();
+    let retry_after: u64 = throttled.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    let problem = assert_problem(throttled, 429).await;
+    assert_eq!(problem["type"], "/problems/authentication-throttled", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("client address"), "{problem}");
+    // Blocked: even a valid key from this address waits, as it would need a lookup.
+    let blocked = app.get("/v1/programs").await;
+    assert_eq!(assert_problem(blocked, 429).await["type"], "/problems/authentication-throttled");
+}
+
+#[tokio::test]
+async fn wrong_secrets_for_one_key_id_get_429_but_its_real_secret_still_works() {
+    let app = spawn_app_with(settings_with(&[
+        ("AUTH_FAILURES_PER_MINUTE_PER_ADDRESS", "0"),
+        ("AUTH_FAILURES_PER_MINUTE_PER_KEY", "3"),
+    ]))
+    .await;
+    let guessing = app.client_with(&format!("mscr_{}_{}", key_id(&app.api_key).simple(), "A".repeat(43)));
+    for _ in 0..3 {
+        assert_problem(guessing.get(app.url("/v1/programs")).send().await.unwrap(), 401).await;
+    }
+    let throttled = guessing.get(app.url("/v1/programs")).send().await.unwrap();
+    assert!(throttled.headers().contains_key("retry-after"));
+    let problem = assert_problem(throttled, 429).await;
+    assert_eq!(problem["type"], "/problems/authentication-throttled", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("key id"), "{problem}");
+
+    assert_eq!(
+        app.get("/v1/programs").await.status(),
+        200,
+        "the holder of the real secret is not locked out"
+    );
+    let another_id = app.client_with(&unknown_key());
+    assert_problem(another_id.get(app.url("/v1/programs")).send().await.unwrap(), 401).await;
 }
 
 #[tokio::test]
