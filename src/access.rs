@@ -137,6 +137,11 @@ impl PresentedKey {
         Some(Self { id, secret_hash: Sha256::digest(&secret).into() })
     }
 
+    /// The SHA-256 hash of the presented secret, as it is stored for a key.
+    pub fn secret_hash(&self) -> &[u8; 32] {
+        &self.secret_hash
+    }
+
     /// Whether the secret matches the stored hash of the key with the presented id (`None`: no
     /// such key), compared in constant time. An unknown id is compared against a stand-in hash,
     /// so that it takes the same work as a wrong secret and timing does not tell them apart.

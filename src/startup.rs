@@ -14,9 +14,11 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::api::auth_throttle::{self, AuthThrottle};
 use crate::api::caller::KeyRateLimiter;
 use crate::api::health::MetricsToken;
+use crate::api::key_cache::KeyCache;
 use crate::api::{self, observability, problem, security_headers};
 use crate::configuration::{DatabaseSource, Settings};
 use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresError, ProgramSearch};
+use crate::persistence::access::{KeyChange, KeyChanges};
 use crate::persistence::{self, PersistenceError, PoolSettings};
 
 /// Why the service could not start.
@@ -43,6 +45,8 @@ pub struct Application {
     server: Server,
     port: u16,
     pool: PgPool,
+    /// The connection on which key changes are announced (see `follow_key_changes`).
+    key_changes_pool: PgPool,
 }
 
 impl Application {
@@ -50,7 +54,7 @@ impl Application {
     /// Port 0 picks a free port, which tests use.
     pub async fn build(settings: &Settings, database: PgConnectOptions) -> Result<Self, StartupError> {
         let pool = persistence::pool(
-            database,
+            database.clone(),
             PoolSettings {
                 max_connections: settings.database_pool_size,
                 acquire_timeout: settings.database_acquire_timeout,
@@ -62,6 +66,14 @@ impl Application {
             .map(|limit| web::Data::new(KeyRateLimiter::new(limit.per_second, limit.burst)));
         tokio::spawn(hourly_housekeeping(pool.clone(), rate_limiter.clone()));
         let auth_throttle = web::Data::new(AuthThrottle::new(settings.auth_failures));
+        let key_cache = web::Data::new(KeyCache::new());
+        let key_changes_pool = persistence::pool(
+            database.clone(),
+            PoolSettings { max_connections: 1, acquire_timeout: settings.database_acquire_timeout },
+        );
+        // Listening before the first request, so that the cache serves from the start.
+        let key_changes = KeyChanges::listen(&key_changes_pool).await.ok();
+        tokio::spawn(follow_key_changes(key_changes_pool.clone(), key_cache.clone(), key_changes));
         tokio::spawn(forget_idle_auth_failures(pool.clone(), auth_throttle.clone()));
         if let Some(interval) = settings.stats_fold_interval {
             tokio::spawn(fold_score_counts(pool.clone(), interval));
@@ -101,6 +113,7 @@ impl Application {
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 .app_data(pool_data.clone())
                 .app_data(auth_throttle.clone())
+                .app_data(key_cache.clone())
                 .app_data(registry.clone())
                 .app_data(known_routes.clone())
                 .app_data(web::JsonConfig::default().limit(body_limit).error_handler(problem::json_error))
@@ -131,7 +144,7 @@ impl Application {
         .listen(listener)
         .map_err(|source| StartupError::Bind { address: format!("{}:{port}", settings.host), source })?
         .run();
-        Ok(Self { server, port, pool })
+        Ok(Self { server, port, pool, key_changes_pool })
     }
 
     /// The port the service listens on.
@@ -147,6 +160,7 @@ impl Application {
     /// Serves until the server is stopped, then closes the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.key_changes_pool.close().await;
         self.pool.close().await;
         result
     }
@@ -169,6 +183,34 @@ async fn hourly_housekeeping(pool: PgPool, rate_limiter: Option<web::Data<KeyRat
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "could not purge expired idempotency keys"),
         }
+    }
+}
+
+/// Keeps the cache of verified keys in step with the database: it is used only while the database
+/// announces key changes to this process, each announced key is dropped from it at once, and it
+/// is emptied whenever announcements may have been missed. Ends when `pool` is closed.
+async fn follow_key_changes(pool: PgPool, cache: web::Data<KeyCache>, mut listening: Option<KeyChanges>) {
+    let mut following = true;
+    while !pool.is_closed() {
+        if let Some(mut changes) = listening.take() {
+            cache.reset(true);
+            if !following {
+                tracing::info!("key changes are announced again: verified keys are cached");
+            }
+            following = true;
+            while let Ok(KeyChange::Changed(id)) = changes.next().await {
+                cache.forget(id);
+            }
+        }
+        cache.reset(false);
+        if following && !pool.is_closed() {
+            tracing::warn!(
+                "key changes are not announced: every key is verified in the database until they are"
+            );
+        }
+        following = false;
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        listening = KeyChanges::listen(&pool).await.ok();
     }
 }
 

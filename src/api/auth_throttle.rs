@@ -5,7 +5,8 @@
 //! token from two GCRA buckets (governor, as the per-key rate limit): one for the client address
 //! (an IPv6 address counts by its /64, which one host usually holds whole), one for the key id
 //! the token names. When the address's bucket is empty, the address is blocked until the next
-//! token: its requests get 429 before any database work. When a key id's
+//! token: its requests get 429 before any database work, except those carrying a key verified
+//! recently (see `key_cache`), so a client sharing the address keeps working. When a key id's
 //! bucket is empty, failed attempts with that id get 429 and a warning names it; the key's real
 //! secret still authenticates, so guessing at an id cannot lock its holder out.
 

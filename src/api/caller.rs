@@ -18,6 +18,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::auth_throttle::{AuthThrottle, ClientAddress};
+use super::key_cache::{KeyCache, VerifiedKey};
 use super::observability::RequestId;
 use super::problem::ApiError;
 use crate::access::{PresentedKey, Scope};
@@ -106,17 +107,28 @@ fn unauthenticated(reason: &'static str) -> ApiError {
     ApiError::Unauthenticated { reason }
 }
 
-/// Authenticates the request's key. Failures are counted by the failed-authentication throttle,
-/// which turns them into 429 once a client address or a key id has used its budget; an address
-/// over its budget is refused before the key is looked up.
+/// Authenticates the request's key: from the cache of recently verified keys, or else in the
+/// database. Failures are counted by the failed-authentication throttle, which turns them into 429
+/// once a client address or a key id has used its budget; an address over its budget is refused
+/// before the key is looked up (a cached key still passes).
 async fn authenticate(request: &HttpRequest) -> Result<Authenticated, ApiError> {
     let value = request.headers().get(header::AUTHORIZATION).ok_or(ApiError::MissingCredentials)?;
-    let throttle = request.app_data::<web::Data<AuthThrottle>>();
     let address = request.peer_addr().map(|peer| ClientAddress::from(peer.ip()));
+    let presented = presented_key(value);
+    let cache = request.app_data::<web::Data<KeyCache>>();
+    if let (Ok(presented), Some(cache)) = (&presented, cache)
+        && let Some(key) = cache.get(presented)
+    {
+        return Ok(Authenticated {
+            organisation: key.organisation,
+            key_id: presented.id,
+            scopes: key.scopes,
+        });
+    }
+    let throttle = request.app_data::<web::Data<AuthThrottle>>();
     if let Some(throttle) = throttle {
         throttle.admit(address)?;
     }
-    let presented = presented_key(value);
     let key_id = presented.as_ref().ok().map(|presented| presented.id);
     let verified = match presented {
         Ok(presented) => verify(request, presented).await,
@@ -147,6 +159,8 @@ async fn verify(request: &HttpRequest, presented: PresentedKey) -> Result<Authen
     let pool = request
         .app_data::<web::Data<PgPool>>()
         .ok_or_else(|| ApiError::Internal("no database pool configured".into()))?;
+    let cache = request.app_data::<web::Data<KeyCache>>();
+    let since = cache.map(|cache| cache.generation());
     let stored = access::credentials(pool, presented.id).await?;
     let secret_matches = presented.verify(stored.as_ref().map(|stored| stored.secret_hash.as_slice()));
     let stored = stored.filter(|_| secret_matches).ok_or_else(|| unauthenticated("invalid API key"))?;
@@ -155,6 +169,14 @@ async fn verify(request: &HttpRequest, presented: PresentedKey) -> Result<Authen
     }
     if stored.expires_at.is_some_and(|expires_at| expires_at <= Utc::now()) {
         return Err(unauthenticated("this API key has expired"));
+    }
+    if let (Some(cache), Some(since)) = (cache, since) {
+        let key = VerifiedKey {
+            organisation: stored.organisation,
+            scopes: stored.scopes.clone(),
+            expires_at: stored.expires_at,
+        };
+        cache.insert(since, &presented, key);
     }
     Ok(Authenticated { organisation: stored.organisation, key_id: presented.id, scopes: stored.scopes })
 }

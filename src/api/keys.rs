@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::caller::{Admin, Caller};
 use super::json_body;
+use super::key_cache::KeyCache;
 use super::problem::{ApiError, FieldError, Problem};
 use super::programs::Text;
 use crate::access::{self, Scope, Scopes};
@@ -203,8 +204,14 @@ pub async fn revoke_key(
     caller: Caller<Admin>,
     id: web::Path<Uuid>,
     pool: web::Data<PgPool>,
+    cache: Option<web::Data<KeyCache>>,
 ) -> Result<web::Json<ApiKey>, ApiError> {
-    let key = store::revoke_key(&pool, &caller.actor(), *id).await?.ok_or_else(|| key_not_found(*id))?;
+    let revoked = store::revoke_key(&pool, &caller.actor(), *id).await;
+    // Also on failure: the revocation may have committed before the error.
+    if let Some(cache) = cache {
+        cache.forget(*id);
+    }
+    let key = revoked?.ok_or_else(|| key_not_found(*id))?;
     Ok(web::Json(key.into()))
 }
 

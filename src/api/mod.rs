@@ -11,6 +11,7 @@ pub mod exports;
 pub mod filters;
 pub mod health;
 mod json_body;
+pub mod key_cache;
 pub mod keys;
 pub mod metrics;
 pub mod model;

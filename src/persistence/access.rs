@@ -321,3 +321,44 @@ pub async fn audit_events(
     })
     .await
 }
+
+/// The channel on which PostgreSQL announces a changed key (migration 0007).
+const KEY_CHANGES_CHANNEL: &str = "api_key_changed";
+
+/// What the database announced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyChange {
+    /// This key changed (was revoked, above all).
+    Changed(Uuid),
+    /// The connection was lost: changes may have been missed.
+    Missed,
+}
+
+/// Announcements of changed keys, on a connection of their own.
+pub struct KeyChanges {
+    listener: sqlx::postgres::PgListener,
+}
+
+impl KeyChanges {
+    /// Starts listening on a connection from `pool`, kept until this is dropped (a pool of its own,
+    /// so that it never takes a connection from the requests). Closing `pool` ends the wait of
+    /// [`KeyChanges::next`] with an error.
+    pub async fn listen(pool: &PgPool) -> Result<Self, PersistenceError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        // A lost connection is reported at once, not after a silent reconnection.
+        listener.eager_reconnect(false);
+        listener.listen(KEY_CHANGES_CHANNEL).await?;
+        Ok(Self { listener })
+    }
+
+    /// Waits for the next announcement.
+    pub async fn next(&mut self) -> Result<KeyChange, PersistenceError> {
+        Ok(match self.listener.try_recv().await? {
+            Some(notification) => match Uuid::try_parse(notification.payload()) {
+                Ok(id) => KeyChange::Changed(id),
+                Err(_) => KeyChange::Missed,
+            },
+            None => KeyChange::Missed,
+        })
+    }
+}

@@ -342,9 +342,38 @@ async fn failed_authentications_from_one_address_get_429_with_retry_after_before
     let problem = assert_problem(throttled, 429).await;
     assert_eq!(problem["type"], "/problems/authentication-throttled", "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("client address"), "{problem}");
-    // Blocked: even a valid key from this address waits, as it would need a lookup.
-    let blocked = app.get("/v1/programs").await;
+    // Blocked: a key verified before still works (from the cache of verified keys); a key not
+    // seen yet waits, as it would need a lookup.
+    assert_eq!(app.get("/v1/programs").await.status(), 200);
+    let new_key = app.client_with(&app.new_key(ORGANISATION_A, "read").await);
+    let blocked = new_key.get(app.url("/v1/programs")).send().await.unwrap();
     assert_eq!(assert_problem(blocked, 429).await["type"], "/problems/authentication-throttled");
+}
+
+#[tokio::test]
+async fn a_key_revoked_outside_the_service_is_refused_although_it_was_verified_just_before() {
+    let app = spawn_app().await;
+    let token = app.new_key(ORGANISATION_A, "read").await;
+    let client = app.client_with(&token);
+    assert_eq!(client.get(app.url("/v1/programs")).send().await.unwrap().status(), 200);
+    assert_eq!(client.get(app.url("/v1/programs")).send().await.unwrap().status(), 200);
+
+    // As an operator would, or another instance of the service: not through this one.
+    sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1")
+        .bind(key_id(&token))
+        .execute(&mut app.database().await)
+        .await
+        .unwrap();
+
+    // The announcement of the change crosses a connection: the first requests may still meet the
+    // cached key, but within moments it is refused, and it stays refused.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while client.get(app.url("/v1/programs")).send().await.unwrap().status() == 200 {
+        assert!(std::time::Instant::now() < deadline, "the revoked key was still served after 5 s");
+    }
+    for _ in 0..5 {
+        assert_problem(client.get(app.url("/v1/programs")).send().await.unwrap(), 401).await;
+    }
 }
 
 #[tokio::test]
