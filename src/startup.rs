@@ -12,9 +12,10 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::auth_throttle::{self, AuthThrottle};
-use crate::api::caller::KeyRateLimiter;
+use crate::api::caller::RateLimiters;
 use crate::api::health::MetricsToken;
 use crate::api::key_cache::KeyCache;
+use crate::api::keys::KeyLimit;
 use crate::api::{self, observability, problem, security_headers};
 use crate::configuration::{DatabaseSource, Settings};
 use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresError, ProgramSearch};
@@ -61,10 +62,9 @@ impl Application {
             },
         );
         persistence::migrate(&pool).await?;
-        let rate_limiter = settings
-            .rate_limit
-            .map(|limit| web::Data::new(KeyRateLimiter::new(limit.per_second, limit.burst)));
-        tokio::spawn(hourly_housekeeping(pool.clone(), rate_limiter.clone()));
+        let rate_limiters =
+            web::Data::new(RateLimiters::new(settings.rate_limit, settings.organisation_rate_limit));
+        tokio::spawn(hourly_housekeeping(pool.clone(), rate_limiters.clone()));
         let auth_throttle = web::Data::new(AuthThrottle::new(settings.auth_failures));
         let key_cache = web::Data::new(KeyCache::new());
         let key_changes_pool = persistence::pool(
@@ -88,6 +88,7 @@ impl Application {
         let spec = api::openapi::spec();
         let known_routes = web::Data::new(api::routing::KnownRoutes::new(&spec));
         let body_limit = settings.body_limit_bytes;
+        let max_keys_per_organisation = settings.max_keys_per_organisation;
         let request_timeout = settings.request_timeout;
         let admission =
             api::admission::Admission::new(settings.max_requests_in_flight, settings.admission_wait);
@@ -97,10 +98,9 @@ impl Application {
         // Without a token nobody can read the metrics, so none are recorded.
         let metrics_enabled = metrics_token.is_some();
         let server = HttpServer::new(move || {
-            let mut app = App::new();
-            if let Some(rate_limiter) = &rate_limiter {
-                app = app.app_data(rate_limiter.clone());
-            }
+            let mut app = App::new()
+                .app_data(rate_limiters.clone())
+                .app_data(web::Data::new(KeyLimit(max_keys_per_organisation)));
             if let Some(metrics_token) = &metrics_token {
                 app = app.app_data(metrics_token.clone());
             }
@@ -168,16 +168,14 @@ impl Application {
 
 /// Once an hour: forgets expired idempotency keys (a failed round is retried the next hour) and
 /// the rate-limit state of keys that have been idle.
-async fn hourly_housekeeping(pool: PgPool, rate_limiter: Option<web::Data<KeyRateLimiter>>) {
+async fn hourly_housekeeping(pool: PgPool, rate_limiters: web::Data<RateLimiters>) {
     let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         hourly.tick().await;
         if pool.is_closed() {
             return;
         }
-        if let Some(rate_limiter) = &rate_limiter {
-            rate_limiter.forget_idle_keys();
-        }
+        rate_limiters.forget_idle();
         match persistence::assessments::purge_expired_idempotency_keys(&pool).await {
             Ok(purged) if purged > 0 => tracing::info!(purged, "expired idempotency keys purged"),
             Ok(_) => {}

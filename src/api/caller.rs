@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -20,8 +19,9 @@ use uuid::Uuid;
 use super::auth_throttle::{AuthThrottle, ClientAddress};
 use super::key_cache::{KeyCache, VerifiedKey};
 use super::observability::RequestId;
-use super::problem::ApiError;
+use super::problem::{ApiError, RateLimited};
 use crate::access::{PresentedKey, Scope};
+use crate::configuration::RateLimit;
 use crate::persistence::{Actor, OrganisationId, access};
 
 /// The scope a handler requires, as a type.
@@ -74,8 +74,8 @@ impl<S: RequiredScope + 'static> FromRequest for Caller<S> {
         let request = request.clone();
         Box::pin(async move {
             let authenticated = authenticate(&request).await?;
-            if let Some(limiter) = request.app_data::<web::Data<KeyRateLimiter>>() {
-                limiter.check(authenticated.key_id)?;
+            if let Some(limiters) = request.app_data::<web::Data<RateLimiters>>() {
+                limiters.check(authenticated.key_id, authenticated.organisation)?;
             }
             if !authenticated.scopes_include(S::SCOPE) {
                 return Err(ApiError::Forbidden { required: S::SCOPE });
@@ -181,26 +181,42 @@ async fn verify(request: &HttpRequest, presented: PresentedKey) -> Result<Authen
     Ok(Authenticated { organisation: stored.organisation, key_id: presented.id, scopes: stored.scopes })
 }
 
-/// Requests per API key: a token bucket (GCRA) refilled at a steady rate, with a burst allowance.
-pub struct KeyRateLimiter {
-    limiter: DefaultKeyedRateLimiter<Uuid>,
+/// Requests per API key and per organisation (all its keys together, so that more keys do not
+/// buy more requests): token buckets (GCRA) refilled at a steady rate, with a burst allowance.
+pub struct RateLimiters {
+    per_key: Option<DefaultKeyedRateLimiter<Uuid>>,
+    per_organisation: Option<DefaultKeyedRateLimiter<Uuid>>,
 }
 
-impl KeyRateLimiter {
-    pub fn new(per_second: NonZeroU32, burst: NonZeroU32) -> Self {
-        Self { limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)) }
+impl RateLimiters {
+    pub fn new(per_key: Option<RateLimit>, per_organisation: Option<RateLimit>) -> Self {
+        let limiter = |limit: RateLimit| {
+            RateLimiter::keyed(Quota::per_second(limit.per_second).allow_burst(limit.burst))
+        };
+        Self { per_key: per_key.map(limiter), per_organisation: per_organisation.map(limiter) }
     }
 
-    fn check(&self, key: Uuid) -> Result<(), ApiError> {
-        self.limiter.check_key(&key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            ApiError::TooManyRequests { retry_after: wait.max(Duration::from_secs(1)) }
-        })
+    fn check(&self, key: Uuid, organisation: OrganisationId) -> Result<(), ApiError> {
+        let buckets = [
+            (&self.per_key, key, RateLimited::Key),
+            (&self.per_organisation, organisation.0, RateLimited::Organisation),
+        ];
+        for (limiter, id, by) in buckets {
+            if let Some(limiter) = limiter
+                && let Err(not_until) = limiter.check_key(&id)
+            {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                return Err(ApiError::TooManyRequests { by, retry_after: wait.max(Duration::from_secs(1)) });
+            }
+        }
+        Ok(())
     }
 
-    /// Forgets keys whose buckets are full again, so the state stays as small as the set of
-    /// recently active keys.
-    pub fn forget_idle_keys(&self) {
-        self.limiter.retain_recent();
+    /// Forgets keys and organisations whose buckets are full again, so the state stays as small
+    /// as the set of recently active ones.
+    pub fn forget_idle(&self) {
+        for limiter in [&self.per_key, &self.per_organisation].into_iter().flatten() {
+            limiter.retain_recent();
+        }
     }
 }

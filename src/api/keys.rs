@@ -105,9 +105,14 @@ pub struct ApiKeyList {
     pub items: Vec<ApiKey>,
 }
 
+/// Keys an organisation may hold at once, from `MAX_KEYS_PER_ORGANISATION`.
+pub struct KeyLimit(pub u32);
+
 /// Create an API key
 ///
-/// The response holds the key's secret; it is shown once and stored only as a hash.
+/// The response holds the key's secret; it is shown once and stored only as a hash. An
+/// organisation holds at most `MAX_KEYS_PER_ORGANISATION` (default 100) keys that are neither
+/// revoked nor expired; its requests share one rate limit however many keys it has.
 #[utoipa::path(
     tag = "access",
     security(("api_key" = ["admin"])),
@@ -116,6 +121,7 @@ pub struct ApiKeyList {
         (status = 201, description = "Created; the token is shown this once", body = CreatedApiKey,
             headers(("Location" = String, description = "URL of the key"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The organisation holds as many active keys as it may; revoke one first", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields: every one is named, with its path and the reason", body = Problem, content_type = "application/problem+json"),
     )
@@ -126,6 +132,7 @@ pub async fn create_key(
     request: HttpRequest,
     body: web::Bytes,
     pool: web::Data<PgPool>,
+    limit: Option<web::Data<KeyLimit>>,
 ) -> Result<HttpResponse, ApiError> {
     let (new, _) = json_body::parse::<NewApiKey>(&request, &body)?;
     let scopes =
@@ -137,7 +144,7 @@ pub async fn create_key(
         scopes: &scopes,
         expires_at: new.expires_in_days.map(|days| days.after(Utc::now())),
     };
-    let record = store::create_key(&pool, &caller.actor(), key).await?;
+    let record = store::create_key(&pool, &caller.actor(), key, limit.map(|limit| limit.0)).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/keys/{}", record.id)))
         .json(CreatedApiKey { key: record.into(), token: generated.token }))

@@ -85,8 +85,8 @@ pub enum ApiError {
     Unauthenticated { reason: &'static str },
     #[error("this API key lacks the `{required}` scope this endpoint needs")]
     Forbidden { required: Scope },
-    #[error("too many requests with this API key; retry after {} s", retry_after_secs(*.retry_after))]
-    TooManyRequests { retry_after: Duration },
+    #[error("too many requests {by}; retry after {} s", retry_after_secs(*.retry_after))]
+    TooManyRequests { by: RateLimited, retry_after: Duration },
     /// Too many failed authentications from the client's address or with the key id presented.
     #[error("too many failed authentications {by}; retry after {} s", retry_after_secs(*.retry_after))]
     AuthenticationThrottled { by: ThrottledBy, retry_after: Duration },
@@ -121,6 +121,23 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// Whose request rate was exceeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateLimited {
+    Key,
+    /// All the organisation's keys together.
+    Organisation,
+}
+
+impl std::fmt::Display for RateLimited {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::Key => "with this API key",
+            Self::Organisation => "from this organisation (all its API keys together)",
+        })
+    }
+}
+
 /// What a failed-authentication throttle counts by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ThrottledBy {
@@ -141,6 +158,7 @@ impl From<PersistenceError> for ApiError {
     fn from(error: PersistenceError) -> Self {
         match error {
             PersistenceError::Unavailable(_) => Self::Unavailable(error),
+            PersistenceError::KeyLimitReached { .. } => Self::Conflict(error.to_string()),
             other => Self::Internal(Box::new(other)),
         }
     }
@@ -283,7 +301,7 @@ impl ResponseError for ApiError {
             | Self::DeadlineExceeded(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
-            Self::TooManyRequests { retry_after } | Self::AuthenticationThrottled { retry_after, .. } => {
+            Self::TooManyRequests { retry_after, .. } | Self::AuthenticationThrottled { retry_after, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs(*retry_after)));
             }
             // RFC 6750 §3: the challenge tells the client which scheme and what went wrong.

@@ -134,14 +134,34 @@ fn scopes_to_row(scopes: &Scopes) -> Vec<&'static str> {
     scopes.iter().map(Scope::as_str).collect()
 }
 
-/// Stores a new key of the actor's organisation and records it in the audit trail.
+/// Stores a new key of the actor's organisation and records it in the audit trail. With
+/// `max_active`, refuses it (`KeyLimitReached`) when the organisation already holds that many keys
+/// that are neither revoked nor expired.
 pub async fn create_key(
     pool: &PgPool,
     actor: &Actor,
     key: NewKey<'_>,
+    max_active: Option<u32>,
 ) -> Result<KeyRecord, PersistenceError> {
     with_connection(pool, async |connection| {
         let mut transaction = connection.begin().await?;
+        if let Some(limit) = max_active {
+            // The organisation's row is locked so that two creations at once count each other.
+            sqlx::query("SELECT 1 FROM organisations WHERE id = $1 FOR UPDATE")
+                .bind(actor.organisation.0)
+                .execute(&mut *transaction)
+                .await?;
+            let active: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM api_keys
+                 WHERE organisation_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
+            )
+            .bind(actor.organisation.0)
+            .fetch_one(&mut *transaction)
+            .await?;
+            if active >= i64::from(limit) {
+                return Err(PersistenceError::KeyLimitReached { limit });
+            }
+        }
         let created_at: DateTime<Utc> = sqlx::query_scalar(
             "INSERT INTO api_keys (id, organisation_id, name, secret_hash, scopes, expires_at, created_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -46,6 +46,11 @@ pub enum PersistenceError {
     Encoding(String),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The organisation holds as many active keys as it may.
+    #[error(
+        "the organisation has {limit} active API keys, the most it may hold (MAX_KEYS_PER_ORGANISATION); revoke one it no longer uses first"
+    )]
+    KeyLimitReached { limit: u32 },
 }
 
 impl From<sqlx::Error> for PersistenceError {

@@ -403,6 +403,52 @@ async fn wrong_secrets_for_one_key_id_get_429_but_its_real_secret_still_works() 
 }
 
 #[tokio::test]
+async fn an_organisations_keys_share_one_rate_limit_so_more_keys_buy_no_more_requests() {
+    let app = spawn_app_with(settings_with(&[
+        ("RATE_LIMIT_PER_SECOND", "1000"),
+        ("RATE_LIMIT_BURST", "1000"),
+        ("RATE_LIMIT_ORGANISATION_PER_SECOND", "1"),
+        ("RATE_LIMIT_ORGANISATION_BURST", "3"),
+    ]))
+    .await;
+    let mut keys = Vec::new();
+    for _ in 0..4 {
+        keys.push(app.client_with(&app.new_key(ORGANISATION_A, "read").await));
+    }
+    for key in &keys[..3] {
+        assert_eq!(key.get(app.url("/v1/programs")).send().await.unwrap().status(), 200);
+    }
+    let limited = keys[3].get(app.url("/v1/programs")).send().await.unwrap();
+    assert!(limited.headers().contains_key("retry-after"));
+    let problem = assert_problem(limited, 429).await;
+    assert_eq!(problem["type"], "/problems/rate-limited", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("organisation"), "{problem}");
+
+    let other = app.client_with(&app.new_key("Organisation B", "read").await);
+    assert_eq!(other.get(app.url("/v1/programs")).send().await.unwrap().status(), 200, "per organisation");
+}
+
+#[tokio::test]
+async fn an_organisation_holds_at_most_the_configured_number_of_active_keys() {
+    let app = spawn_app_with(settings_with(&[("MAX_KEYS_PER_ORGANISATION", "3")])).await;
+    let body = json!({"name": "robot", "scopes": ["read"]});
+    let create = || app.post_json("/v1/keys", &body);
+    // The test's own admin key is the first of three.
+    let first: Value = create().await.json().await.unwrap();
+    assert_eq!(create().await.status(), 201);
+
+    let refused = assert_problem(create().await, 409).await;
+    assert!(refused["detail"].as_str().unwrap().contains("MAX_KEYS_PER_ORGANISATION"), "{refused}");
+    let listed: Value = app.get("/v1/keys").await.json().await.unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 3, "nothing stored");
+
+    let revoke = app.client.delete(app.url(&format!("/v1/keys/{}", first["id"].as_str().unwrap())));
+    assert_eq!(revoke.send().await.unwrap().status(), 200);
+    assert_eq!(create().await.status(), 201, "a revoked key frees its place");
+    assert_problem(create().await, 409).await;
+}
+
+#[tokio::test]
 async fn the_audit_trail_records_who_changed_what_and_cannot_be_rewritten() {
     let app = spawn_app().await;
     let created = app
