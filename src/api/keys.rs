@@ -21,9 +21,9 @@ use crate::persistence::access::{self as store, AuditEvent, KeyRecord, NewKey};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Grafana dashboard", "scopes": ["read"], "expires_in_days": 90}))]
 pub struct NewApiKey {
-    /// What the key is for: up to 200 characters, not blank, no control characters.
+    /// What the key is for: up to 200 characters, not blank, no control characters or bidirectional controls.
     #[schema(value_type = String, example = "Grafana dashboard", min_length = 1, max_length = 200,
-             pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$")]
+             pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$")]
     pub name: Text<200>,
     /// At least one of `read`, `write`, `admin`.
     #[schema(min_items = 1)]

@@ -289,3 +289,38 @@ async fn a_504_past_the_deadline_carries_the_request_id_and_the_security_headers
     let problem = assert_problem(response, 504).await;
     assert_eq!(problem["type"], "/problems/deadline-exceeded");
 }
+
+/// Every bidirectional embedding, override and isolate: each reorders the text shown after it.
+const BIDI_CONTROLS: [char; 9] = [
+    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}',
+];
+
+#[tokio::test]
+async fn bidirectional_controls_in_a_label_are_refused_with_422_naming_the_field() {
+    let app = spawn_app().await;
+    for control in BIDI_CONTROLS {
+        let spoofed = format!("Disc MSC{control}gpj.exe");
+        let mut profile = crate::helpers::reference_profile("disc_early_academic");
+        profile["program"]["name"] = serde_json::json!(spoofed);
+        let response = app.post_json("/v1/assessments", &serde_json::json!({ "profile": profile })).await;
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(
+            problem["errors"][0]["field"],
+            "profile.program.name",
+            "U+{:04X}: {problem}",
+            u32::from(control)
+        );
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("bidirectional"), "{problem}");
+
+        let program =
+            app.post_json("/v1/programs", &serde_json::json!({"key": "P-1", "name": spoofed})).await;
+        assert_eq!(assert_problem(program, 422).await["errors"][0]["field"], "name");
+        let key = app.post_json("/v1/keys", &serde_json::json!({"name": spoofed, "scopes": ["read"]})).await;
+        assert_eq!(assert_problem(key, 422).await["errors"][0]["field"], "name");
+    }
+    // Right-to-left text itself is welcome; only the invisible controls are not.
+    let mut profile = crate::helpers::reference_profile("disc_early_academic");
+    profile["program"]["name"] = serde_json::json!("\u{05D3}\u{05D9}\u{05E1}\u{05E7} MSC");
+    app.submit(&profile).await;
+}
