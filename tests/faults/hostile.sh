@@ -12,10 +12,12 @@
 #          naming the parameter, never 500 (finding 4).
 # lists    a 64 KB profile of 21,225 empty potency assays: refused with 422 at parse, in about
 #          the time of a normal request (finding 6).
+# framing  2,000 connections without a key, each a malformed request or a 40 KB header: each is
+#          answered (400 or 431) and none writes a line to the log (finding 11).
 # flood    POST /v1/assessments from 8, then FLOOD (1,500) connections: goodput at 1,500 is at
 #          least half of that at 8, and every error is a 503 "overloaded" problem (finding 3).
 source "$(dirname "$0")/lib.sh"
-PARTS=${PARTS:-methods bomb filters lists flood}
+PARTS=${PARTS:-methods bomb filters lists framing flood}
 FLOOD=${FLOOD:-1500}
 DURATION=${DURATION:-10s}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
@@ -95,6 +97,30 @@ part_lists() {
     -H "Authorization: Bearer $API_KEY" -H 'Content-Type: application/json' --data-binary @"$SCRATCH/assays.json")
   echo "lists: a reference profile: $normal; $(stat -c %s "$SCRATCH/assays.json") bytes of 21,225 empty assays: $attack"
   check "21,225 potency assays are refused with 422 ($attack)" test "${attack%% *}" = 422
+}
+
+part_framing() {
+  local before after statuses
+  before=$(wc -l <"$SCRATCH/service.log")
+  statuses=$(python3 - "$SERVICE_PORT" <<'PY'
+import collections, socket, sys
+port = int(sys.argv[1])
+requests = [b"GET /v1/programs HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
+            b"GET /v1/programs HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n"]
+counts = collections.Counter()
+for n in range(2000):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(requests[n % 2])
+        reply = connection.recv(4096).split(b" ", 2)
+        counts[reply[1].decode() if len(reply) > 1 else "none"] += 1
+print(" ".join(f"{status}:{n}" for status, n in sorted(counts.items())))
+PY
+)
+  sleep 1
+  after=$(wc -l <"$SCRATCH/service.log")
+  echo "framing: 2,000 malformed or oversized requests without a key: $statuses; $((after - before)) log lines"
+  check "each is answered 400 or 431 ($statuses)" test "$(echo "$statuses" | tr ' ' '\n' | grep -cvE '^(400|431):')" = 0
+  check "none writes a log line ($((after - before)))" test $((after - before)) = 0
 }
 
 part_flood() {
