@@ -112,6 +112,11 @@ pub enum ApiError {
     UnsupportedContentEncoding(String),
     #[error("the database is unavailable; retry later")]
     Unavailable(#[source] PersistenceError),
+    /// The database server's disk is full: reads work, writes fail.
+    #[error(
+        "the database server's disk is full: changes cannot be stored until the operator frees space; retry later"
+    )]
+    StorageFull,
     /// More requests than the service serves at once, for longer than a request waits to start.
     #[error("the service is overloaded ({in_flight} requests in progress); retry after 1 s")]
     Overloaded { in_flight: usize },
@@ -157,6 +162,7 @@ impl std::fmt::Display for ThrottledBy {
 impl From<PersistenceError> for ApiError {
     fn from(error: PersistenceError) -> Self {
         match error {
+            PersistenceError::Unavailable(_) if error.is_storage_full() => Self::StorageFull,
             PersistenceError::Unavailable(_) => Self::Unavailable(error),
             PersistenceError::KeyLimitReached { .. } => Self::Conflict(error.to_string()),
             other => Self::Internal(Box::new(other)),
@@ -167,6 +173,7 @@ impl From<PersistenceError> for ApiError {
 /// The warnings that can repeat for every request (`suppressed` counts those left out).
 static UNAVAILABLE_LOG: Throttle = Throttle::new();
 static OVERLOADED_LOG: Throttle = Throttle::new();
+static STORAGE_FULL_LOG: Throttle = Throttle::new();
 static DEADLINE_LOG: Throttle = Throttle::new();
 
 /// Fields named in a validation problem's `detail`; all of them are in `errors`.
@@ -217,6 +224,7 @@ impl ApiError {
                 ("/problems/unsupported-content-encoding", "Unsupported content coding")
             }
             Self::Unavailable(_) => ("/problems/service-unavailable", "Service unavailable"),
+            Self::StorageFull => ("/problems/storage-full", "Database disk full"),
             Self::Overloaded { .. } => ("/problems/overloaded", "Overloaded"),
             Self::DeadlineExceeded(_) => ("/problems/deadline-exceeded", "Request deadline exceeded"),
             Self::Internal(_) => ("/problems/internal-error", "Internal error"),
@@ -261,7 +269,9 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) | Self::UnsupportedContentEncoding(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
-            Self::Unavailable(_) | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::StorageFull | Self::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::DeadlineExceeded(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -274,6 +284,11 @@ impl ResponseError for ApiError {
             Self::Unavailable(source) => {
                 if let Some(suppressed) = UNAVAILABLE_LOG.admit() {
                     tracing::warn!(error = %source, suppressed, "database unavailable");
+                }
+            }
+            Self::StorageFull => {
+                if let Some(suppressed) = STORAGE_FULL_LOG.admit() {
+                    tracing::error!(suppressed, "the database server's disk is full: writes are refused");
                 }
             }
             Self::Overloaded { in_flight } => {
@@ -296,6 +311,7 @@ impl ResponseError for ApiError {
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE)));
         match self {
             Self::Unavailable(_)
+            | Self::StorageFull
             | Self::Overloaded { .. }
             | Self::IdempotencyKeyInFlight
             | Self::DeadlineExceeded(_) => {
