@@ -7,6 +7,7 @@ pub mod caller;
 pub mod charts;
 pub mod content_coding;
 pub mod deadline;
+mod duplicate_keys;
 pub mod exports;
 pub mod filters;
 pub mod health;

@@ -324,3 +324,34 @@ async fn bidirectional_controls_in_a_label_are_refused_with_422_naming_the_field
     profile["program"]["name"] = serde_json::json!("\u{05D3}\u{05D9}\u{05E1}\u{05E7} MSC");
     app.submit(&profile).await;
 }
+
+#[tokio::test]
+async fn a_key_repeated_in_an_object_is_refused_with_422_naming_it() {
+    let app = spawn_app().await;
+    for (body, field) in [
+        (r#"{"profile": {"program": {"stage": "phase3", "stage": "preclinical"}}}"#, "profile.program.stage"),
+        (r#"{"profile": {}, "profile": {}}"#, "profile"),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/v1/assessments"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(problem["errors"][0]["field"], field, "{body}: {problem}");
+    }
+    let response = app
+        .client
+        .post(app.url("/v1/programs"))
+        .header("content-type", "application/json")
+        .body(r#"{"key": "P-1", "name": "first", "name": "second"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assert_problem(response, 422).await["errors"][0]["field"], "name");
+    let programs: serde_json::Value = app.get("/v1/programs").await.json().await.unwrap();
+    assert_eq!(programs["items"].as_array().unwrap().len(), 0, "nothing stored");
+}
