@@ -355,3 +355,42 @@ async fn a_key_repeated_in_an_object_is_refused_with_422_naming_it() {
     let programs: serde_json::Value = app.get("/v1/programs").await.json().await.unwrap();
     assert_eq!(programs["items"].as_array().unwrap().len(), 0, "nothing stored");
 }
+
+#[tokio::test]
+async fn an_assessment_stored_after_the_clock_went_back_still_comes_last_and_is_the_latest() {
+    let app = spawn_app().await;
+    let program: serde_json::Value = app
+        .post_json("/v1/programs", &serde_json::json!({"key": "P-1", "name": "One"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let program_id = program["id"].as_str().unwrap();
+    let submit = async |name: &str| -> serde_json::Value {
+        let body =
+            serde_json::json!({"program_id": program_id, "profile": crate::helpers::reference_profile(name)});
+        let response = app.post_json("/v1/assessments", &body).await;
+        assert_eq!(response.status(), 201);
+        response.json().await.unwrap()
+    };
+    let earlier = submit("disc_early_academic").await;
+    // The first was stored while the server's clock ran an hour ahead; the clock has since been
+    // stepped back to the right time.
+    sqlx::query("UPDATE assessments SET created_at = created_at + interval '1 hour' WHERE id = $1::uuid")
+        .bind(earlier["id"].as_str().unwrap())
+        .execute(&mut app.database().await)
+        .await
+        .unwrap();
+    let later = submit("disc_mature_allogeneic").await;
+
+    let history: serde_json::Value =
+        app.get(&format!("/v1/programs/{program_id}/assessments")).await.json().await.unwrap();
+    let order: Vec<&str> =
+        history["items"].as_array().unwrap().iter().map(|item| item["id"].as_str().unwrap()).collect();
+    assert_eq!(order, [earlier["id"].as_str().unwrap(), later["id"].as_str().unwrap()], "{history}");
+    let latest: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM assessments WHERE latest")
+        .fetch_all(&mut app.database().await)
+        .await
+        .unwrap();
+    assert_eq!(latest, [uuid::Uuid::parse_str(later["id"].as_str().unwrap()).unwrap()]);
+}
