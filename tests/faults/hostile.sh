@@ -12,7 +12,7 @@
 #          naming the parameter, never 500 (finding 4).
 # lists    a 64 KB profile of 21,225 empty potency assays: refused with 422 at parse, in about
 #          the time of a normal request (finding 6).
-# framing  2,000 connections without a key, each a malformed request or a 40 KB header: each is
+# framing  2,000 connections without a key, each a malformed request or a 200 KB header: each is
 #          answered (400 or 431) and none writes a line to the log (finding 11).
 # flood    POST /v1/assessments from 8, then FLOOD (1,500) connections: goodput at 1,500 is at
 #          least half of that at 8, and every error is a 503 "overloaded" problem (finding 3).
@@ -106,7 +106,7 @@ part_framing() {
 import collections, socket, sys
 port = int(sys.argv[1])
 requests = [b"GET /v1/programs HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
-            b"GET /v1/programs HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n"]
+            b"GET /v1/programs HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200000 + b"\r\n\r\n"]
 counts = collections.Counter()
 for n in range(2000):
     with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
