@@ -83,6 +83,9 @@ LUA
   sleep 1
   wrk -t1 -c4 -d5s --latency -H "Authorization: Bearer $API_KEY" "$BASE_URL/v1/programs" >"$SCRATCH/legit.out"
   wait "$flood"
+  local rss peak
+  rss=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVICE_PID/status")
+  peak=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVICE_PID/status")
   local legit refused
   legit=$(awk '$1 == "99%" {print $2}' "$SCRATCH/legit.out")
   refused=$(awk '/Non-2xx/ {print $NF}' "$SCRATCH/legit.out")
@@ -91,9 +94,10 @@ LUA
   answered401=$(awk '$1 == "STATUS" && $2 == 401 {print $3}' "$SCRATCH/invalid.out")
   answered429=$(awk '$1 == "STATUS" && $2 == 429 {print $3}' "$SCRATCH/invalid.out")
   echo "flood: invalid keys from 64 connections: ${answered401:-0} x 401 and ${answered429:-0} x 429 in ${seconds} s;" \
-    "legitimate client p99 ${quiet} alone, ${legit} during the flood (${refused:-0} not 2xx)"
+    "legitimate client p99 ${quiet} alone, ${legit} during the flood (${refused:-0} not 2xx); RSS ${rss} kB, peak ${peak} kB"
   check "at most 100 invalid keys get as far as a 401 (${answered401:-0})" test "${answered401:-0}" -le 100
   check "the flood is answered 429 (${answered429:-0})" test "${answered429:-0}" -gt 0
+  check "peak RSS stays under 256 MB ($peak kB)" test "$peak" -lt 262144
   check "the legitimate client, on the same address, is served (${refused:-0} not 2xx)" test "${refused:-0}" = 0
   check "the legitimate client's p99 stays under 50 ms during the flood ($legit)" \
     python3 -c "

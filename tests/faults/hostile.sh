@@ -2,6 +2,7 @@
 # Issue 20: hostile clients against the release binary. Each part prints its figures and PASS/FAIL.
 #
 #   bash tests/faults/hostile.sh               # all parts, ~2 minutes; needs wrk and zstd
+#   PARTS=framing bash tests/faults/hostile.sh # needs python3 only; run by .ci/run
 #   PARTS="methods bomb" bash tests/faults/hostile.sh
 #
 # methods  200,000 requests (no key), each with a made-up HTTP method name, METRICS_TOKEN set:
@@ -20,8 +21,11 @@ source "$(dirname "$0")/lib.sh"
 PARTS=${PARTS:-methods bomb filters lists framing flood}
 FLOOD=${FLOOD:-1500}
 DURATION=${DURATION:-10s}
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-command -v zstd >/dev/null || { echo "zstd is missing: apt-get install zstd" >&2; exit 1; }
+needs() { # the tools a part runs
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install $tool" >&2; exit 1; }
+  done
+}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 export METRICS_TOKEN=hostile-clients-metrics-token
 setup
@@ -31,6 +35,7 @@ peak_kb() { awk '/^VmHWM/ {print $2}' "/proc/$SERVICE_PID/status"; }
 metrics_bytes() { curl -s -H "Authorization: Bearer $METRICS_TOKEN" "$BASE_URL/metrics" | wc -c; }
 
 part_methods() {
+  needs wrk
   cat >"$SCRATCH/methods.lua" <<'LUA'
 local letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 local counter = 0
@@ -57,6 +62,7 @@ LUA
 }
 
 part_bomb() {
+  needs zstd
   head -c 1G /dev/zero | zstd -q -c >"$SCRATCH/bomb.zst"
   chmod a+r "$SCRATCH/bomb.zst"
   local size before peak statuses
@@ -124,6 +130,7 @@ PY
 }
 
 part_flood() {
+  needs wrk
   cat >"$SCRATCH/flood.lua" <<LUA
 local f = io.open("$SCRATCH/body.json", "r"); local body = f:read("*a"); f:close()
 wrk.method = "POST"; wrk.body = body
