@@ -73,6 +73,12 @@ impl Application {
         );
         // Listening before the first request, so that the cache serves from the start.
         let key_changes = KeyChanges::listen(&key_changes_pool).await.ok();
+        key_cache.reset(key_changes.is_some());
+        if key_changes.is_none() {
+            tracing::warn!(
+                "key changes are not announced: every key is verified in the database until they are"
+            );
+        }
         tokio::spawn(follow_key_changes(key_changes_pool.clone(), key_cache.clone(), key_changes));
         tokio::spawn(forget_idle_auth_failures(pool.clone(), auth_throttle.clone()));
         if let Some(interval) = settings.stats_fold_interval {
@@ -186,29 +192,30 @@ async fn hourly_housekeeping(pool: PgPool, rate_limiters: web::Data<RateLimiters
 
 /// Keeps the cache of verified keys in step with the database: it is used only while the database
 /// announces key changes to this process, each announced key is dropped from it at once, and it
-/// is emptied whenever announcements may have been missed. Ends when `pool` is closed.
+/// is emptied whenever announcements may have been missed. `listening`, when the service starts
+/// with one, has already turned the cache on. Ends when `pool` is closed.
 async fn follow_key_changes(pool: PgPool, cache: web::Data<KeyCache>, mut listening: Option<KeyChanges>) {
-    let mut following = true;
-    while !pool.is_closed() {
+    loop {
         if let Some(mut changes) = listening.take() {
-            cache.reset(true);
-            if !following {
-                tracing::info!("key changes are announced again: verified keys are cached");
-            }
-            following = true;
             while let Ok(KeyChange::Changed(id)) = changes.next().await {
                 cache.forget(id);
             }
+            cache.reset(false);
+            if !pool.is_closed() {
+                tracing::warn!(
+                    "key changes are not announced: every key is verified in the database until they are"
+                );
+            }
         }
-        cache.reset(false);
-        if following && !pool.is_closed() {
-            tracing::warn!(
-                "key changes are not announced: every key is verified in the database until they are"
-            );
+        if pool.is_closed() {
+            return;
         }
-        following = false;
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         listening = KeyChanges::listen(&pool).await.ok();
+        if listening.is_some() {
+            cache.reset(true);
+            tracing::info!("key changes are announced again: verified keys are cached");
+        }
     }
 }
 
