@@ -12,12 +12,14 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 const PREFIX: &str = "mscr_";
 const SECRET_BYTES: usize = 32;
+/// What an unknown key id's secret is compared against; never accepted, whatever it equals.
+const ABSENT_KEY_HASH: [u8; 32] = [0; 32];
 
 /// What a key may do. Scopes are independent: a key has each one it needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
@@ -135,9 +137,23 @@ impl PresentedKey {
         Some(Self { id, secret_hash: Sha256::digest(&secret).into() })
     }
 
-    /// Whether the secret matches the stored hash, compared in constant time.
-    pub fn matches(&self, stored_hash: &[u8]) -> bool {
-        stored_hash.len() == self.secret_hash.len() && bool::from(self.secret_hash.ct_eq(stored_hash))
+    /// The SHA-256 hash of the presented secret, as it is stored for a key.
+    pub fn secret_hash(&self) -> &[u8; 32] {
+        &self.secret_hash
+    }
+
+    /// Whether the secret matches the stored hash of the key with the presented id (`None`: no
+    /// such key), compared in constant time. An unknown id is compared against a stand-in hash,
+    /// so that it takes the same work as a wrong secret and timing does not tell them apart.
+    pub fn verify(&self, stored_hash: Option<&[u8]>) -> bool {
+        let found = Choice::from(u8::from(stored_hash.is_some()));
+        let stored_hash = stored_hash.unwrap_or(&ABSENT_KEY_HASH);
+        let equal = if stored_hash.len() == self.secret_hash.len() {
+            self.secret_hash.ct_eq(stored_hash)
+        } else {
+            Choice::from(0)
+        };
+        bool::from(found & equal)
     }
 }
 
@@ -150,7 +166,8 @@ mod tests {
         let key = generate_key().unwrap();
         let presented = PresentedKey::parse(&key.token).unwrap();
         assert_eq!(presented.id, key.id);
-        assert!(presented.matches(&key.secret_hash));
+        assert!(presented.verify(Some(&key.secret_hash)));
+        assert!(!presented.verify(None), "an unknown id never verifies");
 
         let mut tampered = key.token.clone();
         let last = tampered.pop().unwrap();
@@ -158,7 +175,7 @@ mod tests {
         // The last character of 43 base64 digits carries only 4 bits; changing it may still
         // decode to another secret, which must not verify.
         if let Some(tampered) = PresentedKey::parse(&tampered) {
-            assert!(!tampered.matches(&key.secret_hash));
+            assert!(!tampered.verify(Some(&key.secret_hash)));
         }
     }
 

@@ -68,6 +68,13 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Requests per API key; `None` when `RATE_LIMIT_PER_SECOND=0` turns limiting off.
     pub rate_limit: Option<RateLimit>,
+    /// Requests per organisation, all its keys together; `None` when
+    /// `RATE_LIMIT_ORGANISATION_PER_SECOND=0` turns it off.
+    pub organisation_rate_limit: Option<RateLimit>,
+    /// Keys an organisation may hold at once (not revoked, not expired), made through the API.
+    pub max_keys_per_organisation: u32,
+    /// Failed authentications allowed per client address and per key id before 429.
+    pub auth_failures: FailureBudget,
     /// Requests under `/v1` served at once; more wait (see `admission_wait`), then get 503.
     pub max_requests_in_flight: usize,
     /// How long a request waits for one of `max_requests_in_flight` before it gets 503 "overloaded".
@@ -79,11 +86,19 @@ pub struct Settings {
     pub stats_fold_interval: Option<Duration>,
 }
 
-/// A sustained rate and a burst allowance per API key.
+/// A sustained rate and a burst allowance, per API key or per organisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimit {
     pub per_second: NonZeroU32,
     pub burst: NonZeroU32,
+}
+
+/// Failed authentications allowed per minute (also the burst), per client address and per key
+/// id; `None` turns that count off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailureBudget {
+    pub per_address: Option<NonZeroU32>,
+    pub per_key: Option<NonZeroU32>,
 }
 
 /// An invalid configuration value, named by its environment variable.
@@ -148,7 +163,27 @@ impl Settings {
             log_format: read.parsed("LOG_FORMAT", LogFormat::Human, "`human` or `json`")?,
             log_level,
             shutdown_timeout: Duration::from_secs(read.bounded("SHUTDOWN_TIMEOUT_SECS", 10, 0..=3600)?),
-            rate_limit: rate_limit(&read)?,
+            rate_limit: rate_limit(&read, "RATE_LIMIT_PER_SECOND", 50, "RATE_LIMIT_BURST", 100)?,
+            organisation_rate_limit: rate_limit(
+                &read,
+                "RATE_LIMIT_ORGANISATION_PER_SECOND",
+                200,
+                "RATE_LIMIT_ORGANISATION_BURST",
+                400,
+            )?,
+            max_keys_per_organisation: read.bounded("MAX_KEYS_PER_ORGANISATION", 100, 1..=100_000)?,
+            auth_failures: FailureBudget {
+                per_address: NonZeroU32::new(read.bounded(
+                    "AUTH_FAILURES_PER_MINUTE_PER_ADDRESS",
+                    60,
+                    0..=1_000_000,
+                )?),
+                per_key: NonZeroU32::new(read.bounded(
+                    "AUTH_FAILURES_PER_MINUTE_PER_KEY",
+                    20,
+                    0..=1_000_000,
+                )?),
+            },
             max_requests_in_flight: read.bounded("MAX_REQUESTS_IN_FLIGHT", 32, 1..=100_000)?,
             admission_wait: Duration::from_millis(read.bounded("ADMISSION_WAIT_MS", 1000, 0..=60_000)?),
             metrics_token: metrics_token(lookup("METRICS_TOKEN"))?,
@@ -160,9 +195,15 @@ impl Settings {
     }
 }
 
-fn rate_limit<F: Fn(&str) -> Option<String>>(read: &Reader<'_, F>) -> Result<Option<RateLimit>, ConfigError> {
-    let per_second: u32 = read.bounded("RATE_LIMIT_PER_SECOND", 50, 0..=1_000_000)?;
-    let burst: u32 = read.bounded("RATE_LIMIT_BURST", 100, 1..=1_000_000)?;
+fn rate_limit<F: Fn(&str) -> Option<String>>(
+    read: &Reader<'_, F>,
+    per_second_variable: &'static str,
+    default_per_second: u32,
+    burst_variable: &'static str,
+    default_burst: u32,
+) -> Result<Option<RateLimit>, ConfigError> {
+    let per_second: u32 = read.bounded(per_second_variable, default_per_second, 0..=1_000_000)?;
+    let burst: u32 = read.bounded(burst_variable, default_burst, 1..=1_000_000)?;
     Ok(NonZeroU32::new(per_second)
         .zip(NonZeroU32::new(burst))
         .map(|(per_second, burst)| RateLimit { per_second, burst }))

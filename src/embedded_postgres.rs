@@ -236,7 +236,15 @@ impl EmbeddedPostgres {
             // Own process group: a Ctrl-C in the terminal must reach the service, which then drains
             // its requests and stops the server in order, not the server directly.
             .process_group(0);
-        run(&mut pg_ctl, self.run_as, "pg_ctl start")?;
+        run(&mut pg_ctl, self.run_as, "pg_ctl start").map_err(|error| match error {
+            // pg_ctl says only that the server did not start; the reason (a full disk, a
+            // corrupt file, a port in use) is in server.log, so its end goes into the error.
+            EmbeddedPostgresError::Command { action, detail } => EmbeddedPostgresError::Command {
+                action,
+                detail: with_log_tail(detail, &self.data_dir.join("server.log")),
+            },
+            other => other,
+        })?;
         tracing::info!(
             data_dir = %self.data_dir.display(),
             socket_dir = %self.socket_dir.display(),
@@ -372,6 +380,17 @@ fn free_port() -> Result<u16, EmbeddedPostgresError> {
         .map_err(|source| EmbeddedPostgresError::Filesystem { path: PathBuf::from("127.0.0.1:0"), source })
 }
 
+/// Lines of server.log quoted in a failed start's error.
+const LOG_TAIL_LINES: usize = 5;
+
+/// `detail`, followed by the last lines of the server's log when it can be read.
+fn with_log_tail(detail: String, log: &Path) -> String {
+    let Ok(text) = std::fs::read_to_string(log) else { return detail };
+    let lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join(" | ");
+    if tail.is_empty() { detail } else { format!("{detail}; {} ends: {tail}", log.display()) }
+}
+
 fn run(
     command: &mut Command,
     run_as: Option<Account>,
@@ -399,6 +418,22 @@ fn run(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_failed_start_quotes_the_end_of_the_server_log() {
+        let log = std::env::temp_dir().join(format!("server-{}.log", uuid::Uuid::now_v7().simple()));
+        std::fs::write(
+            &log,
+            "LOG:  starting\n\nFATAL:  could not write lock file \"postmaster.pid\": No space left on device\n",
+        )
+        .unwrap();
+        let detail = super::with_log_tail("pg_ctl: could not start server".into(), &log);
+        std::fs::remove_file(&log).unwrap();
+        assert!(detail.starts_with("pg_ctl: could not start server; "), "{detail}");
+        assert!(detail.ends_with("LOG:  starting | FATAL:  could not write lock file \"postmaster.pid\": No space left on device"), "{detail}");
+        let missing = std::env::temp_dir().join("no-such-server.log");
+        assert_eq!(super::with_log_tail("x".into(), &missing), "x");
+    }
+
     use super::*;
 
     #[test]

@@ -11,11 +11,15 @@ use sqlx::postgres::PgConnectOptions;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::caller::KeyRateLimiter;
+use crate::api::auth_throttle::{self, AuthThrottle};
+use crate::api::caller::RateLimiters;
 use crate::api::health::MetricsToken;
+use crate::api::key_cache::KeyCache;
+use crate::api::keys::KeyLimit;
 use crate::api::{self, observability, problem, security_headers};
 use crate::configuration::{DatabaseSource, Settings};
 use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresError, ProgramSearch};
+use crate::persistence::access::{KeyChange, KeyChanges};
 use crate::persistence::{self, PersistenceError, PoolSettings};
 
 /// Why the service could not start.
@@ -42,6 +46,8 @@ pub struct Application {
     server: Server,
     port: u16,
     pool: PgPool,
+    /// The connection on which key changes are announced (see `follow_key_changes`).
+    key_changes_pool: PgPool,
 }
 
 impl Application {
@@ -49,17 +55,32 @@ impl Application {
     /// Port 0 picks a free port, which tests use.
     pub async fn build(settings: &Settings, database: PgConnectOptions) -> Result<Self, StartupError> {
         let pool = persistence::pool(
-            database,
+            database.clone(),
             PoolSettings {
                 max_connections: settings.database_pool_size,
                 acquire_timeout: settings.database_acquire_timeout,
             },
         );
         persistence::migrate(&pool).await?;
-        let rate_limiter = settings
-            .rate_limit
-            .map(|limit| web::Data::new(KeyRateLimiter::new(limit.per_second, limit.burst)));
-        tokio::spawn(hourly_housekeeping(pool.clone(), rate_limiter.clone()));
+        let rate_limiters =
+            web::Data::new(RateLimiters::new(settings.rate_limit, settings.organisation_rate_limit));
+        tokio::spawn(hourly_housekeeping(pool.clone(), rate_limiters.clone()));
+        let auth_throttle = web::Data::new(AuthThrottle::new(settings.auth_failures));
+        let key_cache = web::Data::new(KeyCache::new());
+        let key_changes_pool = persistence::pool(
+            database.clone(),
+            PoolSettings { max_connections: 1, acquire_timeout: settings.database_acquire_timeout },
+        );
+        // Listening before the first request, so that the cache serves from the start.
+        let key_changes = KeyChanges::listen(&key_changes_pool).await.ok();
+        key_cache.reset(key_changes.is_some());
+        if key_changes.is_none() {
+            tracing::warn!(
+                "key changes are not announced: every key is verified in the database until they are"
+            );
+        }
+        tokio::spawn(follow_key_changes(key_changes_pool.clone(), key_cache.clone(), key_changes));
+        tokio::spawn(forget_idle_auth_failures(pool.clone(), auth_throttle.clone()));
         if let Some(interval) = settings.stats_fold_interval {
             tokio::spawn(fold_score_counts(pool.clone(), interval));
         }
@@ -73,6 +94,7 @@ impl Application {
         let spec = api::openapi::spec();
         let known_routes = web::Data::new(api::routing::KnownRoutes::new(&spec));
         let body_limit = settings.body_limit_bytes;
+        let max_keys_per_organisation = settings.max_keys_per_organisation;
         let request_timeout = settings.request_timeout;
         let admission =
             api::admission::Admission::new(settings.max_requests_in_flight, settings.admission_wait);
@@ -82,10 +104,9 @@ impl Application {
         // Without a token nobody can read the metrics, so none are recorded.
         let metrics_enabled = metrics_token.is_some();
         let server = HttpServer::new(move || {
-            let mut app = App::new();
-            if let Some(rate_limiter) = &rate_limiter {
-                app = app.app_data(rate_limiter.clone());
-            }
+            let mut app = App::new()
+                .app_data(rate_limiters.clone())
+                .app_data(web::Data::new(KeyLimit(max_keys_per_organisation)));
             if let Some(metrics_token) = &metrics_token {
                 app = app.app_data(metrics_token.clone());
             }
@@ -97,6 +118,8 @@ impl Application {
                 .configure(crate::dashboard::configure)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 .app_data(pool_data.clone())
+                .app_data(auth_throttle.clone())
+                .app_data(key_cache.clone())
                 .app_data(registry.clone())
                 .app_data(known_routes.clone())
                 .app_data(web::JsonConfig::default().limit(body_limit).error_handler(problem::json_error))
@@ -127,7 +150,7 @@ impl Application {
         .listen(listener)
         .map_err(|source| StartupError::Bind { address: format!("{}:{port}", settings.host), source })?
         .run();
-        Ok(Self { server, port, pool })
+        Ok(Self { server, port, pool, key_changes_pool })
     }
 
     /// The port the service listens on.
@@ -143,6 +166,7 @@ impl Application {
     /// Serves until the server is stopped, then closes the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.key_changes_pool.close().await;
         self.pool.close().await;
         result
     }
@@ -150,21 +174,62 @@ impl Application {
 
 /// Once an hour: forgets expired idempotency keys (a failed round is retried the next hour) and
 /// the rate-limit state of keys that have been idle.
-async fn hourly_housekeeping(pool: PgPool, rate_limiter: Option<web::Data<KeyRateLimiter>>) {
+async fn hourly_housekeeping(pool: PgPool, rate_limiters: web::Data<RateLimiters>) {
     let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         hourly.tick().await;
         if pool.is_closed() {
             return;
         }
-        if let Some(rate_limiter) = &rate_limiter {
-            rate_limiter.forget_idle_keys();
-        }
+        rate_limiters.forget_idle();
         match persistence::assessments::purge_expired_idempotency_keys(&pool).await {
             Ok(purged) if purged > 0 => tracing::info!(purged, "expired idempotency keys purged"),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "could not purge expired idempotency keys"),
         }
+    }
+}
+
+/// Keeps the cache of verified keys in step with the database: it is used only while the database
+/// announces key changes to this process, each announced key is dropped from it at once, and it
+/// is emptied whenever announcements may have been missed. `listening`, when the service starts
+/// with one, has already turned the cache on. Ends when `pool` is closed.
+async fn follow_key_changes(pool: PgPool, cache: web::Data<KeyCache>, mut listening: Option<KeyChanges>) {
+    loop {
+        if let Some(mut changes) = listening.take() {
+            while let Ok(KeyChange::Changed(id)) = changes.next().await {
+                cache.forget(id);
+            }
+            cache.reset(false);
+            if !pool.is_closed() {
+                tracing::warn!(
+                    "key changes are not announced: every key is verified in the database until they are"
+                );
+            }
+        }
+        if pool.is_closed() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        listening = KeyChanges::listen(&pool).await.ok();
+        if listening.is_some() {
+            cache.reset(true);
+            tracing::info!("key changes are announced again: verified keys are cached");
+        }
+    }
+}
+
+/// Every few seconds: forgets the failed-authentication state of clients that stopped failing,
+/// so a spray of addresses or key ids leaves no lasting state.
+async fn forget_idle_auth_failures(pool: PgPool, throttle: web::Data<AuthThrottle>) {
+    let mut ticks = tokio::time::interval(auth_throttle::HOUSEKEEPING_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        throttle.forget_idle();
     }
 }
 

@@ -12,9 +12,24 @@ pub enum LogOutput {
     Stderr,
 }
 
+/// actix-http logs at ERROR every connection it ends for a malformed request, an oversized head
+/// or a timed-out one, after answering it 400, 431 or 408: one line per connection, which anyone
+/// could make without a key (issue 20, finding 11). The client was answered and the operator has
+/// nothing to do, so these stay out of the log unless the filter names actix_http itself.
+const QUIET_HTTP_DISPATCHER: &str = "actix_http::h1::dispatcher=off";
+
+/// The filter directives in effect for the operator's `filter`.
+fn directives(filter: &str) -> String {
+    if filter.contains("actix_http") {
+        filter.to_owned()
+    } else {
+        format!("{filter},{QUIET_HTTP_DISPATCHER}")
+    }
+}
+
 /// Installs the global subscriber. A second call (several tests in one process) is a no-op.
 pub fn init(format: LogFormat, filter: &str, output: LogOutput) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(directives(filter)).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     let _already_installed = match (format, output) {
         (LogFormat::Human, LogOutput::Stdout) => builder.try_init(),
@@ -75,7 +90,13 @@ impl Throttle {
 
 #[cfg(test)]
 mod tests {
-    use super::Throttle;
+    use super::{Throttle, directives};
+
+    #[test]
+    fn the_http_dispatchers_per_connection_errors_are_off_unless_asked_for() {
+        assert_eq!(directives("info"), "info,actix_http::h1::dispatcher=off");
+        assert_eq!(directives("warn,actix_http=debug"), "warn,actix_http=debug");
+    }
 
     #[test]
     fn a_throttle_writes_the_first_line_then_counts_what_it_leaves_out() {

@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -17,9 +16,12 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::auth_throttle::{AuthThrottle, ClientAddress};
+use super::key_cache::{KeyCache, VerifiedKey};
 use super::observability::RequestId;
-use super::problem::ApiError;
+use super::problem::{ApiError, RateLimited};
 use crate::access::{PresentedKey, Scope};
+use crate::configuration::RateLimit;
 use crate::persistence::{Actor, OrganisationId, access};
 
 /// The scope a handler requires, as a type.
@@ -72,8 +74,8 @@ impl<S: RequiredScope + 'static> FromRequest for Caller<S> {
         let request = request.clone();
         Box::pin(async move {
             let authenticated = authenticate(&request).await?;
-            if let Some(limiter) = request.app_data::<web::Data<KeyRateLimiter>>() {
-                limiter.check(authenticated.key_id)?;
+            if let Some(limiters) = request.app_data::<web::Data<RateLimiters>>() {
+                limiters.check(authenticated.key_id, authenticated.organisation)?;
             }
             if !authenticated.scopes_include(S::SCOPE) {
                 return Err(ApiError::Forbidden { required: S::SCOPE });
@@ -105,56 +107,116 @@ fn unauthenticated(reason: &'static str) -> ApiError {
     ApiError::Unauthenticated { reason }
 }
 
+/// Authenticates the request's key: from the cache of recently verified keys, or else in the
+/// database. Failures are counted by the failed-authentication throttle, which turns them into 429
+/// once a client address or a key id has used its budget; an address over its budget is refused
+/// before the key is looked up (a cached key still passes).
 async fn authenticate(request: &HttpRequest) -> Result<Authenticated, ApiError> {
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or(ApiError::MissingCredentials)?
-        .to_str()
-        .map_err(|_| unauthenticated("the Authorization header is not valid text"))?;
+    let value = request.headers().get(header::AUTHORIZATION).ok_or(ApiError::MissingCredentials)?;
+    let address = request.peer_addr().map(|peer| ClientAddress::from(peer.ip()));
+    let presented = presented_key(value);
+    let cache = request.app_data::<web::Data<KeyCache>>();
+    if let (Ok(presented), Some(cache)) = (&presented, cache)
+        && let Some(key) = cache.get(presented)
+    {
+        return Ok(Authenticated {
+            organisation: key.organisation,
+            key_id: presented.id,
+            scopes: key.scopes,
+        });
+    }
+    let throttle = request.app_data::<web::Data<AuthThrottle>>();
+    if let Some(throttle) = throttle {
+        throttle.admit(address)?;
+    }
+    let key_id = presented.as_ref().ok().map(|presented| presented.id);
+    let verified = match presented {
+        Ok(presented) => verify(request, presented).await,
+        Err(error) => Err(error),
+    };
+    match (verified, throttle) {
+        (Err(error @ ApiError::Unauthenticated { .. }), Some(throttle)) => {
+            Err(throttle.failed(address, key_id, error))
+        }
+        (verified, _) => verified,
+    }
+}
+
+/// The key an `Authorization` header presents, parsed but not verified.
+fn presented_key(value: &header::HeaderValue) -> Result<PresentedKey, ApiError> {
+    let value = value.to_str().map_err(|_| unauthenticated("the Authorization header is not valid text"))?;
     let (scheme, token) = value
         .split_once(' ')
         .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <API key>`"))?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(unauthenticated("the Authorization header must be `Bearer <API key>`"));
     }
-    let presented = PresentedKey::parse(token.trim()).ok_or_else(|| unauthenticated("invalid API key"))?;
+    PresentedKey::parse(token.trim()).ok_or_else(|| unauthenticated("invalid API key"))
+}
+
+/// Verifies the presented key against the stored one.
+async fn verify(request: &HttpRequest, presented: PresentedKey) -> Result<Authenticated, ApiError> {
     let pool = request
         .app_data::<web::Data<PgPool>>()
         .ok_or_else(|| ApiError::Internal("no database pool configured".into()))?;
-    let stored = access::credentials(pool, presented.id)
-        .await?
-        .filter(|stored| presented.matches(&stored.secret_hash))
-        .ok_or_else(|| unauthenticated("invalid API key"))?;
+    let cache = request.app_data::<web::Data<KeyCache>>();
+    let since = cache.map(|cache| cache.generation());
+    let stored = access::credentials(pool, presented.id).await?;
+    let secret_matches = presented.verify(stored.as_ref().map(|stored| stored.secret_hash.as_slice()));
+    let stored = stored.filter(|_| secret_matches).ok_or_else(|| unauthenticated("invalid API key"))?;
     if stored.revoked_at.is_some() {
         return Err(unauthenticated("this API key has been revoked"));
     }
     if stored.expires_at.is_some_and(|expires_at| expires_at <= Utc::now()) {
         return Err(unauthenticated("this API key has expired"));
     }
+    if let (Some(cache), Some(since)) = (cache, since) {
+        let key = VerifiedKey {
+            organisation: stored.organisation,
+            scopes: stored.scopes.clone(),
+            expires_at: stored.expires_at,
+        };
+        cache.insert(since, &presented, key);
+    }
     Ok(Authenticated { organisation: stored.organisation, key_id: presented.id, scopes: stored.scopes })
 }
 
-/// Requests per API key: a token bucket (GCRA) refilled at a steady rate, with a burst allowance.
-pub struct KeyRateLimiter {
-    limiter: DefaultKeyedRateLimiter<Uuid>,
+/// Requests per API key and per organisation (all its keys together, so that more keys do not
+/// buy more requests): token buckets (GCRA) refilled at a steady rate, with a burst allowance.
+pub struct RateLimiters {
+    per_key: Option<DefaultKeyedRateLimiter<Uuid>>,
+    per_organisation: Option<DefaultKeyedRateLimiter<Uuid>>,
 }
 
-impl KeyRateLimiter {
-    pub fn new(per_second: NonZeroU32, burst: NonZeroU32) -> Self {
-        Self { limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)) }
+impl RateLimiters {
+    pub fn new(per_key: Option<RateLimit>, per_organisation: Option<RateLimit>) -> Self {
+        let limiter = |limit: RateLimit| {
+            RateLimiter::keyed(Quota::per_second(limit.per_second).allow_burst(limit.burst))
+        };
+        Self { per_key: per_key.map(limiter), per_organisation: per_organisation.map(limiter) }
     }
 
-    fn check(&self, key: Uuid) -> Result<(), ApiError> {
-        self.limiter.check_key(&key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            ApiError::TooManyRequests { retry_after: wait.max(Duration::from_secs(1)) }
-        })
+    fn check(&self, key: Uuid, organisation: OrganisationId) -> Result<(), ApiError> {
+        let buckets = [
+            (&self.per_key, key, RateLimited::Key),
+            (&self.per_organisation, organisation.0, RateLimited::Organisation),
+        ];
+        for (limiter, id, by) in buckets {
+            if let Some(limiter) = limiter
+                && let Err(not_until) = limiter.check_key(&id)
+            {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                return Err(ApiError::TooManyRequests { by, retry_after: wait.max(Duration::from_secs(1)) });
+            }
+        }
+        Ok(())
     }
 
-    /// Forgets keys whose buckets are full again, so the state stays as small as the set of
-    /// recently active keys.
-    pub fn forget_idle_keys(&self) {
-        self.limiter.retain_recent();
+    /// Forgets keys and organisations whose buckets are full again, so the state stays as small
+    /// as the set of recently active ones.
+    pub fn forget_idle(&self) {
+        for limiter in [&self.per_key, &self.per_organisation].into_iter().flatten() {
+            limiter.retain_recent();
+        }
     }
 }

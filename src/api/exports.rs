@@ -4,6 +4,12 @@
 //! statement (the service's statement timeout is 5 s), by a task that hands encoded chunks through
 //! a bounded channel to the response body: memory stays constant however many rows there are, and
 //! when the client goes away the body is dropped, the next hand-over fails and the task stops.
+//!
+//! An export that does not run to its end (a page that cannot be read, the task stopped by a
+//! shutdown) ends with an error, never quietly: the connection is closed without the chunked
+//! body's last chunk, which every HTTP/1.1 client reports as an incomplete transfer. Only the
+//! task's explicit [`Chunk::End`] ends the body normally (issue 20, finding 11: an export cut by
+//! SIGTERM used to end like a complete one).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -112,8 +118,15 @@ fn ndjson_chunk(rows: Vec<AssessmentRow>) -> Result<Bytes, serde_json::Error> {
     Ok(Bytes::from(buffer))
 }
 
+/// What the export task hands to the response body.
+enum Chunk {
+    Rows(Bytes),
+    /// Every row was sent: the body may end.
+    End,
+}
+
 /// A response body fed by the export task.
-struct ChannelBody(mpsc::Receiver<Result<Bytes, ApiError>>);
+struct ChannelBody(mpsc::Receiver<Result<Chunk, ApiError>>);
 
 impl MessageBody for ChannelBody {
     type Error = ApiError;
@@ -123,7 +136,16 @@ impl MessageBody for ChannelBody {
     }
 
     fn poll_next(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Result<Bytes, ApiError>>> {
-        self.get_mut().0.poll_recv(context)
+        self.get_mut().0.poll_recv(context).map(|chunk| match chunk {
+            Some(Ok(Chunk::Rows(bytes))) => Some(Ok(bytes)),
+            Some(Ok(Chunk::End)) => None,
+            Some(Err(error)) => Some(Err(error)),
+            // The task is gone without saying it finished: the client must see a cut transfer.
+            None => {
+                tracing::warn!("export cut short: the connection is closed before its last row");
+                Some(Err(ApiError::Internal("the export stopped before its last row".into())))
+            }
+        })
     }
 }
 
@@ -169,19 +191,20 @@ async fn stream_pages(
     filters: Filters,
     first: Page,
     format: Format,
-    sender: mpsc::Sender<Result<Bytes, ApiError>>,
+    sender: mpsc::Sender<Result<Chunk, ApiError>>,
 ) {
     let mut page = first;
     let mut header = true;
     loop {
         let next = page.next.take();
-        let chunk = format.encode(page.rows, header);
+        let chunk = format.encode(page.rows, header).map(Chunk::Rows);
         header = false;
         let failed = chunk.is_err();
         if sender.send(chunk).await.is_err() || failed {
             return;
         }
         let Some(after) = next else {
+            let _ = sender.send(Ok(Chunk::End)).await;
             return;
         };
         page = match store::list(&pool, organisation, &page_after(&filters, Some(after))).await {
@@ -199,7 +222,9 @@ const CSV_DESCRIPTION: &str = "One row per assessment, oldest first, after a hea
 order: id, program_id, rescored_from, model_version, created_at (RFC 3339, UTC), indication, stage, \
 tissue_source, route, overall_index, readiness_level, limiting_barrier, survival, retention, variability, \
 scalability, safety, outcomes, regulatory. Unknown values are empty fields, a barrier score with nothing known \
-about the barrier included (never 0); RFC 4180 quoting, CRLF line ends.";
+about the barrier included (never 0); RFC 4180 quoting, CRLF line ends. An export that cannot run to its end \
+(a database failure, the service shutting down) closes the connection without the last chunk of the chunked \
+body: treat a transfer that did not end normally as incomplete.";
 
 /// Export assessments as CSV
 ///
@@ -237,7 +262,7 @@ pub async fn export_csv(
     tag = "exports",
     params(FilterParameters),
     responses(
-        (status = 200, description = "One `AssessmentSummary` JSON object per line, oldest first", content_type = "application/x-ndjson", body = AssessmentSummary,
+        (status = 200, description = "One `AssessmentSummary` JSON object per line, oldest first. An export that cannot run to its end (a database failure, the service shutting down) closes the connection without the last chunk of the chunked body: treat a transfer that did not end normally as incomplete.", content_type = "application/x-ndjson", body = AssessmentSummary,
          headers(("Content-Disposition" = String, description = "`attachment; filename=\"assessments.ndjson\"`"))),
         (status = 400, description = "Unknown parameter, or invalid value (the parameter is named)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
@@ -250,4 +275,33 @@ pub async fn export_ndjson(
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     export(request, pool.get_ref().clone(), caller, Format::Ndjson).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn next(body: &mut Pin<Box<ChannelBody>>) -> Option<Result<Bytes, ApiError>> {
+        std::future::poll_fn(|context| body.as_mut().poll_next(context)).await
+    }
+
+    #[tokio::test]
+    async fn a_body_ends_normally_only_after_the_tasks_end_marker() {
+        let (sender, receiver) = mpsc::channel(4);
+        sender.send(Ok(Chunk::Rows(Bytes::from_static(b"row\n")))).await.unwrap();
+        sender.send(Ok(Chunk::End)).await.unwrap();
+        let mut complete = Box::pin(ChannelBody(receiver));
+        assert_eq!(next(&mut complete).await.unwrap().unwrap(), Bytes::from_static(b"row\n"));
+        assert!(next(&mut complete).await.is_none());
+
+        let (sender, receiver) = mpsc::channel(4);
+        sender.send(Ok(Chunk::Rows(Bytes::from_static(b"row\n")))).await.unwrap();
+        drop(sender);
+        let mut cut = Box::pin(ChannelBody(receiver));
+        assert!(next(&mut cut).await.unwrap().is_ok());
+        assert!(
+            next(&mut cut).await.unwrap().is_err(),
+            "a task gone without its end marker cuts the transfer"
+        );
+    }
 }

@@ -33,18 +33,28 @@ pub async fn healthz() -> web::Json<Health> {
     web::Json(Health { status: "alive" })
 }
 
-/// Readiness: the database answers within one second.
+/// How long after a write refused for lack of disk space `/readyz` still reports the disk full.
+const STORAGE_FULL_WINDOW: Duration = Duration::from_secs(30);
+
+/// Readiness: the database answers within one second, and has not refused a write for lack of
+/// disk space in the last 30 seconds.
+///
+/// A full disk leaves reads working, so the check that the database answers is not enough: the
+/// service remembers the last write the database refused for lack of space.
 #[utoipa::path(
     tag = "operations",
     responses(
         (status = 200, description = "Ready to serve requests", body = Health),
-        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json",
+        (status = 503, description = "The database is unreachable (`/problems/service-unavailable`), or its disk is full (`/problems/storage-full`)", body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     )
 )]
 #[get("/readyz")]
 pub async fn readyz(pool: web::Data<PgPool>) -> Result<web::Json<Health>, ApiError> {
     persistence::ping(&pool, READINESS_TIMEOUT).await?;
+    if persistence::storage_full_within(STORAGE_FULL_WINDOW) {
+        return Err(ApiError::StorageFull);
+    }
     Ok(web::Json(Health { status: "ready" }))
 }
 

@@ -56,7 +56,10 @@ fn parse_json(request: &HttpRequest, body: &[u8]) -> Result<serde_json::Value, A
         ));
     }
     // serde_json rejects lone surrogates and nesting beyond 128 levels as malformed.
-    serde_json::from_slice(body).map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))
+    let value = serde_json::from_slice(body)
+        .map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))?;
+    super::duplicate_keys::refuse_repeated_keys(body)?;
+    Ok(value)
 }
 
 /// Reads a JSON body that is read and answered but never stored, such as a registry record: the

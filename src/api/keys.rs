@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::caller::{Admin, Caller};
 use super::json_body;
+use super::key_cache::KeyCache;
 use super::problem::{ApiError, FieldError, Problem};
 use super::programs::Text;
 use crate::access::{self, Scope, Scopes};
@@ -20,9 +21,9 @@ use crate::persistence::access::{self as store, AuditEvent, KeyRecord, NewKey};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Grafana dashboard", "scopes": ["read"], "expires_in_days": 90}))]
 pub struct NewApiKey {
-    /// What the key is for: up to 200 characters, not blank, no control characters.
+    /// What the key is for: up to 200 characters, not blank, no control characters or bidirectional controls.
     #[schema(value_type = String, example = "Grafana dashboard", min_length = 1, max_length = 200,
-             pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$")]
+             pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$")]
     pub name: Text<200>,
     /// At least one of `read`, `write`, `admin`.
     #[schema(min_items = 1)]
@@ -104,9 +105,14 @@ pub struct ApiKeyList {
     pub items: Vec<ApiKey>,
 }
 
+/// Keys an organisation may hold at once, from `MAX_KEYS_PER_ORGANISATION`.
+pub struct KeyLimit(pub u32);
+
 /// Create an API key
 ///
-/// The response holds the key's secret; it is shown once and stored only as a hash.
+/// The response holds the key's secret; it is shown once and stored only as a hash. An
+/// organisation holds at most `MAX_KEYS_PER_ORGANISATION` (default 100) keys that are neither
+/// revoked nor expired; its requests share one rate limit however many keys it has.
 #[utoipa::path(
     tag = "access",
     security(("api_key" = ["admin"])),
@@ -115,6 +121,7 @@ pub struct ApiKeyList {
         (status = 201, description = "Created; the token is shown this once", body = CreatedApiKey,
             headers(("Location" = String, description = "URL of the key"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The organisation holds as many active keys as it may; revoke one first", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields: every one is named, with its path and the reason", body = Problem, content_type = "application/problem+json"),
     )
@@ -125,6 +132,7 @@ pub async fn create_key(
     request: HttpRequest,
     body: web::Bytes,
     pool: web::Data<PgPool>,
+    limit: Option<web::Data<KeyLimit>>,
 ) -> Result<HttpResponse, ApiError> {
     let (new, _) = json_body::parse::<NewApiKey>(&request, &body)?;
     let scopes =
@@ -136,7 +144,7 @@ pub async fn create_key(
         scopes: &scopes,
         expires_at: new.expires_in_days.map(|days| days.after(Utc::now())),
     };
-    let record = store::create_key(&pool, &caller.actor(), key).await?;
+    let record = store::create_key(&pool, &caller.actor(), key, limit.map(|limit| limit.0)).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/keys/{}", record.id)))
         .json(CreatedApiKey { key: record.into(), token: generated.token }))
@@ -203,8 +211,14 @@ pub async fn revoke_key(
     caller: Caller<Admin>,
     id: web::Path<Uuid>,
     pool: web::Data<PgPool>,
+    cache: Option<web::Data<KeyCache>>,
 ) -> Result<web::Json<ApiKey>, ApiError> {
-    let key = store::revoke_key(&pool, &caller.actor(), *id).await?.ok_or_else(|| key_not_found(*id))?;
+    let revoked = store::revoke_key(&pool, &caller.actor(), *id).await;
+    // Also on failure: the revocation may have committed before the error.
+    if let Some(cache) = cache {
+        cache.forget(*id);
+    }
+    let key = revoked?.ok_or_else(|| key_not_found(*id))?;
     Ok(web::Json(key.into()))
 }
 

@@ -2,14 +2,17 @@
 
 pub mod admission;
 pub mod assessments;
+pub mod auth_throttle;
 pub mod caller;
 pub mod charts;
 pub mod content_coding;
 pub mod deadline;
+mod duplicate_keys;
 pub mod exports;
 pub mod filters;
 pub mod health;
 mod json_body;
+pub mod key_cache;
 pub mod keys;
 pub mod metrics;
 pub mod model;

@@ -62,7 +62,11 @@ fn document_security(openapi: &mut utoipa::openapi::OpenApi) {
                 &[
                     ("401", "No API key, or an invalid, expired or revoked one (see `WWW-Authenticate`)"),
                     ("403", "The API key lacks the scope this operation needs"),
-                    ("429", "Too many requests with this API key; retry after `Retry-After` seconds"),
+                    (
+                        "429",
+                        "Too many requests with this API key, or too many failed authentications from this \
+client address or with this key id; retry after `Retry-After` seconds",
+                    ),
                 ]
             } else if requires(operation, "metrics_token") {
                 &[("401", "No metrics token, or a wrong one (see `WWW-Authenticate`)")]

@@ -85,8 +85,11 @@ pub enum ApiError {
     Unauthenticated { reason: &'static str },
     #[error("this API key lacks the `{required}` scope this endpoint needs")]
     Forbidden { required: Scope },
-    #[error("too many requests with this API key; retry after {} s", retry_after_secs(*.retry_after))]
-    TooManyRequests { retry_after: Duration },
+    #[error("too many requests {by}; retry after {} s", retry_after_secs(*.retry_after))]
+    TooManyRequests { by: RateLimited, retry_after: Duration },
+    /// Too many failed authentications from the client's address or with the key id presented.
+    #[error("too many failed authentications {by}; retry after {} s", retry_after_secs(*.retry_after))]
+    AuthenticationThrottled { by: ThrottledBy, retry_after: Duration },
     #[error("{method} is not allowed here; allowed: {}", allow_header(.allowed))]
     MethodNotAllowed { method: actix_web::http::Method, allowed: Vec<actix_web::http::Method> },
     #[error("{0}")]
@@ -109,6 +112,11 @@ pub enum ApiError {
     UnsupportedContentEncoding(String),
     #[error("the database is unavailable; retry later")]
     Unavailable(#[source] PersistenceError),
+    /// The database server's disk is full: reads work, writes fail.
+    #[error(
+        "the database server's disk is full: changes cannot be stored until the operator frees space; retry later"
+    )]
+    StorageFull,
     /// More requests than the service serves at once, for longer than a request waits to start.
     #[error("the service is overloaded ({in_flight} requests in progress); retry after 1 s")]
     Overloaded { in_flight: usize },
@@ -118,10 +126,45 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// Whose request rate was exceeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateLimited {
+    Key,
+    /// All the organisation's keys together.
+    Organisation,
+}
+
+impl std::fmt::Display for RateLimited {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::Key => "with this API key",
+            Self::Organisation => "from this organisation (all its API keys together)",
+        })
+    }
+}
+
+/// What a failed-authentication throttle counts by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThrottledBy {
+    Address,
+    Key,
+}
+
+impl std::fmt::Display for ThrottledBy {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::Address => "from this client address",
+            Self::Key => "with this API key id",
+        })
+    }
+}
+
 impl From<PersistenceError> for ApiError {
     fn from(error: PersistenceError) -> Self {
         match error {
+            PersistenceError::Unavailable(_) if error.is_storage_full() => Self::StorageFull,
             PersistenceError::Unavailable(_) => Self::Unavailable(error),
+            PersistenceError::KeyLimitReached { .. } => Self::Conflict(error.to_string()),
             other => Self::Internal(Box::new(other)),
         }
     }
@@ -130,6 +173,7 @@ impl From<PersistenceError> for ApiError {
 /// The warnings that can repeat for every request (`suppressed` counts those left out).
 static UNAVAILABLE_LOG: Throttle = Throttle::new();
 static OVERLOADED_LOG: Throttle = Throttle::new();
+static STORAGE_FULL_LOG: Throttle = Throttle::new();
 static DEADLINE_LOG: Throttle = Throttle::new();
 
 /// Fields named in a validation problem's `detail`; all of them are in `errors`.
@@ -167,6 +211,9 @@ impl ApiError {
             }
             Self::Forbidden { .. } => ("/problems/insufficient-scope", "Insufficient scope"),
             Self::TooManyRequests { .. } => ("/problems/rate-limited", "Too many requests"),
+            Self::AuthenticationThrottled { .. } => {
+                ("/problems/authentication-throttled", "Too many failed authentications")
+            }
             Self::MethodNotAllowed { .. } => ("/problems/method-not-allowed", "Method not allowed"),
             Self::Conflict(_) => ("/problems/conflict", "Conflict"),
             Self::IdempotencyKeyInFlight => ("/problems/idempotency-key-in-flight", "Request in progress"),
@@ -177,6 +224,7 @@ impl ApiError {
                 ("/problems/unsupported-content-encoding", "Unsupported content coding")
             }
             Self::Unavailable(_) => ("/problems/service-unavailable", "Service unavailable"),
+            Self::StorageFull => ("/problems/storage-full", "Database disk full"),
             Self::Overloaded { .. } => ("/problems/overloaded", "Overloaded"),
             Self::DeadlineExceeded(_) => ("/problems/deadline-exceeded", "Request deadline exceeded"),
             Self::Internal(_) => ("/problems/internal-error", "Internal error"),
@@ -211,7 +259,9 @@ impl ResponseError for ApiError {
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MissingCredentials | Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::AuthenticationThrottled { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::IdempotencyKeyInFlight => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -219,7 +269,9 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) | Self::UnsupportedContentEncoding(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
-            Self::Unavailable(_) | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::StorageFull | Self::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::DeadlineExceeded(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -232,6 +284,11 @@ impl ResponseError for ApiError {
             Self::Unavailable(source) => {
                 if let Some(suppressed) = UNAVAILABLE_LOG.admit() {
                     tracing::warn!(error = %source, suppressed, "database unavailable");
+                }
+            }
+            Self::StorageFull => {
+                if let Some(suppressed) = STORAGE_FULL_LOG.admit() {
+                    tracing::error!(suppressed, "the database server's disk is full: writes are refused");
                 }
             }
             Self::Overloaded { in_flight } => {
@@ -254,12 +311,13 @@ impl ResponseError for ApiError {
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE)));
         match self {
             Self::Unavailable(_)
+            | Self::StorageFull
             | Self::Overloaded { .. }
             | Self::IdempotencyKeyInFlight
             | Self::DeadlineExceeded(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
-            Self::TooManyRequests { retry_after } => {
+            Self::TooManyRequests { retry_after, .. } | Self::AuthenticationThrottled { retry_after, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs(*retry_after)));
             }
             // RFC 6750 §3: the challenge tells the client which scheme and what went wrong.

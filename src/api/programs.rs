@@ -9,6 +9,8 @@ use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::scoring::forbidden_characters;
+
 use super::assessments::{AssessmentSummary, DEFAULT_PAGE_SIZE, cursor, page_size};
 use super::caller::{Caller, Write};
 use super::json_body;
@@ -51,8 +53,8 @@ impl<const MAX: usize> TryFrom<String> for Text<MAX> {
         let length = text.chars().count();
         if text.trim().is_empty() || length > MAX {
             Err(format!("must be 1-{MAX} characters, not blank"))
-        } else if text.chars().any(char::is_control) {
-            Err("must not contain control characters".into())
+        } else if let Some(reason) = forbidden_characters(&text) {
+            Err(reason.into())
         } else {
             Ok(Self(text))
         }
@@ -66,12 +68,12 @@ impl<const MAX: usize> TryFrom<String> for Text<MAX> {
 pub struct NewProgram {
     /// Unique within the organisation.
     pub key: ProgramKey,
-    /// Up to 200 characters, not blank, no control characters (Unicode category Cc).
+    /// Up to 200 characters, not blank, no control characters or bidirectional controls (Unicode categories Cc; U+202A-U+202E, U+2066-U+2069).
     #[schema(value_type = String, example = "Allogeneic BM-MSC in HA carrier for discogenic back pain",
-             min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$")]
+             min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$")]
     pub name: Text<200>,
-    /// Up to 2000 characters, not blank, no control characters.
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$")]
+    /// Up to 2000 characters, not blank, no control characters or bidirectional controls.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$")]
     pub description: Option<Text<2000>>,
 }
 

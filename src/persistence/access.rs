@@ -134,14 +134,34 @@ fn scopes_to_row(scopes: &Scopes) -> Vec<&'static str> {
     scopes.iter().map(Scope::as_str).collect()
 }
 
-/// Stores a new key of the actor's organisation and records it in the audit trail.
+/// Stores a new key of the actor's organisation and records it in the audit trail. With
+/// `max_active`, refuses it (`KeyLimitReached`) when the organisation already holds that many keys
+/// that are neither revoked nor expired.
 pub async fn create_key(
     pool: &PgPool,
     actor: &Actor,
     key: NewKey<'_>,
+    max_active: Option<u32>,
 ) -> Result<KeyRecord, PersistenceError> {
     with_connection(pool, async |connection| {
         let mut transaction = connection.begin().await?;
+        if let Some(limit) = max_active {
+            // The organisation's row is locked so that two creations at once count each other.
+            sqlx::query("SELECT 1 FROM organisations WHERE id = $1 FOR UPDATE")
+                .bind(actor.organisation.0)
+                .execute(&mut *transaction)
+                .await?;
+            let active: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM api_keys
+                 WHERE organisation_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
+            )
+            .bind(actor.organisation.0)
+            .fetch_one(&mut *transaction)
+            .await?;
+            if active >= i64::from(limit) {
+                return Err(PersistenceError::KeyLimitReached { limit });
+            }
+        }
         let created_at: DateTime<Utc> = sqlx::query_scalar(
             "INSERT INTO api_keys (id, organisation_id, name, secret_hash, scopes, expires_at, created_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -173,7 +193,8 @@ pub async fn create_key(
 
 #[derive(sqlx::FromRow)]
 struct CredentialsRow {
-    organisation_id: Uuid,
+    found: bool,
+    organisation_id: Option<Uuid>,
     secret_hash: Vec<u8>,
     scopes: Vec<String>,
     expires_at: Option<DateTime<Utc>>,
@@ -181,24 +202,29 @@ struct CredentialsRow {
 }
 
 /// What authentication needs of a key, whatever its state; `None` if there is no such key.
+///
+/// An unknown id gets a row of the same shape (stand-in values) and the same decoding as a known
+/// one, so the two differ as little as possible in time.
 pub async fn credentials(pool: &PgPool, id: Uuid) -> Result<Option<KeyCredentials>, PersistenceError> {
     with_connection(pool, async |connection| {
-        let row: Option<CredentialsRow> = sqlx::query_as(
-            "SELECT organisation_id, secret_hash, scopes, expires_at, revoked_at FROM api_keys WHERE id = $1",
+        let row: CredentialsRow = sqlx::query_as(
+            "SELECT stored.id IS NOT NULL AS found, stored.organisation_id,
+                    coalesce(stored.secret_hash, decode(repeat('00', 32), 'hex')) AS secret_hash,
+                    coalesce(stored.scopes, array['read']) AS scopes, stored.expires_at, stored.revoked_at
+             FROM (SELECT $1::uuid AS id) AS presented
+             LEFT JOIN api_keys AS stored ON stored.id = presented.id",
         )
         .bind(id)
-        .fetch_optional(&mut *connection)
+        .fetch_one(&mut *connection)
         .await?;
-        row.map(|row| {
-            Ok(KeyCredentials {
-                organisation: OrganisationId(row.organisation_id),
-                secret_hash: row.secret_hash,
-                scopes: scopes_from_row(row.scopes)?,
-                expires_at: row.expires_at,
-                revoked_at: row.revoked_at,
-            })
-        })
-        .transpose()
+        let scopes = scopes_from_row(row.scopes)?;
+        Ok(row.organisation_id.filter(|_| row.found).map(|organisation| KeyCredentials {
+            organisation: OrganisationId(organisation),
+            secret_hash: row.secret_hash,
+            scopes,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
+        }))
     })
     .await
 }
@@ -314,4 +340,45 @@ pub async fn audit_events(
         .await?)
     })
     .await
+}
+
+/// The channel on which PostgreSQL announces a changed key (migration 0007).
+const KEY_CHANGES_CHANNEL: &str = "api_key_changed";
+
+/// What the database announced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyChange {
+    /// This key changed (was revoked, above all).
+    Changed(Uuid),
+    /// The connection was lost: changes may have been missed.
+    Missed,
+}
+
+/// Announcements of changed keys, on a connection of their own.
+pub struct KeyChanges {
+    listener: sqlx::postgres::PgListener,
+}
+
+impl KeyChanges {
+    /// Starts listening on a connection from `pool`, kept until this is dropped (a pool of its own,
+    /// so that it never takes a connection from the requests). Closing `pool` ends the wait of
+    /// [`KeyChanges::next`] with an error.
+    pub async fn listen(pool: &PgPool) -> Result<Self, PersistenceError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        // A lost connection is reported at once, not after a silent reconnection.
+        listener.eager_reconnect(false);
+        listener.listen(KEY_CHANGES_CHANNEL).await?;
+        Ok(Self { listener })
+    }
+
+    /// Waits for the next announcement.
+    pub async fn next(&mut self) -> Result<KeyChange, PersistenceError> {
+        Ok(match self.listener.try_recv().await? {
+            Some(notification) => match Uuid::try_parse(notification.payload()) {
+                Ok(id) => KeyChange::Changed(id),
+                Err(_) => KeyChange::Missed,
+            },
+            None => KeyChange::Missed,
+        })
+    }
 }

@@ -46,10 +46,49 @@ pub enum PersistenceError {
     Encoding(String),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The organisation holds as many active keys as it may.
+    #[error(
+        "the organisation has {limit} active API keys, the most it may hold (MAX_KEYS_PER_ORGANISATION); revoke one it no longer uses first"
+    )]
+    KeyLimitReached { limit: u32 },
+}
+
+/// SQLSTATE 53100: the database server could not write for lack of disk space.
+const DISK_FULL: &str = "53100";
+
+/// When the database server last refused a write for lack of disk space, in milliseconds since
+/// the Unix epoch (0: never).
+static STORAGE_FULL_AT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn now_ms() -> u64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Whether the database server refused a write for lack of disk space within `window`: a full disk
+/// lets reads and `SELECT 1` through, so readiness asks this as well.
+pub fn storage_full_within(window: Duration) -> bool {
+    let at = STORAGE_FULL_AT_MS.load(std::sync::atomic::Ordering::Relaxed);
+    at != 0 && now_ms().saturating_sub(at) <= u64::try_from(window.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl PersistenceError {
+    /// Whether this is the database server's disk being full.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            Self::Unavailable(sqlx::Error::Database(error)) => error.code().as_deref() == Some(DISK_FULL),
+            _ => false,
+        }
+    }
 }
 
 impl From<sqlx::Error> for PersistenceError {
     fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(database) = &error
+            && database.code().as_deref() == Some(DISK_FULL)
+        {
+            STORAGE_FULL_AT_MS.store(now_ms(), std::sync::atomic::Ordering::Relaxed);
+        }
         match error {
             sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
@@ -173,5 +212,50 @@ pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), PersistenceErr
         }
         Ok(Err(other)) => Err(other),
         Err(_elapsed) => Err(PersistenceError::Unavailable(sqlx::Error::PoolTimedOut)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+
+    /// A database error as PostgreSQL reports it, with only a SQLSTATE.
+    #[derive(Debug, thiserror::Error)]
+    #[error("SQLSTATE {0}")]
+    struct Reported(&'static str);
+
+    impl sqlx::error::DatabaseError for Reported {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    #[test]
+    fn a_write_refused_for_lack_of_disk_space_is_remembered_for_readiness() {
+        let too_many_connections = PersistenceError::from(sqlx::Error::Database(Box::new(Reported("53300"))));
+        assert!(!too_many_connections.is_storage_full());
+        assert!(!storage_full_within(Duration::from_secs(30)), "no disk-full error yet");
+
+        let disk_full = PersistenceError::from(sqlx::Error::Database(Box::new(Reported("53100"))));
+        assert!(matches!(disk_full, PersistenceError::Unavailable(_)));
+        assert!(disk_full.is_storage_full());
+        assert!(storage_full_within(Duration::from_secs(30)));
     }
 }

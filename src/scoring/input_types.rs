@@ -415,9 +415,29 @@ pub(crate) use bounded_count;
 const LABEL_MAX_CHARS: usize = 200;
 
 /// The rules `Label` enforces, as a schema pattern: no control characters (Unicode category
-/// Cc), and at least one character that is not blank.
-const LABEL_PATTERN: &str =
-    r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
+/// Cc), no bidirectional controls, and at least one character that is not blank.
+const LABEL_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$";
+
+/// Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069). They reorder
+/// the text displayed after them, so a label holding one can read as something it is not (a
+/// program name shown reversed, a file name with a false extension). They are format characters
+/// (Unicode category Cf), which `char::is_control` does not catch.
+pub fn is_bidi_control(character: char) -> bool {
+    matches!(character, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Why free text is refused for the characters it holds, if it is.
+pub fn forbidden_characters(text: &str) -> Option<&'static str> {
+    if text.chars().any(char::is_control) {
+        Some("text must not contain control characters")
+    } else if text.chars().any(is_bidi_control) {
+        Some(
+            "text must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069): they reorder how the text is displayed",
+        )
+    } else {
+        None
+    }
+}
 
 /// A short free-text label (1 to 200 characters, no control characters). Free text is shown
 /// back to the user but never scored.
@@ -441,8 +461,8 @@ impl TryFrom<String> for Label {
             Err(format!(
                 "text of {chars} characters is out of range: allowed 1 to {LABEL_MAX_CHARS} characters, not only blanks"
             ))
-        } else if text.chars().any(char::is_control) {
-            Err("text must not contain control characters".to_owned())
+        } else if let Some(reason) = forbidden_characters(&text) {
+            Err(reason.to_owned())
         } else {
             Ok(Self(text))
         }
@@ -463,7 +483,7 @@ impl utoipa::PartialSchema for Label {
             .max_length(Some(LABEL_MAX_CHARS))
             .pattern(Some(LABEL_PATTERN))
             .description(Some(
-                "Free text of 1 to 200 characters, not only blanks, without control characters; shown back, never scored.",
+                "Free text of 1 to 200 characters, not only blanks, without control characters or bidirectional controls (U+202A-U+202E, U+2066-U+2069); shown back, never scored.",
             ))
             .into()
     }

@@ -52,7 +52,7 @@ pub use document::{
     WarningDefinition,
 };
 pub use factors::{Barrier, Criticality, FactorCode};
-pub use input_types::Label;
+pub use input_types::{Label, forbidden_characters};
 pub use model::{Model, ModelError};
 pub use profile::{Profile, ProfileError, ProfileErrors, ProfileSummary, parse_profile};
 pub use readiness::{

@@ -45,13 +45,35 @@ async fn send(client: &reqwest::Client, app: &TestApp, method: &Method, path: &s
     request.send().await.unwrap()
 }
 
+/// Default settings on a random port, but for `overrides`.
+fn settings_with(overrides: &[(&str, &str)]) -> msc_readiness::configuration::Settings {
+    msc_readiness::configuration::Settings::from_lookup(|name| {
+        overrides
+            .iter()
+            .find(|(variable, _)| *variable == name)
+            .map(|(_, value)| (*value).to_owned())
+            .or_else(|| (name == "PORT").then(|| "0".to_owned()))
+    })
+    .unwrap()
+}
+
+fn unknown_key() -> String {
+    format!("mscr_{}_{}", Uuid::now_v7().simple(), "A".repeat(43))
+}
+
 fn key_id(token: &str) -> Uuid {
     Uuid::try_parse(&token["mscr_".len().."mscr_".len() + 32]).unwrap()
 }
 
 #[tokio::test]
 async fn every_protected_endpoint_refuses_bad_keys_with_401_and_a_missing_scope_with_403() {
-    let app = spawn_app().await;
+    // Hundreds of failures from one address: the failed-authentication throttle would answer
+    // 429 to most of them, and this test is about the 401s.
+    let app = spawn_app_with(settings_with(&[
+        ("AUTH_FAILURES_PER_MINUTE_PER_ADDRESS", "0"),
+        ("AUTH_FAILURES_PER_MINUTE_PER_KEY", "0"),
+    ]))
+    .await;
     let revoked = app.new_key(ORGANISATION_A, "read,write,admin").await;
     let revoke = app.client.delete(app.url(&format!("/v1/keys/{}", key_id(&revoked)))).send().await.unwrap();
     assert_eq!(revoke.status(), 200);
@@ -294,6 +316,136 @@ async fn the_rate_limit_answers_429_with_retry_after_per_key_and_recovers() {
         assert!(std::time::Instant::now() < deadline, "the limit did not recover within 5 s");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn failed_authentications_from_one_address_get_429_with_retry_after_before_any_lookup() {
+    let app = spawn_app_with(settings_with(&[
+        ("AUTH_FAILURES_PER_MINUTE_PER_ADDRESS", "5"),
+        ("AUTH_FAILURES_PER_MINUTE_PER_KEY", "0"),
+    ]))
+    .await;
+    assert_eq!(app.get("/v1/programs").await.status(), 200);
+    for _ in 0..3 {
+        // No key at all costs no lookup and is not counted.
+        assert_problem(app.anonymous.get(app.url("/v1/programs")).send().await.unwrap(), 401).await;
+    }
+    let failing = [app.client_with(&unknown_key()), app.client_with("not-a-key")];
+    for attempt in 0..5 {
+        let response = failing[attempt % 2].get(app.url("/v1/programs")).send().await.unwrap();
+        assert_problem(response, 401).await;
+    }
+
+    let throttled = app.client_with(&unknown_key()).get(app.url("/v1/programs")).send().await.unwrap();
+    let retry_after: u64 = throttled.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    let problem = assert_problem(throttled, 429).await;
+    assert_eq!(problem["type"], "/problems/authentication-throttled", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("client address"), "{problem}");
+    // Blocked: a key verified before still works (from the cache of verified keys); a key not
+    // seen yet waits, as it would need a lookup.
+    assert_eq!(app.get("/v1/programs").await.status(), 200);
+    let new_key = app.client_with(&app.new_key(ORGANISATION_A, "read").await);
+    let blocked = new_key.get(app.url("/v1/programs")).send().await.unwrap();
+    assert_eq!(assert_problem(blocked, 429).await["type"], "/problems/authentication-throttled");
+}
+
+#[tokio::test]
+async fn a_key_revoked_outside_the_service_is_refused_although_it_was_verified_just_before() {
+    let app = spawn_app().await;
+    let token = app.new_key(ORGANISATION_A, "read").await;
+    let client = app.client_with(&token);
+    assert_eq!(client.get(app.url("/v1/programs")).send().await.unwrap().status(), 200);
+    assert_eq!(client.get(app.url("/v1/programs")).send().await.unwrap().status(), 200);
+
+    // As an operator would, or another instance of the service: not through this one.
+    sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1")
+        .bind(key_id(&token))
+        .execute(&mut app.database().await)
+        .await
+        .unwrap();
+
+    // The announcement of the change crosses a connection: the first requests may still meet the
+    // cached key, but within moments it is refused, and it stays refused.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while client.get(app.url("/v1/programs")).send().await.unwrap().status() == 200 {
+        assert!(std::time::Instant::now() < deadline, "the revoked key was still served after 5 s");
+    }
+    for _ in 0..5 {
+        assert_problem(client.get(app.url("/v1/programs")).send().await.unwrap(), 401).await;
+    }
+}
+
+#[tokio::test]
+async fn wrong_secrets_for_one_key_id_get_429_but_its_real_secret_still_works() {
+    let app = spawn_app_with(settings_with(&[
+        ("AUTH_FAILURES_PER_MINUTE_PER_ADDRESS", "0"),
+        ("AUTH_FAILURES_PER_MINUTE_PER_KEY", "3"),
+    ]))
+    .await;
+    let guessing = app.client_with(&format!("mscr_{}_{}", key_id(&app.api_key).simple(), "A".repeat(43)));
+    for _ in 0..3 {
+        assert_problem(guessing.get(app.url("/v1/programs")).send().await.unwrap(), 401).await;
+    }
+    let throttled = guessing.get(app.url("/v1/programs")).send().await.unwrap();
+    assert!(throttled.headers().contains_key("retry-after"));
+    let problem = assert_problem(throttled, 429).await;
+    assert_eq!(problem["type"], "/problems/authentication-throttled", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("key id"), "{problem}");
+
+    assert_eq!(
+        app.get("/v1/programs").await.status(),
+        200,
+        "the holder of the real secret is not locked out"
+    );
+    let another_id = app.client_with(&unknown_key());
+    assert_problem(another_id.get(app.url("/v1/programs")).send().await.unwrap(), 401).await;
+}
+
+#[tokio::test]
+async fn an_organisations_keys_share_one_rate_limit_so_more_keys_buy_no_more_requests() {
+    let app = spawn_app_with(settings_with(&[
+        ("RATE_LIMIT_PER_SECOND", "1000"),
+        ("RATE_LIMIT_BURST", "1000"),
+        ("RATE_LIMIT_ORGANISATION_PER_SECOND", "1"),
+        ("RATE_LIMIT_ORGANISATION_BURST", "3"),
+    ]))
+    .await;
+    let mut keys = Vec::new();
+    for _ in 0..4 {
+        keys.push(app.client_with(&app.new_key(ORGANISATION_A, "read").await));
+    }
+    for key in &keys[..3] {
+        assert_eq!(key.get(app.url("/v1/programs")).send().await.unwrap().status(), 200);
+    }
+    let limited = keys[3].get(app.url("/v1/programs")).send().await.unwrap();
+    assert!(limited.headers().contains_key("retry-after"));
+    let problem = assert_problem(limited, 429).await;
+    assert_eq!(problem["type"], "/problems/rate-limited", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("organisation"), "{problem}");
+
+    let other = app.client_with(&app.new_key("Organisation B", "read").await);
+    assert_eq!(other.get(app.url("/v1/programs")).send().await.unwrap().status(), 200, "per organisation");
+}
+
+#[tokio::test]
+async fn an_organisation_holds_at_most_the_configured_number_of_active_keys() {
+    let app = spawn_app_with(settings_with(&[("MAX_KEYS_PER_ORGANISATION", "3")])).await;
+    let body = json!({"name": "robot", "scopes": ["read"]});
+    let create = || app.post_json("/v1/keys", &body);
+    // The test's own admin key is the first of three.
+    let first: Value = create().await.json().await.unwrap();
+    assert_eq!(create().await.status(), 201);
+
+    let refused = assert_problem(create().await, 409).await;
+    assert!(refused["detail"].as_str().unwrap().contains("MAX_KEYS_PER_ORGANISATION"), "{refused}");
+    let listed: Value = app.get("/v1/keys").await.json().await.unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 3, "nothing stored");
+
+    let revoke = app.client.delete(app.url(&format!("/v1/keys/{}", first["id"].as_str().unwrap())));
+    assert_eq!(revoke.send().await.unwrap().status(), 200);
+    assert_eq!(create().await.status(), 201, "a revoked key frees its place");
+    assert_problem(create().await, 409).await;
 }
 
 #[tokio::test]

@@ -289,3 +289,108 @@ async fn a_504_past_the_deadline_carries_the_request_id_and_the_security_headers
     let problem = assert_problem(response, 504).await;
     assert_eq!(problem["type"], "/problems/deadline-exceeded");
 }
+
+/// Every bidirectional embedding, override and isolate: each reorders the text shown after it.
+const BIDI_CONTROLS: [char; 9] = [
+    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}',
+];
+
+#[tokio::test]
+async fn bidirectional_controls_in_a_label_are_refused_with_422_naming_the_field() {
+    let app = spawn_app().await;
+    for control in BIDI_CONTROLS {
+        let spoofed = format!("Disc MSC{control}gpj.exe");
+        let mut profile = crate::helpers::reference_profile("disc_early_academic");
+        profile["program"]["name"] = serde_json::json!(spoofed);
+        let response = app.post_json("/v1/assessments", &serde_json::json!({ "profile": profile })).await;
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(
+            problem["errors"][0]["field"],
+            "profile.program.name",
+            "U+{:04X}: {problem}",
+            u32::from(control)
+        );
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("bidirectional"), "{problem}");
+
+        let program =
+            app.post_json("/v1/programs", &serde_json::json!({"key": "P-1", "name": spoofed})).await;
+        assert_eq!(assert_problem(program, 422).await["errors"][0]["field"], "name");
+        let key = app.post_json("/v1/keys", &serde_json::json!({"name": spoofed, "scopes": ["read"]})).await;
+        assert_eq!(assert_problem(key, 422).await["errors"][0]["field"], "name");
+    }
+    // Right-to-left text itself is welcome; only the invisible controls are not.
+    let mut profile = crate::helpers::reference_profile("disc_early_academic");
+    profile["program"]["name"] = serde_json::json!("\u{05D3}\u{05D9}\u{05E1}\u{05E7} MSC");
+    app.submit(&profile).await;
+}
+
+#[tokio::test]
+async fn a_key_repeated_in_an_object_is_refused_with_422_naming_it() {
+    let app = spawn_app().await;
+    for (body, field) in [
+        (r#"{"profile": {"program": {"stage": "phase3", "stage": "preclinical"}}}"#, "profile.program.stage"),
+        (r#"{"profile": {}, "profile": {}}"#, "profile"),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/v1/assessments"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(problem["errors"][0]["field"], field, "{body}: {problem}");
+    }
+    let response = app
+        .client
+        .post(app.url("/v1/programs"))
+        .header("content-type", "application/json")
+        .body(r#"{"key": "P-1", "name": "first", "name": "second"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assert_problem(response, 422).await["errors"][0]["field"], "name");
+    let programs: serde_json::Value = app.get("/v1/programs").await.json().await.unwrap();
+    assert_eq!(programs["items"].as_array().unwrap().len(), 0, "nothing stored");
+}
+
+#[tokio::test]
+async fn an_assessment_stored_after_the_clock_went_back_still_comes_last_and_is_the_latest() {
+    let app = spawn_app().await;
+    let program: serde_json::Value = app
+        .post_json("/v1/programs", &serde_json::json!({"key": "P-1", "name": "One"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let program_id = program["id"].as_str().unwrap();
+    let submit = async |name: &str| -> serde_json::Value {
+        let body =
+            serde_json::json!({"program_id": program_id, "profile": crate::helpers::reference_profile(name)});
+        let response = app.post_json("/v1/assessments", &body).await;
+        assert_eq!(response.status(), 201);
+        response.json().await.unwrap()
+    };
+    let earlier = submit("disc_early_academic").await;
+    // The first was stored while the server's clock ran an hour ahead; the clock has since been
+    // stepped back to the right time.
+    sqlx::query("UPDATE assessments SET created_at = created_at + interval '1 hour' WHERE id = $1::uuid")
+        .bind(earlier["id"].as_str().unwrap())
+        .execute(&mut app.database().await)
+        .await
+        .unwrap();
+    let later = submit("disc_mature_allogeneic").await;
+
+    let history: serde_json::Value =
+        app.get(&format!("/v1/programs/{program_id}/assessments")).await.json().await.unwrap();
+    let order: Vec<&str> =
+        history["items"].as_array().unwrap().iter().map(|item| item["id"].as_str().unwrap()).collect();
+    assert_eq!(order, [earlier["id"].as_str().unwrap(), later["id"].as_str().unwrap()], "{history}");
+    let latest: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM assessments WHERE latest")
+        .fetch_all(&mut app.database().await)
+        .await
+        .unwrap();
+    assert_eq!(latest, [uuid::Uuid::parse_str(later["id"].as_str().unwrap()).unwrap()]);
+}

@@ -2,6 +2,7 @@
 # Issue 20: hostile clients against the release binary. Each part prints its figures and PASS/FAIL.
 #
 #   bash tests/faults/hostile.sh               # all parts, ~2 minutes; needs wrk and zstd
+#   PARTS=framing bash tests/faults/hostile.sh # needs python3 only; run by .ci/run
 #   PARTS="methods bomb" bash tests/faults/hostile.sh
 #
 # methods  200,000 requests (no key), each with a made-up HTTP method name, METRICS_TOKEN set:
@@ -12,14 +13,19 @@
 #          naming the parameter, never 500 (finding 4).
 # lists    a 64 KB profile of 21,225 empty potency assays: refused with 422 at parse, in about
 #          the time of a normal request (finding 6).
+# framing  2,000 connections without a key, each a malformed request or a 200 KB header: each is
+#          answered (400 or 431) and none writes a line to the log (finding 11).
 # flood    POST /v1/assessments from 8, then FLOOD (1,500) connections: goodput at 1,500 is at
 #          least half of that at 8, and every error is a 503 "overloaded" problem (finding 3).
 source "$(dirname "$0")/lib.sh"
-PARTS=${PARTS:-methods bomb filters lists flood}
+PARTS=${PARTS:-methods bomb filters lists framing flood}
 FLOOD=${FLOOD:-1500}
 DURATION=${DURATION:-10s}
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-command -v zstd >/dev/null || { echo "zstd is missing: apt-get install zstd" >&2; exit 1; }
+needs() { # the tools a part runs
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install $tool" >&2; exit 1; }
+  done
+}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 export METRICS_TOKEN=hostile-clients-metrics-token
 setup
@@ -29,6 +35,7 @@ peak_kb() { awk '/^VmHWM/ {print $2}' "/proc/$SERVICE_PID/status"; }
 metrics_bytes() { curl -s -H "Authorization: Bearer $METRICS_TOKEN" "$BASE_URL/metrics" | wc -c; }
 
 part_methods() {
+  needs wrk
   cat >"$SCRATCH/methods.lua" <<'LUA'
 local letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 local counter = 0
@@ -55,6 +62,7 @@ LUA
 }
 
 part_bomb() {
+  needs zstd
   head -c 1G /dev/zero | zstd -q -c >"$SCRATCH/bomb.zst"
   chmod a+r "$SCRATCH/bomb.zst"
   local size before peak statuses
@@ -97,7 +105,32 @@ part_lists() {
   check "21,225 potency assays are refused with 422 ($attack)" test "${attack%% *}" = 422
 }
 
+part_framing() {
+  local before after statuses
+  before=$(wc -l <"$SCRATCH/service.log")
+  statuses=$(python3 - "$SERVICE_PORT" <<'PY'
+import collections, socket, sys
+port = int(sys.argv[1])
+requests = [b"GET /v1/programs HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
+            b"GET /v1/programs HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200000 + b"\r\n\r\n"]
+counts = collections.Counter()
+for n in range(2000):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(requests[n % 2])
+        reply = connection.recv(4096).split(b" ", 2)
+        counts[reply[1].decode() if len(reply) > 1 else "none"] += 1
+print(" ".join(f"{status}:{n}" for status, n in sorted(counts.items())))
+PY
+)
+  sleep 1
+  after=$(wc -l <"$SCRATCH/service.log")
+  echo "framing: 2,000 malformed or oversized requests without a key: $statuses; $((after - before)) log lines"
+  check "each is answered 400 or 431 ($statuses)" test "$(echo "$statuses" | tr ' ' '\n' | grep -cvE '^(400|431):')" = 0
+  check "none writes a log line ($((after - before)))" test $((after - before)) = 0
+}
+
 part_flood() {
+  needs wrk
   cat >"$SCRATCH/flood.lua" <<LUA
 local f = io.open("$SCRATCH/body.json", "r"); local body = f:read("*a"); f:close()
 wrk.method = "POST"; wrk.body = body

@@ -69,6 +69,7 @@ service_start() {
   BASE_URL=http://127.0.0.1:$SERVICE_PORT
   # Rate limiting off: the scenarios drive one key harder than any client should.
   DATABASE_URL=$(service_database_url) PORT=$SERVICE_PORT LOG_LEVEL=${LOG_LEVEL:-warn} RATE_LIMIT_PER_SECOND=0 \
+    RATE_LIMIT_ORGANISATION_PER_SECOND=0 \
     "$SERVICE_BIN" >>"$SCRATCH/service.log" 2>&1 &
   SERVICE_PID=$!
   for _ in $(seq 1 100); do
