@@ -103,16 +103,20 @@ cat >"$scratch/reference.sql" <<'SQL'
 INSERT INTO bench_reference (id, s1, s2, s3, s4, s5, s6, s7, document)
 SELECT gen_random_uuid(), 61.2, 48.0, 55.5, 70.1, 82.3, 40.0, 66.6, document::jsonb FROM bench_document;
 SQL
-# The service's own row shape: the stored profile and result parsed from text, as the service sends them.
-psql -c "CREATE TABLE bench_template AS SELECT profile::text AS profile, result::text AS result, indication, stage,
-           tissue_source, route, overall_index, limiting_barrier, survival, retention, variability, scalability,
-           safety, outcomes, regulatory FROM assessments LIMIT 1"
-cat >"$scratch/row_shape.sql" <<'SQL'
-INSERT INTO assessments (id, organisation_id, model_version, profile, result, indication, stage, tissue_source, route,
-  overall_index, limiting_barrier, survival, retention, variability, scalability, safety, outcomes, regulatory)
-SELECT gen_random_uuid(), '00000000-0000-7000-8000-000000000000', model_version, profile::jsonb, result::jsonb,
-  indication, stage, tissue_source, route, overall_index, limiting_barrier, survival, retention, variability,
-  scalability, safety, outcomes, regulatory FROM bench_template, (SELECT model_version FROM assessments LIMIT 1) v;
+# columns EXPRESSION EXCLUDED...: the assessments table's columns but EXCLUDED, each written by
+# EXPRESSION (%1$s: the column's name, %2$s: its type), comma-separated; whatever the binary's schema.
+columns() {
+  local expression=$1; shift
+  local excluded; excluded=$(printf "'%s'," "$@")
+  psql -tAc "SELECT string_agg(format('$expression', column_name, data_type), ', ' ORDER BY ordinal_position)
+    FROM information_schema.columns WHERE table_name = 'assessments' AND column_name NOT IN (${excluded%,})"
+}
+# The service's own row shape: the stored documents parsed from text, as the service sends them.
+own=(id created_at latest program_id rescored_from)
+psql -c "CREATE TABLE bench_template AS SELECT $(columns '%1$s::text AS %1$s' "${own[@]}") FROM assessments LIMIT 1"
+cat >"$scratch/row_shape.sql" <<SQL
+INSERT INTO assessments (id, $(columns '%1$s' "${own[@]}"))
+SELECT gen_random_uuid(), $(columns '%1$s::%2$s' "${own[@]}") FROM bench_template;
 SQL
 chmod a+r "$scratch"/*.sql
 
@@ -144,24 +148,27 @@ seed_to() {
   local existing; existing=$(psql -tAc "SELECT count(*) FROM assessments")
   [ "$1" -gt "$existing" ] || return 0
   echo "seeding $(($1 - existing)) more assessments (copies of a stored one with varied scores and times)..."
-  psql -c "INSERT INTO assessments (id, organisation_id, model_version, profile, result, indication, stage,
-      tissue_source, route, overall_index, limiting_barrier, survival, retention, variability, scalability, safety,
-      outcomes, regulatory, created_at)
-    SELECT gen_random_uuid(), a.organisation_id, a.model_version, a.profile, a.result,
+  local varied=(id created_at latest indication overall_index survival retention variability scalability safety outcomes
+    regulatory)
+  psql -c "INSERT INTO assessments (id, created_at, indication, overall_index, survival, retention, variability,
+      scalability, safety, outcomes, regulatory, $(columns '%1$s' "${varied[@]}"))
+    SELECT gen_random_uuid(), now() - make_interval(secs => i),
       (ARRAY['intervertebral_disc_degeneration','gvhd_acute','osteoarthritis_knee','ischemic_stroke'])[1 + i % 4],
-      a.stage, a.tissue_source, a.route, round((random() * 100)::numeric, 1), a.limiting_barrier,
       round((random() * 100)::numeric, 1), round((random() * 100)::numeric, 1), round((random() * 100)::numeric, 1),
       round((random() * 100)::numeric, 1), round((random() * 100)::numeric, 1), round((random() * 100)::numeric, 1),
-      round((random() * 100)::numeric, 1), now() - make_interval(secs => i)
+      round((random() * 100)::numeric, 1), round((random() * 100)::numeric, 1), $(columns 'a.%1$s' "${varied[@]}")
     FROM (SELECT * FROM assessments ORDER BY created_at, id LIMIT 1) a, generate_series(1, $(($1 - existing))) i"
   psql -c "VACUUM ANALYZE assessments"
 }
 
 sized=$((ROWS < 100000 ? ROWS : 100000))
 seed_to "$sized"
+# The stored result: whichever jsonb columns other than the profile the binary's schema has.
+result_size=$(psql -tAc "SELECT string_agg(format('coalesce(pg_column_size(%s), 0)', column_name), ' + ')
+  FROM information_schema.columns WHERE table_name = 'assessments' AND data_type = 'jsonb' AND column_name <> 'profile'")
 psql -tAc "SELECT format('%-34s %10s bytes  (%s rows; per row: profile %s B, result %s B stored)', 'stored_bytes_per_assessment',
     pg_total_relation_size('assessments') / count(*), count(*), avg(pg_column_size(profile))::int,
-    avg(pg_column_size(result))::int) FROM assessments"
+    avg($result_size)::int) FROM assessments"
 seed_to "$ROWS"
 echo "stored assessments: $(psql -tAc "SELECT count(*) FROM assessments")"
 

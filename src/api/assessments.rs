@@ -109,7 +109,7 @@ impl From<StoredAssessment> for AssessmentRecord {
 #[serde(untagged)]
 pub enum AssessmentView {
     Full(AssessmentRecord),
-    Summary(AssessmentSummary),
+    Summary(Box<AssessmentSummary>),
 }
 
 /// How much of the stored assessment a response carries.
@@ -315,7 +315,7 @@ pub async fn get_assessment(
         Detail::Summary => {
             let listed =
                 store::fetch_listed(&pool, caller.organisation, *id).await?.ok_or_else(|| not_found(*id))?;
-            Ok(web::Json(AssessmentView::Summary(listed.into())))
+            Ok(web::Json(AssessmentView::Summary(Box::new(listed.into()))))
         }
     }
 }
@@ -486,7 +486,7 @@ pub enum View {
     /// Ids, classification, overall index, level, the seven barrier scores.
     #[default]
     Summary,
-    /// The summary plus the profile and the full result.
+    /// The summary plus the profile and the full result; at most 50 rows a page.
     Full,
 }
 
@@ -499,7 +499,8 @@ pub struct ListParameters {
     pub sort: Option<SortBy>,
     /// Sort direction (default `desc`).
     pub order: Option<Order>,
-    /// Rows per page, 1-500 (default 50).
+    /// Rows per page, 1-500 (default 50). A `view=full` page holds at most 50 rows whatever the
+    /// limit (each carries a full result); its `next_cursor` continues where it stops.
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// Where the page starts: pass the `next_cursor` of the previous page. A cursor is a position,
@@ -515,7 +516,7 @@ pub struct ListParameters {
         pattern = r"^(-?[0-9]{1,15}(\.[0-9]{1,17})?|null)~[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
     )]
     pub cursor: Option<String>,
-    /// `summary` (default) or `full` (adds profile and result; much larger).
+    /// `summary` (default) or `full` (adds profile and result; much larger, at most 50 rows a page).
     pub view: Option<View>,
 }
 
@@ -614,6 +615,9 @@ pub struct AssessmentPage {
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 500;
+/// Most assessments a `view=full` page holds: each carries its profile and full result (tens of
+/// kilobytes), so a page is built in memory within a few megabytes whatever `limit` asks.
+pub const MAX_FULL_PAGE_SIZE: u32 = 50;
 
 /// Checks a page size against its bounds (out of range is an error, never silently clamped).
 pub fn page_size(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
@@ -642,13 +646,15 @@ impl ListParameters {
     fn into_request(self, filters: Filters) -> Result<ListRequest, ApiError> {
         let sort = SortKey::from(self.sort.unwrap_or_default());
         let descending = matches!(self.order.unwrap_or_default(), Order::Desc);
+        let full = self.view.unwrap_or_default() == View::Full;
+        let limit = page_size(self.limit, DEFAULT_PAGE_SIZE)?;
         Ok(ListRequest {
             filters,
             sort,
             descending,
-            limit: page_size(self.limit, DEFAULT_PAGE_SIZE)?,
+            limit: if full { limit.min(MAX_FULL_PAGE_SIZE) } else { limit },
             after: cursor(self.cursor.as_deref(), sort)?,
-            full: self.view.unwrap_or_default() == View::Full,
+            full,
         })
     }
 }

@@ -164,6 +164,11 @@ async fn submit_on(
     idempotency: Option<IdempotencyKey<'_>>,
 ) -> Result<Submission, SubmissionError> {
     let organisation = actor.organisation;
+    if idempotency.is_none() && assessment.program_id.is_none() {
+        return Ok(Submission::Created(
+            insert(connection, actor, AuditAction::AssessmentCreated, &assessment).await?,
+        ));
+    }
     let mut transaction = connection.begin().await.map_err(PersistenceError::from)?;
     if let Some(idempotency) = &idempotency {
         // Held until commit or rollback: a concurrent request with the same key learns at once
@@ -199,7 +204,7 @@ async fn submit_on(
         return Err(SubmissionError::ProgramNotFound);
     }
 
-    let stored = insert(&mut transaction, organisation, &assessment).await?;
+    let stored = insert(&mut transaction, actor, AuditAction::AssessmentCreated, &assessment).await?;
     if let Some(idempotency) = &idempotency {
         sqlx::query(
             "INSERT INTO idempotency_keys (organisation_id, key, request_hash, assessment_id) VALUES ($1, $2, $3, $4)
@@ -213,16 +218,19 @@ async fn submit_on(
         .execute(&mut *transaction)
         .await?;
     }
-    access::record(&mut transaction, actor, AuditAction::AssessmentCreated, stored.id).await?;
     transaction.commit().await.map_err(PersistenceError::from)?;
     Ok(Submission::Created(stored))
 }
 
+/// Inserts the assessment and its audit event in one statement (one round trip; atomic on its
+/// own, so a submission without a program or idempotency key needs no transaction around it).
 async fn insert(
     connection: &mut sqlx::PgConnection,
-    organisation: OrganisationId,
+    actor: &Actor,
+    action: AuditAction,
     assessment: &NewAssessment<'_>,
 ) -> Result<StoredAssessment, PersistenceError> {
+    let organisation = actor.organisation;
     let result = assessment.result;
     let summary = assessment.profile.summary();
     let result_json =
@@ -238,11 +246,16 @@ async fn insert(
     let score = |barrier: Barrier| {
         result.barriers.iter().find(|line| line.barrier == barrier).and_then(|line| line.score)
     };
-    let query = "INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
+    let query = "WITH inserted AS (
+           INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
              result_compact, indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
              survival, retention, variability, scalability, safety, outcomes, regulatory)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
-         RETURNING created_at";
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+           RETURNING id, created_at),
+         audit AS (
+           INSERT INTO audit_events (id, organisation_id, key_id, action, resource_type, resource_id, request_id)
+           SELECT $23, $2, $24, $25, $26, id, $27 FROM inserted)
+         SELECT created_at FROM inserted";
     let id = Uuid::now_v7();
     let readiness_level = (result.readiness.msc_trl > 0).then_some(i16::from(result.readiness.msc_trl));
     // Only the creation time comes back: echoing the ~44 KB result through the database would
@@ -270,6 +283,11 @@ async fn insert(
         .bind(score(Barrier::Safety))
         .bind(score(Barrier::Outcomes))
         .bind(score(Barrier::Regulatory))
+        .bind(Uuid::now_v7())
+        .bind(actor.key_id)
+        .bind(action.as_str())
+        .bind(action.resource_type())
+        .bind(actor.request_id.as_deref())
         .fetch_one(&mut *connection)
         .await?;
     if let Some(program_id) = assessment.program_id {
@@ -319,12 +337,12 @@ pub async fn insert_rescored(
 ) -> Result<StoredAssessment, PersistenceError> {
     let organisation = actor.organisation;
     with_connection(pool, async |connection| {
+        let Some(program_id) = assessment.program_id else {
+            return insert(connection, actor, AuditAction::AssessmentRescored, &assessment).await;
+        };
         let mut transaction = connection.begin().await?;
-        if let Some(program_id) = assessment.program_id {
-            lock_program(&mut transaction, organisation, program_id).await?;
-        }
-        let stored = insert(&mut transaction, organisation, &assessment).await?;
-        access::record(&mut transaction, actor, AuditAction::AssessmentRescored, stored.id).await?;
+        lock_program(&mut transaction, organisation, program_id).await?;
+        let stored = insert(&mut transaction, actor, AuditAction::AssessmentRescored, &assessment).await?;
         transaction.commit().await?;
         Ok(stored)
     })

@@ -68,8 +68,7 @@ impl Dictionary {
     /// Learns the templates from sample results (the most frequent value of each field of each
     /// kind of object) and the shared strings from the samples and `texts` (the model document).
     pub fn learn(samples: &[Value], texts: &Value) -> Self {
-        let mut counts: BTreeMap<String, BTreeMap<String, BTreeMap<String, (usize, Value)>>> =
-            BTreeMap::new();
+        let mut counts = FieldCounts::new();
         let mut strings = BTreeSet::new();
         for sample in samples {
             count_fields(sample, &mut String::new(), &mut counts);

@@ -175,3 +175,58 @@ async fn without_return_minimal_the_full_record_comes_back_and_no_preference_is_
     assert_problem(app.get(&format!("/v1/assessments/{id}?detail=everything")).await, 400).await;
     assert_problem(app.get(&format!("/v1/assessments/{id}?details=full")).await, 400).await;
 }
+
+#[tokio::test]
+async fn a_cited_claim_resolves_through_the_evidence_endpoint() {
+    let app = spawn_app().await;
+    let result: Value = app
+        .post_json("/v1/score", &json!({"profile": reference_profile("disc_early_academic")}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claim = result["barriers"][0]["factors"][0]["evidence"][0]["claim_id"].as_str().unwrap();
+
+    let response = app.get(&format!("/v1/model/evidence/{claim}")).await;
+
+    assert_eq!(response.status(), 200);
+    let entry: Value = response.json().await.unwrap();
+    assert_eq!(entry["id"], claim);
+    assert_eq!(
+        entry["verification_status"],
+        result["barriers"][0]["factors"][0]["evidence"][0]["verification_status"]
+    );
+    let missing = assert_problem(app.get("/v1/model/evidence/NO-SUCH-CLAIM").await, 404).await;
+    assert!(missing["detail"].as_str().unwrap().contains("NO-SUCH-CLAIM"), "{missing}");
+}
+
+#[tokio::test]
+async fn a_full_view_page_holds_at_most_50_rows_and_its_cursor_continues() {
+    let app = spawn_app().await;
+    let times: Vec<String> =
+        (0..60).map(|minute| format!("2026-01-01T{:02}:{:02}:00Z", minute / 60, minute % 60)).collect();
+    let rows: Vec<crate::helpers::StoredRow> = times
+        .iter()
+        .map(|created_at| crate::helpers::StoredRow {
+            organisation: app.organisation,
+            program: None,
+            overall: 50.0,
+            survival: 50.0,
+            limiting_barrier: "survival",
+            indication: None,
+            created_at,
+            latest: false,
+        })
+        .collect();
+    app.insert_rows(&rows).await;
+
+    let first: Value = app.get("/v1/assessments?view=full&limit=500").await.json().await.unwrap();
+    assert_eq!(first["items"].as_array().unwrap().len(), 50);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let rest: Value =
+        app.get(&format!("/v1/assessments?view=full&limit=500&cursor={cursor}")).await.json().await.unwrap();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 10);
+    assert!(rest["next_cursor"].is_null());
+    let summary: Value = app.get("/v1/assessments?limit=500").await.json().await.unwrap();
+    assert_eq!(summary["items"].as_array().unwrap().len(), 60, "the summary view is not capped");
+}
