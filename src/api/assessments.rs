@@ -22,6 +22,8 @@ use crate::scoring::{Assessment, Barrier, Model, Profile, parse_profile};
 
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+const PREFER: HeaderName = HeaderName::from_static("prefer");
+const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
 
 /// A program profile to score and store.
 #[derive(Deserialize, ToSchema)]
@@ -102,13 +104,56 @@ impl From<StoredAssessment> for AssessmentRecord {
     }
 }
 
-fn created(record: AssessmentRecord, replayed: bool) -> HttpResponse {
+/// A stored assessment in full, or its summary (the row a list shows).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AssessmentView {
+    Full(AssessmentRecord),
+    Summary(Box<AssessmentSummary>),
+}
+
+/// How much of the stored assessment a response carries.
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Detail {
+    /// Ids, classification, overall index, level, the seven barrier scores: the list's row.
+    Summary,
+    /// The profile and the full explained result too (the default).
+    #[default]
+    Full,
+}
+
+/// Whether the request asks for `return=minimal` (RFC 7240 §4.2). Preferences are
+/// comma-separated, possibly over several `Prefer` headers; names are case-insensitive and
+/// parameters after `;` are ignored. A later `return` preference does not override an earlier one:
+/// the RFC leaves duplicates to the server, and the first is the one honoured here.
+fn prefers_minimal(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get_all(PREFER)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .find_map(|preference| {
+            let token = preference.split(';').next().unwrap_or_default().trim();
+            let (name, value) = token.split_once('=').unwrap_or((token, ""));
+            name.trim().eq_ignore_ascii_case("return").then(|| value.trim().trim_matches('"').to_owned())
+        })
+        .is_some_and(|value| value.eq_ignore_ascii_case("minimal"))
+}
+
+/// The 201 of a write: the full record, or the summary when the client prefers `return=minimal`.
+fn created(request: &HttpRequest, stored: StoredAssessment, replayed: bool) -> HttpResponse {
     let mut response = HttpResponse::Created();
-    response.insert_header((header::LOCATION, format!("/v1/assessments/{}", record.id)));
+    response.insert_header((header::LOCATION, format!("/v1/assessments/{}", stored.id)));
     if replayed {
         response.insert_header((IDEMPOTENT_REPLAYED, HeaderValue::from_static("true")));
     }
-    response.json(record)
+    if prefers_minimal(request) {
+        response.insert_header((PREFERENCE_APPLIED, HeaderValue::from_static("return=minimal")));
+        response.json(AssessmentSummary::from(stored.listed))
+    } else {
+        response.json(AssessmentRecord::from(stored))
+    }
 }
 
 /// Score a profile without storing it
@@ -153,7 +198,8 @@ pub async fn score(
     security(("api_key" = ["write"])),
     tag = "assessments",
     params(("Idempotency-Key" = Option<String>, Header, description = "Client-chosen unique key (1-255 printable ASCII characters) that makes retries safe",
-            min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$")),
+            min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$"),
+           ("Prefer" = Option<String>, Header, description = "`return=minimal` (RFC 7240): answer 201 with the summary of the stored assessment (the row a list shows) instead of the full record, and `Preference-Applied: return=minimal`; `return=representation` or no preference: the full record", example = "return=minimal")),
     request_body(content = AssessmentSubmission, content_type = "application/json", examples(
         ("early_academic_v1" = (summary = "Early academic program (profile version 1, still accepted)", description = "The same program in profile version 1, converted to version 2 before scoring.", value = json!(request_example()))),
         ("early_academic_v2" = (summary = "Early academic program (profile version 2)", description = "The early academic disc reference program (research §11, program A): an investigator-led Phase 1/2, research-grade process.", value = json!(worked_example(EARLY_ACADEMIC)))),
@@ -161,8 +207,9 @@ pub async fn score(
         ("after_failed_pivotal_v2" = (summary = "After a failed pivotal trial (profile version 2, real record)", description = "An autologous MSC product for ALS (its name is in program.name) at the FDA filing decision of November 2022, after its Phase 3 missed the primary endpoint, from its public record with sources.", value = json!(worked_example(AFTER_FAILED_PIVOTAL)))),
     )),
     responses(
-        (status = 201, description = "Stored (or replayed for a repeated Idempotency-Key)", body = AssessmentRecord,
+        (status = 201, description = "Stored (or replayed for a repeated Idempotency-Key): the full record, or its summary with `Prefer: return=minimal`", body = AssessmentView,
          headers(("Location" = String, description = "URL of the stored assessment"),
+                 ("Preference-Applied" = String, description = "`return=minimal` when the summary was returned as the `Prefer` header asked"),
                  ("Idempotent-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same key")),
          // The operations a client follows with the new id (schemathesis's stateful phase too).
          links(
@@ -200,8 +247,8 @@ pub async fn create_assessment(
     };
     let idempotency = key.as_deref().map(|key| IdempotencyKey { key, request: &json });
     match store::submit(&pool, &caller.actor(), new, idempotency).await {
-        Ok(Submission::Created(stored)) => Ok(created(stored.into(), false)),
-        Ok(Submission::Replayed(stored)) => Ok(created(stored.into(), true)),
+        Ok(Submission::Created(stored)) => Ok(created(&request, stored, false)),
+        Ok(Submission::Replayed(stored)) => Ok(created(&request, stored, true)),
         Err(SubmissionError::KeyInFlight) => Err(ApiError::IdempotencyKeyInFlight),
         Err(SubmissionError::KeyReused) => Err(ApiError::IdempotencyKeyReused),
         Err(SubmissionError::ReplayTargetDeleted) => Err(ApiError::Conflict(
@@ -230,13 +277,27 @@ fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
         })
 }
 
+/// What `GET /v1/assessments/{id}` returns.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct GetParameters {
+    /// `full` (default): the profile and the full explained result; `summary`: the row a list
+    /// shows (scores and classification), without reading profile or result.
+    pub detail: Option<Detail>,
+}
+
 /// Get one stored assessment
+///
+/// The stored result reads back exactly as it was first returned, under the model version that
+/// produced it. `detail=summary` returns only what a list row shows.
 #[utoipa::path(
     security(("api_key" = ["read"])),
     tag = "assessments",
-    params(("id" = Uuid, Path, description = "Assessment id")),
+    params(("id" = Uuid, Path, description = "Assessment id"), GetParameters),
     responses(
-        (status = 200, description = "The assessment with its profile and full result", body = AssessmentRecord),
+        (status = 200, description = "The assessment with its profile and full result (`detail=full`, the default), or its summary (`detail=summary`)", body = AssessmentView),
+        (status = 400, description = "Invalid or unknown query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such assessment", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -244,10 +305,19 @@ fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
 pub async fn get_assessment(
     caller: Caller,
     id: web::Path<Uuid>,
+    parameters: web::Query<GetParameters>,
     pool: web::Data<PgPool>,
-) -> Result<web::Json<AssessmentRecord>, ApiError> {
-    let stored = find(&pool, caller.organisation, *id).await?;
-    Ok(web::Json(stored.into()))
+) -> Result<web::Json<AssessmentView>, ApiError> {
+    match parameters.detail.unwrap_or_default() {
+        Detail::Full => {
+            Ok(web::Json(AssessmentView::Full(find(&pool, caller.organisation, *id).await?.into())))
+        }
+        Detail::Summary => {
+            let listed =
+                store::fetch_listed(&pool, caller.organisation, *id).await?.ok_or_else(|| not_found(*id))?;
+            Ok(web::Json(AssessmentView::Summary(Box::new(listed.into()))))
+        }
+    }
 }
 
 async fn find(pool: &PgPool, organisation: OrganisationId, id: Uuid) -> Result<StoredAssessment, ApiError> {
@@ -292,10 +362,12 @@ pub async fn delete_assessment(
 #[utoipa::path(
     security(("api_key" = ["write"])),
     tag = "assessments",
-    params(("id" = Uuid, Path, description = "Assessment to re-score")),
+    params(("id" = Uuid, Path, description = "Assessment to re-score"),
+           ("Prefer" = Option<String>, Header, description = "`return=minimal` (RFC 7240): answer 201 with the summary of the stored assessment (the row a list shows) instead of the full record, and `Preference-Applied: return=minimal`; `return=representation` or no preference: the full record", example = "return=minimal")),
     responses(
-        (status = 201, description = "The new assessment", body = AssessmentRecord,
-         headers(("Location" = String, description = "URL of the new assessment")),
+        (status = 201, description = "The new assessment: the full record, or its summary with `Prefer: return=minimal`", body = AssessmentView,
+         headers(("Location" = String, description = "URL of the new assessment"),
+                 ("Preference-Applied" = String, description = "`return=minimal` when the summary was returned as the `Prefer` header asked")),
          links(("CompareWithOriginal" = (operation_id = "compare_assessments",
                 parameters(("a" = "$request.path.id"), ("b" = "$response.body#/id")))))),
         (status = 404, description = "No such assessment", body = Problem, content_type = "application/problem+json"),
@@ -305,6 +377,7 @@ pub async fn delete_assessment(
 #[post("/assessments/{id}/rescore")]
 pub async fn rescore_assessment(
     caller: Caller<Write>,
+    request: HttpRequest,
     id: web::Path<Uuid>,
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
@@ -324,7 +397,7 @@ pub async fn rescore_assessment(
         result: &result,
     };
     let stored = store::insert_rescored(&pool, &caller.actor(), new).await?;
-    Ok(created(stored.into(), false))
+    Ok(created(&request, stored, false))
 }
 
 /// Compare two assessments
@@ -413,7 +486,7 @@ pub enum View {
     /// Ids, classification, overall index, level, the seven barrier scores.
     #[default]
     Summary,
-    /// The summary plus the profile and the full result.
+    /// The summary plus the profile and the full result; at most 50 rows a page.
     Full,
 }
 
@@ -426,7 +499,8 @@ pub struct ListParameters {
     pub sort: Option<SortBy>,
     /// Sort direction (default `desc`).
     pub order: Option<Order>,
-    /// Rows per page, 1-500 (default 50).
+    /// Rows per page, 1-500 (default 50). A `view=full` page holds at most 50 rows whatever the
+    /// limit (each carries a full result); its `next_cursor` continues where it stops.
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// Where the page starts: pass the `next_cursor` of the previous page. A cursor is a position,
@@ -442,7 +516,7 @@ pub struct ListParameters {
         pattern = r"^(-?[0-9]{1,15}(\.[0-9]{1,17})?|null)~[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
     )]
     pub cursor: Option<String>,
-    /// `summary` (default) or `full` (adds profile and result; much larger).
+    /// `summary` (default) or `full` (adds profile and result; much larger, at most 50 rows a page).
     pub view: Option<View>,
 }
 
@@ -541,6 +615,9 @@ pub struct AssessmentPage {
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 500;
+/// Most assessments a `view=full` page holds: each carries its profile and full result (tens of
+/// kilobytes), so a page is built in memory within a few megabytes whatever `limit` asks.
+pub const MAX_FULL_PAGE_SIZE: u32 = 50;
 
 /// Checks a page size against its bounds (out of range is an error, never silently clamped).
 pub fn page_size(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
@@ -569,13 +646,15 @@ impl ListParameters {
     fn into_request(self, filters: Filters) -> Result<ListRequest, ApiError> {
         let sort = SortKey::from(self.sort.unwrap_or_default());
         let descending = matches!(self.order.unwrap_or_default(), Order::Desc);
+        let full = self.view.unwrap_or_default() == View::Full;
+        let limit = page_size(self.limit, DEFAULT_PAGE_SIZE)?;
         Ok(ListRequest {
             filters,
             sort,
             descending,
-            limit: page_size(self.limit, DEFAULT_PAGE_SIZE)?,
+            limit: if full { limit.min(MAX_FULL_PAGE_SIZE) } else { limit },
             after: cursor(self.cursor.as_deref(), sort)?,
-            full: self.view.unwrap_or_default() == View::Full,
+            full,
         })
     }
 }

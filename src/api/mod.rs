@@ -49,6 +49,7 @@ pub fn configure(config: &mut ServiceConfig) {
             .service(programs::program_history)
             .service(model::get_model)
             .service(model::get_evidence)
+            .service(model::get_evidence_claim)
             .service(keys::create_key)
             .service(keys::list_keys)
             .service(keys::get_key)

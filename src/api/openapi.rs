@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa_actix_web::AppExt;
 
-use super::assessments::{Order, SortBy, View};
+use super::assessments::{Detail, Order, SortBy, View};
 use super::stats::{AssessmentSelection, GroupBy, TimeInterval};
 
 /// Top-level metadata of the API; paths and schemas are collected from the registered handlers.
@@ -21,7 +21,7 @@ assessment for comparison, trend tracking and dashboards. Errors are RFC 9457 pr
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     // Query-parameter enums are referenced by `IntoParams` but not collected from it.
-    components(schemas(SortBy, Order, View, AssessmentSelection, GroupBy, TimeInterval)),
+    components(schemas(SortBy, Order, View, Detail, AssessmentSelection, GroupBy, TimeInterval)),
     tags(
         (name = "assessments", description = "Score program profiles, store, list, compare and re-score assessments"),
         (name = "programs", description = "Programs and their assessment histories"),

@@ -72,7 +72,7 @@ impl AuditAction {
         }
     }
 
-    fn resource_type(self) -> &'static str {
+    pub(super) fn resource_type(self) -> &'static str {
         match self {
             Self::AssessmentCreated | Self::AssessmentRescored | Self::AssessmentDeleted => "assessment",
             Self::ProgramCreated => "program",

@@ -6,6 +6,7 @@ use sqlx::{Connection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::access::{self, AuditAction};
+use super::model_versions::dictionary_of;
 use super::{Actor, OrganisationId, PersistenceError, with_connection};
 use crate::scoring::{Assessment, Barrier, Profile};
 
@@ -23,7 +24,7 @@ pub struct NewAssessment<'a> {
 }
 
 /// A stored assessment with its profile and full result.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct StoredAssessment {
     pub id: Uuid,
     pub program_id: Option<Uuid>,
@@ -32,6 +33,8 @@ pub struct StoredAssessment {
     pub profile: serde_json::Value,
     pub result: serde_json::Value,
     pub created_at: DateTime<Utc>,
+    /// The assessment as a list shows it (without profile and result).
+    pub listed: AssessmentRow,
 }
 
 /// What a submission did.
@@ -88,7 +91,59 @@ impl IdempotencyKey<'_> {
     }
 }
 
-const STORED_COLUMNS: &str = "id, program_id, rescored_from, model_version, profile, result, created_at";
+/// The columns of a stored assessment: its list row with profile and result.
+const STORED_COLUMNS: &str =
+    "id, program_id, rescored_from, model_version, indication, stage, tissue_source, route,
+    overall_index, readiness_level, limiting_barrier,
+    survival, retention, variability, scalability, safety, outcomes, regulatory, created_at,
+    profile, result, result_compact";
+
+impl StoredAssessment {
+    async fn hydrate(
+        mut listed: AssessmentRow,
+        connection: &mut sqlx::PgConnection,
+    ) -> Result<Self, PersistenceError> {
+        let result = full_result(
+            connection,
+            &listed.model_version,
+            listed.result.take(),
+            listed.result_compact.take(),
+        )
+        .await?
+        .unwrap_or_default();
+        Ok(Self {
+            id: listed.id,
+            program_id: listed.program_id,
+            rescored_from: listed.rescored_from,
+            model_version: listed.model_version.clone(),
+            profile: listed.profile.take().unwrap_or_default(),
+            result,
+            created_at: listed.created_at,
+            listed,
+        })
+    }
+}
+
+/// The full result of a row: stored whole, or hydrated from its compact form with the dictionary
+/// of the model version that produced it; `None` when neither was selected.
+async fn full_result(
+    connection: &mut sqlx::PgConnection,
+    model_version: &str,
+    whole: Option<serde_json::Value>,
+    compact: Option<serde_json::Value>,
+) -> Result<Option<serde_json::Value>, PersistenceError> {
+    let compact = match (whole, compact) {
+        (Some(whole), _) => return Ok(Some(whole)),
+        (None, None) => return Ok(None),
+        (None, Some(compact)) => compact,
+    };
+    let dictionary = dictionary_of(connection, model_version).await?.ok_or_else(|| {
+        PersistenceError::Encoding(format!(
+            "no dictionary of model version {model_version} for a compact result"
+        ))
+    })?;
+    dictionary.hydrate(&compact).map(Some).map_err(|error| PersistenceError::Encoding(error.to_string()))
+}
 
 /// Stores an assessment in one transaction; with an idempotency key, a retry of the same request
 /// returns the first stored assessment instead of storing another.
@@ -109,6 +164,11 @@ async fn submit_on(
     idempotency: Option<IdempotencyKey<'_>>,
 ) -> Result<Submission, SubmissionError> {
     let organisation = actor.organisation;
+    if idempotency.is_none() && assessment.program_id.is_none() {
+        return Ok(Submission::Created(
+            insert(connection, actor, AuditAction::AssessmentCreated, &assessment).await?,
+        ));
+    }
     let mut transaction = connection.begin().await.map_err(PersistenceError::from)?;
     if let Some(idempotency) = &idempotency {
         // Held until commit or rollback: a concurrent request with the same key learns at once
@@ -144,7 +204,7 @@ async fn submit_on(
         return Err(SubmissionError::ProgramNotFound);
     }
 
-    let stored = insert(&mut transaction, organisation, &assessment).await?;
+    let stored = insert(&mut transaction, actor, AuditAction::AssessmentCreated, &assessment).await?;
     if let Some(idempotency) = &idempotency {
         sqlx::query(
             "INSERT INTO idempotency_keys (organisation_id, key, request_hash, assessment_id) VALUES ($1, $2, $3, $4)
@@ -158,31 +218,46 @@ async fn submit_on(
         .execute(&mut *transaction)
         .await?;
     }
-    access::record(&mut transaction, actor, AuditAction::AssessmentCreated, stored.id).await?;
     transaction.commit().await.map_err(PersistenceError::from)?;
     Ok(Submission::Created(stored))
 }
 
+/// Inserts the assessment and its audit event in one statement (one round trip; atomic on its
+/// own, so a submission without a program or idempotency key needs no transaction around it).
 async fn insert(
     connection: &mut sqlx::PgConnection,
-    organisation: OrganisationId,
+    actor: &Actor,
+    action: AuditAction,
     assessment: &NewAssessment<'_>,
 ) -> Result<StoredAssessment, PersistenceError> {
+    let organisation = actor.organisation;
     let result = assessment.result;
     let summary = assessment.profile.summary();
     let result_json =
         serde_json::to_value(result).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+    // Compact against the stored dictionary of the result's version; whole when there is none or
+    // the result would not read back the same.
+    let compact = dictionary_of(connection, &result.model_version)
+        .await?
+        .and_then(|dictionary| dictionary.compact(&result_json));
+    let whole = compact.is_none().then_some(&result_json);
     // NULL for a barrier with nothing known: no score, rather than a 0 that every list, export and
     // statistic would read as the worst score.
     let score = |barrier: Barrier| {
         result.barriers.iter().find(|line| line.barrier == barrier).and_then(|line| line.score)
     };
-    let query = "INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
-             indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
+    let query = "WITH inserted AS (
+           INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
+             result_compact, indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
              survival, retention, variability, scalability, safety, outcomes, regulatory)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-         RETURNING created_at";
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+           RETURNING id, created_at),
+         audit AS (
+           INSERT INTO audit_events (id, organisation_id, key_id, action, resource_type, resource_id, request_id)
+           SELECT $23, $2, $24, $25, $26, id, $27 FROM inserted)
+         SELECT created_at FROM inserted";
     let id = Uuid::now_v7();
+    let readiness_level = (result.readiness.msc_trl > 0).then_some(i16::from(result.readiness.msc_trl));
     // Only the creation time comes back: echoing the ~44 KB result through the database would
     // cost a jsonb-to-text conversion and a parse per request.
     let created_at: DateTime<Utc> = sqlx::query_scalar(query)
@@ -192,13 +267,14 @@ async fn insert(
         .bind(assessment.rescored_from)
         .bind(&result.model_version)
         .bind(assessment.profile_json)
-        .bind(&result_json)
+        .bind(whole)
+        .bind(&compact)
         .bind(summary.indication)
         .bind(summary.stage)
         .bind(summary.tissue_source)
         .bind(summary.route)
         .bind(result.overall.readiness_index)
-        .bind((result.readiness.msc_trl > 0).then_some(i16::from(result.readiness.msc_trl)))
+        .bind(readiness_level)
         .bind(result.overall.limiting_barrier.as_str())
         .bind(score(Barrier::Survival))
         .bind(score(Barrier::Retention))
@@ -207,11 +283,40 @@ async fn insert(
         .bind(score(Barrier::Safety))
         .bind(score(Barrier::Outcomes))
         .bind(score(Barrier::Regulatory))
+        .bind(Uuid::now_v7())
+        .bind(actor.key_id)
+        .bind(action.as_str())
+        .bind(action.resource_type())
+        .bind(actor.request_id.as_deref())
         .fetch_one(&mut *connection)
         .await?;
     if let Some(program_id) = assessment.program_id {
         mark_latest(connection, organisation, program_id).await?;
     }
+    let listed = AssessmentRow {
+        id,
+        program_id: assessment.program_id,
+        rescored_from: assessment.rescored_from,
+        model_version: result.model_version.clone(),
+        indication: summary.indication.map(str::to_owned),
+        stage: summary.stage.map(str::to_owned),
+        tissue_source: summary.tissue_source.map(str::to_owned),
+        route: summary.route.map(str::to_owned),
+        overall_index: result.overall.readiness_index,
+        readiness_level,
+        limiting_barrier: result.overall.limiting_barrier.as_str().to_owned(),
+        survival: score(Barrier::Survival),
+        retention: score(Barrier::Retention),
+        variability: score(Barrier::Variability),
+        scalability: score(Barrier::Scalability),
+        safety: score(Barrier::Safety),
+        outcomes: score(Barrier::Outcomes),
+        regulatory: score(Barrier::Regulatory),
+        created_at,
+        profile: None,
+        result: None,
+        result_compact: None,
+    };
     Ok(StoredAssessment {
         id,
         program_id: assessment.program_id,
@@ -220,6 +325,7 @@ async fn insert(
         profile: assessment.profile_json.clone(),
         result: result_json,
         created_at,
+        listed,
     })
 }
 
@@ -231,12 +337,12 @@ pub async fn insert_rescored(
 ) -> Result<StoredAssessment, PersistenceError> {
     let organisation = actor.organisation;
     with_connection(pool, async |connection| {
+        let Some(program_id) = assessment.program_id else {
+            return insert(connection, actor, AuditAction::AssessmentRescored, &assessment).await;
+        };
         let mut transaction = connection.begin().await?;
-        if let Some(program_id) = assessment.program_id {
-            lock_program(&mut transaction, organisation, program_id).await?;
-        }
-        let stored = insert(&mut transaction, organisation, &assessment).await?;
-        access::record(&mut transaction, actor, AuditAction::AssessmentRescored, stored.id).await?;
+        lock_program(&mut transaction, organisation, program_id).await?;
+        let stored = insert(&mut transaction, actor, AuditAction::AssessmentRescored, &assessment).await?;
         transaction.commit().await?;
         Ok(stored)
     })
@@ -286,11 +392,15 @@ async fn fetch_in(
     id: Uuid,
 ) -> Result<Option<StoredAssessment>, PersistenceError> {
     let query = format!("SELECT {STORED_COLUMNS} FROM assessments WHERE id = $1 AND organisation_id = $2");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(query))
+    let row: Option<AssessmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(query))
         .bind(id)
         .bind(organisation.0)
-        .fetch_optional(connection)
-        .await?)
+        .fetch_optional(&mut *connection)
+        .await?;
+    match row {
+        Some(row) => Ok(Some(StoredAssessment::hydrate(row, connection).await?)),
+        None => Ok(None),
+    }
 }
 
 /// One stored assessment of the organisation.
@@ -300,6 +410,27 @@ pub async fn fetch(
     id: Uuid,
 ) -> Result<Option<StoredAssessment>, PersistenceError> {
     with_connection(pool, async |connection| fetch_in(connection, organisation, id).await).await
+}
+
+/// One stored assessment of the organisation as a list shows it, without reading its profile and
+/// result.
+pub async fn fetch_listed(
+    pool: &PgPool,
+    organisation: OrganisationId,
+    id: Uuid,
+) -> Result<Option<AssessmentRow>, PersistenceError> {
+    let query = format!(
+        "SELECT {SUMMARY_COLUMNS}, NULL::jsonb AS profile, NULL::jsonb AS result FROM assessments
+         WHERE id = $1 AND organisation_id = $2"
+    );
+    with_connection(pool, async |connection| {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(query))
+            .bind(id)
+            .bind(organisation.0)
+            .fetch_optional(connection)
+            .await?)
+    })
+    .await
 }
 
 /// Deletes an assessment; false when the organisation has none with this id. When it was its
@@ -544,6 +675,9 @@ pub struct AssessmentRow {
     pub created_at: DateTime<Utc>,
     pub profile: Option<serde_json::Value>,
     pub result: Option<serde_json::Value>,
+    /// The compact form of `result` as stored, until the list hydrates it.
+    #[sqlx(default)]
+    result_compact: Option<serde_json::Value>,
 }
 
 impl AssessmentRow {
@@ -590,8 +724,11 @@ pub async fn list(
     organisation: OrganisationId,
     request: &ListRequest,
 ) -> Result<Page, PersistenceError> {
-    let extra =
-        if request.full { ", profile, result" } else { ", NULL::jsonb AS profile, NULL::jsonb AS result" };
+    let extra = if request.full {
+        ", profile, result, result_compact"
+    } else {
+        ", NULL::jsonb AS profile, NULL::jsonb AS result, NULL::jsonb AS result_compact"
+    };
     let select = format!("SELECT {SUMMARY_COLUMNS}{extra} FROM assessments WHERE organisation_id = ");
     let column = request.sort.column();
     let (comparison, direction) = if request.descending { ("<", "DESC") } else { (">", "ASC") };
@@ -651,7 +788,13 @@ pub async fn list(
     }
 
     let mut rows: Vec<AssessmentRow> = with_connection(pool, async |connection| {
-        Ok::<_, PersistenceError>(query.build_query_as().fetch_all(connection).await?)
+        let mut rows: Vec<AssessmentRow> = query.build_query_as().fetch_all(&mut *connection).await?;
+        for row in &mut rows {
+            row.result =
+                full_result(connection, &row.model_version, row.result.take(), row.result_compact.take())
+                    .await?;
+        }
+        Ok::<_, PersistenceError>(rows)
     })
     .await?;
     let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);

@@ -6,7 +6,9 @@
 pub mod access;
 pub mod assessments;
 pub mod charts;
+pub mod model_versions;
 pub mod programs;
+pub mod result_codec;
 pub mod score_counts;
 pub mod stats;
 
@@ -192,11 +194,12 @@ pub async fn ensure_database(admin: PgConnectOptions, database: &str) -> Result<
     Ok(())
 }
 
-/// Applies the pending migrations. sqlx serialises concurrent runs with an advisory lock, so
-/// several instances may start at once.
+/// Applies the pending migrations, then stores the current model version's document and result
+/// dictionary if the database has not got them. sqlx serialises concurrent runs with an advisory
+/// lock, and the version is inserted only if absent, so several instances may start at once.
 pub async fn migrate(pool: &PgPool) -> Result<(), PersistenceError> {
     MIGRATOR.run(pool).await?;
-    Ok(())
+    model_versions::register_current(pool).await
 }
 
 /// Checks that the database answers a trivial query within `timeout`. Any failure, whether the

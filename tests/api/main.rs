@@ -4,6 +4,7 @@
 mod access;
 mod assessments;
 mod charts;
+mod compact_storage;
 mod dashboard;
 mod embedded_database;
 mod exports;

@@ -1,0 +1,80 @@
+//! Model versions: each version's model document and result dictionary, stored once by the first
+//! service that runs the version and never changed afterwards (a trigger refuses it).
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
+
+use sqlx::PgPool;
+
+use super::PersistenceError;
+use super::result_codec::Dictionary;
+use crate::scoring::{Model, Profile, reference_programs};
+
+/// Dictionaries already read, by model version. A stored dictionary never changes, so a version's
+/// entry stays right for as long as the process runs.
+static DICTIONARIES: LazyLock<RwLock<HashMap<String, Arc<Dictionary>>>> = LazyLock::new(Default::default);
+
+/// Stores the current model version's document and dictionary unless the version is stored
+/// already, and reads back the stored dictionary, which the writers compact against: an earlier
+/// build of the same version may have learnt a different one, and every result of the version
+/// must hydrate with what the table holds.
+pub async fn register_current(pool: &PgPool) -> Result<(), PersistenceError> {
+    let model = Model::current();
+    let version = model.version();
+    let document = serde_json::to_value(model.document())
+        .map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+    let dictionary = learn(model, &document);
+    sqlx::query(
+        "INSERT INTO model_versions (version, document, dictionary) VALUES ($1, $2, $3)
+         ON CONFLICT (version) DO NOTHING",
+    )
+    .bind(version)
+    .bind(&document)
+    .bind(dictionary.to_json())
+    .execute(pool)
+    .await?;
+    let mut connection = pool.acquire().await.map_err(PersistenceError::Unavailable)?;
+    dictionary_of(&mut connection, version).await?;
+    Ok(())
+}
+
+/// The dictionary of a model version; `None` when the version has none (its results are all
+/// stored whole).
+pub(super) async fn dictionary_of(
+    connection: &mut sqlx::PgConnection,
+    version: &str,
+) -> Result<Option<Arc<Dictionary>>, PersistenceError> {
+    if let Some(dictionary) =
+        DICTIONARIES.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(version)
+    {
+        return Ok(Some(dictionary.clone()));
+    }
+    let stored: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT dictionary FROM model_versions WHERE version = $1")
+            .bind(version)
+            .fetch_optional(connection)
+            .await?;
+    let Some(stored) = stored else {
+        return Ok(None);
+    };
+    let dictionary = Arc::new(
+        Dictionary::from_json(&stored).map_err(|error| PersistenceError::Encoding(error.to_string()))?,
+    );
+    DICTIONARIES
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(version.to_owned(), dictionary.clone());
+    Ok(Some(dictionary))
+}
+
+/// The dictionary of a model: its results for the reference programs and for an empty profile
+/// show which field values are the same from one assessment to the next.
+fn learn(model: &Model, document: &serde_json::Value) -> Dictionary {
+    let samples: Vec<serde_json::Value> = reference_programs()
+        .iter()
+        .map(|(_, profile)| profile)
+        .chain([&Profile::default()])
+        .filter_map(|profile| serde_json::to_value(model.assess(profile)).ok())
+        .collect();
+    Dictionary::learn(&samples, document)
+}

@@ -1,0 +1,232 @@
+//! Issue 16: results stored compact against their model version's dictionary read back
+//! byte-identical to the whole form; response shaping with `Prefer` and `detail`.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, assert_problem, reference_profile, spawn_app};
+
+/// The bytes of the `result` member of a record: the last member, so everything after its name
+/// up to the closing brace of the record.
+fn result_bytes(body: &str) -> &str {
+    let (_, result) = body.split_once("\"result\":").expect("the record has a result");
+    result.strip_suffix('}').expect("the result closes the record")
+}
+
+async fn get_body(app: &TestApp, id: &str) -> String {
+    let response = app.get(&format!("/v1/assessments/{id}")).await;
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+/// Copies a stored assessment under a new id the way the service wrote rows before issue 16: the
+/// whole result in `result`, no compact form.
+async fn store_whole_copy(app: &TestApp, id: &str, model_version: &str, result: &Value) -> Uuid {
+    let copy = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO assessments (id, organisation_id, model_version, profile, result, indication, stage,
+           tissue_source, route, overall_index, readiness_level, limiting_barrier, survival, retention, variability,
+           scalability, safety, outcomes, regulatory)
+         SELECT $1, organisation_id, $3, profile, $4, indication, stage, tissue_source, route, overall_index,
+           readiness_level, limiting_barrier, survival, retention, variability, scalability, safety, outcomes,
+           regulatory
+         FROM assessments WHERE id = $2",
+    )
+    .bind(copy)
+    .bind(Uuid::parse_str(id).unwrap())
+    .bind(model_version)
+    .bind(result)
+    .execute(&mut app.database().await)
+    .await
+    .expect("whole copy stored");
+    copy
+}
+
+#[tokio::test]
+async fn compact_results_read_back_byte_identical_to_the_whole_form_stored_before() {
+    let app = spawn_app().await;
+    for program in
+        ["disc_early_academic", "disc_mature_allogeneic", "gvhd_approved_pediatric", "als_failed_pivotal"]
+    {
+        let response =
+            app.post_json("/v1/assessments", &json!({"profile": reference_profile(program)})).await;
+        assert_eq!(response.status(), 201);
+        let created = response.text().await.unwrap();
+        let record: Value = serde_json::from_str(&created).unwrap();
+        let id = record["id"].as_str().unwrap();
+
+        let (whole, compact, whole_size): (bool, bool, i64) = sqlx::query_as(
+            "SELECT result IS NOT NULL, result_compact IS NOT NULL, octet_length(result_compact::text)::bigint
+             FROM assessments WHERE id = $1",
+        )
+        .bind(Uuid::parse_str(id).unwrap())
+        .fetch_one(&mut app.database().await)
+        .await
+        .unwrap();
+        assert!(!whole && compact, "{program}: stored compact");
+        let full_size = i64::try_from(result_bytes(&created).len()).unwrap();
+        assert!(whole_size * 4 < full_size, "{program}: compact {whole_size} B of {full_size} B");
+
+        // The same result stored whole, as rows written before the change are, under the same
+        // version and under a version this database has no dictionary for.
+        let version = record["model_version"].as_str().unwrap();
+        for stored_as in [version, "0.9.0"] {
+            let copy = store_whole_copy(&app, id, stored_as, &record["result"]).await;
+            let whole_body = get_body(&app, &copy.to_string()).await;
+            let compact_body = get_body(&app, id).await;
+            assert_eq!(result_bytes(&compact_body), result_bytes(&whole_body), "{program} under {stored_as}");
+            assert_eq!(compact_body, created, "{program}: GET reads back the 201's bytes");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_list_hydrates_compact_results_in_the_full_view() {
+    let app = spawn_app().await;
+    let created = app.submit(&reference_profile("disc_early_academic")).await;
+
+    let page: Value = app.get("/v1/assessments?view=full").await.json().await.unwrap();
+
+    assert_eq!(page["items"][0]["result"], created["result"]);
+    assert_eq!(page["items"][0]["profile"], created["profile"]);
+}
+
+#[tokio::test]
+async fn the_model_version_is_stored_once_and_cannot_be_changed() {
+    let app = spawn_app().await;
+    let model: Value = app.get("/v1/model").await.json().await.unwrap();
+    let mut database = app.database().await;
+
+    let (count, document): (i64, Value) =
+        sqlx::query_as("SELECT count(*), min(document::text)::jsonb FROM model_versions WHERE version = $1")
+            .bind(model["version"].as_str().unwrap())
+            .fetch_one(&mut database)
+            .await
+            .unwrap();
+    assert_eq!(count, 1);
+    assert_eq!(document, model);
+
+    for change in ["UPDATE model_versions SET dictionary = '{}'", "DELETE FROM model_versions"] {
+        let refused = sqlx::query(change).execute(&mut database).await;
+        assert!(refused.is_err(), "{change} must be refused");
+    }
+}
+
+#[tokio::test]
+async fn prefer_return_minimal_answers_the_summary_with_preference_applied() {
+    let app = spawn_app().await;
+    let body = json!({"profile": reference_profile("disc_early_academic")});
+
+    let response = app
+        .client
+        .post(app.url("/v1/assessments"))
+        .header("Prefer", "respond-async, RETURN=minimal; x=1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["preference-applied"], "return=minimal");
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let summary: Value = response.json().await.unwrap();
+    assert_eq!(location, format!("/v1/assessments/{}", summary["id"].as_str().unwrap()));
+    assert!(summary.get("result").is_none() && summary.get("profile").is_none(), "{summary}");
+    assert!(summary["scores"]["survival"].is_number(), "{summary}");
+
+    let read: Value = app.get(&format!("{location}?detail=summary")).await.json().await.unwrap();
+    assert_eq!(read, summary, "detail=summary is the row the minimal response returned");
+    let full: Value = app.get(&location).await.json().await.unwrap();
+    assert_eq!(full["result"]["overall"]["readiness_index"], summary["overall_index"]);
+
+    let rescored = app
+        .client
+        .post(app.url(&format!("{location}/rescore")))
+        .header("Prefer", "return=minimal")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rescored.status(), 201);
+    assert_eq!(rescored.headers()["preference-applied"], "return=minimal");
+    let rescored: Value = rescored.json().await.unwrap();
+    assert_eq!(rescored["rescored_from"], summary["id"]);
+    assert!(rescored.get("result").is_none());
+}
+
+#[tokio::test]
+async fn without_return_minimal_the_full_record_comes_back_and_no_preference_is_applied() {
+    let app = spawn_app().await;
+    let body = json!({"profile": reference_profile("disc_early_academic")});
+
+    let response = app
+        .client
+        .post(app.url("/v1/assessments"))
+        .header("Prefer", "return=representation")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 201);
+    assert!(response.headers().get("preference-applied").is_none());
+    let record: Value = response.json().await.unwrap();
+    assert!(record["result"]["barriers"].is_array());
+    let id = record["id"].as_str().unwrap();
+    assert_problem(app.get(&format!("/v1/assessments/{id}?detail=everything")).await, 400).await;
+    assert_problem(app.get(&format!("/v1/assessments/{id}?details=full")).await, 400).await;
+}
+
+#[tokio::test]
+async fn a_cited_claim_resolves_through_the_evidence_endpoint() {
+    let app = spawn_app().await;
+    let result: Value = app
+        .post_json("/v1/score", &json!({"profile": reference_profile("disc_early_academic")}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claim = result["barriers"][0]["factors"][0]["evidence"][0]["claim_id"].as_str().unwrap();
+
+    let response = app.get(&format!("/v1/model/evidence/{claim}")).await;
+
+    assert_eq!(response.status(), 200);
+    let entry: Value = response.json().await.unwrap();
+    assert_eq!(entry["id"], claim);
+    assert_eq!(
+        entry["verification_status"],
+        result["barriers"][0]["factors"][0]["evidence"][0]["verification_status"]
+    );
+    let missing = assert_problem(app.get("/v1/model/evidence/NO-SUCH-CLAIM").await, 404).await;
+    assert!(missing["detail"].as_str().unwrap().contains("NO-SUCH-CLAIM"), "{missing}");
+}
+
+#[tokio::test]
+async fn a_full_view_page_holds_at_most_50_rows_and_its_cursor_continues() {
+    let app = spawn_app().await;
+    let times: Vec<String> =
+        (0..60).map(|minute| format!("2026-01-01T{:02}:{:02}:00Z", minute / 60, minute % 60)).collect();
+    let rows: Vec<crate::helpers::StoredRow> = times
+        .iter()
+        .map(|created_at| crate::helpers::StoredRow {
+            organisation: app.organisation,
+            program: None,
+            overall: 50.0,
+            survival: 50.0,
+            limiting_barrier: "survival",
+            indication: None,
+            created_at,
+            latest: false,
+        })
+        .collect();
+    app.insert_rows(&rows).await;
+
+    let first: Value = app.get("/v1/assessments?view=full&limit=500").await.json().await.unwrap();
+    assert_eq!(first["items"].as_array().unwrap().len(), 50);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let rest: Value =
+        app.get(&format!("/v1/assessments?view=full&limit=500&cursor={cursor}")).await.json().await.unwrap();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 10);
+    assert!(rest["next_cursor"].is_null());
+    let summary: Value = app.get("/v1/assessments?limit=500").await.json().await.unwrap();
+    assert_eq!(summary["items"].as_array().unwrap().len(), 60, "the summary view is not capped");
+}
