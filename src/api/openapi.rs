@@ -32,6 +32,7 @@ assessment for comparison, trend tracking and dashboards. Errors are RFC 9457 pr
         (name = "model", description = "The scoring model and its evidence registry"),
         (name = "access", description = "API keys of the organisation and its audit trail (admin scope)"),
         (name = "operations", description = "Health, readiness and metrics for operators"),
+        (name = "problems", description = "Pages explaining each kind of error: the `type` of every problem document points to one"),
     )
 )]
 struct ApiDoc;
@@ -144,7 +145,7 @@ than the acquire timeout); retry after `Retry-After` seconds, with the same Idem
 `Retry-After` seconds, with the same Idempotency-Key for a POST",
     );
     for (path, item) in &mut spec.paths.paths {
-        let touches_database = !matches!(path.as_str(), "/healthz" | "/metrics");
+        let touches_database = !matches!(path.as_str(), "/healthz" | "/metrics" | "/problems/{name}");
         let operations = [
             &mut item.get,
             &mut item.put,

@@ -384,6 +384,8 @@ pub struct Filters {
     pub barrier_ranges: Vec<(Barrier, Option<f64>, Option<f64>)>,
     pub limiting_barrier: Option<Barrier>,
     pub readiness_level: Option<i16>,
+    /// Only each program's latest assessment (and the assessments filed under no program).
+    pub latest_only: bool,
 }
 
 /// A position in a list: just after the row with this sort value and id, in the list's order.
@@ -525,6 +527,8 @@ pub struct ListRequest {
 pub struct AssessmentRow {
     pub id: Uuid,
     pub program_id: Option<Uuid>,
+    pub program_key: Option<String>,
+    pub program_name: Option<String>,
     pub rescored_from: Option<Uuid>,
     pub model_version: String,
     pub indication: Option<String>,
@@ -572,8 +576,10 @@ impl AssessmentRow {
     }
 }
 
-const SUMMARY_COLUMNS: &str =
-    "id, program_id, rescored_from, model_version, indication, stage, tissue_source, route,
+const SUMMARY_COLUMNS: &str = "id, program_id,
+    (SELECT key FROM programs WHERE programs.id = assessments.program_id) AS program_key,
+    (SELECT name FROM programs WHERE programs.id = assessments.program_id) AS program_name,
+    rescored_from, model_version, indication, stage, tissue_source, route,
     overall_index, readiness_level, limiting_barrier,
     survival, retention, variability, scalability, safety, outcomes, regulatory, created_at";
 
@@ -703,8 +709,18 @@ pub(super) fn push_filters(query: &mut QueryBuilder<Postgres>, filters: &Filters
             query.push(format!(" AND {column} <= ")).push_bind(max);
         }
     }
-    if let Some(level) = filters.readiness_level {
-        query.push(" AND readiness_level = ").push_bind(level);
+    if filters.latest_only {
+        query.push(" AND latest");
+    }
+    // Level 0 is stored as NULL (no level reached).
+    match filters.readiness_level {
+        Some(0) => {
+            query.push(" AND readiness_level IS NULL");
+        }
+        Some(level) => {
+            query.push(" AND readiness_level = ").push_bind(level);
+        }
+        None => {}
     }
 }
 
