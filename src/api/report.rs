@@ -209,7 +209,10 @@ indication profile {indication}</p></header>\n",
 
     fn summary(&self, html: &mut String, overall: &Value) {
         let unclear = if overall["unclear"].as_bool() == Some(true) {
-            let reasons: Vec<String> = items(&overall["unclear_reasons"]).iter().map(text).collect();
+            let reasons: Vec<String> = items(&overall["unclear_reasons"])
+                .iter()
+                .map(|reason| format!("{}.", text(reason)))
+                .collect();
             format!(
                 "<p class=\"unclear\" id=\"unclear\"><strong>Unclear:</strong> too little is known to read the \
 index as more than a sketch. {}</p>",

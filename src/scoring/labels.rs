@@ -74,7 +74,9 @@ pub fn all() -> BTreeMap<String, Vec<ValueLabel>> {
             let labels = values
                 .iter()
                 .map(|(wire, description)| {
-                    let description = description.split_whitespace().collect::<Vec<_>>().join(" ");
+                    // Backticks mark code in the doc comments; a reader sees plain text.
+                    let description =
+                        description.split_whitespace().collect::<Vec<_>>().join(" ").replace('`', "");
                     let label = match from {
                         Description => first_phrase(&description),
                         WireName => in_words(wire),
@@ -137,6 +139,7 @@ mod tests {
             for value in values {
                 assert!(!value.label.is_empty() && !value.label.contains('_'), "{field}.{}", value.value);
                 assert!(!value.description.is_empty(), "{field}.{}", value.value);
+                assert!(!value.description.contains('`'), "{field}.{}: no code marks", value.value);
             }
         }
         assert_eq!(all()["indication"].len(), Indication::ALL.len());
