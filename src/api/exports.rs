@@ -241,7 +241,7 @@ pub async fn export_csv(
     tag = "exports",
     params(FilterParameters),
     responses(
-        (status = 200, description = "One `AssessmentSummary` JSON object per line, oldest first", content_type = "application/x-ndjson", body = AssessmentSummary,
+        (status = 200, description = "Newline-delimited JSON: one `AssessmentSummary` object (see its schema) per line, oldest first; read it line by line, not as one JSON document", content_type = "application/x-ndjson", body = String,
          headers(("Content-Disposition" = String, description = "`attachment; filename=\"assessments.ndjson\"`"))),
         (status = 400, description = "Unknown parameter, or invalid value (the parameter is named)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),

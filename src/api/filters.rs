@@ -21,10 +21,13 @@ use crate::scoring::{Barrier, parse_errors};
 pub struct FilterParameters {
     /// Only this program's assessments.
     pub program_id: Option<Uuid>,
+    /// Only this indication (`labels.indication` of `GET /v1/model` names each value).
     pub indication: Option<Indication>,
     /// Development stage.
     pub stage: Option<DevelopmentStage>,
+    /// Only this tissue source of the cells.
     pub tissue_source: Option<TissueSource>,
+    /// Only this route of administration.
     pub route: Option<Route>,
     /// Only results of this model version (text without NUL characters).
     #[param(pattern = r"^[^\u0000]*$")]

@@ -112,3 +112,42 @@ async fn the_report_shows_what_a_steering_committee_reads() {
     let unknown = app.get("/v1/assessments/01890000-0000-7000-8000-000000000000/report").await;
     assert_problem(unknown, 404).await;
 }
+
+#[test]
+fn the_spec_generates_clean_clients() {
+    let spec = serde_json::to_value(msc_readiness::api::openapi::spec()).unwrap();
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+
+    // Every oneOf of objects names its variants and says which property tells them apart.
+    for (name, schema) in schemas {
+        let Some(variants) = schema["oneOf"].as_array() else { continue };
+        let discriminator = &schema["discriminator"];
+        assert!(discriminator["propertyName"].is_string(), "{name} has a discriminator");
+        for variant in variants {
+            let reference = variant["$ref"].as_str().unwrap_or_else(|| panic!("{name}: a named variant"));
+            let target = reference.trim_start_matches("#/components/schemas/");
+            assert!(schemas.contains_key(target), "{name}: {target} exists");
+            assert!(discriminator["mapping"].as_object().unwrap().values().any(|mapped| mapped == reference));
+        }
+    }
+    assert_eq!(schemas["GateTest"]["discriminator"]["propertyName"], "kind");
+    // Typed values of a changed input.
+    let from = &schemas["InputChange"]["properties"]["from"];
+    assert!(from["oneOf"].as_array().is_some_and(|types| types.len() == 5), "{from}");
+    // Every parameter says what it is for.
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let described = parameter["description"].as_str().is_some_and(|text| !text.is_empty());
+                assert!(described, "{method} {path}: parameter {} has a description", parameter["name"]);
+            }
+        }
+    }
+    // Media types as served: SVG charts and newline-delimited JSON (a string, read line by line).
+    let ndjson = &spec["paths"]["/v1/exports/assessments.ndjson"]["get"]["responses"]["200"]["content"];
+    assert_eq!(ndjson["application/x-ndjson"]["schema"]["type"], "string");
+    let chart = &spec["paths"]["/v1/assessments/{id}/chart.svg"]["get"]["responses"]["200"]["content"];
+    assert!(chart["image/svg+xml"].is_object());
+    let metrics = spec["components"]["securitySchemes"]["metrics_token"]["description"].as_str().unwrap();
+    assert!(metrics.starts_with("Operators only"), "{metrics}");
+}
