@@ -60,8 +60,9 @@ pub struct ModelDocument {
     pub evidence: Vec<Evidence>,
     /// A readable label and a description for every value of the enums shown in results, lists
     /// and exports, keyed by the field that carries them (`indication`, `stage`, `band`,
-    /// `verification_status`, ...). Derived from the model's types, never read from its files.
-    #[serde(default, skip_deserializing)]
+    /// `verification_status`, ...). Derived from the model's types when the document is served;
+    /// the model's files leave it out.
+    #[serde(default)]
     pub labels: BTreeMap<String, Vec<super::labels::ValueLabel>>,
 }
 
