@@ -305,7 +305,7 @@ async function compareSelected() {
   const name = (id) => document.querySelector(`#portfolio tbody tr[data-id="${id}"] .program`).textContent;
   const when = (id) => document.querySelector(`#portfolio tbody tr[data-id="${id}"] time`).textContent;
   $('#comparison').hidden = false;
-  $('#comparison-summary').textContent = `A: ${name(from)} (${when(from)}, model ${comparison.from_model_version}) → B: ${name(to)} (${when(to)}, model ${comparison.to_model_version}). Overall index ${number(comparison.overall.from)} → ${number(comparison.overall.to)} (${signed(comparison.overall.change)}); limiting barrier ${label(comparison.from_limiting_barrier, 'barrier')} → ${label(comparison.to_limiting_barrier, 'barrier')}.`;
+  $('#comparison-summary').textContent = `A: ${name(from)} (${when(from)}, model ${comparison.from_model_version}) → B: ${name(to)} (${when(to)}, model ${comparison.to_model_version}). Overall index ${number(comparison.overall.from)} → ${number(comparison.overall.to)} (${signed(comparison.overall.change)}); limiting barrier ${label(comparison.from_limiting_barrier, 'barrier')} → ${label(comparison.to_limiting_barrier, 'barrier')}. On the radar A is dashed (orange), B solid (blue).`;
   renderComparisonRadar(comparison);
   $('#comparison-barriers').replaceChildren(
     h('thead', {}, h('tr', {}, ['Barrier', 'A', 'B', 'Change'].map((title) => h('th', { scope: 'col' }, title)))),
