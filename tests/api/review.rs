@@ -151,3 +151,18 @@ fn the_spec_generates_clean_clients() {
     let metrics = spec["components"]["securitySchemes"]["metrics_token"]["description"].as_str().unwrap();
     assert!(metrics.starts_with("Operators only"), "{metrics}");
 }
+
+#[tokio::test]
+async fn a_trend_of_one_day_tells_its_assessments_apart_by_time() {
+    let app = spawn_app().await;
+    let disc = [reference_profile("disc_early_academic"), reference_profile("disc_mature_allogeneic")];
+    let (program_id, records) = submit_under_program(&app, "DISC-9", "Disc program", &disc).await;
+
+    let svg = app.get(&format!("/v1/programs/{program_id}/trend.svg")).await.text().await.unwrap();
+
+    for record in records {
+        let created: chrono::DateTime<chrono::Utc> = record["created_at"].as_str().unwrap().parse().unwrap();
+        let label = created.format("%Y-%m-%d %H:%M").to_string();
+        assert!(svg.contains(&label), "the axis names {label}");
+    }
+}
