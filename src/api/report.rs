@@ -129,6 +129,17 @@ pub fn identifier_link(identifier: &str) -> Option<String> {
 }
 
 impl Report<'_> {
+    /// The model's label of a factor's level (`80_to_89_pct` → its label), else the key in words.
+    fn level_label(&self, factor: &str, key: &str) -> String {
+        Model::current()
+            .definition()
+            .factors
+            .iter()
+            .find(|definition| definition.code.as_str() == factor)
+            .and_then(|definition| definition.levels.iter().find(|level| level.key == key))
+            .map_or_else(|| key.replace('_', " "), |level| level.label.clone())
+    }
+
     /// Links for a claim of the registry: its DOI, PubMed id, registry id or URL, where it has one.
     fn claim_links(&self, claim_id: &str) -> String {
         let Some(entry) = self.evidence.iter().find(|entry| entry.id == claim_id) else {
@@ -373,10 +384,10 @@ index as more than a sketch. {}</p>",
         for barrier in items(&result["barriers"]) {
             let name = escape(&self.labels.of("barrier", &barrier["barrier"]));
             for factor in items(&barrier["factors"]) {
-                let level = factor["level"].as_str().map_or_else(
-                    || escape(&factor["state"].as_str().unwrap_or("unknown").replace('_', " ")),
-                    escape,
-                );
+                let level = match factor["level"].as_str() {
+                    Some(key) => escape(&self.level_label(factor["factor"].as_str().unwrap_or(""), key)),
+                    None => escape(&factor["state"].as_str().unwrap_or("unknown").replace('_', " ")),
+                };
                 let _ = write!(
                     html,
                     "<tr><td>{name}</td><td>{factor_name}</td><td class=\"input\">{input}</td><td>{level}</td></tr>",

@@ -9,7 +9,7 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 
 // Read from GET /v1/model once a key is in use: the barriers, bands and every enum's labels, so
 // that nothing the model defines is repeated here.
-const model = { labels: new Map(), descriptions: new Map(), options: {}, evidence: new Map(), bands: [], barriers: [] };
+const model = { labels: new Map(), descriptions: new Map(), options: {}, evidence: new Map(), levels: new Map(), bands: [], barriers: [] };
 
 const $ = (selector) => document.querySelector(selector);
 const words = (code) => (code ?? 'unknown').replaceAll('_', ' ');
@@ -21,6 +21,8 @@ const label = (code, field) => {
   return text.charAt(0).toUpperCase() + text.slice(1);
 };
 const describe = (code, field) => model.descriptions.get(`${field}:${code}`) ?? '';
+/** Model text with its `code` marks shown as code, never as literal backticks. */
+const prose = (text) => String(text ?? '').split('`').map((part, index) => (index % 2 ? h('code', {}, part) : part));
 const number = (value) => (typeof value === 'number' ? value.toFixed(1) : '–');
 // A barrier score is null when nothing is known about the barrier: said in words, never shown as 0.
 const score = (value) => (typeof value === 'number' ? value.toFixed(1) : 'unknown');
@@ -91,6 +93,10 @@ async function loadModel() {
   const thresholds = definition.thresholds;
   model.bands = [['critical', 0], ['weak', thresholds.band_weak_from], ['moderate', thresholds.band_moderate_from], ['strong', thresholds.band_strong_from]];
   for (const entry of definition.evidence ?? []) model.evidence.set(entry.id, entry);
+  // Each factor's levels have a label in the model: `80_to_89_pct` reads "80-89 %".
+  for (const factor of definition.factors ?? []) {
+    for (const level of factor.levels ?? []) model.levels.set(`${factor.code}:${level.key}`, level.label);
+  }
   const programs = await api('/v1/programs?limit=500');
   fillSelect('program_id', programs.items.map((program) => [program.id, `${program.key} · ${program.name}`]));
   for (const field of ['indication', 'stage', 'tissue_source', 'route']) {
@@ -407,7 +413,7 @@ function renderWarnings(warnings) {
   const ordered = [...warnings].sort((a, b) => (a.severity === 'serious' ? 0 : 1) - (b.severity === 'serious' ? 0 : 1));
   $('#warning-list').replaceChildren(...(ordered.length ? ordered.map((warning) => h('li', { className: `severity-${warning.severity}` },
     h('strong', { title: describe(warning.severity, 'severity') }, label(warning.severity, 'severity')), ' · ',
-    h('span', { className: 'warning-title' }, label(warning.warning, 'warning')), `: ${warning.message}`,
+    h('span', { className: 'warning-title' }, label(warning.warning, 'warning')), ': ', prose(warning.message),
     citations(warning.evidence))) : [h('li', {}, 'No consistency warnings.')]));
 }
 
@@ -426,7 +432,7 @@ function renderProfile(profile) {
   const maturity = profile?.maturity ?? 'unknown';
   $('#detail-profile').replaceChildren(
     h('strong', {}, `Indication profile ${profile?.name ?? '–'}: ${words(maturity)}.`),
-    profile?.maturity_note ? ` ${profile.maturity_note}` : '');
+    profile?.maturity_note ? [' ', prose(profile.maturity_note)] : '');
 }
 
 function renderReadiness(readiness) {
@@ -437,7 +443,7 @@ function renderReadiness(readiness) {
     h('p', { className: 'level' }, `MSC-TRL ${readiness.msc_trl ?? '–'}`, readiness.approaching ? ` · approaching ${readiness.approaching}` : ''),
     h('dl', { className: 'streams' }, Object.entries(readiness.streams ?? {}).flatMap(([name, value]) => [h('dt', {}, label(name, 'stream')), h('dd', {}, String(stream(value) ?? '–'))])),
     readiness.roadmap?.length ? h('ol', { className: 'roadmap' }, readiness.roadmap.map((step) => h('li', {},
-      h('strong', {}, `Level ${step.level ?? '?'} · ${label(step.stream, 'stream')}`), ' ', step.text ?? '',
+      h('strong', {}, `Level ${step.level ?? '?'} · ${label(step.stream, 'stream')}`), ' ', prose(step.text),
       step.mitigation ? h('span', { className: 'mitigation' }, ` Suggested: ${step.mitigation.title}`) : null,
       citations(step.citations ?? step.evidence)))) : null);
 }
@@ -445,9 +451,9 @@ function renderReadiness(readiness) {
 function renderMitigations(mitigations) {
   const top = mitigations.slice(0, TOP_MITIGATIONS);
   $('#mitigations').replaceChildren(...(top.length ? top.map((mitigation) => h('li', {},
-    h('strong', {}, mitigation.action), ' ',
+    h('strong', {}, prose(mitigation.action)), ' ',
     h('span', { className: 'meta' }, `${label(mitigation.barrier, 'barrier')} · index ${signed(mitigation.readiness_gain)} · effort ${label(mitigation.effort, 'effort').toLowerCase()} · ${label(mitigation.maturity, 'maturity').toLowerCase()}`),
-    mitigation.tradeoff ? h('p', { className: 'tradeoff' }, `Trade-off: ${mitigation.tradeoff}`) : null,
+    mitigation.tradeoff ? h('p', { className: 'tradeoff' }, 'Trade-off: ', prose(mitigation.tradeoff)) : null,
     citations(mitigation.evidence))) : [h('li', {}, 'No mitigations proposed.')]));
 }
 
@@ -459,11 +465,11 @@ function renderBreakdown(barriers) {
       h('tbody', {},
         barrier.factors.map((factor) => h('tr', { className: `state-${factor.state}` },
           h('td', {}, h('span', { className: 'claim' }, factor.factor), ` ${factor.name}`, factor.critical ? ' (critical)' : ''),
-          h('td', {}, factor.input), h('td', {}, factor.level ?? words(factor.state)),
+          h('td', {}, factor.input), h('td', {}, factor.level ? (model.levels.get(`${factor.factor}:${factor.level}`) ?? words(factor.level)) : label(factor.state)),
           h('td', { className: 'number' }, String(factor.weight)), h('td', { className: 'number' }, number(factor.points)),
           h('td', {}, citations(factor.evidence)))),
         [...(barrier.bonuses ?? []).map((line) => [`Bonus ${line.bonus}`, line]), ...(barrier.caps ?? []).map((line) => [`Cap ${line.cap}`, line])]
-          .map(([name, line]) => h('tr', { className: 'adjustment' }, h('td', {}, name), h('td', { colspan: 3 }, line.reason),
+          .map(([name, line]) => h('tr', { className: 'adjustment' }, h('td', {}, name), h('td', { colspan: 3 }, prose(line.reason)),
             h('td', { className: 'number' }, number(line.points)), h('td', {}, citations(line.evidence))))))))));
 }
 

@@ -109,6 +109,29 @@ async fn the_report_shows_what_a_steering_committee_reads() {
     let model_version = records[0]["model_version"].as_str().unwrap();
     assert!(html.contains(&format!("model {model_version}")));
     assert!(!html.contains("phase1_2") && !html.contains("seed_asserted"), "labels, not wire names");
+    // Factor levels by their labels in the model, not by their keys.
+    let model: Value = app.get("/v1/model").await.json().await.unwrap();
+    let level_labels: Vec<String> = records[0]["result"]["barriers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|barrier| barrier["factors"].as_array().unwrap().iter())
+        .filter_map(|factor| {
+            let definition = model["factors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|definition| definition["code"] == factor["factor"])?;
+            let level =
+                definition["levels"].as_array()?.iter().find(|level| level["key"] == factor["level"])?;
+            Some(level["label"].as_str()?.to_owned())
+        })
+        .filter(|label| !label.contains(['&', '<', '>', '"']))
+        .collect();
+    assert!(!level_labels.is_empty());
+    for label in level_labels {
+        assert!(html.contains(&label), "the report names the level {label}");
+    }
     let unknown = app.get("/v1/assessments/01890000-0000-7000-8000-000000000000/report").await;
     assert_problem(unknown, 404).await;
 }

@@ -154,6 +154,8 @@ test('the dashboard shows the portfolio, filters it, and explains an assessment'
     assert.equal(await breakdown.count(), 7, 'a breakdown per barrier');
     await breakdown.first().locator('summary').click();
     assert.ok(await breakdown.first().locator('.factors tbody tr').count() > 0, 'factor lines are shown');
+    const levelCells = await page.locator('#breakdown .factors tbody td:nth-child(3)').allTextContents();
+    assert.ok(levelCells.every((cell) => !cell.includes('_')), `factor levels by their labels: ${levelCells.find((cell) => cell.includes('_'))}`);
     assert.ok(await page.locator('#breakdown .citations li').count() > 0, 'with their citations');
     assert.ok(await page.locator('#mitigations li').count() > 0, 'top mitigations are shown');
     assert.equal(await page.locator('#readiness').isVisible(), true, 'the readiness level is shown');
@@ -190,6 +192,8 @@ test('the dashboard shows the portfolio, filters it, and explains an assessment'
       assert.match(await page.locator('#warning-list li').first().textContent(), /^Serious/, 'serious warnings first');
     }
     await page.locator('#detail').screenshot({ path: `${ARTIFACTS}program-page.png` });
+    const detailText = await page.locator('#detail').evaluate((section) => section.innerText);
+    assert.ok(!detailText.includes('`'), 'model text shows code as code, not as backticks');
     linkedCitations += await checkLinks();
     // The approved program cites outside sources the registry identifies.
     await page.selectOption('#filters [name=indication]', 'gvhd_acute');
@@ -214,6 +218,7 @@ test('the dashboard shows the portfolio, filters it, and explains an assessment'
     const styled = await printer.evaluate(() => [...document.styleSheets].some((sheet) => sheet.href?.endsWith('/dashboard/report.css')));
     assert.ok(styled, 'the report loads its stylesheet');
     const pdfPath = `${ARTIFACTS}report.pdf`;
+    await printer.screenshot({ path: `${ARTIFACTS}report.png`, fullPage: true });
     await printer.pdf({ path: pdfPath, format: 'A4', printBackground: true });
     assert.equal(readFileSync(pdfPath).subarray(0, 5).toString(), '%PDF-', 'a PDF is printed');
     assert.ok(statSync(pdfPath).size > 10_000, 'with content');
