@@ -103,6 +103,7 @@ async function loadModel() {
     fillSelect(field, (model.options[field] ?? []).map((value) => [value, label(value, field)]));
   }
   fillSelect('limiting_barrier', model.barriers.map((barrier) => [barrier, label(barrier, 'barrier')]));
+  fillSelect('range_barrier', model.barriers.map((barrier) => [barrier, label(barrier, 'barrier')]));
   fillSelect('readiness_level', [...Array(10).keys()].map((level) => [String(level), `MSC-TRL ${level}`]));
   $('#status-legend').replaceChildren(...(model.options.verification_status ?? []).flatMap((status) => [
     h('dt', {}, label(status, 'verification_status')), h('dd', {}, describe(status, 'verification_status'))]));
@@ -132,11 +133,17 @@ function fillSelect(name, options) {
 function filterQuery() {
   const query = new URLSearchParams();
   for (const [name, value] of state.filters) {
-    if (name === 'history') continue;
+    if (name === 'history' || name.startsWith('range_')) continue;
     // Dates are whole days in UTC: the API takes RFC 3339 times.
     query.set(name, name.startsWith('created_') ? `${value}T00:00:00Z` : value);
   }
   if (!state.filters.has('history')) query.set('latest', 'true');
+  // One barrier's score range: the list's min_<barrier> and max_<barrier>.
+  const barrier = state.filters.get('range_barrier');
+  if (barrier) {
+    if (state.filters.has('range_min')) query.set(`min_${barrier}`, state.filters.get('range_min'));
+    if (state.filters.has('range_max')) query.set(`max_${barrier}`, state.filters.get('range_max'));
+  }
   return query;
 }
 

@@ -67,9 +67,21 @@ test('the dashboard shows the portfolio, filters it, and explains an assessment'
     const indicationOptions = await page.locator('#filters [name=indication] option').count();
     const model = await (await page.request.get(`${BASE_URL}/v1/model`, { headers: { Authorization: `Bearer ${API_KEY}` } })).json();
     assert.equal(indicationOptions, model.labels.indication.length + 1, 'the indication options are the model\'s');
-    for (const name of ['program_id', 'indication', 'stage', 'tissue_source', 'route', 'limiting_barrier', 'readiness_level', 'min_overall', 'max_overall', 'model_version', 'created_from', 'created_before', 'history']) {
+    for (const name of ['program_id', 'indication', 'stage', 'tissue_source', 'route', 'limiting_barrier', 'readiness_level', 'min_overall', 'max_overall', 'range_barrier', 'range_min', 'range_max', 'model_version', 'created_from', 'created_before', 'history']) {
       assert.equal(await page.locator(`#filters [name=${name}]`).count(), 1, `a ${name} filter`);
     }
+
+    // A barrier's score range: the rows and the request follow it.
+    await page.selectOption('#filters [name=range_barrier]', 'safety');
+    await page.fill('#filters [name=range_min]', '50');
+    const [ranged] = await Promise.all([
+      page.waitForResponse((response) => response.url().includes('/v1/assessments?') && response.url().includes('min_safety=50')),
+      page.click('#filters button[type=submit]')]);
+    const rangedCount = (await ranged.json()).items.length;
+    await page.waitForFunction((count) => document.querySelectorAll('#portfolio tbody tr').length === count, rangedCount);
+    assert.ok(rangedCount < programCount, 'the range leaves some programs out');
+    await page.click('#filters button[type=reset]');
+    await page.waitForFunction((count) => document.querySelectorAll('#portfolio tbody tr').length === count, programCount);
 
     // History on demand: every assessment.
     await page.check('#filters [name=history]');
