@@ -117,7 +117,31 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     document_security(&mut spec);
     document_service_failures(&mut spec);
     name_tagged_variants(&mut spec);
+    describe_enum_labels(&mut spec);
     spec
+}
+
+/// Adds each value's label to the description of the labelled enums, as `GET /v1/model` gives
+/// them in `labels`, so that the API documentation reads `phase1_2` as the dashboard does.
+fn describe_enum_labels(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::Schema;
+
+    let Some(components) = spec.components.as_mut() else { return };
+    let labels = crate::scoring::labels::all();
+    for (field, schema_name) in crate::scoring::labels::SCHEMA_NAMES {
+        let (Some(RefOr::T(Schema::Object(schema))), Some(values)) =
+            (components.schemas.get_mut(schema_name), labels.get(field))
+        else {
+            continue;
+        };
+        let listed: Vec<String> =
+            values.iter().map(|value| format!("`{}`: {}", value.value, value.label)).collect();
+        let description = schema.description.take().unwrap_or_default();
+        schema.description = Some(format!(
+            "{description}\n\nLabels (`labels.{field}` of `GET /v1/model`): {}.",
+            listed.join("; ")
+        ));
+    }
 }
 
 /// Gives each variant of an internally tagged enum (a `oneOf` of objects told apart by one

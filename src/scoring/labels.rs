@@ -29,6 +29,23 @@ pub struct ValueLabel {
     pub description: String,
 }
 
+/// The schema name of each labelled enum in the OpenAPI document, by the field that carries it.
+pub const SCHEMA_NAMES: [(&str, &str); 13] = [
+    ("indication", "Indication"),
+    ("stage", "DevelopmentStage"),
+    ("tissue_source", "TissueSource"),
+    ("route", "Route"),
+    ("barrier", "Barrier"),
+    ("band", "Band"),
+    ("severity", "Severity"),
+    ("warning", "WarningCode"),
+    ("verification_status", "VerificationStatus"),
+    ("evidence_role", "EvidenceRole"),
+    ("maturity", "Maturity"),
+    ("effort", "Effort"),
+    ("stream", "Stream"),
+];
+
 /// How a label is made from a value.
 #[derive(Clone, Copy)]
 enum LabelFrom {
@@ -143,6 +160,13 @@ mod tests {
             }
         }
         assert_eq!(all()["indication"].len(), Indication::ALL.len());
+        let mut fields: Vec<&str> = SCHEMA_NAMES.iter().map(|(field, _)| *field).collect();
+        fields.sort_unstable();
+        assert_eq!(
+            fields,
+            all().keys().map(String::as_str).collect::<Vec<_>>(),
+            "every labelled enum has its schema"
+        );
         for (wire, _) in BANDS {
             let band = serde_json::from_value::<crate::scoring::Band>(serde_json::json!(wire));
             assert!(band.is_ok(), "{wire} is a band");

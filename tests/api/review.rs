@@ -171,6 +171,8 @@ fn the_spec_generates_clean_clients() {
     assert_eq!(ndjson["application/x-ndjson"]["schema"]["type"], "string");
     let chart = &spec["paths"]["/v1/assessments/{id}/chart.svg"]["get"]["responses"]["200"]["content"];
     assert!(chart["image/svg+xml"].is_object());
+    let stage = schemas["DevelopmentStage"]["description"].as_str().unwrap();
+    assert!(stage.contains("`phase1_2`: Phase 1/2 trial"), "the API docs label enum values: {stage}");
     let metrics = spec["components"]["securitySchemes"]["metrics_token"]["description"].as_str().unwrap();
     assert!(metrics.starts_with("Operators only"), "{metrics}");
 }
