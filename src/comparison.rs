@@ -95,9 +95,29 @@ pub struct InputChange {
     /// Path of the input, e.g. `delivery.route`.
     pub path: String,
     /// Value before; absent when the input was unknown (omitted).
+    #[schema(schema_with = profile_value)]
     pub from: Option<serde_json::Value>,
     /// Value after; absent when the input became unknown.
+    #[schema(schema_with = profile_value)]
     pub to: Option<serde_json::Value>,
+}
+
+/// The schema of an input's value: whatever the profile holds at the path, so one of the JSON
+/// types (a list or an object where the input is a list or a section).
+fn profile_value() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type};
+
+    // A list's items are any of these in turn; `{}` says so without recursing.
+    let list = ArrayBuilder::new().items(ObjectBuilder::new().schema_type(SchemaType::AnyValue));
+    let one_of = [Type::String, Type::Number, Type::Boolean, Type::Object]
+        .into_iter()
+        .fold(OneOfBuilder::new(), |one_of, kind| one_of.item(ObjectBuilder::new().schema_type(kind)))
+        .item(list)
+        .description(Some(
+            "The input's value as the profile states it: text, a number, true or false, a list or an object",
+        ))
+        .build();
+    Schema::OneOf(one_of)
 }
 
 /// Compares two assessments and the profiles they scored.

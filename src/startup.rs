@@ -124,6 +124,7 @@ impl Application {
                 .app_data(known_routes.clone())
                 .app_data(web::JsonConfig::default().limit(body_limit).error_handler(problem::json_error))
                 .app_data(web::PayloadConfig::new(body_limit))
+                .app_data(web::Data::new(problem::BodyLimit(body_limit)))
                 .app_data(web::QueryConfig::default().error_handler(problem::query_error))
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .default_service(web::to(api::routing::unmatched))

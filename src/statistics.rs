@@ -50,10 +50,10 @@ impl Distribution {
             };
         }
         let sum: f64 = counts.iter().map(|&(value, n)| value * n as f64).sum();
-        let quantile = |p: f64| Some(quantile(&counts, count, p));
+        let quantile = |p: f64| Some(to_tenth(quantile(&counts, count, p)));
         Self {
             count,
-            mean: Some(sum / count as f64),
+            mean: Some(to_tenth(sum / count as f64)),
             q1: quantile(0.25),
             median: quantile(0.5),
             q3: quantile(0.75),
@@ -62,6 +62,11 @@ impl Distribution {
             histogram,
         }
     }
+}
+
+/// Rounded to one decimal, as scores are given: a mean of 70.48888888888888 is reported as 70.5.
+pub fn to_tenth(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
 }
 
 /// The lower bound of each bin, in order.
@@ -115,6 +120,14 @@ mod tests {
         assert_eq!(distribution.median, Some(25.0));
         assert_eq!(distribution.q3, Some(32.5));
         assert_eq!((distribution.min, distribution.max), (Some(10.0), Some(40.0)));
+    }
+
+    #[test]
+    fn the_mean_and_quartiles_are_given_to_one_decimal() {
+        // Mean 211.4 / 3 = 70.4666…; q1 at rank 0.5 between 70.1 and 70.6 = 70.35.
+        let distribution = Distribution::from_counts(expand(&[70.1, 70.6, 70.7]));
+        assert_eq!(distribution.mean, Some(70.5));
+        assert_eq!(distribution.q1, Some(70.4));
     }
 
     #[test]

@@ -559,6 +559,10 @@ impl From<&AssessmentRow> for BarrierScores {
 pub struct AssessmentSummary {
     pub id: Uuid,
     pub program_id: Option<Uuid>,
+    /// The program's own key (such as `DISC-101`); absent for an assessment filed under no program.
+    pub program_key: Option<String>,
+    /// The program's name; absent for an assessment filed under no program.
+    pub program_name: Option<String>,
     pub rescored_from: Option<Uuid>,
     pub model_version: String,
     pub indication: Option<String>,
@@ -588,6 +592,8 @@ impl From<AssessmentRow> for AssessmentSummary {
         Self {
             id: row.id,
             program_id: row.program_id,
+            program_key: row.program_key,
+            program_name: row.program_name,
             rescored_from: row.rescored_from,
             model_version: row.model_version,
             indication: row.indication,

@@ -151,9 +151,13 @@ pub async fn program_trend(
         label: label.to_owned(),
         values: points.iter().map(score).collect(),
     };
+    // Assessments of one day would all read the same date: then the time tells them apart.
+    let same_day =
+        points.windows(2).any(|pair| pair[0].created_at.date_naive() == pair[1].created_at.date_naive());
+    let date_format = if same_day { "%Y-%m-%d %H:%M" } else { "%Y-%m-%d" };
     let chart = Trend {
         title: format!("{} ({}): readiness over time", program.name, program.key),
-        dates: points.iter().map(|point| point.created_at.format("%Y-%m-%d").to_string()).collect(),
+        dates: points.iter().map(|point| point.created_at.format(date_format).to_string()).collect(),
         series: vec![
             series("Overall readiness index", |point| Some(point.overall_index)),
             series(label(Barrier::Survival), |point| point.survival),

@@ -35,9 +35,11 @@ const CHUNK_ROWS: u32 = 1_000;
 const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// The CSV columns, in their documented, stable order.
-pub const CSV_COLUMNS: [&str; 19] = [
+pub const CSV_COLUMNS: [&str; 21] = [
     "id",
     "program_id",
+    "program_key",
+    "program_name",
     "rescored_from",
     "model_version",
     "created_at",
@@ -87,6 +89,8 @@ fn csv_chunk(rows: &[AssessmentRow], header: bool) -> Result<Bytes, csv::Error> 
         writer.write_record([
             row.id.to_string(),
             text(row.program_id),
+            text(row.program_key.as_ref()),
+            text(row.program_name.as_ref()),
             text(row.rescored_from),
             row.model_version.clone(),
             row.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
@@ -238,7 +242,7 @@ body: treat a transfer that did not end normally as incomplete.";
     responses(
         (status = 200, description = CSV_DESCRIPTION, content_type = "text/csv", body = String,
          headers(("Content-Disposition" = String, description = "`attachment; filename=\"assessments.csv\"`")),
-         example = json!("id,program_id,rescored_from,model_version,created_at,indication,stage,tissue_source,route,overall_index,readiness_level,limiting_barrier,survival,retention,variability,scalability,safety,outcomes,regulatory\r\n019a8f2e-7c41-7d3a-9b1e-2f6c0d4e5a10,,,1.0.0,2026-11-21T21:40:03.512345Z,intervertebral_disc_degeneration,phase1,bone_marrow,intradiscal,38.2,,survival,22.5,31,47.5,40,68.5,35,41\r\n")),
+         example = json!("id,program_id,program_key,program_name,rescored_from,model_version,created_at,indication,stage,tissue_source,route,overall_index,readiness_level,limiting_barrier,survival,retention,variability,scalability,safety,outcomes,regulatory\r\n019a8f2e-7c41-7d3a-9b1e-2f6c0d4e5a10,,,,,1.0.0,2026-11-21T21:40:03.512345Z,intervertebral_disc_degeneration,phase1,bone_marrow,intradiscal,38.2,,survival,22.5,31,47.5,40,68.5,35,41\r\n")),
         (status = 400, description = "Unknown parameter, or invalid value (the parameter is named)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     )
@@ -262,7 +266,7 @@ pub async fn export_csv(
     tag = "exports",
     params(FilterParameters),
     responses(
-        (status = 200, description = "One `AssessmentSummary` JSON object per line, oldest first. An export that cannot run to its end (a database failure, the service shutting down) closes the connection without the last chunk of the chunked body: treat a transfer that did not end normally as incomplete.", content_type = "application/x-ndjson", body = AssessmentSummary,
+        (status = 200, description = "Newline-delimited JSON: one `AssessmentSummary` object (see its schema) per line, oldest first; read it line by line, not as one JSON document. An export that cannot run to its end (a database failure, the service shutting down) closes the connection without the last chunk of the chunked body: treat a transfer that did not end normally as incomplete.", content_type = "application/x-ndjson", body = String,
          headers(("Content-Disposition" = String, description = "`attachment; filename=\"assessments.ndjson\"`"))),
         (status = 400, description = "Unknown parameter, or invalid value (the parameter is named)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),

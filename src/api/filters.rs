@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::problem::ApiError;
 use crate::persistence::assessments::Filters;
-use crate::scoring::Barrier;
 use crate::scoring::profile::{DevelopmentStage, Indication, Route, TissueSource};
+use crate::scoring::{Barrier, parse_errors};
 
 /// Which assessments a list, statistic or export covers; all optional, combined with AND.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -21,10 +21,13 @@ use crate::scoring::profile::{DevelopmentStage, Indication, Route, TissueSource}
 pub struct FilterParameters {
     /// Only this program's assessments.
     pub program_id: Option<Uuid>,
+    /// Only this indication (`labels.indication` of `GET /v1/model` names each value).
     pub indication: Option<Indication>,
     /// Development stage.
     pub stage: Option<DevelopmentStage>,
+    /// Only this tissue source of the cells.
     pub tissue_source: Option<TissueSource>,
+    /// Only this route of administration.
     pub route: Option<Route>,
     /// Only results of this model version (text without NUL characters).
     #[param(pattern = r"^[^\u0000]*$")]
@@ -83,8 +86,11 @@ pub struct FilterParameters {
     pub max_regulatory: Option<f64>,
     /// Only assessments limited by this barrier.
     pub limiting_barrier: Option<Barrier>,
-    /// Only this MSC-TRL readiness level (1-9).
-    #[param(minimum = 1, maximum = 9)]
+    /// `true`: only each program's latest assessment (by creation time), plus the assessments
+    /// filed under no program; `false` (default): every assessment, so a program's history too.
+    pub latest: Option<bool>,
+    /// Only this MSC-TRL readiness level (0-9; 0: not yet at level 1).
+    #[param(minimum = 0, maximum = 9)]
     pub readiness_level: Option<i16>,
 }
 
@@ -150,8 +156,8 @@ impl FilterParameters {
                 barrier_ranges.push((barrier, min, max));
             }
         }
-        if let Some(level) = self.readiness_level.filter(|level| !(1..=9).contains(level)) {
-            return Err(invalid("readiness_level", format!("must be between 1 and 9, not {level}")));
+        if let Some(level) = self.readiness_level.filter(|level| !(0..=9).contains(level)) {
+            return Err(invalid("readiness_level", format!("must be between 0 and 9, not {level}")));
         }
         Ok(Filters {
             program_id: self.program_id,
@@ -167,6 +173,7 @@ impl FilterParameters {
             barrier_ranges,
             limiting_barrier: self.limiting_barrier,
             readiness_level: self.readiness_level,
+            latest_only: self.latest.unwrap_or(false),
         })
     }
 }
@@ -204,10 +211,27 @@ fn reject_unknown(query: &str, mut known: Vec<String>) -> Result<(), ApiError> {
     }
 }
 
-fn deserialize<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+fn deserialize<T: DeserializeOwned + IntoParams>(query: &str) -> Result<T, ApiError> {
     let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let parameter = error.path().to_string();
-        invalid(if parameter == "." { "" } else { &parameter }, error.into_inner().to_string())
+        let message = error.into_inner().to_string();
+        if let Some(missing) = message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`'))
+        {
+            let description = T::into_params(|| Some(ParameterIn::Query))
+                .into_iter()
+                .find(|candidate| candidate.name == missing)
+                .and_then(|candidate| candidate.description);
+            let message = match description {
+                Some(description) => format!("this parameter is required: {description}"),
+                None => "this parameter is required".to_owned(),
+            };
+            return invalid(missing, message);
+        }
+        let value = form_urlencoded::parse(query.as_bytes())
+            .find(|(name, _)| *name == parameter)
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        invalid(&parameter, parse_errors::plain_words_for_text(&message, &value))
     })
 }

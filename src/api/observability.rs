@@ -5,12 +5,13 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
-use actix_web::{HttpMessage, HttpResponse};
+use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
 use tracing::Instrument;
 
-use super::problem::{PROBLEM_CONTENT_TYPE, Problem};
+use super::problem::{ApiError, BodyLimit, PROBLEM_CONTENT_TYPE, Problem};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -74,6 +75,16 @@ pub fn ensure_problem_document<B: MessageBody + 'static>(
         return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
     }
     let status = response.status();
+    // A body over the limit, found while reading it: the same problem as one declared too long.
+    if status == StatusCode::PAYLOAD_TOO_LARGE
+        && let Some(limit) = response.request().app_data::<web::Data<BodyLimit>>()
+    {
+        let replacement = ApiError::PayloadTooLarge { limit: limit.0 }.error_response();
+        let (request, _) = response.into_parts();
+        return Ok(ErrorHandlerResponse::Response(
+            ServiceResponse::new(request, replacement).map_into_right_body(),
+        ));
+    }
     let detail = response
         .response()
         .error()

@@ -32,6 +32,7 @@ assessment for comparison, trend tracking and dashboards. Errors are RFC 9457 pr
         (name = "model", description = "The scoring model and its evidence registry"),
         (name = "access", description = "API keys of the organisation and its audit trail (admin scope)"),
         (name = "operations", description = "Health, readiness and metrics for operators"),
+        (name = "problems", description = "Pages explaining each kind of error: the `type` of every problem document points to one"),
     )
 )]
 struct ApiDoc;
@@ -50,7 +51,10 @@ fn document_security(openapi: &mut utoipa::openapi::OpenApi) {
         .build();
     let metrics_scheme = HttpBuilder::new()
         .scheme(HttpAuthScheme::Bearer)
-        .description(Some("The operators' `METRICS_TOKEN` (service-wide; not an organisation's API key)."))
+        .description(Some(
+            "Operators only, for `GET /metrics`: the service-wide `METRICS_TOKEN`. API clients never \
+need it; use `api_key`.",
+        ))
         .build();
     let components = openapi.components.get_or_insert_with(Default::default);
     components.add_security_scheme("api_key", SecurityScheme::Http(scheme));
@@ -116,7 +120,112 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(super::configure).split_for_parts();
     document_security(&mut spec);
     document_service_failures(&mut spec);
+    name_tagged_variants(&mut spec);
+    document_request_chosen_views(&mut spec);
+    describe_enum_labels(&mut spec);
     spec
+}
+
+/// Responses whose shape the request chooses (`detail=summary`, `Prefer: return=minimal`) carry no
+/// property that tells the shapes apart, so they are an `anyOf` of the named shapes: a `oneOf`
+/// without a discriminator makes client generators try every variant in turn.
+fn document_request_chosen_views(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{AnyOfBuilder, Schema};
+
+    let Some(components) = spec.components.as_mut() else { return };
+    let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get("AssessmentView") else { return };
+    let any_of = one_of
+        .items
+        .iter()
+        .cloned()
+        .fold(AnyOfBuilder::new(), AnyOfBuilder::item)
+        .description(one_of.description.clone())
+        .build();
+    components.schemas.insert("AssessmentView".to_owned(), RefOr::T(Schema::AnyOf(any_of)));
+}
+
+/// Adds each value's label to the description of the labelled enums, as `GET /v1/model` gives
+/// them in `labels`, so that the API documentation reads `phase1_2` as the dashboard does.
+fn describe_enum_labels(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::Schema;
+
+    let Some(components) = spec.components.as_mut() else { return };
+    let labels = crate::scoring::labels::all();
+    for (field, schema_name) in crate::scoring::labels::SCHEMA_NAMES {
+        let (Some(RefOr::T(Schema::Object(schema))), Some(values)) =
+            (components.schemas.get_mut(schema_name), labels.get(field))
+        else {
+            continue;
+        };
+        let listed: Vec<String> =
+            values.iter().map(|value| format!("`{}`: {}", value.value, value.label)).collect();
+        let description = schema.description.take().unwrap_or_default();
+        schema.description = Some(format!(
+            "{description}\n\nLabels (`labels.{field}` of `GET /v1/model`): {}.",
+            listed.join("; ")
+        ));
+    }
+}
+
+/// Gives each variant of an internally tagged enum (a `oneOf` of objects told apart by one
+/// property holding a single constant, serde's `tag`) a schema of its own, named after the enum
+/// and the tag (`GateTest` + `factor_at_least` = `GateTestFactorAtLeast`), and declares the tag
+/// as the `oneOf`'s discriminator. Client generators then make one named type per variant and
+/// pick it by the tag, instead of trying every anonymous variant in turn.
+fn name_tagged_variants(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{Discriminator, Schema};
+
+    let Some(components) = spec.components.as_mut() else { return };
+    let mut named = Vec::new();
+    for (name, schema) in &mut components.schemas {
+        let RefOr::T(Schema::OneOf(one_of)) = schema else { continue };
+        let Some((tag, values)) = tag_of(&one_of.items) else { continue };
+        let mut mapping = Vec::new();
+        for (item, value) in one_of.items.iter_mut().zip(values) {
+            let variant = format!("{name}{}", pascal_case(&value));
+            mapping.push((value, format!("#/components/schemas/{variant}")));
+            let schema = std::mem::replace(item, RefOr::Ref(Ref::from_schema_name(variant.clone())));
+            named.push((variant, schema));
+        }
+        one_of.discriminator = Some(Discriminator::with_mapping(tag, mapping));
+    }
+    components.schemas.extend(named);
+}
+
+/// The property every item of a `oneOf` has with one constant value, and each item's value.
+fn tag_of(items: &[RefOr<utoipa::openapi::schema::Schema>]) -> Option<(String, Vec<String>)> {
+    use utoipa::openapi::schema::Schema;
+
+    let constant = |item: &RefOr<Schema>, property: &str| -> Option<String> {
+        let RefOr::T(Schema::Object(object)) = item else { return None };
+        let RefOr::T(Schema::Object(tag)) = object.properties.get(property)? else { return None };
+        match tag.enum_values.as_deref() {
+            Some([serde_json::Value::String(value)])
+                if object.required.iter().any(|name| name == property) =>
+            {
+                Some(value.clone())
+            }
+            _ => None,
+        }
+    };
+    let RefOr::T(Schema::Object(first)) = items.first()? else { return None };
+    first.properties.keys().find_map(|property| {
+        let values: Option<Vec<String>> = items.iter().map(|item| constant(item, property)).collect();
+        values.map(|values| (property.clone(), values))
+    })
+}
+
+/// `factor_at_least` → `FactorAtLeast`.
+fn pascal_case(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|word| {
+            let mut characters = word.chars();
+            characters
+                .next()
+                .map_or_else(String::new, |first| first.to_uppercase().chain(characters).collect())
+        })
+        .collect()
 }
 
 /// Adds the failures any operation can meet to every operation that does not document them
@@ -148,7 +257,7 @@ than the acquire timeout); retry after `Retry-After` seconds, with the same Idem
 `Retry-After` seconds, with the same Idempotency-Key for a POST",
     );
     for (path, item) in &mut spec.paths.paths {
-        let touches_database = !matches!(path.as_str(), "/healthz" | "/metrics");
+        let touches_database = !matches!(path.as_str(), "/healthz" | "/metrics" | "/problems/{name}");
         let operations = [
             &mut item.get,
             &mut item.put,

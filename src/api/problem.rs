@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::problem_pages::PROBLEM_KINDS;
 use crate::access::Scope;
 use crate::persistence::PersistenceError;
 use crate::scoring::parse_errors::MAX_ERRORS;
@@ -23,6 +24,9 @@ const REALM: &str = "msc-readiness";
 fn retry_after_secs(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
+
+/// The largest request body accepted, in bytes (`BODY_LIMIT_BYTES`), for the 413 to state it.
+pub struct BodyLimit(pub usize);
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
@@ -100,7 +104,9 @@ pub enum ApiError {
         "this Idempotency-Key was already used with a different request; use a new key for a new request"
     )]
     IdempotencyKeyReused,
-    #[error("the request body is larger than the limit of {limit} bytes")]
+    #[error(
+        "the request body is larger than the limit of {limit} bytes (the service's BODY_LIMIT_BYTES setting): send a smaller body"
+    )]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -200,40 +206,37 @@ impl ApiError {
         Self::Validation { detail, errors }
     }
 
-    fn problem_type_and_title(&self) -> (&'static str, &'static str) {
+    /// The last segment of the problem's `type`: a kind listed in [`PROBLEM_KINDS`], which the
+    /// `type` URI's page explains.
+    fn kind_name(&self) -> &'static str {
         match self {
-            Self::NotFound(_) => ("/problems/not-found", "Not found"),
-            Self::BadRequest(_) => ("/problems/bad-request", "Bad request"),
-            Self::InvalidParameter { .. } => ("/problems/invalid-parameter", "Invalid query parameter"),
-            Self::Validation { .. } => ("/problems/validation-error", "Invalid request"),
-            Self::MissingCredentials | Self::Unauthenticated { .. } => {
-                ("/problems/unauthenticated", "Authentication required")
-            }
-            Self::Forbidden { .. } => ("/problems/insufficient-scope", "Insufficient scope"),
-            Self::TooManyRequests { .. } => ("/problems/rate-limited", "Too many requests"),
-            Self::AuthenticationThrottled { .. } => {
-                ("/problems/authentication-throttled", "Too many failed authentications")
-            }
-            Self::MethodNotAllowed { .. } => ("/problems/method-not-allowed", "Method not allowed"),
-            Self::Conflict(_) => ("/problems/conflict", "Conflict"),
-            Self::IdempotencyKeyInFlight => ("/problems/idempotency-key-in-flight", "Request in progress"),
-            Self::IdempotencyKeyReused => ("/problems/idempotency-key-reused", "Idempotency-Key reused"),
-            Self::PayloadTooLarge { .. } => ("/problems/payload-too-large", "Request body too large"),
-            Self::UnsupportedMediaType(_) => ("/problems/unsupported-media-type", "Unsupported media type"),
-            Self::UnsupportedContentEncoding(_) => {
-                ("/problems/unsupported-content-encoding", "Unsupported content coding")
-            }
-            Self::Unavailable(_) => ("/problems/service-unavailable", "Service unavailable"),
-            Self::StorageFull => ("/problems/storage-full", "Database disk full"),
-            Self::Overloaded { .. } => ("/problems/overloaded", "Overloaded"),
-            Self::DeadlineExceeded(_) => ("/problems/deadline-exceeded", "Request deadline exceeded"),
-            Self::Internal(_) => ("/problems/internal-error", "Internal error"),
+            Self::NotFound(_) => "not-found",
+            Self::BadRequest(_) => "bad-request",
+            Self::InvalidParameter { .. } => "invalid-parameter",
+            Self::Validation { .. } => "validation-error",
+            Self::MissingCredentials | Self::Unauthenticated { .. } => "unauthenticated",
+            Self::Forbidden { .. } => "insufficient-scope",
+            Self::TooManyRequests { .. } => "rate-limited",
+            Self::AuthenticationThrottled { .. } => "authentication-throttled",
+            Self::MethodNotAllowed { .. } => "method-not-allowed",
+            Self::Conflict(_) => "conflict",
+            Self::IdempotencyKeyInFlight => "idempotency-key-in-flight",
+            Self::IdempotencyKeyReused => "idempotency-key-reused",
+            Self::PayloadTooLarge { .. } => "payload-too-large",
+            Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::UnsupportedContentEncoding(_) => "unsupported-content-encoding",
+            Self::Unavailable(_) => "service-unavailable",
+            Self::StorageFull => "storage-full",
+            Self::Overloaded { .. } => "overloaded",
+            Self::DeadlineExceeded(_) => "deadline-exceeded",
+            Self::Internal(_) => "internal-error",
         }
     }
 
     /// The problem document; internal details are logged, never sent.
     pub fn problem(&self) -> Problem {
-        let (problem_type, title) = self.problem_type_and_title();
+        let name = self.kind_name();
+        let title = PROBLEM_KINDS.iter().find(|kind| kind.name == name).map_or("Error", |kind| kind.title);
         let errors = match self {
             Self::Validation { errors, .. } => errors.clone(),
             Self::InvalidParameter { parameter, message } => {
@@ -242,7 +245,7 @@ impl ApiError {
             _ => Vec::new(),
         };
         Problem {
-            problem_type: problem_type.to_owned(),
+            problem_type: format!("/problems/{name}"),
             title: title.to_owned(),
             status: self.status_code().as_u16(),
             detail: self.to_string(),

@@ -12,7 +12,7 @@ use super::filters::{FilterParameters, parse_query};
 use super::problem::{ApiError, Problem};
 use crate::persistence::stats::{self as store, Dimension, GroupDistributions, Interval, Selection};
 use crate::scoring::Barrier;
-use crate::statistics::{BIN_WIDTH, bin_starts};
+use crate::statistics::{BIN_WIDTH, bin_starts, to_tenth};
 
 /// Which assessments are counted.
 #[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
@@ -74,7 +74,8 @@ impl From<GroupBy> for Dimension {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct GroupedParameters {
-    /// The column to group by (required).
+    /// The column to group by: `indication`, `tissue_source`, `route`, `stage`, `readiness_level`
+    /// or `model_version`.
     pub by: GroupBy,
     /// `latest` (default): each program's latest assessment; `all`: every assessment.
     pub assessments: Option<AssessmentSelection>,
@@ -112,7 +113,8 @@ pub struct MetricStatistics {
     /// An assessment with nothing known about a barrier (score null) is left out of that barrier's
     /// statistics, never counted as 0, so a barrier's count can be below the overall index's.
     pub count: u64,
-    /// The statistics below are null when nothing was counted.
+    /// The statistics below are null when nothing was counted; the mean and quartiles are rounded
+    /// to one decimal, as scores are.
     pub mean: Option<f64>,
     /// Quartiles by linear interpolation (PostgreSQL `percentile_cont`, spreadsheet `QUARTILE.INC`).
     pub median: Option<f64>,
@@ -308,6 +310,11 @@ pub async fn grouped(
         store::distributions(&pool, caller.organisation, &filters.into_filters()?, selection, by).await?;
     let mut result = GroupedStatistics { statistics: Vec::new(), histogram: Vec::new() };
     for (group, statistics, bins) in flatten(groups) {
+        // MSC-TRL 0 (no level reached) is stored as no level; it is a level like the others here.
+        let group = match parameters.by {
+            GroupBy::ReadinessLevel => group.or_else(|| Some("0".to_owned())),
+            _ => group,
+        };
         result.statistics.push(GroupMetricStatistics { group: group.clone(), statistics });
         result.histogram.extend(bins.into_iter().map(|bin| GroupHistogramBin { group: group.clone(), bin }));
     }
@@ -390,14 +397,14 @@ pub async fn timeseries(
             .map(|period| PeriodMeans {
                 period_start: period.period_start,
                 count: u64::try_from(period.count).unwrap_or(0),
-                overall_index: period.overall_index,
-                survival: period.survival,
-                retention: period.retention,
-                variability: period.variability,
-                scalability: period.scalability,
-                safety: period.safety,
-                outcomes: period.outcomes,
-                regulatory: period.regulatory,
+                overall_index: period.overall_index.map(to_tenth),
+                survival: period.survival.map(to_tenth),
+                retention: period.retention.map(to_tenth),
+                variability: period.variability.map(to_tenth),
+                scalability: period.scalability.map(to_tenth),
+                safety: period.safety.map(to_tenth),
+                outcomes: period.outcomes.map(to_tenth),
+                regulatory: period.regulatory.map(to_tenth),
             })
             .collect(),
     ))

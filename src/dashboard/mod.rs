@@ -32,10 +32,13 @@ macro_rules! asset {
     };
 }
 
-static ASSETS: [Asset; 3] = [
+static ASSETS: [Asset; 5] = [
     asset!("", "index.html", "text/html; charset=utf-8"),
     asset!("app.js", "app.js", "text/javascript; charset=utf-8"),
     asset!("app.css", "app.css", "text/css; charset=utf-8"),
+    // The stylesheet of the printable report and the problem pages, which the API serves.
+    asset!("report.css", "report.css", "text/css; charset=utf-8"),
+    asset!("favicon.svg", "favicon.svg", "image/svg+xml"),
 ];
 
 /// A strong validator from the content, so a new binary's assets are never taken from cache.
@@ -50,6 +53,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(web::redirect("/", "/dashboard/"))
         .service(web::redirect("/dashboard", "/dashboard/"))
+        // Browsers ask for it on every page; without it each page logs a 404 in the console.
+        .service(web::redirect("/favicon.ico", "/dashboard/favicon.svg"))
         .route("/dashboard/{file:.*}", web::get().to(serve));
 }
 

@@ -92,8 +92,10 @@ impl IdempotencyKey<'_> {
 }
 
 /// The columns of a stored assessment: its list row with profile and result.
-const STORED_COLUMNS: &str =
-    "id, program_id, rescored_from, model_version, indication, stage, tissue_source, route,
+const STORED_COLUMNS: &str = "id, program_id,
+    (SELECT key FROM programs WHERE programs.id = assessments.program_id) AS program_key,
+    (SELECT name FROM programs WHERE programs.id = assessments.program_id) AS program_name,
+    rescored_from, model_version, indication, stage, tissue_source, route,
     overall_index, readiness_level, limiting_barrier,
     survival, retention, variability, scalability, safety, outcomes, regulatory, created_at,
     profile, result, result_compact";
@@ -255,41 +257,43 @@ async fn insert(
          audit AS (
            INSERT INTO audit_events (id, organisation_id, key_id, action, resource_type, resource_id, request_id)
            SELECT $23, $2, $24, $25, $26, id, $27 FROM inserted)
-         SELECT created_at FROM inserted";
+         SELECT inserted.created_at, programs.key, programs.name
+         FROM inserted LEFT JOIN programs ON programs.id = $3";
     let id = Uuid::now_v7();
     let readiness_level = (result.readiness.msc_trl > 0).then_some(i16::from(result.readiness.msc_trl));
-    // Only the creation time comes back: echoing the ~44 KB result through the database would
-    // cost a jsonb-to-text conversion and a parse per request.
-    let created_at: DateTime<Utc> = sqlx::query_scalar(query)
-        .bind(id)
-        .bind(organisation.0)
-        .bind(assessment.program_id)
-        .bind(assessment.rescored_from)
-        .bind(&result.model_version)
-        .bind(assessment.profile_json)
-        .bind(whole)
-        .bind(&compact)
-        .bind(summary.indication)
-        .bind(summary.stage)
-        .bind(summary.tissue_source)
-        .bind(summary.route)
-        .bind(result.overall.readiness_index)
-        .bind(readiness_level)
-        .bind(result.overall.limiting_barrier.as_str())
-        .bind(score(Barrier::Survival))
-        .bind(score(Barrier::Retention))
-        .bind(score(Barrier::Variability))
-        .bind(score(Barrier::Scalability))
-        .bind(score(Barrier::Safety))
-        .bind(score(Barrier::Outcomes))
-        .bind(score(Barrier::Regulatory))
-        .bind(Uuid::now_v7())
-        .bind(actor.key_id)
-        .bind(action.as_str())
-        .bind(action.resource_type())
-        .bind(actor.request_id.as_deref())
-        .fetch_one(&mut *connection)
-        .await?;
+    // Only the creation time and the program's key and name come back: echoing the ~44 KB result
+    // through the database would cost a jsonb-to-text conversion and a parse per request.
+    let (created_at, program_key, program_name): (DateTime<Utc>, Option<String>, Option<String>) =
+        sqlx::query_as(query)
+            .bind(id)
+            .bind(organisation.0)
+            .bind(assessment.program_id)
+            .bind(assessment.rescored_from)
+            .bind(&result.model_version)
+            .bind(assessment.profile_json)
+            .bind(whole)
+            .bind(&compact)
+            .bind(summary.indication)
+            .bind(summary.stage)
+            .bind(summary.tissue_source)
+            .bind(summary.route)
+            .bind(result.overall.readiness_index)
+            .bind(readiness_level)
+            .bind(result.overall.limiting_barrier.as_str())
+            .bind(score(Barrier::Survival))
+            .bind(score(Barrier::Retention))
+            .bind(score(Barrier::Variability))
+            .bind(score(Barrier::Scalability))
+            .bind(score(Barrier::Safety))
+            .bind(score(Barrier::Outcomes))
+            .bind(score(Barrier::Regulatory))
+            .bind(Uuid::now_v7())
+            .bind(actor.key_id)
+            .bind(action.as_str())
+            .bind(action.resource_type())
+            .bind(actor.request_id.as_deref())
+            .fetch_one(&mut *connection)
+            .await?;
     if let Some(program_id) = assessment.program_id {
         mark_latest(connection, organisation, program_id).await?;
     }
@@ -313,6 +317,8 @@ async fn insert(
         outcomes: score(Barrier::Outcomes),
         regulatory: score(Barrier::Regulatory),
         created_at,
+        program_key,
+        program_name,
         profile: None,
         result: None,
         result_compact: None,
@@ -420,8 +426,8 @@ pub async fn fetch_listed(
     id: Uuid,
 ) -> Result<Option<AssessmentRow>, PersistenceError> {
     let query = format!(
-        "SELECT {SUMMARY_COLUMNS}, NULL::jsonb AS profile, NULL::jsonb AS result FROM assessments
-         WHERE id = $1 AND organisation_id = $2"
+        "SELECT {SUMMARY_COLUMNS}, NULL::jsonb AS profile, NULL::jsonb AS result,
+         NULL::jsonb AS result_compact FROM assessments WHERE id = $1 AND organisation_id = $2"
     );
     with_connection(pool, async |connection| {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(query))
@@ -515,6 +521,8 @@ pub struct Filters {
     pub barrier_ranges: Vec<(Barrier, Option<f64>, Option<f64>)>,
     pub limiting_barrier: Option<Barrier>,
     pub readiness_level: Option<i16>,
+    /// Only each program's latest assessment (and the assessments filed under no program).
+    pub latest_only: bool,
 }
 
 /// A position in a list: just after the row with this sort value and id, in the list's order.
@@ -656,6 +664,8 @@ pub struct ListRequest {
 pub struct AssessmentRow {
     pub id: Uuid,
     pub program_id: Option<Uuid>,
+    pub program_key: Option<String>,
+    pub program_name: Option<String>,
     pub rescored_from: Option<Uuid>,
     pub model_version: String,
     pub indication: Option<String>,
@@ -706,8 +716,10 @@ impl AssessmentRow {
     }
 }
 
-const SUMMARY_COLUMNS: &str =
-    "id, program_id, rescored_from, model_version, indication, stage, tissue_source, route,
+const SUMMARY_COLUMNS: &str = "id, program_id,
+    (SELECT key FROM programs WHERE programs.id = assessments.program_id) AS program_key,
+    (SELECT name FROM programs WHERE programs.id = assessments.program_id) AS program_name,
+    rescored_from, model_version, indication, stage, tissue_source, route,
     overall_index, readiness_level, limiting_barrier,
     survival, retention, variability, scalability, safety, outcomes, regulatory, created_at";
 
@@ -846,8 +858,18 @@ pub(super) fn push_filters(query: &mut QueryBuilder<Postgres>, filters: &Filters
             query.push(format!(" AND {column} <= ")).push_bind(max);
         }
     }
-    if let Some(level) = filters.readiness_level {
-        query.push(" AND readiness_level = ").push_bind(level);
+    if filters.latest_only {
+        query.push(" AND latest");
+    }
+    // Level 0 is stored as NULL (no level reached).
+    match filters.readiness_level {
+        Some(0) => {
+            query.push(" AND readiness_level IS NULL");
+        }
+        Some(level) => {
+            query.push(" AND readiness_level = ").push_bind(level);
+        }
+        None => {}
     }
 }
 

@@ -202,8 +202,10 @@ fn rollup_slice(filters: &Filters, selection: Selection, by: Option<&'static str
         barrier_ranges,
         limiting_barrier,
         readiness_level,
+        latest_only,
     } = filters;
     let unsupported = program_id.is_some()
+        || (*latest_only && selection == Selection::All)
         || created_from.is_some()
         || created_before.is_some()
         || min_overall.is_some()
@@ -219,7 +221,11 @@ fn rollup_slice(filters: &Filters, selection: Selection, by: Option<&'static str
         ("route", route.map(str::to_owned)),
         ("model_version", model_version.clone()),
         ("limiting_barrier", limiting_barrier.map(|barrier| barrier.as_str().to_owned())),
-        ("readiness_level", readiness_level.map(|level| level.to_string())),
+        // Level 0 is stored as NULL, the rollup's unknown group ("").
+        (
+            "readiness_level",
+            readiness_level.map(|level| if level == 0 { String::new() } else { level.to_string() }),
+        ),
     ]
     .into_iter()
     .filter_map(|(column, value)| Some((column, value?)))

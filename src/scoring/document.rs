@@ -59,6 +59,12 @@ pub struct ModelDocument {
     /// The evidence registry: seed claims with their citation as written and verification
     /// status, and external calibration facts with their source.
     pub evidence: Vec<Evidence>,
+    /// A readable label and a description for every value of the enums shown in results, lists
+    /// and exports, keyed by the field that carries them (`indication`, `stage`, `band`,
+    /// `verification_status`, ...). Derived from the model's types when the document is served;
+    /// the model's files leave it out.
+    #[serde(default)]
+    pub labels: BTreeMap<String, Vec<super::labels::ValueLabel>>,
 }
 
 /// The back-test of a model version against real programs, each scored as it stood at a dated

@@ -12,7 +12,7 @@ macro_rules! categorical {
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident => $wire:tt, )+
+            $( $(#[doc = $vdoc:literal])* $variant:ident => $wire:tt, )+
         }
     ) => {
         $(#[$meta])*
@@ -21,7 +21,7 @@ macro_rules! categorical {
             serde::Serialize, utoipa::ToSchema,
         )]
         pub enum $name {
-            $( $(#[$vmeta])* #[serde(rename = $wire)] $variant, )+
+            $( $(#[doc = $vdoc])* #[serde(rename = $wire)] $variant, )+
         }
 
         // By hand rather than derived, so that a value of the wrong type (`"route": 5`) is
@@ -58,6 +58,10 @@ macro_rules! categorical {
         impl $name {
             /// Every value, in declaration order.
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// Each wire name with the value's description (its doc comment), for labels.
+            pub const DESCRIBED: &'static [(&'static str, &'static str)] =
+                &[$(($wire, concat!($($vdoc),*))),+];
 
             /// The wire name, exactly as in JSON.
             pub const fn as_str(self) -> &'static str {

@@ -22,6 +22,7 @@ mod factors;
 mod facts;
 mod input_types;
 pub mod jurisdictions;
+pub mod labels;
 mod list_limits;
 mod model;
 pub mod parse_errors;

@@ -231,7 +231,7 @@ impl Model {
 
     /// The whole model as a document.
     pub fn document(&self) -> ModelDocument {
-        self.document.clone()
+        ModelDocument { labels: super::labels::all(), ..self.document.clone() }
     }
 
     /// The evidence registry.

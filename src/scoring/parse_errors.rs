@@ -381,6 +381,23 @@ fn plain_words(message: &str, value: Option<&Value>, key: Option<&str>) -> Strin
     message.to_owned()
 }
 
+/// A parse error of a value given as text (a query parameter), in plain words: `text` is the
+/// value as sent. Query parameters are read with `FromStr`, whose errors name no value.
+pub fn plain_words_for_text(message: &str, text: &str) -> String {
+    let got = quote(text);
+    let expected = match message {
+        "invalid float literal" => "a number",
+        "invalid digit found in string"
+        | "cannot parse integer from empty string"
+        | "number too large to fit in target type"
+        | "number too small to fit in target type" => "a whole number",
+        "provided string was not `true` or `false`" => "true or false",
+        _ if date_error(message).is_some() => "a date and time (RFC 3339, such as 2026-11-01T00:00:00Z)",
+        _ => return plain_words(message, Some(&Value::String(text.to_owned())), None),
+    };
+    format!("expected {expected}, got {got}")
+}
+
 /// chrono's parse errors (its serde impls pass them on as they are), in plain words.
 fn date_error(message: &str) -> Option<&'static str> {
     match message {

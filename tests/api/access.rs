@@ -123,7 +123,7 @@ async fn every_protected_endpoint_refuses_bad_keys_with_401_and_a_missing_scope_
 #[tokio::test]
 async fn only_health_readiness_and_the_docs_answer_without_a_key() {
     let app = spawn_app().await;
-    for path in ["/healthz", "/readyz", "/openapi.json", "/docs/"] {
+    for path in ["/healthz", "/readyz", "/openapi.json", "/docs/", "/problems/validation-error"] {
         let response = app.anonymous.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
     }
@@ -134,7 +134,7 @@ async fn only_health_readiness_and_the_docs_answer_without_a_key() {
     );
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
-            let public = ["/healthz", "/readyz"].contains(&path.as_str());
+            let public = ["/healthz", "/readyz", "/problems/{name}"].contains(&path.as_str());
             assert_eq!(operation.get("security").is_none(), public, "{method} {path}");
             if !public {
                 assert!(operation["responses"]["401"].is_object(), "{method} {path} documents its 401");

@@ -3,9 +3,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::{StoredRow, TestApp, assert_problem, reference_profile, spawn_app};
 
-const COLUMNS: [&str; 19] = [
+const COLUMNS: [&str; 21] = [
     "id",
     "program_id",
+    "program_key",
+    "program_name",
     "rescored_from",
     "model_version",
     "created_at",
@@ -128,7 +130,7 @@ async fn exports_page_through_every_row_of_the_organisation_and_apply_the_filter
     let text = download(&app, "/v1/exports/assessments.csv", "text/csv", "assessments.csv").await;
     let (_, records) = parse_csv(&text);
     assert_eq!(records.len(), own, "every row of the organisation, none of the other's");
-    let created: Vec<DateTime<Utc>> = records.iter().map(|record| record[4].parse().unwrap()).collect();
+    let created: Vec<DateTime<Utc>> = records.iter().map(|record| record[6].parse().unwrap()).collect();
     assert!(created.windows(2).all(|pair| pair[0] < pair[1]), "oldest first, no row twice");
 
     let text = download(

@@ -2,6 +2,7 @@
 //! PostgreSQL server.
 
 mod access;
+mod actionable_errors;
 mod assessments;
 mod charts;
 mod compact_storage;
@@ -16,5 +17,6 @@ mod problems;
 mod profiles;
 mod programs;
 mod reliability;
+mod review;
 mod stats;
 mod unknown_barriers;

@@ -101,3 +101,12 @@ echo "browser test: seeded $(ls "$reference_dir"/*.json | wc -l) assessments"
 (cd "$here" && BASE_URL="$base_url" API_KEY="$api_key" REFERENCE_DIR="$reference_dir" \
   SCREENSHOT="$artifacts/dashboard.png" npm test --silent)
 echo "browser test: passed; screenshot at $artifacts/dashboard.png"
+
+# The generated Python client (tests/clients/generate.sh, run before this in .ci/run) against the
+# same seeded service.
+client_python="$root/target/clients/venv/bin/python"
+if [ -x "$client_python" ] && "$client_python" -c 'import msc_readiness_client' 2>/dev/null; then
+  BASE_URL="$base_url" API_KEY="$api_key" "$client_python" "$root/tests/clients/exercise.py"
+else
+  echo "browser test: no generated Python client (run tests/clients/generate.sh first); its exercise is skipped"
+fi
