@@ -79,6 +79,12 @@ fn text(value: Option<impl ToString>) -> String {
     value.map_or_else(String::new, |value| value.to_string())
 }
 
+/// Client text a spreadsheet would run as a formula (OWASP, CSV injection) is prefixed with an
+/// apostrophe, which spreadsheets show as text and do not display.
+fn spreadsheet_safe(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell }
+}
+
 fn csv_chunk(rows: &[AssessmentRow], header: bool) -> Result<Bytes, csv::Error> {
     // RFC 4180: CRLF line ends, fields quoted only when they need it.
     let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
@@ -89,8 +95,8 @@ fn csv_chunk(rows: &[AssessmentRow], header: bool) -> Result<Bytes, csv::Error> 
         writer.write_record([
             row.id.to_string(),
             text(row.program_id),
-            text(row.program_key.as_ref()),
-            text(row.program_name.as_ref()),
+            spreadsheet_safe(text(row.program_key.as_ref())),
+            spreadsheet_safe(text(row.program_name.as_ref())),
             text(row.rescored_from),
             row.model_version.clone(),
             row.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
@@ -223,10 +229,12 @@ async fn stream_pages(
 }
 
 const CSV_DESCRIPTION: &str = "One row per assessment, oldest first, after a header row. Columns, in this \
-order: id, program_id, rescored_from, model_version, created_at (RFC 3339, UTC), indication, stage, \
+order: id, program_id, program_key, program_name, rescored_from, model_version, created_at (RFC 3339, UTC), indication, stage, \
 tissue_source, route, overall_index, readiness_level, limiting_barrier, survival, retention, variability, \
 scalability, safety, outcomes, regulatory. Unknown values are empty fields, a barrier score with nothing known \
-about the barrier included (never 0); RFC 4180 quoting, CRLF line ends. An export that cannot run to its end \
+about the barrier included (never 0), and so is MSC-TRL 0; a program key or name that a spreadsheet would \
+read as a formula (starting with =, +, -, @, tab or carriage return) is prefixed with an apostrophe; RFC 4180 \
+quoting, CRLF line ends. An export that cannot run to its end \
 (a database failure, the service shutting down) closes the connection without the last chunk of the chunked \
 body: treat a transfer that did not end normally as incomplete.";
 
@@ -283,6 +291,16 @@ pub async fn export_ndjson(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn client_text_a_spreadsheet_would_run_is_kept_as_text() {
+        for formula in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_safe(formula.to_owned()), format!("'{formula}"));
+        }
+        for plain in ["Disc program", "", "A-1", "1=1"] {
+            assert_eq!(spreadsheet_safe(plain.to_owned()), plain);
+        }
+    }
+
     use super::*;
 
     async fn next(body: &mut Pin<Box<ChannelBody>>) -> Option<Result<Bytes, ApiError>> {

@@ -146,8 +146,9 @@ pub async fn create_key(
     with_connection(pool, async |connection| {
         let mut transaction = connection.begin().await?;
         if let Some(limit) = max_active {
-            // The organisation's row is locked so that two creations at once count each other.
-            sqlx::query("SELECT 1 FROM organisations WHERE id = $1 FOR UPDATE")
+            // The organisation's row is locked so that two creations at once count each other;
+            // NO KEY UPDATE leaves the foreign-key checks of the organisation's other inserts free.
+            sqlx::query("SELECT 1 FROM organisations WHERE id = $1 FOR NO KEY UPDATE")
                 .bind(actor.organisation.0)
                 .execute(&mut *transaction)
                 .await?;

@@ -93,8 +93,10 @@ impl IdempotencyKey<'_> {
 
 /// The columns of a stored assessment: its list row with profile and result.
 const STORED_COLUMNS: &str = "id, program_id,
-    (SELECT key FROM programs WHERE programs.id = assessments.program_id) AS program_key,
-    (SELECT name FROM programs WHERE programs.id = assessments.program_id) AS program_name,
+    (SELECT key FROM programs WHERE programs.id = assessments.program_id
+        AND programs.organisation_id = assessments.organisation_id) AS program_key,
+    (SELECT name FROM programs WHERE programs.id = assessments.program_id
+        AND programs.organisation_id = assessments.organisation_id) AS program_name,
     rescored_from, model_version, indication, stage, tissue_source, route,
     overall_index, readiness_level, limiting_barrier,
     survival, retention, variability, scalability, safety, outcomes, regulatory, created_at,
@@ -258,7 +260,7 @@ async fn insert(
            INSERT INTO audit_events (id, organisation_id, key_id, action, resource_type, resource_id, request_id)
            SELECT $23, $2, $24, $25, $26, id, $27 FROM inserted)
          SELECT inserted.created_at, programs.key, programs.name
-         FROM inserted LEFT JOIN programs ON programs.id = $3";
+         FROM inserted LEFT JOIN programs ON programs.id = $3 AND programs.organisation_id = $2";
     let id = Uuid::now_v7();
     let readiness_level = (result.readiness.msc_trl > 0).then_some(i16::from(result.readiness.msc_trl));
     // Only the creation time and the program's key and name come back: echoing the ~44 KB result
@@ -717,8 +719,10 @@ impl AssessmentRow {
 }
 
 const SUMMARY_COLUMNS: &str = "id, program_id,
-    (SELECT key FROM programs WHERE programs.id = assessments.program_id) AS program_key,
-    (SELECT name FROM programs WHERE programs.id = assessments.program_id) AS program_name,
+    (SELECT key FROM programs WHERE programs.id = assessments.program_id
+        AND programs.organisation_id = assessments.organisation_id) AS program_key,
+    (SELECT name FROM programs WHERE programs.id = assessments.program_id
+        AND programs.organisation_id = assessments.organisation_id) AS program_name,
     rescored_from, model_version, indication, stage, tissue_source, route,
     overall_index, readiness_level, limiting_barrier,
     survival, retention, variability, scalability, safety, outcomes, regulatory, created_at";
