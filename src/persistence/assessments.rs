@@ -91,16 +91,23 @@ impl IdempotencyKey<'_> {
     }
 }
 
-/// The columns of a stored assessment: its list row with profile and result.
-const STORED_COLUMNS: &str = "id, program_id,
+/// The columns of an assessment's list row (a macro, so that other column lists can extend it
+/// with `concat!`).
+macro_rules! summary_columns {
+    () => {
+        "id, program_id,
     (SELECT key FROM programs WHERE programs.id = assessments.program_id
         AND programs.organisation_id = assessments.organisation_id) AS program_key,
     (SELECT name FROM programs WHERE programs.id = assessments.program_id
         AND programs.organisation_id = assessments.organisation_id) AS program_name,
     rescored_from, model_version, indication, stage, tissue_source, route,
     overall_index, readiness_level, limiting_barrier,
-    survival, retention, variability, scalability, safety, outcomes, regulatory, created_at,
-    profile, result, result_compact";
+    survival, retention, variability, scalability, safety, outcomes, regulatory, created_at"
+    };
+}
+
+/// The columns of a stored assessment: its list row with profile and result.
+const STORED_COLUMNS: &str = concat!(summary_columns!(), ", profile, result, result_compact");
 
 impl StoredAssessment {
     async fn hydrate(
@@ -718,14 +725,7 @@ impl AssessmentRow {
     }
 }
 
-const SUMMARY_COLUMNS: &str = "id, program_id,
-    (SELECT key FROM programs WHERE programs.id = assessments.program_id
-        AND programs.organisation_id = assessments.organisation_id) AS program_key,
-    (SELECT name FROM programs WHERE programs.id = assessments.program_id
-        AND programs.organisation_id = assessments.organisation_id) AS program_name,
-    rescored_from, model_version, indication, stage, tissue_source, route,
-    overall_index, readiness_level, limiting_barrier,
-    survival, retention, variability, scalability, safety, outcomes, regulatory, created_at";
+const SUMMARY_COLUMNS: &str = summary_columns!();
 
 /// A page of the list and the cursor of the next one.
 pub struct Page {
