@@ -21,8 +21,14 @@ static DICTIONARIES: LazyLock<RwLock<HashMap<String, Arc<Dictionary>>>> = LazyLo
 pub async fn register_current(pool: &PgPool) -> Result<(), PersistenceError> {
     let model = Model::current();
     let version = model.version();
-    let document = serde_json::to_value(model.document())
+    let mut document = serde_json::to_value(model.document())
         .map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+    // The labels are presentation, written from the code's enum documentation rather than the
+    // model data, so they can change within a version; the stored document of a version is the
+    // model alone and never changes.
+    if let Some(fields) = document.as_object_mut() {
+        fields.remove("labels");
+    }
     let dictionary = learn(model, &document);
     sqlx::query(
         "INSERT INTO model_versions (version, document, dictionary) VALUES ($1, $2, $3)
