@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::caller::{Caller, Write};
+use super::evidence_form::{EvidenceForm, EvidenceParameter};
 use super::filters::{FilterParameters, parse_query};
 use super::json_body;
 use super::problem::{ApiError, Problem};
@@ -141,8 +142,14 @@ fn prefers_minimal(request: &HttpRequest) -> bool {
         .is_some_and(|value| value.eq_ignore_ascii_case("minimal"))
 }
 
-/// The 201 of a write: the full record, or the summary when the client prefers `return=minimal`.
-fn created(request: &HttpRequest, stored: StoredAssessment, replayed: bool) -> HttpResponse {
+/// The 201 of a write: the full record (its evidence in `evidence` form), or the summary when the
+/// client prefers `return=minimal`.
+fn created(
+    request: &HttpRequest,
+    stored: StoredAssessment,
+    replayed: bool,
+    evidence: EvidenceForm,
+) -> HttpResponse {
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/v1/assessments/{}", stored.id)));
     if replayed {
@@ -152,7 +159,9 @@ fn created(request: &HttpRequest, stored: StoredAssessment, replayed: bool) -> H
         response.insert_header((PREFERENCE_APPLIED, HeaderValue::from_static("return=minimal")));
         response.json(AssessmentSummary::from(stored.listed))
     } else {
-        response.json(AssessmentRecord::from(stored))
+        let mut record = AssessmentRecord::from(stored);
+        evidence.apply(&mut record.result);
+        response.json(record)
     }
 }
 
@@ -162,6 +171,7 @@ fn created(request: &HttpRequest, stored: StoredAssessment, replayed: bool) -> H
 #[utoipa::path(
     security(("api_key" = ["read"])),
     tag = "assessments",
+    params(EvidenceParameter),
     request_body(content = ScoreRequest, content_type = "application/json", examples(
         ("early_academic_v1" = (summary = "Early academic program (profile version 1, still accepted)", description = "The same program in profile version 1, converted to version 2 before scoring.", value = json!(request_example()))),
         ("early_academic_v2" = (summary = "Early academic program (profile version 2)", description = "The early academic disc reference program (research §11, program A): an investigator-led Phase 1/2, research-grade process.", value = json!(worked_example(EARLY_ACADEMIC)))),
@@ -180,11 +190,16 @@ fn created(request: &HttpRequest, stored: StoredAssessment, replayed: bool) -> H
 pub async fn score(
     _caller: Caller,
     request: HttpRequest,
+    parameters: web::Query<EvidenceParameter>,
     body: web::Bytes,
-) -> Result<web::Json<Assessment>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let (score_request, json) = json_body::parse::<ScoreRequest>(&request, &body)?;
     json_body::reject_arrays_read_as_objects("profile", &json["profile"], &score_request.profile)?;
-    Ok(web::Json(Model::current().assess(&score_request.profile)))
+    let assessment = Model::current().assess(&score_request.profile);
+    Ok(match parameters.form() {
+        EvidenceForm::Full => HttpResponse::Ok().json(assessment),
+        form => HttpResponse::Ok().json(form.write(&assessment)?),
+    })
 }
 
 /// Score a profile and store the assessment
@@ -199,7 +214,8 @@ pub async fn score(
     tag = "assessments",
     params(("Idempotency-Key" = Option<String>, Header, description = "Client-chosen unique key (1-255 printable ASCII characters) that makes retries safe",
             min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$"),
-           ("Prefer" = Option<String>, Header, description = "`return=minimal` (RFC 7240): answer 201 with the summary of the stored assessment (the row a list shows) instead of the full record, and `Preference-Applied: return=minimal`; `return=representation` or no preference: the full record", example = "return=minimal")),
+           ("Prefer" = Option<String>, Header, description = "`return=minimal` (RFC 7240): answer 201 with the summary of the stored assessment (the row a list shows) instead of the full record, and `Preference-Applied: return=minimal`; `return=representation` or no preference: the full record", example = "return=minimal"),
+           EvidenceParameter),
     request_body(content = AssessmentSubmission, content_type = "application/json", examples(
         ("early_academic_v1" = (summary = "Early academic program (profile version 1, still accepted)", description = "The same program in profile version 1, converted to version 2 before scoring.", value = json!(request_example()))),
         ("early_academic_v2" = (summary = "Early academic program (profile version 2)", description = "The early academic disc reference program (research §11, program A): an investigator-led Phase 1/2, research-grade process.", value = json!(worked_example(EARLY_ACADEMIC)))),
@@ -231,6 +247,7 @@ pub async fn score(
 pub async fn create_assessment(
     caller: Caller<Write>,
     request: HttpRequest,
+    parameters: web::Query<EvidenceParameter>,
     body: web::Bytes,
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
@@ -247,8 +264,8 @@ pub async fn create_assessment(
     };
     let idempotency = key.as_deref().map(|key| IdempotencyKey { key, request: &json });
     match store::submit(&pool, &caller.actor(), new, idempotency).await {
-        Ok(Submission::Created(stored)) => Ok(created(&request, stored, false)),
-        Ok(Submission::Replayed(stored)) => Ok(created(&request, stored, true)),
+        Ok(Submission::Created(stored)) => Ok(created(&request, stored, false, parameters.form())),
+        Ok(Submission::Replayed(stored)) => Ok(created(&request, stored, true, parameters.form())),
         Err(SubmissionError::KeyInFlight) => Err(ApiError::IdempotencyKeyInFlight),
         Err(SubmissionError::KeyReused) => Err(ApiError::IdempotencyKeyReused),
         Err(SubmissionError::ReplayTargetDeleted) => Err(ApiError::Conflict(
@@ -285,6 +302,9 @@ pub struct GetParameters {
     /// `full` (default): the profile and the full explained result; `summary`: the row a list
     /// shows (scores and classification), without reading profile or result.
     pub detail: Option<Detail>,
+    /// With `detail=full`: `full` (default) writes every citation in full; `ids` writes each as
+    /// its claim id only, resolved with `GET /v1/model/evidence/{id}`.
+    pub evidence: Option<EvidenceForm>,
 }
 
 /// Get one stored assessment
@@ -310,7 +330,9 @@ pub async fn get_assessment(
 ) -> Result<web::Json<AssessmentView>, ApiError> {
     match parameters.detail.unwrap_or_default() {
         Detail::Full => {
-            Ok(web::Json(AssessmentView::Full(find(&pool, caller.organisation, *id).await?.into())))
+            let mut record = AssessmentRecord::from(find(&pool, caller.organisation, *id).await?);
+            parameters.evidence.unwrap_or_default().apply(&mut record.result);
+            Ok(web::Json(AssessmentView::Full(record)))
         }
         Detail::Summary => {
             let listed =
@@ -363,7 +385,8 @@ pub async fn delete_assessment(
     security(("api_key" = ["write"])),
     tag = "assessments",
     params(("id" = Uuid, Path, description = "Assessment to re-score"),
-           ("Prefer" = Option<String>, Header, description = "`return=minimal` (RFC 7240): answer 201 with the summary of the stored assessment (the row a list shows) instead of the full record, and `Preference-Applied: return=minimal`; `return=representation` or no preference: the full record", example = "return=minimal")),
+           ("Prefer" = Option<String>, Header, description = "`return=minimal` (RFC 7240): answer 201 with the summary of the stored assessment (the row a list shows) instead of the full record, and `Preference-Applied: return=minimal`; `return=representation` or no preference: the full record", example = "return=minimal"),
+           EvidenceParameter),
     responses(
         (status = 201, description = "The new assessment: the full record, or its summary with `Prefer: return=minimal`", body = AssessmentView,
          headers(("Location" = String, description = "URL of the new assessment"),
@@ -379,6 +402,7 @@ pub async fn rescore_assessment(
     caller: Caller<Write>,
     request: HttpRequest,
     id: web::Path<Uuid>,
+    parameters: web::Query<EvidenceParameter>,
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     let original = find(&pool, caller.organisation, *id).await?;
@@ -397,7 +421,7 @@ pub async fn rescore_assessment(
         result: &result,
     };
     let stored = store::insert_rescored(&pool, &caller.actor(), new).await?;
-    Ok(created(&request, stored, false))
+    Ok(created(&request, stored, false, parameters.form()))
 }
 
 /// Compare two assessments
@@ -518,6 +542,9 @@ pub struct ListParameters {
     pub cursor: Option<String>,
     /// `summary` (default) or `full` (adds profile and result; much larger, at most 50 rows a page).
     pub view: Option<View>,
+    /// With `view=full`: `full` (default) writes every citation in full; `ids` writes each as its
+    /// claim id only, resolved with `GET /v1/model/evidence/{id}`.
+    pub evidence: Option<EvidenceForm>,
 }
 
 /// The seven barrier scores, 0-100. A score is null when nothing is known about the barrier
@@ -685,10 +712,20 @@ pub async fn list_assessments(
     pool: web::Data<PgPool>,
 ) -> Result<web::Json<AssessmentPage>, ApiError> {
     let (filters, parameters) = parse_query::<ListParameters>(&request)?;
+    let evidence = parameters.evidence.unwrap_or_default();
     let request = parameters.into_request(filters.into_filters()?)?;
     let page = store::list(&pool, caller.organisation, &request).await?;
     Ok(web::Json(AssessmentPage {
-        items: page.rows.into_iter().map(AssessmentSummary::from).collect(),
+        items: page
+            .rows
+            .into_iter()
+            .map(|mut row| {
+                if let Some(result) = &mut row.result {
+                    evidence.apply(result);
+                }
+                AssessmentSummary::from(row)
+            })
+            .collect(),
         next_cursor: page.next.map(|cursor| cursor.encode()),
     }))
 }

@@ -125,7 +125,7 @@ fn time_bound(name: &str, value: Option<DateTime<Utc>>) -> Result<Option<DateTim
 
 /// PostgreSQL cannot hold NUL in text, so a NUL in a text filter could never match and would fail
 /// in the database; it is refused here, naming the parameter.
-fn text_filter(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+pub(super) fn text_filter(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
     match value {
         Some(text) if text.contains('\0') => {
             Err(invalid(name, "text must not contain NUL characters (%00, \\u0000)"))

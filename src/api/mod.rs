@@ -8,6 +8,7 @@ pub mod charts;
 pub mod content_coding;
 pub mod deadline;
 mod duplicate_keys;
+pub mod evidence_form;
 pub mod exports;
 pub mod filters;
 pub mod health;

@@ -84,3 +84,21 @@ fn learn(model: &Model, document: &serde_json::Value) -> Dictionary {
         .collect();
     Dictionary::learn(&samples, document)
 }
+
+/// A claim of the evidence registry of a stored model version, as that version served it: `None`
+/// when no such version is stored, `Some(None)` when the version has no such claim.
+pub async fn evidence_claim(
+    pool: &PgPool,
+    version: &str,
+    claim_id: &str,
+) -> Result<Option<Option<serde_json::Value>>, PersistenceError> {
+    let claim: Option<(Option<serde_json::Value>,)> = sqlx::query_as(
+        "SELECT (SELECT claim FROM jsonb_array_elements(document -> 'evidence') claim WHERE claim ->> 'id' = $2)
+         FROM model_versions WHERE version = $1",
+    )
+    .bind(version)
+    .bind(claim_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(claim.map(|(claim,)| claim))
+}

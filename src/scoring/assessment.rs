@@ -79,6 +79,18 @@ pub struct EvidenceCitation {
     pub role: EvidenceRole,
 }
 
+/// One item of an evidence list as the API writes it: the citation in full, or only its claim id
+/// when the request asks for `evidence=ids`. Only the OpenAPI document uses this type: the model
+/// writes citations in full.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum EvidenceItem {
+    Citation(EvidenceCitation),
+    /// The claim id alone (`evidence=ids`).
+    #[schema(example = "RT-01")]
+    ClaimId(String),
+}
+
 /// The indication profile an assessment used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IndicationProfileUsed {
@@ -164,7 +176,7 @@ pub struct FactorAssessment {
     /// Points earned; the points of all lines of a barrier add up to its score.
     pub points: f64,
     /// Evidence.
-    #[schema(value_type = Vec<EvidenceCitation>)]
+    #[schema(value_type = Vec<EvidenceItem>)]
     pub evidence: Shared<EvidenceCitation>,
     /// Why the factor matters.
     #[schema(value_type = String)]
@@ -202,7 +214,7 @@ pub struct CapApplied {
     #[schema(value_type = String)]
     pub reason: Text,
     /// Evidence.
-    #[schema(value_type = Vec<EvidenceCitation>)]
+    #[schema(value_type = Vec<EvidenceItem>)]
     pub evidence: Shared<EvidenceCitation>,
     /// Supported only by claims no outside source confirms (`seed_asserted` or `unverifiable`),
     /// as for factors. Results stored before the flag existed read back with it `false`.
@@ -221,7 +233,7 @@ pub struct BonusApplied {
     #[schema(value_type = String)]
     pub reason: Text,
     /// Evidence.
-    #[schema(value_type = Vec<EvidenceCitation>)]
+    #[schema(value_type = Vec<EvidenceItem>)]
     pub evidence: Shared<EvidenceCitation>,
     /// Supported only by claims no outside source confirms (`seed_asserted` or `unverifiable`),
     /// as for factors. Results stored before the flag existed read back with it `false`.
@@ -304,7 +316,7 @@ pub struct Mitigation {
     #[schema(value_type = Option<String>)]
     pub tradeoff: Option<Text>,
     /// Evidence.
-    #[schema(value_type = Vec<EvidenceCitation>)]
+    #[schema(value_type = Vec<EvidenceItem>)]
     pub evidence: Shared<EvidenceCitation>,
     /// Supported only by claims no outside source confirms (`seed_asserted` or `unverifiable`),
     /// as for factors. Results stored before the flag existed read back with it `false`.
@@ -326,7 +338,7 @@ pub struct Warning {
     #[schema(value_type = Vec<String>)]
     pub fields: Vec<Text>,
     /// Evidence.
-    #[schema(value_type = Vec<EvidenceCitation>)]
+    #[schema(value_type = Vec<EvidenceItem>)]
     pub evidence: Shared<EvidenceCitation>,
     /// Supported only by claims no outside source confirms (`seed_asserted` or `unverifiable`),
     /// as for factors. Results stored before the flag existed read back with it `false`.

@@ -41,8 +41,8 @@ use std::sync::LazyLock;
 
 pub use assessment::{
     Assessment, Band, BarrierAssessment, BarrierChange, BonusApplied, CapApplied, ChecklistItemStatus,
-    EvidenceCitation, FactorAssessment, FactorState, IndicationProfileUsed, ItemState, Mitigation, Modifier,
-    Overall, Warning,
+    EvidenceCitation, EvidenceItem, FactorAssessment, FactorState, IndicationProfileUsed, ItemState,
+    Mitigation, Modifier, Overall, Warning,
 };
 pub use document::{
     BarrierDefinition, BarrierWeights, BonusCode, BonusDefinition, CapCode, CapDefinition, ChangelogEntry,

@@ -543,7 +543,7 @@ pub struct RoadmapItem {
     /// The catalogue mitigation that closes it, if any.
     pub mitigation: Option<GateMitigation>,
     /// Evidence.
-    #[schema(value_type = Vec<EvidenceCitation>)]
+    #[schema(value_type = Vec<super::assessment::EvidenceItem>)]
     pub evidence: Shared<EvidenceCitation>,
 }
 
@@ -564,7 +564,7 @@ pub struct RegressionApplied {
     #[schema(value_type = Vec<String>)]
     pub fields: Vec<Text>,
     /// Evidence.
-    #[schema(value_type = Vec<EvidenceCitation>)]
+    #[schema(value_type = Vec<super::assessment::EvidenceItem>)]
     pub evidence: Shared<EvidenceCitation>,
 }
 

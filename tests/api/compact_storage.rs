@@ -232,3 +232,113 @@ async fn a_full_view_page_holds_at_most_50_rows_and_its_cursor_continues() {
     let summary: Value = app.get("/v1/assessments?limit=500").await.json().await.unwrap();
     assert_eq!(summary["items"].as_array().unwrap().len(), 60, "the summary view is not capped");
 }
+
+/// Every `evidence` list of a result, in document order.
+fn evidence_lists(value: &Value, lists: &mut Vec<Vec<Value>>) {
+    match value {
+        Value::Object(fields) => {
+            for (field, member) in fields {
+                match (field.as_str(), member) {
+                    ("evidence", Value::Array(items)) => lists.push(items.clone()),
+                    _ => evidence_lists(member, lists),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| evidence_lists(item, lists)),
+        _ => {}
+    }
+}
+
+/// The claim ids of every evidence list of a result written with full citations.
+fn cited_claim_ids(result: &Value) -> Vec<Vec<Value>> {
+    let mut lists = Vec::new();
+    evidence_lists(result, &mut lists);
+    lists.into_iter().map(|list| list.iter().map(|citation| citation["claim_id"].clone()).collect()).collect()
+}
+
+fn without_evidence(result: &Value) -> Value {
+    let mut copy = result.clone();
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(fields) => {
+                fields.remove("evidence");
+                fields.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut copy);
+    copy
+}
+
+#[tokio::test]
+async fn evidence_as_ids_names_the_same_claims_in_a_fraction_of_the_bytes() {
+    let app = spawn_app().await;
+    let body = json!({"profile": reference_profile("disc_early_academic")});
+    let full_text = app.post_json("/v1/score", &body).await.text().await.unwrap();
+    let ids_response = app.post_json("/v1/score?evidence=ids", &body).await;
+    assert_eq!(ids_response.status(), 200);
+    let ids_text = ids_response.text().await.unwrap();
+    let (full, ids): (Value, Value) =
+        (serde_json::from_str(&full_text).unwrap(), serde_json::from_str(&ids_text).unwrap());
+
+    let mut id_lists = Vec::new();
+    evidence_lists(&ids, &mut id_lists);
+    assert_eq!(id_lists, cited_claim_ids(&full), "the same claims, in the same places");
+    assert!(id_lists.iter().flatten().all(Value::is_string));
+    assert_eq!(without_evidence(&ids), without_evidence(&full), "nothing else changes");
+    assert!(
+        ids_text.len() * 10 < full_text.len() * 8,
+        "{} bytes against {}",
+        ids_text.len(),
+        full_text.len()
+    );
+
+    // Stored, read and listed: the same form on request, the full form by default.
+    let created: Value = app.post_json("/v1/assessments?evidence=ids", &body).await.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(without_evidence(&created["result"]), without_evidence(&full));
+    let mut created_lists = Vec::new();
+    evidence_lists(&created["result"], &mut created_lists);
+    assert_eq!(created_lists, id_lists);
+    let read: Value = app.get(&format!("/v1/assessments/{id}?evidence=ids")).await.json().await.unwrap();
+    assert_eq!(read["result"], created["result"]);
+    let listed: Value = app.get("/v1/assessments?view=full&evidence=ids").await.json().await.unwrap();
+    assert_eq!(listed["items"][0]["result"], created["result"]);
+    let default: Value = app.get(&format!("/v1/assessments/{id}")).await.json().await.unwrap();
+    assert_eq!(cited_claim_ids(&default["result"]), id_lists);
+
+    assert_problem(app.post_json("/v1/score?evidence=titles", &body).await, 400).await;
+}
+
+#[tokio::test]
+async fn a_claim_resolves_in_the_registry_of_the_model_version_named() {
+    let app = spawn_app().await;
+    let model: Value = app.get("/v1/model").await.json().await.unwrap();
+    let version = model["version"].as_str().unwrap();
+    let claim = model["evidence"][0]["id"].as_str().unwrap();
+
+    let stored: Value =
+        app.get(&format!("/v1/model/evidence/{claim}?model_version={version}")).await.json().await.unwrap();
+    let current: Value = app.get(&format!("/v1/model/evidence/{claim}")).await.json().await.unwrap();
+    assert_eq!(stored, current);
+    assert_eq!(stored, model["evidence"][0]);
+
+    // An older version's registry is read from its stored document.
+    sqlx::query(
+        "INSERT INTO model_versions (version, document, dictionary)
+         VALUES ('0.9.0', jsonb_build_object('evidence', jsonb_build_array(jsonb_build_object('id', 'OLD-1', 'claim', 'then'))), '{}')",
+    )
+    .execute(&mut app.database().await)
+    .await
+    .unwrap();
+    let old: Value = app.get("/v1/model/evidence/OLD-1?model_version=0.9.0").await.json().await.unwrap();
+    assert_eq!(old, json!({"id": "OLD-1", "claim": "then"}));
+    let missing =
+        assert_problem(app.get(&format!("/v1/model/evidence/{claim}?model_version=0.9.0")).await, 404).await;
+    assert!(missing["detail"].as_str().unwrap().contains("0.9.0"), "{missing}");
+    let unknown = assert_problem(app.get("/v1/model/evidence/OLD-1?model_version=0.0.1").await, 404).await;
+    assert!(unknown["detail"].as_str().unwrap().contains("no model version 0.0.1"), "{unknown}");
+    assert_problem(app.get("/v1/model/evidence/OLD-1?model_version=%00").await, 400).await;
+}

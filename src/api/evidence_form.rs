@@ -1,0 +1,107 @@
+//! How a response writes the evidence of a result: each citation in full (the default), or only
+//! its claim id. A result cites the same few dozen claims hundreds of times, with the same citation
+//! text and verification status each time; a client that keeps the evidence registry
+//! (`GET /v1/model/evidence`) or resolves a claim when it needs one
+//! (`GET /v1/model/evidence/{id}`) can ask for the ids alone and receive a much smaller result.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::problem::ApiError;
+
+/// How the evidence lists of a result are written.
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceForm {
+    /// Each citation in full: claim id, citation, verification status and role (the default).
+    #[default]
+    Full,
+    /// Each citation as its claim id only (a string). The citation and verification status are in
+    /// the evidence registry of the result's model version; the role of each claim is in the
+    /// model document, on the factor, gate or mitigation that cites it.
+    Ids,
+}
+
+/// The `evidence` query parameter of the endpoints that answer with a result.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceParameter {
+    /// `full` (default): every citation in full; `ids`: each citation as its claim id only, to be
+    /// resolved with `GET /v1/model/evidence/{id}` (much smaller responses).
+    pub evidence: Option<EvidenceForm>,
+}
+
+impl EvidenceParameter {
+    pub fn form(&self) -> EvidenceForm {
+        self.evidence.unwrap_or_default()
+    }
+}
+
+/// The field of every evidence list of a result (factor lines, mitigations, warnings, gates...).
+const EVIDENCE_LIST: &str = "evidence";
+
+impl EvidenceForm {
+    /// Writes a result (as the API returns it) in this form.
+    pub fn apply(self, result: &mut Value) {
+        if self == Self::Ids {
+            replace_citations_by_ids(result);
+        }
+    }
+
+    /// A typed result as JSON in this form.
+    pub fn write<T: Serialize>(self, result: &T) -> Result<Value, ApiError> {
+        let mut value = serde_json::to_value(result).map_err(|error| ApiError::Internal(Box::new(error)))?;
+        self.apply(&mut value);
+        Ok(value)
+    }
+}
+
+fn replace_citations_by_ids(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            for (field, member) in object.iter_mut() {
+                if let (EVIDENCE_LIST, Value::Array(items)) = (field.as_str(), &mut *member) {
+                    for item in items.iter_mut() {
+                        if let Some(Value::String(claim_id)) = item.get_mut("claim_id").map(Value::take) {
+                            *item = Value::String(claim_id);
+                        }
+                    }
+                } else {
+                    replace_citations_by_ids(member);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(replace_citations_by_ids),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoring::{Model, Profile};
+
+    #[test]
+    fn every_citation_of_a_result_becomes_its_claim_id() {
+        let result = Model::current().assess(&Profile::default());
+        let full = EvidenceForm::Full.write(&result).unwrap();
+        let ids = EvidenceForm::Ids.write(&result).unwrap();
+        let text = ids.to_string();
+        assert!(!text.contains("\"verification_status\""), "a citation was left in full");
+        let (ids_bytes, full_bytes) = (text.len(), full.to_string().len());
+        assert!(ids_bytes * 10 < full_bytes * 8, "{ids_bytes} of {full_bytes} bytes");
+        let first_line = &ids["barriers"][0]["factors"][0];
+        let claim_ids: Vec<&str> =
+            first_line["evidence"].as_array().unwrap().iter().map(|id| id.as_str().unwrap()).collect();
+        let cited: Vec<&str> = full["barriers"][0]["factors"][0]["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|citation| citation["claim_id"].as_str().unwrap())
+            .collect();
+        assert!(!cited.is_empty());
+        assert_eq!(claim_ids, cited);
+    }
+}
