@@ -7,6 +7,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa_actix_web::AppExt;
 
 use super::assessments::{Detail, Order, SortBy, View};
+use super::evidence_form::EvidenceForm;
 use super::stats::{AssessmentSelection, GroupBy, TimeInterval};
 
 /// Top-level metadata of the API; paths and schemas are collected from the registered handlers.
@@ -21,7 +22,7 @@ assessment for comparison, trend tracking and dashboards. Errors are RFC 9457 pr
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     // Query-parameter enums are referenced by `IntoParams` but not collected from it.
-    components(schemas(SortBy, Order, View, Detail, AssessmentSelection, GroupBy, TimeInterval)),
+    components(schemas(SortBy, Order, View, Detail, EvidenceForm, AssessmentSelection, GroupBy, TimeInterval)),
     tags(
         (name = "assessments", description = "Score program profiles, store, list, compare and re-score assessments"),
         (name = "programs", description = "Programs and their assessment histories"),
@@ -126,22 +127,24 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     spec
 }
 
-/// Responses whose shape the request chooses (`detail=summary`, `Prefer: return=minimal`) carry no
-/// property that tells the shapes apart, so they are an `anyOf` of the named shapes: a `oneOf`
-/// without a discriminator makes client generators try every variant in turn.
+/// Shapes the request chooses (`detail=summary`, `Prefer: return=minimal`, `evidence=ids`) carry
+/// no property that tells them apart, so they are an `anyOf` of the shapes: a `oneOf` without a
+/// discriminator makes client generators try every variant in turn.
 fn document_request_chosen_views(spec: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::schema::{AnyOfBuilder, Schema};
 
     let Some(components) = spec.components.as_mut() else { return };
-    let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get("AssessmentView") else { return };
-    let any_of = one_of
-        .items
-        .iter()
-        .cloned()
-        .fold(AnyOfBuilder::new(), AnyOfBuilder::item)
-        .description(one_of.description.clone())
-        .build();
-    components.schemas.insert("AssessmentView".to_owned(), RefOr::T(Schema::AnyOf(any_of)));
+    for name in ["AssessmentView", "EvidenceItem"] {
+        let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get(name) else { continue };
+        let any_of = one_of
+            .items
+            .iter()
+            .cloned()
+            .fold(AnyOfBuilder::new(), AnyOfBuilder::item)
+            .description(one_of.description.clone())
+            .build();
+        components.schemas.insert(name.to_owned(), RefOr::T(Schema::AnyOf(any_of)));
+    }
 }
 
 /// Adds each value's label to the description of the labelled enums, as `GET /v1/model` gives

@@ -6,7 +6,8 @@ use sqlx::{Connection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::access::{self, AuditAction};
-use super::model_versions::dictionary_of;
+use super::model_versions::{dictionary_of, packing_of};
+use super::packing::PackedDocument;
 use super::{Actor, OrganisationId, PersistenceError, with_connection};
 use crate::scoring::{Assessment, Barrier, Profile};
 
@@ -107,53 +108,64 @@ macro_rules! summary_columns {
 }
 
 /// The columns of a stored assessment: its list row with profile and result.
-const STORED_COLUMNS: &str = concat!(summary_columns!(), ", profile, result, result_compact");
+const STORED_COLUMNS: &str = concat!(summary_columns!(), ", profile, result, result_compact, packed");
 
 impl StoredAssessment {
     async fn hydrate(
         mut listed: AssessmentRow,
         connection: &mut sqlx::PgConnection,
     ) -> Result<Self, PersistenceError> {
-        let result = full_result(
-            connection,
-            &listed.model_version,
-            listed.result.take(),
-            listed.result_compact.take(),
-        )
-        .await?
-        .unwrap_or_default();
+        open_stored_form(connection, &mut listed).await?;
         Ok(Self {
             id: listed.id,
             program_id: listed.program_id,
             rescored_from: listed.rescored_from,
             model_version: listed.model_version.clone(),
             profile: listed.profile.take().unwrap_or_default(),
-            result,
+            result: listed.result.take().unwrap_or_default(),
             created_at: listed.created_at,
             listed,
         })
     }
 }
 
-/// The full result of a row: stored whole, or hydrated from its compact form with the dictionary
-/// of the model version that produced it; `None` when neither was selected.
-async fn full_result(
+/// Sets a row's `profile` and full `result` from whichever form it was stored in: packed, or the
+/// profile with the result whole or compact. The packed and compact forms are read with the
+/// dictionaries of the model version that produced the row. A row selected without its documents
+/// is left as it is.
+async fn open_stored_form(
     connection: &mut sqlx::PgConnection,
-    model_version: &str,
-    whole: Option<serde_json::Value>,
-    compact: Option<serde_json::Value>,
-) -> Result<Option<serde_json::Value>, PersistenceError> {
-    let compact = match (whole, compact) {
-        (Some(whole), _) => return Ok(Some(whole)),
-        (None, None) => return Ok(None),
-        (None, Some(compact)) => compact,
+    row: &mut AssessmentRow,
+) -> Result<(), PersistenceError> {
+    let encoding =
+        |error: &dyn std::fmt::Display| PersistenceError::Encoding(format!("assessment {}: {error}", row.id));
+    let compact = if let Some(packed) = row.packed.take() {
+        let packing = packing_of(connection, &row.model_version).await?.ok_or_else(|| {
+            encoding(&format!("no packing dictionary of model version {}", row.model_version))
+        })?;
+        let document = packing.unpack(&packed).map_err(|error| encoding(&error))?;
+        row.profile = Some(document.profile);
+        match (document.whole, document.compact) {
+            (Some(whole), _) => {
+                row.result = Some(whole);
+                return Ok(());
+            }
+            (None, compact) => compact,
+        }
+    } else {
+        match (&row.result, row.result_compact.take()) {
+            (Some(_), _) | (None, None) => return Ok(()),
+            (None, compact) => compact,
+        }
     };
-    let dictionary = dictionary_of(connection, model_version).await?.ok_or_else(|| {
-        PersistenceError::Encoding(format!(
-            "no dictionary of model version {model_version} for a compact result"
-        ))
-    })?;
-    dictionary.hydrate(&compact).map(Some).map_err(|error| PersistenceError::Encoding(error.to_string()))
+    let Some(compact) = compact else {
+        return Err(encoding(&"a packed document without a result"));
+    };
+    let dictionary = dictionary_of(connection, &row.model_version)
+        .await?
+        .ok_or_else(|| encoding(&format!("no dictionary of model version {}", row.model_version)))?;
+    row.result = Some(dictionary.hydrate(&compact).map_err(|error| encoding(&error))?);
+    Ok(())
 }
 
 /// Stores an assessment in one transaction; with an idempotency key, a retry of the same request
@@ -247,11 +259,24 @@ async fn insert(
     let result_json =
         serde_json::to_value(result).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
     // Compact against the stored dictionary of the result's version; whole when there is none or
-    // the result would not read back the same.
+    // the result would not read back the same. Then packed with the profile, when the version has
+    // a packing dictionary.
     let compact = dictionary_of(connection, &result.model_version)
         .await?
         .and_then(|dictionary| dictionary.compact(&result_json));
-    let whole = compact.is_none().then_some(&result_json);
+    let (profile, whole, compact, packed) = match packing_of(connection, &result.model_version).await? {
+        Some(packing) => {
+            let document = PackedDocument {
+                profile: assessment.profile_json.clone(),
+                whole: compact.is_none().then(|| result_json.clone()),
+                compact,
+            };
+            let packed =
+                packing.pack(&document).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+            (None, None, None, Some(packed))
+        }
+        None => (Some(assessment.profile_json), compact.is_none().then_some(&result_json), compact, None),
+    };
     // NULL for a barrier with nothing known: no score, rather than a 0 that every list, export and
     // statistic would read as the worst score.
     let score = |barrier: Barrier| {
@@ -260,8 +285,9 @@ async fn insert(
     let query = "WITH inserted AS (
            INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
              result_compact, indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
-             survival, retention, variability, scalability, safety, outcomes, regulatory)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+             survival, retention, variability, scalability, safety, outcomes, regulatory, packed)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+             $28)
            RETURNING id, created_at),
          audit AS (
            INSERT INTO audit_events (id, organisation_id, key_id, action, resource_type, resource_id, request_id)
@@ -279,7 +305,7 @@ async fn insert(
             .bind(assessment.program_id)
             .bind(assessment.rescored_from)
             .bind(&result.model_version)
-            .bind(assessment.profile_json)
+            .bind(profile)
             .bind(whole)
             .bind(&compact)
             .bind(summary.indication)
@@ -301,6 +327,7 @@ async fn insert(
             .bind(action.as_str())
             .bind(action.resource_type())
             .bind(actor.request_id.as_deref())
+            .bind(&packed)
             .fetch_one(&mut *connection)
             .await?;
     if let Some(program_id) = assessment.program_id {
@@ -331,6 +358,7 @@ async fn insert(
         profile: None,
         result: None,
         result_compact: None,
+        packed: None,
     };
     Ok(StoredAssessment {
         id,
@@ -697,6 +725,9 @@ pub struct AssessmentRow {
     /// The compact form of `result` as stored, until the list hydrates it.
     #[sqlx(default)]
     result_compact: Option<serde_json::Value>,
+    /// The packed profile and result as stored, until the list unpacks them.
+    #[sqlx(default)]
+    packed: Option<Vec<u8>>,
 }
 
 impl AssessmentRow {
@@ -741,9 +772,9 @@ pub async fn list(
     request: &ListRequest,
 ) -> Result<Page, PersistenceError> {
     let extra = if request.full {
-        ", profile, result, result_compact"
+        ", profile, result, result_compact, packed"
     } else {
-        ", NULL::jsonb AS profile, NULL::jsonb AS result, NULL::jsonb AS result_compact"
+        ", NULL::jsonb AS profile, NULL::jsonb AS result, NULL::jsonb AS result_compact, NULL::bytea AS packed"
     };
     let select = format!("SELECT {SUMMARY_COLUMNS}{extra} FROM assessments WHERE organisation_id = ");
     let column = request.sort.column();
@@ -806,9 +837,7 @@ pub async fn list(
     let mut rows: Vec<AssessmentRow> = with_connection(pool, async |connection| {
         let mut rows: Vec<AssessmentRow> = query.build_query_as().fetch_all(&mut *connection).await?;
         for row in &mut rows {
-            row.result =
-                full_result(connection, &row.model_version, row.result.take(), row.result_compact.take())
-                    .await?;
+            open_stored_form(connection, row).await?;
         }
         Ok::<_, PersistenceError>(rows)
     })

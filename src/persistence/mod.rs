@@ -7,6 +7,7 @@ pub mod access;
 pub mod assessments;
 pub mod charts;
 pub mod model_versions;
+pub mod packing;
 pub mod programs;
 pub mod result_codec;
 pub mod score_counts;

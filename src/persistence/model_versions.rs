@@ -7,12 +7,16 @@ use std::sync::{Arc, LazyLock, RwLock};
 use sqlx::PgPool;
 
 use super::PersistenceError;
+use super::packing::{PackedDocument, Packing};
 use super::result_codec::Dictionary;
-use crate::scoring::{Model, Profile, reference_programs};
+use crate::scoring::{Model, Profile, REFERENCE_PROGRAMS, parse_profile, reference_programs};
 
 /// Dictionaries already read, by model version. A stored dictionary never changes, so a version's
 /// entry stays right for as long as the process runs.
 static DICTIONARIES: LazyLock<RwLock<HashMap<String, Arc<Dictionary>>>> = LazyLock::new(Default::default);
+
+/// Packing dictionaries already read and prepared, by model version; immutable like the above.
+static PACKINGS: LazyLock<RwLock<HashMap<String, Arc<Packing>>>> = LazyLock::new(Default::default);
 
 /// Stores the current model version's document and dictionary unless the version is stored
 /// already, and reads back the stored dictionary, which the writers compact against: an earlier
@@ -40,8 +44,61 @@ pub async fn register_current(pool: &PgPool) -> Result<(), PersistenceError> {
     .execute(pool)
     .await?;
     let mut connection = pool.acquire().await.map_err(PersistenceError::Unavailable)?;
-    dictionary_of(&mut connection, version).await?;
+    let dictionary = dictionary_of(&mut connection, version)
+        .await?
+        .ok_or_else(|| PersistenceError::Encoding(format!("model version {version} was not stored")))?;
+    let packing = Packing::dictionary_of(&packing_samples(model, &dictionary))
+        .map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+    sqlx::query(
+        "INSERT INTO packing_dictionaries (model_version, dictionary) VALUES ($1, $2)
+         ON CONFLICT (model_version) DO NOTHING",
+    )
+    .bind(version)
+    .bind(packing)
+    .execute(&mut *connection)
+    .await?;
+    packing_of(&mut connection, version).await?;
     Ok(())
+}
+
+/// The prepared packing dictionary of a model version; `None` when the version has none (its rows
+/// are stored unpacked).
+pub(super) async fn packing_of(
+    connection: &mut sqlx::PgConnection,
+    version: &str,
+) -> Result<Option<Arc<Packing>>, PersistenceError> {
+    if let Some(packing) = PACKINGS.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(version) {
+        return Ok(Some(packing.clone()));
+    }
+    let stored: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT dictionary FROM packing_dictionaries WHERE model_version = $1")
+            .bind(version)
+            .fetch_optional(connection)
+            .await?;
+    let Some(stored) = stored else {
+        return Ok(None);
+    };
+    let packing = Arc::new(Packing::new(&stored));
+    PACKINGS
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(version.to_owned(), packing.clone());
+    Ok(Some(packing))
+}
+
+/// What the packing dictionary of a model is made of: each reference program's profile as written
+/// and its result compacted against the version's stored dictionary, packed as rows pack them.
+fn packing_samples(model: &Model, dictionary: &Dictionary) -> Vec<PackedDocument> {
+    REFERENCE_PROGRAMS
+        .iter()
+        .filter_map(|(_, json)| {
+            let profile = serde_json::from_str(json).ok()?;
+            let result = serde_json::to_value(model.assess(&parse_profile(json.as_bytes()).ok()?)).ok()?;
+            let compact = dictionary.compact(&result);
+            let whole = compact.is_none().then_some(result);
+            Some(PackedDocument { profile, compact, whole })
+        })
+        .collect()
 }
 
 /// The dictionary of a model version; `None` when the version has none (its results are all

@@ -1,8 +1,11 @@
-//! Issue 16: results stored compact against their model version's dictionary read back
-//! byte-identical to the whole form; response shaping with `Prefer` and `detail`.
+//! Issue 16: results stored packed (compact against their model version's dictionary, then zstd
+//! with the profile) read back byte-identical to the forms stored before; response shaping with
+//! `Prefer`, `detail` and `evidence`.
 
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+use msc_readiness::persistence::packing::Packing;
 
 use crate::helpers::{TestApp, assert_problem, reference_profile, spawn_app};
 
@@ -19,15 +22,31 @@ async fn get_body(app: &TestApp, id: &str) -> String {
     response.text().await.unwrap()
 }
 
-/// Copies a stored assessment under a new id the way the service wrote rows before issue 16: the
-/// whole result in `result`, no compact form.
-async fn store_whole_copy(app: &TestApp, id: &str, model_version: &str, result: &Value) -> Uuid {
+/// How rows were stored before the packed form: the result whole (before issue 16), or compact
+/// against the model version's dictionary (between migrations 0006 and 0009); the profile as jsonb.
+enum EarlierForm<'a> {
+    Whole(&'a Value),
+    Compact(&'a Value),
+}
+
+/// Copies a stored assessment under a new id, stored in an earlier form.
+async fn store_copy(
+    app: &TestApp,
+    id: &str,
+    model_version: &str,
+    profile: &Value,
+    form: EarlierForm<'_>,
+) -> Uuid {
     let copy = Uuid::now_v7();
+    let (whole, compact) = match form {
+        EarlierForm::Whole(result) => (Some(result), None),
+        EarlierForm::Compact(compact) => (None, Some(compact)),
+    };
     sqlx::query(
-        "INSERT INTO assessments (id, organisation_id, model_version, profile, result, indication, stage,
-           tissue_source, route, overall_index, readiness_level, limiting_barrier, survival, retention, variability,
-           scalability, safety, outcomes, regulatory)
-         SELECT $1, organisation_id, $3, profile, $4, indication, stage, tissue_source, route, overall_index,
+        "INSERT INTO assessments (id, organisation_id, model_version, profile, result, result_compact, indication,
+           stage, tissue_source, route, overall_index, readiness_level, limiting_barrier, survival, retention,
+           variability, scalability, safety, outcomes, regulatory)
+         SELECT $1, organisation_id, $3, $4, $5, $6, indication, stage, tissue_source, route, overall_index,
            readiness_level, limiting_barrier, survival, retention, variability, scalability, safety, outcomes,
            regulatory
          FROM assessments WHERE id = $2",
@@ -35,15 +54,17 @@ async fn store_whole_copy(app: &TestApp, id: &str, model_version: &str, result: 
     .bind(copy)
     .bind(Uuid::parse_str(id).unwrap())
     .bind(model_version)
-    .bind(result)
+    .bind(profile)
+    .bind(whole)
+    .bind(compact)
     .execute(&mut app.database().await)
     .await
-    .expect("whole copy stored");
+    .expect("copy stored");
     copy
 }
 
 #[tokio::test]
-async fn compact_results_read_back_byte_identical_to_the_whole_form_stored_before() {
+async fn packed_results_read_back_byte_identical_to_the_forms_stored_before() {
     let app = spawn_app().await;
     for program in
         ["disc_early_academic", "disc_mature_allogeneic", "gvhd_approved_pediatric", "als_failed_pivotal"]
@@ -55,27 +76,40 @@ async fn compact_results_read_back_byte_identical_to_the_whole_form_stored_befor
         let record: Value = serde_json::from_str(&created).unwrap();
         let id = record["id"].as_str().unwrap();
 
-        let (whole, compact, whole_size): (bool, bool, i64) = sqlx::query_as(
-            "SELECT result IS NOT NULL, result_compact IS NOT NULL, octet_length(result_compact::text)::bigint
+        let (unpacked_columns, packed, dictionary): (bool, Vec<u8>, Vec<u8>) = sqlx::query_as(
+            "SELECT profile IS NOT NULL OR result IS NOT NULL OR result_compact IS NOT NULL, packed,
+               (SELECT dictionary FROM packing_dictionaries WHERE model_version = assessments.model_version)
              FROM assessments WHERE id = $1",
         )
         .bind(Uuid::parse_str(id).unwrap())
         .fetch_one(&mut app.database().await)
         .await
         .unwrap();
-        assert!(!whole && compact, "{program}: stored compact");
-        let full_size = i64::try_from(result_bytes(&created).len()).unwrap();
-        assert!(whole_size * 4 < full_size, "{program}: compact {whole_size} B of {full_size} B");
+        assert!(!unpacked_columns, "{program}: stored packed only");
+        let full_size = result_bytes(&created).len() + record["profile"].to_string().len();
+        assert!(packed.len() * 10 < full_size, "{program}: packed {} B of {full_size} B", packed.len());
+        let document =
+            Packing::new(&dictionary).unpack(&packed).expect("unpacks with its version's dictionary");
+        assert_eq!(document.profile, record["profile"], "{program}: the profile as received");
+        let compact = document.compact.expect("the result packed compact");
 
-        // The same result stored whole, as rows written before the change are, under the same
-        // version and under a version this database has no dictionary for.
+        // The same assessment stored in each earlier form reads back the same bytes: whole under
+        // the same version and under a version this database has no dictionary for, and compact.
         let version = record["model_version"].as_str().unwrap();
-        for stored_as in [version, "0.9.0"] {
-            let copy = store_whole_copy(&app, id, stored_as, &record["result"]).await;
-            let whole_body = get_body(&app, &copy.to_string()).await;
-            let compact_body = get_body(&app, id).await;
-            assert_eq!(result_bytes(&compact_body), result_bytes(&whole_body), "{program} under {stored_as}");
-            assert_eq!(compact_body, created, "{program}: GET reads back the 201's bytes");
+        for (stored_as, form) in [
+            (version, EarlierForm::Whole(&record["result"])),
+            ("0.9.0", EarlierForm::Whole(&record["result"])),
+            (version, EarlierForm::Compact(&compact)),
+        ] {
+            let copy = store_copy(&app, id, stored_as, &record["profile"], form).await;
+            let earlier_body = get_body(&app, &copy.to_string()).await;
+            let packed_body = get_body(&app, id).await;
+            assert_eq!(
+                result_bytes(&packed_body),
+                result_bytes(&earlier_body),
+                "{program} under {stored_as}"
+            );
+            assert_eq!(packed_body, created, "{program}: GET reads back the 201's bytes");
         }
     }
 }
@@ -108,7 +142,12 @@ async fn the_model_version_is_stored_once_and_cannot_be_changed() {
     assert_eq!(count, 1);
     assert_eq!(document, model);
 
-    for change in ["UPDATE model_versions SET dictionary = '{}'", "DELETE FROM model_versions"] {
+    for change in [
+        "UPDATE model_versions SET dictionary = '{}'",
+        "DELETE FROM model_versions",
+        "UPDATE packing_dictionaries SET dictionary = ''",
+        "DELETE FROM packing_dictionaries",
+    ] {
         let refused = sqlx::query(change).execute(&mut database).await;
         assert!(refused.is_err(), "{change} must be refused");
     }
