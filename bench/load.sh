@@ -46,9 +46,10 @@ start() {
   local name=$1 binary=$2
   local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   base="http://127.0.0.1:$port"
-  # Rate limiting off: the benchmark measures the service, not the limiter.
+  # Rate limiting off (per key and per organisation): the benchmark measures the service, not the
+  # limiter. Binaries older than the organisation limit ignore its setting.
   EMBEDDED_DB_DIR="$scratch/$name-pg" PORT=$port LOG_LEVEL=warn DATABASE_POOL_SIZE=${POOL:-8} RATE_LIMIT_PER_SECOND=0 \
-    "$binary" >"$scratch/$name.log" 2>&1 &
+    RATE_LIMIT_ORGANISATION_PER_SECOND=0 "$binary" >"$scratch/$name.log" 2>&1 &
   services+=($!)
   for _ in $(seq 1 300); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.2; done
   curl -sf "$base/readyz" >/dev/null || { cat "$scratch/$name.log"; exit 1; }
@@ -90,15 +91,21 @@ pgbench() { # name, script file
   echo "$rate" >"$scratch/$1.rate"
 }
 
-# One stored assessment first: its profile is the reference row's ~2 KB document, and the row
-# shape insert below copies it.
+# One stored assessment first, which the seeded rows copy: a real program from the back-test
+# (SEED_CASE), whose profile and result are in no dictionary the service compresses against, so
+# the stored size is that of a program the service has not seen.
+SEED_CASE=${SEED_CASE:-validation/cases/darvadstrocel_ema_2018.json}
+python3 -c 'import json, sys; print(json.dumps({"profile": json.load(open(sys.argv[1]))["profile"]}))' "$SEED_CASE" \
+  >"$scratch/seed.json"
 curl -sf -o /dev/null -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-  --data "{\"profile\": $(cat src/scoring/reference_programs/disc_mature_allogeneic.json)}" "$base/v1/assessments"
+  --data @"$scratch/seed.json" "$base/v1/assessments"
 
 # The reference row of the issue: what PostgreSQL and the disk allow for a row of reasonable size.
+# Its document is the mature disc profile (~4 KB of text, ~2.5 KB as jsonb), as in earlier runs.
 psql -c "CREATE TABLE bench_reference (id uuid PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(),
-           s1 numeric, s2 numeric, s3 numeric, s4 numeric, s5 numeric, s6 numeric, s7 numeric, document jsonb NOT NULL);
-         CREATE TABLE bench_document AS SELECT profile::text AS document FROM assessments LIMIT 1"
+           s1 numeric, s2 numeric, s3 numeric, s4 numeric, s5 numeric, s6 numeric, s7 numeric, document jsonb NOT NULL)"
+psql -v document="$(cat src/scoring/reference_programs/disc_mature_allogeneic.json)" \
+  <<<"CREATE TABLE bench_document AS SELECT :'document'::text AS document;"
 cat >"$scratch/reference.sql" <<'SQL'
 INSERT INTO bench_reference (id, s1, s2, s3, s4, s5, s6, s7, document)
 SELECT gen_random_uuid(), 61.2, 48.0, 55.5, 70.1, 82.3, 40.0, 66.6, document::jsonb FROM bench_document;
@@ -130,6 +137,7 @@ if [ "$minimal" -gt 0 ]; then
 fi
 pgbench pgbench_service_row_shape "$scratch/row_shape.sql"
 API_KEY="$key" measure post_score -s bench/post_assessment.lua "$base/v1/score"
+API_KEY="$key" measure post_score_evidence_ids -s bench/post_assessment.lua "$base/v1/score?evidence=ids"
 ratio "POST assessments / reference row" post_assessments pgbench_reference_row
 [ "$minimal" -gt 0 ] && ratio "POST minimal / reference row" post_assessments_minimal pgbench_reference_row
 ratio "POST assessments / own row shape" post_assessments pgbench_service_row_shape
@@ -139,6 +147,7 @@ if [ -n "${BASELINE:-}" ]; then
   start baseline "$BASELINE"
   API_KEY="$key" measure post_score_baseline -s bench/post_assessment.lua "$base/v1/score"
   ratio "POST score / baseline binary" post_score post_score_baseline
+  ratio "POST score evidence=ids / baseline" post_score_evidence_ids post_score_baseline
   kill "${services[-1]}"; wait "${services[-1]}" 2>/dev/null || true
   base=$new_base key=$new_key
 fi
@@ -163,12 +172,15 @@ seed_to() {
 
 sized=$((ROWS < 100000 ? ROWS : 100000))
 seed_to "$sized"
-# The stored result: whichever jsonb columns other than the profile the binary's schema has.
-result_size=$(psql -tAc "SELECT string_agg(format('coalesce(pg_column_size(%s), 0)', column_name), ' + ')
-  FROM information_schema.columns WHERE table_name = 'assessments' AND data_type = 'jsonb' AND column_name <> 'profile'")
-psql -tAc "SELECT format('%-34s %10s bytes  (%s rows; per row: profile %s B, result %s B stored)', 'stored_bytes_per_assessment',
-    pg_total_relation_size('assessments') / count(*), count(*), avg(pg_column_size(profile))::int,
-    avg($result_size)::int) FROM assessments"
+# The stored documents: whichever jsonb and bytea columns the binary's schema has (profile, result,
+# result_compact, packed), and the rest of the row.
+document_size=$(psql -tAc "SELECT string_agg(format('coalesce(pg_column_size(%s), 0)', column_name), ' + ')
+  FROM information_schema.columns WHERE table_name = 'assessments' AND data_type IN ('jsonb', 'bytea')")
+psql -tAc "SELECT format('%-34s %10s bytes  (%s rows; per row: documents %s B stored; heap %s B, TOAST %s B, indexes %s B)',
+    'stored_bytes_per_assessment', pg_total_relation_size('assessments') / count(*), count(*), avg($document_size)::int,
+    pg_relation_size('assessments') / count(*),
+    pg_total_relation_size(nullif(reltoastrelid, 0)) / count(*), pg_indexes_size('assessments') / count(*))
+  FROM assessments, pg_class WHERE pg_class.oid = 'assessments'::regclass GROUP BY reltoastrelid"
 seed_to "$ROWS"
 echo "stored assessments: $(psql -tAc "SELECT count(*) FROM assessments")"
 
@@ -184,7 +196,7 @@ measure list_filtered_first_page "$base/v1/assessments?limit=50&indication=gvhd_
 measure list_deep_page "$base/v1/assessments?limit=50&cursor=$deep"
 measure list_sorted_by_barrier "$base/v1/assessments?limit=50&sort=variability&order=asc"
 measure get_assessment "$base/v1/assessments/$id"
-for query in "view=full&limit=50" "view=full&limit=500"; do
+for query in "view=full&limit=50" "view=full&limit=50&evidence=ids" "view=full&limit=500"; do
   size=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' -H "Authorization: Bearer $key" "$base/v1/assessments?$query")
   printf '%-34s %s (status, bytes)\n' "list $query" "$size"
 done

@@ -196,10 +196,8 @@ pub async fn score(
     let (score_request, json) = json_body::parse::<ScoreRequest>(&request, &body)?;
     json_body::reject_arrays_read_as_objects("profile", &json["profile"], &score_request.profile)?;
     let assessment = Model::current().assess(&score_request.profile);
-    Ok(match parameters.form() {
-        EvidenceForm::Full => HttpResponse::Ok().json(assessment),
-        form => HttpResponse::Ok().json(form.write(&assessment)?),
-    })
+    let body = parameters.form().write(&assessment)?;
+    Ok(HttpResponse::Ok().content_type(header::ContentType::json()).body(body))
 }
 
 /// Score a profile and store the assessment

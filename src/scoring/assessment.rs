@@ -63,8 +63,9 @@ pub enum ItemState {
     Unknown,
 }
 
-/// A reference to the evidence registry, as shown next to a score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// A reference to the evidence registry, as shown next to a score. Written in full, or as its claim
+/// id alone inside [`with_citations_as_claim_ids`].
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
 pub struct EvidenceCitation {
     /// Claim id in the registry (`GET` the model document for the full entry).
     #[schema(value_type = String, example = "RT-01")]
@@ -77,6 +78,39 @@ pub struct EvidenceCitation {
     pub verification_status: VerificationStatus,
     /// How the claim bears on the score.
     pub role: EvidenceRole,
+}
+
+thread_local! {
+    static CITATIONS_AS_CLAIM_IDS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `write` (a serialisation, which runs on this thread from start to end) with every
+/// [`EvidenceCitation`] written as its claim id alone: the short form of a result, written directly
+/// rather than by rewriting the full form afterwards, which cost more than it saved.
+pub fn with_citations_as_claim_ids<T>(write: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CITATIONS_AS_CLAIM_IDS.set(self.0);
+        }
+    }
+    let _restore = Restore(CITATIONS_AS_CLAIM_IDS.replace(true));
+    write()
+}
+
+impl Serialize for EvidenceCitation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        if CITATIONS_AS_CLAIM_IDS.get() {
+            return serializer.serialize_str(&self.claim_id);
+        }
+        let mut citation = serializer.serialize_struct("EvidenceCitation", 4)?;
+        citation.serialize_field("claim_id", &self.claim_id)?;
+        citation.serialize_field("citation", &self.citation)?;
+        citation.serialize_field("verification_status", &self.verification_status)?;
+        citation.serialize_field("role", &self.role)?;
+        citation.end()
+    }
 }
 
 /// One item of an evidence list as the API writes it: the citation in full, or only its claim id

@@ -42,7 +42,7 @@ use std::sync::LazyLock;
 pub use assessment::{
     Assessment, Band, BarrierAssessment, BarrierChange, BonusApplied, CapApplied, ChecklistItemStatus,
     EvidenceCitation, EvidenceItem, FactorAssessment, FactorState, IndicationProfileUsed, ItemState,
-    Mitigation, Modifier, Overall, Warning,
+    Mitigation, Modifier, Overall, Warning, with_citations_as_claim_ids,
 };
 pub use document::{
     BarrierDefinition, BarrierWeights, BonusCode, BonusDefinition, CapCode, CapDefinition, ChangelogEntry,
