@@ -6,6 +6,7 @@ use actix_web::http::header;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::duplicate_keys;
 use super::problem::{ApiError, FieldError};
 use crate::scoring::parse_errors::{self, InvalidField};
 
@@ -56,10 +57,15 @@ fn parse_json(request: &HttpRequest, body: &[u8]) -> Result<serde_json::Value, A
         ));
     }
     // serde_json rejects lone surrogates and nesting beyond 128 levels as malformed.
-    let value = serde_json::from_slice(body)
-        .map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))?;
-    super::duplicate_keys::refuse_repeated_keys(body)?;
-    Ok(value)
+    match duplicate_keys::read(body)
+        .map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))?
+    {
+        duplicate_keys::Read::Value(value) => Ok(value),
+        duplicate_keys::Read::RepeatedKey(field) => Err(ApiError::invalid_fields(vec![FieldError {
+            field,
+            message: "this key appears more than once in its object; send each key once".into(),
+        }])),
+    }
 }
 
 /// Reads a JSON body that is read and answered but never stored, such as a registry record: the
