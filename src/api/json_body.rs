@@ -83,38 +83,50 @@ pub fn reject_arrays_read_as_objects(
     parsed: &impl Serialize,
 ) -> Result<(), ApiError> {
     let Ok(normal) = serde_json::to_value(parsed) else { return Ok(()) };
-    match path_of_array_read_as_object(input, &normal, field.to_owned()) {
-        Some(field) => Err(ApiError::invalid_fields(vec![FieldError {
-            field,
-            message: "expected an object, got a list".into(),
-        }])),
-        None => Ok(()),
+    let Some(mut steps) = path_of_array_read_as_object(input, &normal) else { return Ok(()) };
+    // The path is written only for the array found, from the steps gathered on the way back.
+    let mut path = field.to_owned();
+    while let Some(step) = steps.pop() {
+        match step {
+            Step::Key(key) if path.is_empty() => path.push_str(key),
+            Step::Key(key) => {
+                path.push('.');
+                path.push_str(key);
+            }
+            Step::Index(index) => path.push_str(&format!("[{index}]")),
+        }
     }
+    Err(ApiError::invalid_fields(vec![FieldError {
+        field: path,
+        message: "expected an object, got a list".into(),
+    }]))
 }
 
-fn path_of_array_read_as_object(
-    input: &serde_json::Value,
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The steps from `input` to its first array where `normal` has an object, innermost first.
+fn path_of_array_read_as_object<'a>(
+    input: &'a serde_json::Value,
     normal: &serde_json::Value,
-    path: String,
-) -> Option<String> {
+) -> Option<Vec<Step<'a>>> {
     use serde_json::Value::{Array, Object};
-    match (input, normal) {
-        (Array(_), Object(_)) => Some(path),
+    let (step, mut steps) = match (input, normal) {
+        (Array(_), Object(_)) => return Some(Vec::new()),
         (Array(items), Array(normal_items)) => {
             items.iter().zip(normal_items).enumerate().find_map(|(index, (item, normal))| {
-                path_of_array_read_as_object(item, normal, format!("{path}[{index}]"))
-            })
+                Some((Step::Index(index), path_of_array_read_as_object(item, normal)?))
+            })?
         }
         (Object(fields), Object(normal_fields)) => fields.iter().find_map(|(key, item)| {
-            let normal = normal_fields.get(key)?;
-            path_of_array_read_as_object(
-                item,
-                normal,
-                if path.is_empty() { key.clone() } else { format!("{path}.{key}") },
-            )
-        }),
-        _ => None,
-    }
+            Some((Step::Key(key.as_str()), path_of_array_read_as_object(item, normal_fields.get(key)?)?))
+        })?,
+        _ => return None,
+    };
+    steps.push(step);
+    Some(steps)
 }
 
 /// PostgreSQL cannot store NUL in text or jsonb, and no input of this service needs it. Records
