@@ -35,33 +35,39 @@ pub fn read(body: &[u8]) -> Result<Read, serde_json::Error> {
     })
 }
 
-enum Step {
-    Key(String),
+/// One step of a path into a JSON document: an object's member or an array's item.
+pub enum Step<Key> {
+    Key(Key),
     Index(usize),
 }
 
+impl<Key: AsRef<str>> Step<Key> {
+    /// Appends the step to `path` as problem documents name fields
+    /// (`profile.quality.potency_assays[1].stage`).
+    pub fn write_to(&self, path: &mut String) {
+        match self {
+            Self::Key(name) => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(name.as_ref());
+            }
+            Self::Index(index) => path.push_str(&format!("[{index}]")),
+        }
+    }
+}
+
 struct Reader {
-    path: Vec<Step>,
+    path: Vec<Step<String>>,
     repeated: Option<String>,
 }
 
 impl Reader {
     fn path_to(&self, key: &str) -> String {
         let mut path = String::new();
-        for step in &self.path {
-            match step {
-                Step::Key(name) if path.is_empty() => path.push_str(name),
-                Step::Key(name) => {
-                    path.push('.');
-                    path.push_str(name);
-                }
-                Step::Index(index) => path.push_str(&format!("[{index}]")),
-            }
+        for step in self.path.iter().chain([&Step::Key(key.to_owned())]) {
+            step.write_to(&mut path);
         }
-        if !path.is_empty() {
-            path.push('.');
-        }
-        path.push_str(key);
         path
     }
 }

@@ -6,7 +6,7 @@ use actix_web::http::header;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::duplicate_keys;
+use super::duplicate_keys::{self, Step};
 use super::problem::{ApiError, FieldError};
 use crate::scoring::parse_errors::{self, InvalidField};
 
@@ -83,18 +83,11 @@ pub fn reject_arrays_read_as_objects(
     parsed: &impl Serialize,
 ) -> Result<(), ApiError> {
     let Ok(normal) = serde_json::to_value(parsed) else { return Ok(()) };
-    let Some(mut steps) = path_of_array_read_as_object(input, &normal) else { return Ok(()) };
+    let Some(steps) = path_of_array_read_as_object(input, &normal) else { return Ok(()) };
     // The path is written only for the array found, from the steps gathered on the way back.
     let mut path = field.to_owned();
-    while let Some(step) = steps.pop() {
-        match step {
-            Step::Key(key) if path.is_empty() => path.push_str(key),
-            Step::Key(key) => {
-                path.push('.');
-                path.push_str(key);
-            }
-            Step::Index(index) => path.push_str(&format!("[{index}]")),
-        }
+    for step in steps.iter().rev() {
+        step.write_to(&mut path);
     }
     Err(ApiError::invalid_fields(vec![FieldError {
         field: path,
@@ -102,16 +95,11 @@ pub fn reject_arrays_read_as_objects(
     }]))
 }
 
-enum Step<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
 /// The steps from `input` to its first array where `normal` has an object, innermost first.
 fn path_of_array_read_as_object<'a>(
     input: &'a serde_json::Value,
     normal: &serde_json::Value,
-) -> Option<Vec<Step<'a>>> {
+) -> Option<Vec<Step<&'a str>>> {
     use serde_json::Value::{Array, Object};
     let (step, mut steps) = match (input, normal) {
         (Array(_), Object(_)) => return Some(Vec::new()),

@@ -67,23 +67,26 @@ pub(super) async fn packing_of(
     connection: &mut sqlx::PgConnection,
     version: &str,
 ) -> Result<Option<Arc<Packing>>, PersistenceError> {
-    if let Some(packing) = PACKINGS.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(version) {
-        return Ok(Some(packing.clone()));
+    if let Some(packing) = cached(&PACKINGS, version) {
+        return Ok(Some(packing));
     }
     let stored: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT dictionary FROM packing_dictionaries WHERE model_version = $1")
             .bind(version)
             .fetch_optional(connection)
             .await?;
-    let Some(stored) = stored else {
-        return Ok(None);
-    };
-    let packing = Arc::new(Packing::new(&stored));
-    PACKINGS
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .insert(version.to_owned(), packing.clone());
-    Ok(Some(packing))
+    Ok(stored.map(|stored| remember(&PACKINGS, version, Packing::new(&stored))))
+}
+
+/// A version's entry of a cache of immutable per-version data.
+fn cached<T>(cache: &RwLock<HashMap<String, Arc<T>>>, version: &str) -> Option<Arc<T>> {
+    cache.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(version).cloned()
+}
+
+fn remember<T>(cache: &RwLock<HashMap<String, Arc<T>>>, version: &str, value: T) -> Arc<T> {
+    let value = Arc::new(value);
+    cache.write().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(version.to_owned(), value.clone());
+    value
 }
 
 /// What the packing dictionary of a model is made of: each reference program's profile as written
@@ -107,10 +110,8 @@ pub(super) async fn dictionary_of(
     connection: &mut sqlx::PgConnection,
     version: &str,
 ) -> Result<Option<Arc<Dictionary>>, PersistenceError> {
-    if let Some(dictionary) =
-        DICTIONARIES.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(version)
-    {
-        return Ok(Some(dictionary.clone()));
+    if let Some(dictionary) = cached(&DICTIONARIES, version) {
+        return Ok(Some(dictionary));
     }
     let stored: Option<serde_json::Value> =
         sqlx::query_scalar("SELECT dictionary FROM model_versions WHERE version = $1")
@@ -120,14 +121,9 @@ pub(super) async fn dictionary_of(
     let Some(stored) = stored else {
         return Ok(None);
     };
-    let dictionary = Arc::new(
-        Dictionary::from_json(&stored).map_err(|error| PersistenceError::Encoding(error.to_string()))?,
-    );
-    DICTIONARIES
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .insert(version.to_owned(), dictionary.clone());
-    Ok(Some(dictionary))
+    let dictionary =
+        Dictionary::from_json(&stored).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+    Ok(Some(remember(&DICTIONARIES, version, dictionary)))
 }
 
 /// The dictionary of a model: its results for the reference programs and for an empty profile
