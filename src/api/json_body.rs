@@ -15,16 +15,29 @@ pub fn parse<T: DeserializeOwned>(
     body: &[u8],
 ) -> Result<(T, serde_json::Value), ApiError> {
     let value = parse_json(request, body)?;
+    match validate(&value, body) {
+        Ok(parsed) => Ok((parsed, value)),
+        Err(errors) => Err(ApiError::invalid_fields(errors)),
+    }
+}
+
+/// Reads `value`, the JSON document `body` holds, as `T`, or names every invalid field (path and
+/// reason, in the order written, at most `MAX_ERRORS`). No HTTP: an import's worker reads each
+/// line of a file with it, as a request body is read.
+pub(crate) fn validate<T: DeserializeOwned>(
+    value: &serde_json::Value,
+    body: &[u8],
+) -> Result<T, Vec<FieldError>> {
     // NUL is reported, then taken out, so that the rest of the body is still checked.
     let mut errors = Vec::new();
     let mut without_nul = None;
-    if has_nul_character(&value) {
+    if has_nul_character(value) {
         let mut copy = value.clone();
         take_out_nul_characters(&mut copy, String::new(), &mut errors);
         without_nul = Some(copy);
     }
-    match parse_errors::deserialize_all::<T>(without_nul.as_ref().unwrap_or(&value)) {
-        Ok(parsed) if errors.is_empty() => return Ok((parsed, value)),
+    match parse_errors::deserialize_all::<T>(without_nul.as_ref().unwrap_or(value)) {
+        Ok(parsed) if errors.is_empty() => return Ok(parsed),
         Ok(_) => {}
         Err(found) => {
             for error in found {
@@ -36,9 +49,7 @@ pub fn parse<T: DeserializeOwned>(
     }
     parse_errors::sort_in_document_order(&mut errors, body);
     errors.truncate(parse_errors::MAX_ERRORS);
-    Err(ApiError::invalid_fields(
-        errors.into_iter().map(|error| FieldError { field: error.field, message: error.message }).collect(),
-    ))
+    Err(errors.into_iter().map(|error| FieldError { field: error.field, message: error.message }).collect())
 }
 
 /// Reads a JSON body as a value: wrong media type 415, malformed JSON 400.
@@ -76,14 +87,21 @@ pub fn reject_arrays_read_as_objects(
     input: &serde_json::Value,
     parsed: &impl Serialize,
 ) -> Result<(), ApiError> {
-    let Ok(normal) = serde_json::to_value(parsed) else { return Ok(()) };
-    match path_of_array_read_as_object(input, &normal, field.to_owned()) {
-        Some(field) => Err(ApiError::invalid_fields(vec![FieldError {
-            field,
-            message: "expected an object, got a list".into(),
-        }])),
+    match array_read_as_object(field, input, parsed) {
+        Some(error) => Err(ApiError::invalid_fields(vec![error])),
         None => Ok(()),
     }
+}
+
+/// The field of `input` (at `field`) holding an array where `parsed` has an object, if any.
+pub(crate) fn array_read_as_object(
+    field: &str,
+    input: &serde_json::Value,
+    parsed: &impl Serialize,
+) -> Option<FieldError> {
+    let normal = serde_json::to_value(parsed).ok()?;
+    path_of_array_read_as_object(input, &normal, field.to_owned())
+        .map(|field| FieldError { field, message: "expected an object, got a list".into() })
 }
 
 fn path_of_array_read_as_object(

@@ -29,6 +29,7 @@ assessment for comparison, trend tracking and dashboards. Errors are RFC 9457 pr
         (name = "charts", description = "SVG charts: an assessment's barrier radar and a program's trend"),
         (name = "statistics", description = "Aggregates of the stored assessments for dashboards, as flat JSON tables"),
         (name = "exports", description = "The assessment list as streamed CSV or NDJSON files"),
+        (name = "jobs", description = "Bulk work as jobs with progress: import a portfolio, re-score it under the current model, and the model-upgrade report"),
         (name = "model", description = "The scoring model and its evidence registry"),
         (name = "access", description = "API keys of the organisation and its audit trail (admin scope)"),
         (name = "operations", description = "Health, readiness and metrics for operators"),

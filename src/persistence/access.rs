@@ -58,6 +58,11 @@ pub enum AuditAction {
     ProgramCreated,
     KeyCreated,
     KeyRevoked,
+    /// A job (an import, a re-score) was accepted.
+    JobStarted,
+    /// A job did its last work.
+    JobFinished,
+    JobCancelled,
 }
 
 impl AuditAction {
@@ -69,6 +74,9 @@ impl AuditAction {
             Self::ProgramCreated => "program.created",
             Self::KeyCreated => "key.created",
             Self::KeyRevoked => "key.revoked",
+            Self::JobStarted => "job.started",
+            Self::JobFinished => "job.finished",
+            Self::JobCancelled => "job.cancelled",
         }
     }
 
@@ -77,6 +85,7 @@ impl AuditAction {
             Self::AssessmentCreated | Self::AssessmentRescored | Self::AssessmentDeleted => "assessment",
             Self::ProgramCreated => "program",
             Self::KeyCreated | Self::KeyRevoked => "api_key",
+            Self::JobStarted | Self::JobFinished | Self::JobCancelled => "job",
         }
     }
 }

@@ -364,6 +364,160 @@ pub async fn insert_rescored(
     .await
 }
 
+/// An assessment of a batch (an import or a re-score job): stored without an audit event of its
+/// own, since the job's start and end are audited and its items record what each stored.
+pub struct BatchAssessment<'a> {
+    pub id: Uuid,
+    pub assessment: NewAssessment<'a>,
+    /// When the program was assessed, for a historical assessment; the database's time otherwise.
+    pub assessed_at: Option<DateTime<Utc>>,
+}
+
+/// Stores `batch` with one multi-row insert, in the caller's transaction, and keeps each touched
+/// program's `latest` flag right: the programs are locked first, in id order (so two batches
+/// touching the same programs take turns instead of deadlocking), as single submissions lock them.
+pub async fn insert_batch(
+    connection: &mut sqlx::PgConnection,
+    organisation: OrganisationId,
+    batch: &[BatchAssessment<'_>],
+) -> Result<(), PersistenceError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut programs: Vec<Uuid> = batch.iter().filter_map(|row| row.assessment.program_id).collect();
+    programs.sort_unstable();
+    programs.dedup();
+    if !programs.is_empty() {
+        sqlx::query(
+            "SELECT id FROM programs WHERE organisation_id = $1 AND id = ANY($2) ORDER BY id FOR NO KEY UPDATE",
+        )
+        .bind(organisation.0)
+        .bind(&programs)
+        .execute(&mut *connection)
+        .await?;
+    }
+    let mut dictionaries = std::collections::HashMap::new();
+    let mut columns = BatchColumns::default();
+    for row in batch {
+        let result = row.assessment.result;
+        let result_json =
+            serde_json::to_value(result).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+        if !dictionaries.contains_key(&result.model_version) {
+            let dictionary = dictionary_of(connection, &result.model_version).await?;
+            dictionaries.insert(result.model_version.clone(), dictionary);
+        }
+        let compact = dictionaries
+            .get(&result.model_version)
+            .and_then(Option::as_ref)
+            .and_then(|dictionary| dictionary.compact(&result_json));
+        let summary = row.assessment.profile.summary();
+        let score = |barrier: Barrier| {
+            result.barriers.iter().find(|line| line.barrier == barrier).and_then(|line| line.score)
+        };
+        columns.id.push(row.id);
+        columns.program_id.push(row.assessment.program_id);
+        columns.rescored_from.push(row.assessment.rescored_from);
+        columns.model_version.push(result.model_version.clone());
+        columns.profile.push(row.assessment.profile_json.clone());
+        columns.result.push(compact.is_none().then_some(result_json));
+        columns.result_compact.push(compact);
+        columns.indication.push(summary.indication);
+        columns.stage.push(summary.stage);
+        columns.tissue_source.push(summary.tissue_source);
+        columns.route.push(summary.route);
+        columns.overall_index.push(result.overall.readiness_index);
+        columns
+            .readiness_level
+            .push((result.readiness.msc_trl > 0).then_some(i16::from(result.readiness.msc_trl)));
+        columns.limiting_barrier.push(result.overall.limiting_barrier.as_str());
+        for (scores, &barrier) in columns.scores.iter_mut().zip(Barrier::ALL) {
+            scores.push(score(barrier));
+        }
+        columns.created_at.push(row.assessed_at);
+    }
+    let [survival, retention, variability, scalability, safety, outcomes, regulatory] = &columns.scores;
+    // One statement and one plan for the batch: each column travels as one array.
+    sqlx::query(
+        "INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
+           result_compact, indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
+           survival, retention, variability, scalability, safety, outcomes, regulatory, created_at)
+         SELECT id, $1, program_id, rescored_from, model_version, profile, result, result_compact, indication, stage,
+           tissue_source, route, overall_index, readiness_level, limiting_barrier, survival, retention, variability,
+           scalability, safety, outcomes, regulatory, coalesce(assessed_at, now())
+         FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::text[],
+           $10::text[], $11::text[], $12::text[], $13::float8[], $14::int2[], $15::text[], $16::float8[], $17::float8[],
+           $18::float8[], $19::float8[], $20::float8[], $21::float8[], $22::float8[], $23::timestamptz[])
+           WITH ORDINALITY AS batch(id, program_id, rescored_from, model_version, profile, result, result_compact,
+             indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier, survival,
+             retention, variability, scalability, safety, outcomes, regulatory, assessed_at, ordinal)
+         ORDER BY ordinal",
+    )
+    .bind(organisation.0)
+    .bind(&columns.id)
+    .bind(&columns.program_id)
+    .bind(&columns.rescored_from)
+    .bind(&columns.model_version)
+    .bind(&columns.profile)
+    .bind(&columns.result)
+    .bind(&columns.result_compact)
+    .bind(&columns.indication)
+    .bind(&columns.stage)
+    .bind(&columns.tissue_source)
+    .bind(&columns.route)
+    .bind(&columns.overall_index)
+    .bind(&columns.readiness_level)
+    .bind(&columns.limiting_barrier)
+    .bind(survival)
+    .bind(retention)
+    .bind(variability)
+    .bind(scalability)
+    .bind(safety)
+    .bind(outcomes)
+    .bind(regulatory)
+    .bind(&columns.created_at)
+    .execute(&mut *connection)
+    .await?;
+    if !programs.is_empty() {
+        // Every new row arrives flagged latest (the column's default); one statement leaves the flag
+        // on each touched program's newest assessment only.
+        sqlx::query(
+            "UPDATE assessments SET latest = (assessments.id = newest.id)
+             FROM (SELECT DISTINCT ON (program_id) program_id, id FROM assessments
+                   WHERE organisation_id = $1 AND program_id = ANY($2)
+                   ORDER BY program_id, created_at DESC, id DESC) newest
+             WHERE assessments.organisation_id = $1 AND assessments.program_id = newest.program_id
+               AND (assessments.latest OR assessments.id = newest.id)",
+        )
+        .bind(organisation.0)
+        .bind(&programs)
+        .execute(&mut *connection)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The columns of a batch insert, one array each.
+#[derive(Default)]
+struct BatchColumns {
+    id: Vec<Uuid>,
+    program_id: Vec<Option<Uuid>>,
+    rescored_from: Vec<Option<Uuid>>,
+    model_version: Vec<String>,
+    profile: Vec<serde_json::Value>,
+    result: Vec<Option<serde_json::Value>>,
+    result_compact: Vec<Option<serde_json::Value>>,
+    indication: Vec<Option<&'static str>>,
+    stage: Vec<Option<&'static str>>,
+    tissue_source: Vec<Option<&'static str>>,
+    route: Vec<Option<&'static str>>,
+    overall_index: Vec<f64>,
+    readiness_level: Vec<Option<i16>>,
+    limiting_barrier: Vec<&'static str>,
+    /// In the order of [`Barrier::ALL`].
+    scores: [Vec<Option<f64>>; 7],
+    created_at: Vec<Option<DateTime<Utc>>>,
+}
+
 /// Locks a program of the organisation until the end of the transaction, so that writers of
 /// its assessments take turns keeping its `latest` flag right; false when there is no such program.
 async fn lock_program(
