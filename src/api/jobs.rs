@@ -6,7 +6,7 @@
 //! import of any size is received in constant memory. The job is answered (202) only once every
 //! line is staged and the job queued, in the database: a 202 means the work will be done.
 
-use std::io::{BufRead, Read};
+use std::io::Read;
 use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -22,12 +22,12 @@ use uuid::Uuid;
 
 use super::caller::{Caller, Write};
 use super::filters::{parse_parameters, parse_query};
-use super::problem::{ApiError, FieldError, Problem};
+use super::problem::{ApiError, Problem};
 use crate::comparison;
-use crate::jobs::lines::CsvColumns;
 use crate::jobs::report::{self, UpgradeReport};
+use crate::jobs::staging::{ImportFormat, ImportMode, StageError, Staging};
 use crate::jobs::{JobKind, JobState, Wake};
-use crate::persistence::jobs::{self as store, Cancellation, ItemError, JobRow};
+use crate::persistence::jobs::{self as store, Cancellation, JobRow};
 use crate::persistence::{OrganisationId, PersistenceError, assessments as assessment_store};
 use crate::scoring::{Assessment, Model};
 
@@ -38,33 +38,6 @@ pub struct ImportLimits {
     pub line_bytes: usize,
     /// Longest wait for the next piece of the body, and for each database write.
     pub stall: Duration,
-}
-
-/// Lines staged per database statement.
-const STAGE_LINES: usize = 1_000;
-/// Bytes of lines staged per database statement at most.
-const STAGE_BYTES: usize = 4 << 20;
-/// Pieces of a body waiting for the staging task at most: this bounds an upload's memory.
-const CHUNKS_IN_FLIGHT: usize = 4;
-
-/// How an import treats invalid lines.
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportMode {
-    /// Every valid line is stored; each invalid one is reported (the default).
-    #[default]
-    BestEffort,
-    /// Nothing is stored unless every line is valid: the lines are checked first and the job
-    /// fails, naming every invalid line, if any is.
-    AllOrNothing,
-}
-
-/// The format of an import, from its `Content-Type`.
-#[derive(Clone, Copy, Debug, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportFormat {
-    Ndjson,
-    Csv,
 }
 
 /// Parameters of an import.
@@ -160,19 +133,6 @@ fn not_found(id: Uuid) -> ApiError {
     ApiError::NotFound(format!("no job {id}"))
 }
 
-/// Why an upload could not be staged.
-#[derive(Debug, thiserror::Error)]
-enum StageError {
-    #[error(transparent)]
-    Persistence(#[from] PersistenceError),
-    /// A CSV header row that does not map onto lines.
-    #[error("invalid CSV header: {}", .0.message)]
-    Header(FieldError),
-    /// A body that cannot be read as the format it claims (a CSV without a readable header row).
-    #[error("{0}")]
-    Unreadable(String),
-}
-
 /// Import a portfolio
 ///
 /// Stores many submissions at once, as a job: the body is NDJSON (`Content-Type:
@@ -230,7 +190,16 @@ pub async fn create_import(
     let staging = {
         let pool = pool.get_ref().clone();
         let limits = **limits;
-        tokio::task::spawn_blocking(move || stage_upload(&runtime, &pool, job, format, limits, receiver))
+        tokio::task::spawn_blocking(move || {
+            let staging = Staging {
+                runtime: &runtime,
+                pool: &pool,
+                job,
+                line_bytes: limits.line_bytes,
+                stall: limits.stall,
+            };
+            staging.stage(ChannelReader { receiver, current: Bytes::new() }, format)
+        })
     };
     let mut upload_error = None;
     loop {
@@ -300,6 +269,9 @@ fn import_format(request: &HttpRequest) -> Result<ImportFormat, ApiError> {
     }
 }
 
+/// Pieces of a body waiting for the staging task at most: this bounds an upload's memory.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
 /// The body's pieces as a blocking reader: the staging task reads at its pace, and the handler
 /// waits while [`CHUNKS_IN_FLIGHT`] pieces are unread.
 struct ChannelReader {
@@ -319,185 +291,6 @@ impl Read for ChannelReader {
         buffer[..count].copy_from_slice(&self.current[..count]);
         self.current = self.current.slice(count..);
         Ok(count)
-    }
-}
-
-/// Lines staged so far that are not written yet.
-struct Stager<'a> {
-    runtime: &'a tokio::runtime::Handle,
-    pool: &'a PgPool,
-    job: Uuid,
-    stall: Duration,
-    lines: Vec<(i64, String)>,
-    bytes: usize,
-    errors: Vec<ItemError>,
-    failed: i64,
-}
-
-impl Stager<'_> {
-    fn line(&mut self, position: i64, line: String) -> Result<(), PersistenceError> {
-        self.bytes += line.len();
-        self.lines.push((position, line));
-        self.flush_when_full()
-    }
-
-    fn error(&mut self, position: i64, field: &str, message: String) -> Result<(), PersistenceError> {
-        self.errors.push(ItemError { position, source_id: None, field: field.to_owned(), message });
-        self.failed += 1;
-        self.flush_when_full()
-    }
-
-    fn flush_when_full(&mut self) -> Result<(), PersistenceError> {
-        if self.lines.len() + self.errors.len() >= STAGE_LINES || self.bytes >= STAGE_BYTES {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<(), PersistenceError> {
-        if self.lines.is_empty() && self.errors.is_empty() {
-            return Ok(());
-        }
-        let staged = store::stage(self.pool, self.job, &self.lines, &self.errors, self.failed);
-        self.runtime
-            .block_on(async { tokio::time::timeout(self.stall, staged).await })
-            .map_err(|_elapsed| PersistenceError::Unavailable(sqlx::Error::PoolTimedOut))??;
-        self.lines.clear();
-        self.errors.clear();
-        self.bytes = 0;
-        self.failed = 0;
-        Ok(())
-    }
-}
-
-/// Reads the body from `receiver` and stages its lines (runs on a blocking thread).
-fn stage_upload(
-    runtime: &tokio::runtime::Handle,
-    pool: &PgPool,
-    job: Uuid,
-    format: ImportFormat,
-    limits: ImportLimits,
-    receiver: mpsc::Receiver<Bytes>,
-) -> Result<(), StageError> {
-    let reader = ChannelReader { receiver, current: Bytes::new() };
-    let mut stager = Stager {
-        runtime,
-        pool,
-        job,
-        stall: limits.stall,
-        lines: Vec::new(),
-        bytes: 0,
-        errors: Vec::new(),
-        failed: 0,
-    };
-    match format {
-        ImportFormat::Ndjson => stage_ndjson(reader, limits.line_bytes, &mut stager)?,
-        ImportFormat::Csv => stage_csv(reader, limits.line_bytes, &mut stager)?,
-    }
-    stager.flush()?;
-    Ok(())
-}
-
-fn stage_ndjson(reader: ChannelReader, limit: usize, stager: &mut Stager<'_>) -> Result<(), StageError> {
-    let mut reader = std::io::BufReader::with_capacity(64 << 10, reader);
-    let mut buffer = Vec::new();
-    let mut position = 0i64;
-    loop {
-        buffer.clear();
-        let read = (&mut reader)
-            .take(u64::try_from(limit).unwrap_or(u64::MAX) + 1)
-            .read_until(b'\n', &mut buffer)
-            .map_err(|error| StageError::Unreadable(error.to_string()))?;
-        if read == 0 {
-            return Ok(());
-        }
-        position += 1;
-        if buffer.last() != Some(&b'\n') && buffer.len() > limit {
-            // The rest of an over-long line is skipped unread into memory.
-            loop {
-                let available =
-                    reader.fill_buf().map_err(|error| StageError::Unreadable(error.to_string()))?;
-                if available.is_empty() {
-                    break;
-                }
-                match available.iter().position(|&byte| byte == b'\n') {
-                    Some(end) => {
-                        reader.consume(end + 1);
-                        break;
-                    }
-                    None => {
-                        let length = available.len();
-                        reader.consume(length);
-                    }
-                }
-            }
-            stager.error(
-                position,
-                "",
-                format!("the line is longer than {limit} bytes (BODY_LIMIT_BYTES)"),
-            )?;
-            continue;
-        }
-        while matches!(buffer.last(), Some(b'\n' | b'\r')) {
-            buffer.pop();
-        }
-        if buffer.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match String::from_utf8(std::mem::take(&mut buffer)) {
-            // PostgreSQL text cannot hold NUL, and JSON has no raw control characters anyway.
-            Ok(line) if line.contains('\0') => {
-                stager.error(position, "", "not a JSON document: a raw NUL character".into())?
-            }
-            Ok(line) => stager.line(position, line)?,
-            Err(_) => stager.error(position, "", "the line is not UTF-8 text".into())?,
-        }
-    }
-}
-
-fn stage_csv(reader: ChannelReader, limit: usize, stager: &mut Stager<'_>) -> Result<(), StageError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-    let header = reader
-        .headers()
-        .map_err(|error| StageError::Unreadable(format!("cannot read the header row: {error}")))?;
-    let columns = CsvColumns::from_header(header.iter()).map_err(StageError::Header)?;
-    let width = header.len();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {
-                let position = record.position().map_or(0, |at| i64::try_from(at.line()).unwrap_or(i64::MAX));
-                if record.as_slice().len() > limit {
-                    stager.error(
-                        position,
-                        "",
-                        format!("the record is longer than {limit} bytes (BODY_LIMIT_BYTES)"),
-                    )?;
-                } else if record.len() != width {
-                    let message =
-                        format!("the record has {} cells; the header row has {width}", record.len());
-                    stager.error(position, "", message)?;
-                } else if record.iter().any(|cell| cell.contains('\0')) {
-                    stager.error(position, "", "a cell holds a NUL character".into())?;
-                } else {
-                    match columns.to_line(record.iter()) {
-                        Ok(line) => stager.line(position, line)?,
-                        Err(error) => stager.error(position, &error.field, error.message)?,
-                    }
-                }
-            }
-            Err(error) => {
-                let position = error.position().map_or(0, |at| i64::try_from(at.line()).unwrap_or(i64::MAX));
-                match error.kind() {
-                    csv::ErrorKind::Io(_) => return Err(StageError::Unreadable(error.to_string())),
-                    csv::ErrorKind::Utf8 { .. } => {
-                        stager.error(position, "", "the record is not UTF-8 text".into())?
-                    }
-                    _ => stager.error(position, "", format!("the record cannot be read: {error}"))?,
-                }
-            }
-        }
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod lines;
 pub mod report;
+pub mod staging;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -114,6 +114,21 @@ pub(super) async fn record(
     Ok(())
 }
 
+/// The organisation named `name`, if there is one.
+pub async fn organisation_named(
+    pool: &PgPool,
+    name: &str,
+) -> Result<Option<OrganisationId>, PersistenceError> {
+    with_connection(pool, async |connection| {
+        let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM organisations WHERE name = $1")
+            .bind(name)
+            .fetch_optional(connection)
+            .await?;
+        Ok(id.map(OrganisationId))
+    })
+    .await
+}
+
 /// The organisation named `name`, created if it does not exist yet.
 pub async fn ensure_organisation(pool: &PgPool, name: &str) -> Result<OrganisationId, PersistenceError> {
     with_connection(pool, async |connection| {

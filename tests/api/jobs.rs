@@ -445,3 +445,30 @@ async fn an_all_or_nothing_import_stores_nothing_when_a_line_is_bad_and_everythi
     assert_eq!((stored["state"].as_str(), counts(&stored)), (Some("succeeded"), [5, 5, 5, 0, 0]));
     assert_eq!(assessment_count(&app).await, 5);
 }
+
+#[tokio::test]
+async fn the_import_command_stages_a_file_and_works_its_job_to_the_end() {
+    let app = spawn().await;
+    let path = std::env::temp_dir().join(format!("import-{}.csv", uuid::Uuid::now_v7()));
+    std::fs::write(&path, "program,profile.program.stage\nCLI-1,phase2\nCLI-2,phase9\nCLI-3,phase3\n")
+        .unwrap();
+    let args = msc_readiness::cli::ImportArgs {
+        file: path.clone(),
+        organisation: crate::helpers::ORGANISATION_A.to_owned(),
+        format: None,
+        mode: msc_readiness::cli::ModeArg::BestEffort,
+        batch_size: BATCH,
+    };
+    let outcome = msc_readiness::cli::import(app.database_options.clone(), &args, 65_536).await.unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(outcome.job.state, msc_readiness::jobs::JobState::Succeeded);
+    assert_eq!((outcome.job.total, outcome.job.created, outcome.job.failed), (3, 2, 1));
+    assert_eq!(outcome.first_errors[0].error.position, 3);
+    assert_eq!(outcome.first_errors[0].error.field, "profile.program.stage");
+    // The job is the organisation's like any other.
+    assert_eq!(job(&app, &json!(outcome.job.id.to_string())).await["created"], 2);
+
+    let unknown = msc_readiness::cli::ImportArgs { organisation: "Nobody".into(), ..args };
+    let refused = msc_readiness::cli::import(app.database_options.clone(), &unknown, 65_536).await;
+    assert!(matches!(refused, Err(msc_readiness::cli::ImportError::UnknownOrganisation(_))));
+}
