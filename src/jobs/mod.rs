@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use tokio::sync::{Notify, watch};
@@ -24,12 +24,12 @@ use uuid::Uuid;
 
 use crate::api::problem::FieldError;
 use crate::persistence::PersistenceError;
-use crate::persistence::assessments::{self as assessment_store, BatchAssessment, NewAssessment};
+use crate::persistence::assessments::{self as assessment_store, EncodedAssessment, NewAssessment};
 use crate::persistence::jobs::{
     self as store, Batch, BatchCounts, ClaimedJob, Item, ItemError, ItemOutcome, KeyClaim, LineKey, Progress,
     WholeJob,
 };
-use crate::scoring::{Assessment, Model, Profile, parse_profile};
+use crate::scoring::{Model, Profile, parse_profile};
 
 /// What a job does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -322,14 +322,9 @@ async fn import_items(
         .collect();
     let claims = store::claim_keys(connection, organisation, job.id, &line_keys).await?;
 
-    let model = Model::current();
-    let mut to_store = Vec::new();
     for (line, claim) in accepted.iter().zip(&claims) {
         match claim {
-            KeyClaim::New => {
-                tally.store(line.position, line.id);
-                to_store.push((line, model.assess(&line.parsed.line.profile)));
-            }
+            KeyClaim::New => tally.store(line.position, line.id),
             KeyClaim::AlreadyImported(id) => tally.skip(line.position, *id),
             KeyClaim::Reused => tally.fail(line.position, None, reused_key()),
         }
@@ -341,34 +336,95 @@ async fn import_items(
             _ => tally.fail(position, None, reused_key()),
         }
     }
-    let rows: Vec<BatchAssessment<'_>> = to_store
-        .iter()
-        .map(|(line, result)| BatchAssessment {
+    let work = accepted
+        .into_iter()
+        .zip(claims)
+        .filter(|(_, claim)| *claim == KeyClaim::New)
+        .map(|(line, _)| ToScore {
             id: line.id,
-            assessment: NewAssessment {
-                program_id: line.program_id,
-                rescored_from: None,
-                profile_json: &line.parsed.profile_json,
-                profile: &line.parsed.line.profile,
-                result,
-            },
+            program_id: line.program_id,
+            rescored_from: None,
             assessed_at: line.parsed.line.assessed_at,
+            profile: line.parsed.line.profile,
+            profile_json: line.parsed.profile_json,
         })
         .collect();
-    assessment_store::insert_batch(connection, organisation, &rows).await?;
+    store_scored(connection, organisation, work).await?;
     Ok(tally)
+}
+
+/// A profile to score and store as a new assessment.
+struct ToScore {
+    id: Uuid,
+    program_id: Option<Uuid>,
+    rescored_from: Option<Uuid>,
+    assessed_at: Option<DateTime<Utc>>,
+    profile: Profile,
+    profile_json: serde_json::Value,
+}
+
+/// Scores `work` under the current model and stores it with one insert. Scoring and encoding (most
+/// of the work: a result is tens of kilobytes of JSON to compact) run off the async runtime, on
+/// every core, each core a share of the batch.
+async fn store_scored(
+    connection: &mut sqlx::PgConnection,
+    organisation: crate::persistence::OrganisationId,
+    work: Vec<ToScore>,
+) -> Result<(), PersistenceError> {
+    if work.is_empty() {
+        return Ok(());
+    }
+    let model = Model::current();
+    let dictionary = assessment_store::dictionary(connection, model.version()).await?;
+    let encoded = tokio::task::spawn_blocking(move || {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let share = work.len().div_ceil(cores);
+        let encode = |part: &[ToScore]| {
+            part.iter()
+                .map(|item| {
+                    let result = model.assess(&item.profile);
+                    let assessment = NewAssessment {
+                        program_id: item.program_id,
+                        rescored_from: item.rescored_from,
+                        profile_json: &item.profile_json,
+                        profile: &item.profile,
+                        result: &result,
+                    };
+                    EncodedAssessment::encode(item.id, &assessment, item.assessed_at, dictionary.as_ref())
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        std::thread::scope(|scope| {
+            let shares: Vec<_> = work.chunks(share).map(|part| scope.spawn(move || encode(part))).collect();
+            let mut encoded = Vec::with_capacity(work.len());
+            for share in shares {
+                let part = share
+                    .join()
+                    .map_err(|_| PersistenceError::Encoding("scoring a batch panicked".to_owned()))??;
+                encoded.extend(part);
+            }
+            Ok::<_, PersistenceError>(encoded)
+        })
+    })
+    .await
+    .map_err(|error| PersistenceError::Encoding(format!("scoring a batch failed: {error}")))??;
+    assessment_store::insert_batch(connection, organisation, &encoded).await
 }
 
 async fn rescore_batch(mut batch: Batch) -> Result<Progress, PersistenceError> {
     let organisation = batch.job.actor().organisation;
     let items = std::mem::take(&mut batch.items);
     let ids: Vec<Uuid> = items.iter().filter_map(|item| item.source_id).collect();
-    let sources = store::sources(batch.connection(), organisation, &ids).await?;
-    let model = Model::current();
+    let mut sources: HashMap<Uuid, store::Source> = store::sources(batch.connection(), organisation, &ids)
+        .await?
+        .into_iter()
+        .map(|source| (source.id, source))
+        .collect();
+    let version = Model::current().version();
     let mut tally = Tally::default();
-    let mut scored: Vec<(Uuid, &store::Source, Profile, Assessment)> = Vec::new();
+    let mut work = Vec::new();
     for item in &items {
-        let Some(source) = item.source_id.and_then(|id| sources.iter().find(|source| source.id == id)) else {
+        let Some(source) = item.source_id.and_then(|id| sources.remove(&id)) else {
             // Deleted since the job was created: nothing left to re-score.
             tally.skip(item.position, None);
             continue;
@@ -377,8 +433,14 @@ async fn rescore_batch(mut batch: Batch) -> Result<Progress, PersistenceError> {
             Ok(profile) => {
                 let id = Uuid::now_v7();
                 tally.store(item.position, id);
-                let result = model.assess(&profile);
-                scored.push((id, source, profile, result));
+                work.push(ToScore {
+                    id,
+                    program_id: source.program_id,
+                    rescored_from: Some(source.id),
+                    assessed_at: None,
+                    profile,
+                    profile_json: source.profile,
+                });
             }
             Err(found) => {
                 let found = found
@@ -391,8 +453,7 @@ async fn rescore_batch(mut batch: Batch) -> Result<Progress, PersistenceError> {
                             format!("profile.{}", error.field)
                         },
                         message: format!(
-                            "the stored profile is not valid under model version {}: {}",
-                            model.version(),
+                            "the stored profile is not valid under model version {version}: {}",
                             error.message
                         ),
                     })
@@ -401,20 +462,6 @@ async fn rescore_batch(mut batch: Batch) -> Result<Progress, PersistenceError> {
             }
         }
     }
-    let rows: Vec<BatchAssessment<'_>> = scored
-        .iter()
-        .map(|(id, source, profile, result)| BatchAssessment {
-            id: *id,
-            assessment: NewAssessment {
-                program_id: source.program_id,
-                rescored_from: Some(source.id),
-                profile_json: &source.profile,
-                profile,
-                result,
-            },
-            assessed_at: None,
-        })
-        .collect();
-    assessment_store::insert_batch(batch.connection(), organisation, &rows).await?;
+    store_scored(batch.connection(), organisation, work).await?;
     batch.complete(&tally.outcomes, &tally.errors, tally.counts).await
 }

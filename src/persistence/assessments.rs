@@ -364,13 +364,85 @@ pub async fn insert_rescored(
     .await
 }
 
-/// An assessment of a batch (an import or a re-score job): stored without an audit event of its
-/// own, since the job's start and end are audited and its items record what each stored.
-pub struct BatchAssessment<'a> {
-    pub id: Uuid,
-    pub assessment: NewAssessment<'a>,
+/// An assessment of a batch (an import or a re-score job), encoded for storage: its result
+/// compacted against its model version's dictionary, its columns copied out. Encoding is most of
+/// the work of storing a result (a full result is tens of kilobytes of JSON), and it needs no
+/// database, so a batch encodes its assessments on every core before one insert stores them. It
+/// gets no audit event of its own: the job's start and end are audited and its items record what
+/// each stored.
+pub struct EncodedAssessment {
+    id: Uuid,
+    program_id: Option<Uuid>,
+    rescored_from: Option<Uuid>,
+    model_version: String,
+    profile: serde_json::Value,
+    result: Option<serde_json::Value>,
+    result_compact: Option<serde_json::Value>,
+    indication: Option<&'static str>,
+    stage: Option<&'static str>,
+    tissue_source: Option<&'static str>,
+    route: Option<&'static str>,
+    overall_index: f64,
+    readiness_level: Option<i16>,
+    limiting_barrier: &'static str,
+    /// In the order of [`Barrier::ALL`].
+    scores: [Option<f64>; 7],
     /// When the program was assessed, for a historical assessment; the database's time otherwise.
-    pub assessed_at: Option<DateTime<Utc>>,
+    assessed_at: Option<DateTime<Utc>>,
+}
+
+/// The dictionary a result of model `version` is compacted against, if the version has one.
+pub type ResultDictionary = std::sync::Arc<super::result_codec::Dictionary>;
+
+/// The dictionary of model `version` (read once per process), for [`EncodedAssessment::encode`].
+pub async fn dictionary(
+    connection: &mut sqlx::PgConnection,
+    version: &str,
+) -> Result<Option<ResultDictionary>, PersistenceError> {
+    dictionary_of(connection, version).await
+}
+
+impl EncodedAssessment {
+    /// Encodes an assessment to store as `id`, compacted against `dictionary` (the dictionary of
+    /// the result's model version; whole without one, or when the compact form would not read
+    /// back the same). Pure: no database.
+    pub fn encode(
+        id: Uuid,
+        assessment: &NewAssessment<'_>,
+        assessed_at: Option<DateTime<Utc>>,
+        dictionary: Option<&ResultDictionary>,
+    ) -> Result<Self, PersistenceError> {
+        let result = assessment.result;
+        let result_json =
+            serde_json::to_value(result).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+        let compact = dictionary.and_then(|dictionary| dictionary.compact(&result_json));
+        let summary = assessment.profile.summary();
+        let score = |barrier: Barrier| {
+            result.barriers.iter().find(|line| line.barrier == barrier).and_then(|line| line.score)
+        };
+        let mut scores = [None; 7];
+        for (slot, &barrier) in scores.iter_mut().zip(Barrier::ALL) {
+            *slot = score(barrier);
+        }
+        Ok(Self {
+            id,
+            program_id: assessment.program_id,
+            rescored_from: assessment.rescored_from,
+            model_version: result.model_version.clone(),
+            profile: assessment.profile_json.clone(),
+            result: compact.is_none().then_some(result_json),
+            result_compact: compact,
+            indication: summary.indication,
+            stage: summary.stage,
+            tissue_source: summary.tissue_source,
+            route: summary.route,
+            overall_index: result.overall.readiness_index,
+            readiness_level: (result.readiness.msc_trl > 0).then_some(i16::from(result.readiness.msc_trl)),
+            limiting_barrier: result.overall.limiting_barrier.as_str(),
+            scores,
+            assessed_at,
+        })
+    }
 }
 
 /// Stores `batch` with one multi-row insert, in the caller's transaction, and keeps each touched
@@ -379,12 +451,12 @@ pub struct BatchAssessment<'a> {
 pub async fn insert_batch(
     connection: &mut sqlx::PgConnection,
     organisation: OrganisationId,
-    batch: &[BatchAssessment<'_>],
+    batch: &[EncodedAssessment],
 ) -> Result<(), PersistenceError> {
     if batch.is_empty() {
         return Ok(());
     }
-    let mut programs: Vec<Uuid> = batch.iter().filter_map(|row| row.assessment.program_id).collect();
+    let mut programs: Vec<Uuid> = batch.iter().filter_map(|row| row.program_id).collect();
     programs.sort_unstable();
     programs.dedup();
     if !programs.is_empty() {
@@ -396,46 +468,7 @@ pub async fn insert_batch(
         .execute(&mut *connection)
         .await?;
     }
-    let mut dictionaries = std::collections::HashMap::new();
-    let mut columns = BatchColumns::default();
-    for row in batch {
-        let result = row.assessment.result;
-        let result_json =
-            serde_json::to_value(result).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
-        if !dictionaries.contains_key(&result.model_version) {
-            let dictionary = dictionary_of(connection, &result.model_version).await?;
-            dictionaries.insert(result.model_version.clone(), dictionary);
-        }
-        let compact = dictionaries
-            .get(&result.model_version)
-            .and_then(Option::as_ref)
-            .and_then(|dictionary| dictionary.compact(&result_json));
-        let summary = row.assessment.profile.summary();
-        let score = |barrier: Barrier| {
-            result.barriers.iter().find(|line| line.barrier == barrier).and_then(|line| line.score)
-        };
-        columns.id.push(row.id);
-        columns.program_id.push(row.assessment.program_id);
-        columns.rescored_from.push(row.assessment.rescored_from);
-        columns.model_version.push(result.model_version.clone());
-        columns.profile.push(row.assessment.profile_json.clone());
-        columns.result.push(compact.is_none().then_some(result_json));
-        columns.result_compact.push(compact);
-        columns.indication.push(summary.indication);
-        columns.stage.push(summary.stage);
-        columns.tissue_source.push(summary.tissue_source);
-        columns.route.push(summary.route);
-        columns.overall_index.push(result.overall.readiness_index);
-        columns
-            .readiness_level
-            .push((result.readiness.msc_trl > 0).then_some(i16::from(result.readiness.msc_trl)));
-        columns.limiting_barrier.push(result.overall.limiting_barrier.as_str());
-        for (scores, &barrier) in columns.scores.iter_mut().zip(Barrier::ALL) {
-            scores.push(score(barrier));
-        }
-        columns.created_at.push(row.assessed_at);
-    }
-    let [survival, retention, variability, scalability, safety, outcomes, regulatory] = &columns.scores;
+    let column = |score: usize| batch.iter().map(|row| row.scores[score]).collect::<Vec<_>>();
     // One statement and one plan for the batch: each column travels as one array.
     sqlx::query(
         "INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
@@ -453,28 +486,28 @@ pub async fn insert_batch(
          ORDER BY ordinal",
     )
     .bind(organisation.0)
-    .bind(&columns.id)
-    .bind(&columns.program_id)
-    .bind(&columns.rescored_from)
-    .bind(&columns.model_version)
-    .bind(&columns.profile)
-    .bind(&columns.result)
-    .bind(&columns.result_compact)
-    .bind(&columns.indication)
-    .bind(&columns.stage)
-    .bind(&columns.tissue_source)
-    .bind(&columns.route)
-    .bind(&columns.overall_index)
-    .bind(&columns.readiness_level)
-    .bind(&columns.limiting_barrier)
-    .bind(survival)
-    .bind(retention)
-    .bind(variability)
-    .bind(scalability)
-    .bind(safety)
-    .bind(outcomes)
-    .bind(regulatory)
-    .bind(&columns.created_at)
+    .bind(batch.iter().map(|row| row.id).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.program_id).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.rescored_from).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.model_version.as_str()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| &row.profile).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.result.as_ref()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.result_compact.as_ref()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.indication).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.stage).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.tissue_source).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.route).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.overall_index).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.readiness_level).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.limiting_barrier).collect::<Vec<_>>())
+    .bind(column(0))
+    .bind(column(1))
+    .bind(column(2))
+    .bind(column(3))
+    .bind(column(4))
+    .bind(column(5))
+    .bind(column(6))
+    .bind(batch.iter().map(|row| row.assessed_at).collect::<Vec<_>>())
     .execute(&mut *connection)
     .await?;
     if !programs.is_empty() {
@@ -494,28 +527,6 @@ pub async fn insert_batch(
         .await?;
     }
     Ok(())
-}
-
-/// The columns of a batch insert, one array each.
-#[derive(Default)]
-struct BatchColumns {
-    id: Vec<Uuid>,
-    program_id: Vec<Option<Uuid>>,
-    rescored_from: Vec<Option<Uuid>>,
-    model_version: Vec<String>,
-    profile: Vec<serde_json::Value>,
-    result: Vec<Option<serde_json::Value>>,
-    result_compact: Vec<Option<serde_json::Value>>,
-    indication: Vec<Option<&'static str>>,
-    stage: Vec<Option<&'static str>>,
-    tissue_source: Vec<Option<&'static str>>,
-    route: Vec<Option<&'static str>>,
-    overall_index: Vec<f64>,
-    readiness_level: Vec<Option<i16>>,
-    limiting_barrier: Vec<&'static str>,
-    /// In the order of [`Barrier::ALL`].
-    scores: [Vec<Option<f64>>; 7],
-    created_at: Vec<Option<DateTime<Utc>>>,
 }
 
 /// Locks a program of the organisation until the end of the transaction, so that writers of
