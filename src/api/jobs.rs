@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::caller::{Caller, Write};
 use super::filters::{parse_parameters, parse_query};
-use super::problem::{ApiError, Problem};
+use super::problem::{ApiError, FieldError, Problem};
 use crate::comparison;
 use crate::jobs::report::{self, UpgradeReport};
 use crate::jobs::staging::{ImportFormat, ImportMode, StageError, Staging};
@@ -141,7 +141,9 @@ fn not_found(id: Uuid) -> ApiError {
 /// `assessed_at`, `idempotency_key`, and each profile input by its path, such as
 /// `profile.program.indication` or `profile.manufacturing.cells_per_lot`; an empty cell is unknown;
 /// a cell holding a JSON number, `true`, `false`, a list (`["a","b"]`) or an object is read as
-/// that, any other as text. An unknown column is refused (422) before anything is stored.
+/// that, any other as text. A header row with an unknown or repeated column, or without a profile
+/// column, stores nothing: the job is answered as `failed`, its `failure` and its error (line 1)
+/// naming the column.
 ///
 /// The answer, `202` with the job, comes once every line is staged: from then on the lines are
 /// validated (each as `POST /v1/assessments` would) and stored in batches by the service's
@@ -165,7 +167,6 @@ fn not_found(id: Uuid) -> ApiError {
          headers(("Location" = String, description = "URL of the job"))),
         (status = 400, description = "Unknown or invalid query parameter, or an unreadable body", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither NDJSON nor CSV", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A CSV header row with an unknown or repeated column", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; send the file again (lines already imported are skipped)", body = Problem, content_type = "application/problem+json"),
         (status = 504, description = "The body stalled for longer than the request timeout", body = Problem, content_type = "application/problem+json"),
     )
@@ -223,18 +224,31 @@ pub async fn create_import(
     }
     drop(sender);
     let staged = staging.await.map_err(|error| ApiError::Internal(Box::new(error)))?;
-    let failure = match (upload_error, staged) {
-        (Some(error), _) => Some(error),
-        (None, Err(StageError::Persistence(error))) => Some(error.into()),
-        (None, Err(StageError::Header(error))) => Some(ApiError::invalid_fields(vec![error])),
-        (None, Err(StageError::Unreadable(message))) => Some(ApiError::BadRequest(message)),
-        (None, Ok(())) => None,
-    };
-    if let Some(failure) = failure {
-        if let Err(error) = store::discard_upload(&pool, job).await {
-            tracing::warn!(%error, %job, "an upload that failed could not be discarded; housekeeping will");
+    // A file whose header row maps onto no lines was received all the same: its job fails at once,
+    // naming the column, as a line's errors are named.
+    let unreadable_file = match (upload_error, staged) {
+        (Some(error), _) => Err(error),
+        (None, Err(StageError::Persistence(error))) => Err(error.into()),
+        (None, Err(StageError::Header(error))) => Ok(Some(error)),
+        (None, Err(StageError::Unreadable(message))) => {
+            Ok(Some(FieldError { field: String::new(), message }))
         }
-        return Err(failure);
+        (None, Ok(())) => Ok(None),
+    };
+    let unreadable_file = match unreadable_file {
+        Ok(unreadable_file) => unreadable_file,
+        Err(failure) => {
+            if let Err(error) = store::discard_upload(&pool, job).await {
+                tracing::warn!(%error, %job, "an upload that failed could not be discarded; housekeeping will");
+            }
+            return Err(failure);
+        }
+    };
+    if let Some(error) = unreadable_file {
+        let reason = format!("the header row cannot be read: {}", error.message);
+        let row =
+            bounded(limits.stall, store::fail_upload(&pool, &actor, job, &error.field, &reason)).await?;
+        return Ok(accepted(row));
     }
     let row = bounded(limits.stall, store::finish_upload(&pool, &actor, job)).await?;
     wake.notify();
@@ -318,8 +332,8 @@ pub struct RescoreParameters {
 ///
 /// Creates a job that re-scores, under the current model version, the assessments selected:
 /// each program's latest (`selection=latest`, the default) or all of them (`selection=all`),
-/// narrowed by any filter of `GET /v1/assessments` (`indication`, `created_before`, ...; `latest`
-/// is `selection`'s). Assessments already scored by the current version are left out. Each result
+/// narrowed by any filter of `GET /v1/assessments` (`indication`, `created_before`, ...;
+/// `latest=true` is `selection=latest`). Assessments already scored by the current version are left out. Each result
 /// is stored as a new assessment linked to the one it re-scored (`rescored_from`); the originals
 /// are never rewritten. The selection is fixed when the job is created. Follow the job at
 /// `GET /v1/jobs/{id}`; once it has ended, `GET /v1/rescore-jobs/{id}/report` says what moved.
@@ -342,15 +356,11 @@ pub async fn create_rescore_job(
     wake: web::Data<Wake>,
 ) -> Result<HttpResponse, ApiError> {
     let (filter_parameters, parameters): (_, RescoreParameters) = parse_query(&request)?;
-    if filter_parameters.latest.is_some() {
-        return Err(ApiError::InvalidParameter {
-            parameter: "latest".into(),
-            message: "a re-score selects with `selection` (latest or all), not `latest`".into(),
-        });
-    }
     let selection = parameters.selection.unwrap_or_default();
+    // `latest=true`, the list's own way of asking for each program's latest, selects the same.
+    let latest_only = matches!(selection, Selection::Latest) || filter_parameters.latest == Some(true);
     let mut filters = filter_parameters.into_filters()?;
-    filters.latest_only = matches!(selection, Selection::Latest);
+    filters.latest_only = latest_only;
     let query: serde_json::Map<String, serde_json::Value> =
         form_urlencoded::parse(request.query_string().as_bytes())
             .filter(|(name, _)| name != "selection")

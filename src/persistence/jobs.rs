@@ -180,6 +180,38 @@ pub async fn finish_upload(pool: &PgPool, actor: &Actor, job: Uuid) -> Result<Jo
     .await
 }
 
+/// Ends an upload whose file cannot be read as lines (a CSV header row naming an unknown column):
+/// the job is kept, failed, with the reason as its `failure` and as the error of line 1.
+pub async fn fail_upload(
+    pool: &PgPool,
+    actor: &Actor,
+    job: Uuid,
+    field: &str,
+    reason: &str,
+) -> Result<JobRow, PersistenceError> {
+    with_connection(pool, async |connection| {
+        let mut transaction = connection.begin().await?;
+        let error =
+            ItemError { position: 1, source_id: None, field: field.to_owned(), message: reason.to_owned() };
+        insert_errors(&mut transaction, job, &[error]).await?;
+        sqlx::query(
+            "UPDATE jobs SET state = 'failed', failure = $2, total = 1, processed = 1, failed = 1,
+               started_at = now(), finished_at = now(), updated_at = now()
+             WHERE id = $1",
+        )
+        .bind(job)
+        .bind(reason)
+        .execute(&mut *transaction)
+        .await?;
+        access::record(&mut transaction, actor, AuditAction::JobStarted, job).await?;
+        access::record(&mut transaction, actor, AuditAction::JobFinished, job).await?;
+        let row = fetch_in(&mut transaction, actor.organisation, job).await?;
+        transaction.commit().await?;
+        row.ok_or_else(|| PersistenceError::Encoding(format!("job {job} vanished while it was created")))
+    })
+    .await
+}
+
 /// Forgets an upload that did not complete (the client went away, a line could not be read).
 pub async fn discard_upload(pool: &PgPool, job: Uuid) -> Result<(), PersistenceError> {
     with_connection(pool, async |connection| {

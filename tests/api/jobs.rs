@@ -152,7 +152,7 @@ async fn an_import_stores_the_good_lines_reports_each_bad_one_by_line_and_a_seco
 }
 
 #[tokio::test]
-async fn a_csv_import_maps_its_columns_and_an_unknown_column_is_refused_before_anything_is_stored() {
+async fn a_csv_import_maps_its_columns_and_an_unknown_column_fails_the_job_before_anything_is_stored() {
     let app = spawn().await;
     let pool = instance_pool(&app);
     let csv = "program,assessed_at,profile.program.indication,profile.program.stage,profile.manufacturing.cells_per_lot\n\
@@ -173,14 +173,19 @@ async fn a_csv_import_maps_its_columns_and_an_unknown_column_is_refused_before_a
         .collect();
     assert_eq!(fields, [(3, "profile.program.stage"), (4, "profile.manufacturing.cells_per_lot")]);
 
-    let refused =
-        import(&app, "text/csv", "", "program,colour,profile.program.stage\nX,red,phase2\n".into()).await;
-    let problem = assert_problem(refused, 422).await;
-    assert_eq!(problem["errors"][0]["field"], "colour");
+    let unknown_column = "program,colour,profile.program.stage\nX,red,phase2\n".to_owned();
+    let refused = accepted_job(import(&app, "text/csv", "", unknown_column).await).await;
+    assert_eq!(refused["state"], "failed");
+    assert!(refused["failure"].as_str().unwrap().contains("unknown column"), "{refused}");
+    let path = format!("/v1/jobs/{}/errors", refused["id"].as_str().unwrap());
+    let errors: Value = app.get(&path).await.json().await.unwrap();
+    let first = &errors["items"][0];
+    assert_eq!((first["line"].as_i64(), first["field"].as_str()), (Some(1), Some("colour")));
     assert_problem(import(&app, "text/plain", "", "x".into()).await, 415).await;
     assert_problem(import(&app, "text/csv", "?mode=sometimes", "x".into()).await, 400).await;
     let jobs: Value = app.get("/v1/jobs").await.json().await.unwrap();
-    assert_eq!(jobs["items"].as_array().unwrap().len(), 1, "a refused upload leaves no job: {jobs}");
+    assert_eq!(jobs["items"].as_array().unwrap().len(), 2, "a refused request leaves no job: {jobs}");
+    assert_eq!(assessment_count(&app).await, 1);
 }
 
 /// Lines with distinct content, one program each.
