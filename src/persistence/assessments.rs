@@ -473,10 +473,14 @@ pub async fn insert_batch(
     sqlx::query(
         "INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
            result_compact, indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
-           survival, retention, variability, scalability, safety, outcomes, regulatory, created_at)
+           survival, retention, variability, scalability, safety, outcomes, regulatory, created_at, latest)
          SELECT id, $1, program_id, rescored_from, model_version, profile, result, result_compact, indication, stage,
            tissue_source, route, overall_index, readiness_level, limiting_barrier, survival, retention, variability,
-           scalability, safety, outcomes, regulatory, coalesce(assessed_at, now())
+           scalability, safety, outcomes, regulatory, coalesce(assessed_at, now()),
+           -- Each program's newest row of the batch comes flagged (rows stamped now() in batch order,
+           -- the history trigger keeping that order); an assessment without a program always is.
+           program_id IS NULL OR row_number() OVER (PARTITION BY program_id
+             ORDER BY coalesce(assessed_at, now()) DESC, ordinal DESC) = 1
          FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::text[],
            $10::text[], $11::text[], $12::text[], $13::float8[], $14::int2[], $15::text[], $16::float8[], $17::float8[],
            $18::float8[], $19::float8[], $20::float8[], $21::float8[], $22::float8[], $23::timestamptz[])
@@ -511,15 +515,17 @@ pub async fn insert_batch(
     .execute(&mut *connection)
     .await?;
     if !programs.is_empty() {
-        // Every new row arrives flagged latest (the column's default); one statement leaves the flag
-        // on each touched program's newest assessment only.
+        // Each touched program now has two rows flagged (its latest before the batch, and the batch's
+        // newest): the older loses the flag. Only rows whose flag changes are written, so a batch
+        // rewrites one row per program, not every row it stored (a flag update cannot be HOT: the
+        // flag is in the statistics' partial index).
         sqlx::query(
-            "UPDATE assessments SET latest = (assessments.id = newest.id)
+            "UPDATE assessments SET latest = false
              FROM (SELECT DISTINCT ON (program_id) program_id, id FROM assessments
-                   WHERE organisation_id = $1 AND program_id = ANY($2)
+                   WHERE organisation_id = $1 AND program_id = ANY($2) AND latest
                    ORDER BY program_id, created_at DESC, id DESC) newest
              WHERE assessments.organisation_id = $1 AND assessments.program_id = newest.program_id
-               AND (assessments.latest OR assessments.id = newest.id)",
+               AND assessments.latest AND assessments.id <> newest.id",
         )
         .bind(organisation.0)
         .bind(&programs)

@@ -149,6 +149,11 @@ async fn an_import_stores_the_good_lines_reports_each_bad_one_by_line_and_a_seco
     worker(&pool).run_until_idle().await.unwrap();
     assert_eq!(counts(&job(&app, &again["id"]).await), [5, 5, 0, 3, 2]);
     assert_eq!(assessment_count(&app).await, 3);
+    let latest: i64 = sqlx::query_scalar("SELECT count(*) FROM assessments WHERE latest")
+        .fetch_one(&mut app.database().await)
+        .await
+        .unwrap();
+    assert_eq!(latest, 2, "one latest assessment per program");
 }
 
 #[tokio::test]
