@@ -84,6 +84,12 @@ pub struct Settings {
     /// How often queued score changes are folded into the statistics rollup; `None` when
     /// `STATS_FOLD_INTERVAL_MS=0` leaves them queued (statistics stay exact, only slower).
     pub stats_fold_interval: Option<Duration>,
+    /// Items (import lines, assessments to re-score) a job worker takes per batch, each batch one
+    /// transaction.
+    pub job_batch_size: u32,
+    /// How often an idle job worker looks for work (jobs submitted to this instance wake it at
+    /// once); `None` when `JOB_POLL_INTERVAL_MS=0`: this instance works no jobs.
+    pub job_poll_interval: Option<Duration>,
 }
 
 /// A sustained rate and a burst allowance, per API key or per organisation.
@@ -189,6 +195,10 @@ impl Settings {
             metrics_token: metrics_token(lookup("METRICS_TOKEN"))?,
             request_timeout: Duration::from_millis(read.bounded("REQUEST_TIMEOUT_MS", 2000, 1..=600_000)?),
             stats_fold_interval: Some(read.bounded("STATS_FOLD_INTERVAL_MS", 1000, 0..=3_600_000)?)
+                .filter(|&milliseconds| milliseconds > 0)
+                .map(Duration::from_millis),
+            job_batch_size: read.bounded("JOB_BATCH_SIZE", 500, 1..=5_000)?,
+            job_poll_interval: Some(read.bounded("JOB_POLL_INTERVAL_MS", 1000, 0..=3_600_000)?)
                 .filter(|&milliseconds| milliseconds > 0)
                 .map(Duration::from_millis),
         })

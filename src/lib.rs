@@ -13,6 +13,7 @@ pub mod comparison;
 pub mod configuration;
 pub mod dashboard;
 pub mod embedded_postgres;
+pub mod jobs;
 pub mod persistence;
 pub mod scoring;
 pub mod startup;

@@ -22,6 +22,7 @@ async fn main() -> ExitCode {
         None => startup::serve(settings).await.map_err(|error| error.to_string()),
         Some(Command::Keys(KeysCommand::Create(args))) => create_key(&settings, &args).await,
         Some(Command::Backtest(args)) => msc_readiness::cli::backtest(&args),
+        Some(Command::Import(args)) => import(&settings, &args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -50,4 +51,34 @@ async fn create_key(settings: &Settings, args: &msc_readiness::cli::CreateKeyArg
     );
     println!("{}", created.token);
     Ok(())
+}
+
+/// Runs an import and prints what it did on standard error; an import with failed lines is an
+/// error (status 1), so that a script notices.
+async fn import(settings: &Settings, args: &msc_readiness::cli::ImportArgs) -> Result<(), String> {
+    let database = Database::provide_for_command(settings).await.map_err(|error| error.to_string())?;
+    let imported =
+        msc_readiness::cli::import(database.options.clone(), args, settings.body_limit_bytes).await;
+    database.release().await.map_err(|error| error.to_string())?;
+    let outcome = imported.map_err(|error| error.to_string())?;
+    let job = &outcome.job;
+    eprintln!(
+        "Import job {id}: {total} lines: {created} stored, {skipped} already imported, {failed} with errors.",
+        id = job.id,
+        total = job.total,
+        created = job.created,
+        skipped = job.skipped,
+        failed = job.failed,
+    );
+    if let Some(failure) = &job.failure {
+        eprintln!("{failure}");
+    }
+    for error in &outcome.first_errors {
+        let field = if error.error.field.is_empty() { "(the line)" } else { error.error.field.as_str() };
+        eprintln!("line {}: {field}: {}", error.error.position, error.error.message);
+    }
+    if job.error_count > i64::try_from(outcome.first_errors.len()).unwrap_or(i64::MAX) {
+        eprintln!("... every error: GET /v1/jobs/{}/errors", job.id);
+    }
+    if job.failed > 0 { Err(format!("{} line(s) were not imported", job.failed)) } else { Ok(()) }
 }

@@ -11,14 +11,18 @@ use sqlx::postgres::PgConnectOptions;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use tokio::sync::watch;
+
 use crate::api::auth_throttle::{self, AuthThrottle};
 use crate::api::caller::RateLimiters;
 use crate::api::health::MetricsToken;
+use crate::api::jobs::ImportLimits;
 use crate::api::key_cache::KeyCache;
 use crate::api::keys::KeyLimit;
 use crate::api::{self, observability, problem, security_headers};
 use crate::configuration::{DatabaseSource, Settings};
 use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresError, ProgramSearch};
+use crate::jobs::{Wake, Worker};
 use crate::persistence::access::{KeyChange, KeyChanges};
 use crate::persistence::{self, PersistenceError, PoolSettings};
 
@@ -46,6 +50,9 @@ pub struct Application {
     server: Server,
     port: u16,
     pool: PgPool,
+    /// This instance's job worker, and the signal that stops it after the server.
+    job_worker: Option<tokio::task::JoinHandle<()>>,
+    stop_jobs: watch::Sender<bool>,
     /// The connection on which key changes are announced (see `follow_key_changes`).
     key_changes_pool: PgPool,
 }
@@ -84,6 +91,17 @@ impl Application {
         if let Some(interval) = settings.stats_fold_interval {
             tokio::spawn(fold_score_counts(pool.clone(), interval));
         }
+        let wake = Wake::default();
+        let (stop_jobs, stop_receiver) = watch::channel(false);
+        let job_worker = settings.job_poll_interval.map(|poll| {
+            let worker = Worker::new(pool.clone(), settings.job_batch_size);
+            tokio::spawn(worker.run(poll, wake.clone(), stop_receiver))
+        });
+        let wake = web::Data::new(wake);
+        let import_limits = web::Data::new(ImportLimits {
+            line_bytes: settings.body_limit_bytes,
+            stall: settings.request_timeout,
+        });
 
         let address = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&address)
@@ -122,6 +140,8 @@ impl Application {
                 .app_data(key_cache.clone())
                 .app_data(registry.clone())
                 .app_data(known_routes.clone())
+                .app_data(wake.clone())
+                .app_data(import_limits.clone())
                 .app_data(web::JsonConfig::default().limit(body_limit).error_handler(problem::json_error))
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(web::Data::new(problem::BodyLimit(body_limit)))
@@ -151,7 +171,7 @@ impl Application {
         .listen(listener)
         .map_err(|source| StartupError::Bind { address: format!("{}:{port}", settings.host), source })?
         .run();
-        Ok(Self { server, port, pool, key_changes_pool })
+        Ok(Self { server, port, pool, job_worker, stop_jobs, key_changes_pool })
     }
 
     /// The port the service listens on.
@@ -164,9 +184,17 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server is stopped, then closes the database pool.
+    /// Serves until the server is stopped, then stops the job worker (after its batch under way)
+    /// and closes the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        // Sending fails only when the worker has already ended.
+        let _ = self.stop_jobs.send(true);
+        if let Some(worker) = self.job_worker
+            && let Err(error) = worker.await
+        {
+            tracing::error!(%error, "the job worker ended abnormally");
+        }
         self.key_changes_pool.close().await;
         self.pool.close().await;
         result
@@ -183,6 +211,11 @@ async fn hourly_housekeeping(pool: PgPool, rate_limiters: web::Data<RateLimiters
             return;
         }
         rate_limiters.forget_idle();
+        match persistence::jobs::discard_abandoned_uploads(&pool).await {
+            Ok(discarded) if discarded > 0 => tracing::info!(discarded, "abandoned import uploads discarded"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not discard abandoned import uploads"),
+        }
         match persistence::assessments::purge_expired_idempotency_keys(&pool).await {
             Ok(purged) if purged > 0 => tracing::info!(purged, "expired idempotency keys purged"),
             Ok(_) => {}

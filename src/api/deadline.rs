@@ -18,6 +18,9 @@ use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use super::observability::{REQUEST_ID, RequestId};
 use super::problem::ApiError;
 
+/// The upload of an import, exempt from the whole-request deadline.
+const IMPORT_PATH: &str = "/v1/imports";
+
 /// Fails the request with `504` (a problem document) when the rest of the service has not answered
 /// within `limit`. It fails with an error rather than a response because building a response needs
 /// the `HttpRequest`, and holding a copy of it while the request is routed is not allowed; the
@@ -27,6 +30,11 @@ pub async fn enforce(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    // An import's body may take far longer than a request (a portfolio of a million lines); its
+    // handler bounds each wait instead, the next piece of the body and each write, by `limit`.
+    if request.method() == actix_web::http::Method::POST && request.path() == IMPORT_PATH {
+        return next.call(request).await;
+    }
     let request_id = request.extensions().get::<RequestId>().map(|id| id.0.clone());
     match tokio::time::timeout(limit, next.call(request)).await {
         Ok(response) => response,

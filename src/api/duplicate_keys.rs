@@ -13,13 +13,13 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-/// What reading a body found.
-pub enum Read {
-    /// A JSON value whose objects each name a key once.
-    Value(Value),
-    /// Valid JSON with a key repeated: the path of the first one (as in problem documents, e.g.
-    /// `profile.program.name`).
-    RepeatedKey(String),
+use super::problem::FieldError;
+
+/// What reading a body found: its value, and the path of the first key repeated in one of its
+/// objects (as in problem documents, e.g. `profile.program.name`), if one is.
+pub struct Read {
+    pub value: Value,
+    pub repeated_key: Option<String>,
 }
 
 /// Reads `body` as JSON; the error is serde_json's for a body that is not JSON (malformed JSON is
@@ -29,10 +29,12 @@ pub fn read(body: &[u8]) -> Result<Read, serde_json::Error> {
     let mut reader = Reader { path: Vec::new(), repeated: None };
     let value = reader.deserialize(&mut deserializer)?;
     deserializer.end()?;
-    Ok(match reader.repeated {
-        Some(path) => Read::RepeatedKey(path),
-        None => Read::Value(value),
-    })
+    Ok(Read { value, repeated_key: reader.repeated })
+}
+
+/// The error of a repeated key at `field`.
+pub fn repeated_key_error(field: String) -> FieldError {
+    FieldError { field, message: "this key appears more than once in its object; send each key once".into() }
 }
 
 /// One step of a path into a JSON document: an object's member or an array's item.
@@ -153,10 +155,7 @@ mod tests {
     use super::{Read, read};
 
     fn repeated(body: &[u8]) -> Option<String> {
-        match read(body).expect("valid JSON") {
-            Read::Value(_) => None,
-            Read::RepeatedKey(path) => Some(path),
-        }
+        read(body).expect("valid JSON").repeated_key
     }
 
     #[test]
@@ -176,7 +175,8 @@ mod tests {
     fn the_value_read_is_serde_jsons() {
         let body =
             br#"{"b": [1, -2, 3.5, 1e300, "x\u00e9", null, true, {"c": {}}], "a": 18446744073709551615}"#;
-        let Read::Value(value) = read(body).unwrap() else { panic!("no key repeats") };
+        let Read { value, repeated_key } = read(body).unwrap();
+        assert_eq!(repeated_key, None);
         assert_eq!(value, serde_json::from_slice::<serde_json::Value>(body).unwrap());
     }
 

@@ -198,6 +198,20 @@ pub fn parse_filters(request: &HttpRequest) -> Result<FilterParameters, ApiError
     deserialize(query)
 }
 
+/// Reads a query string of an endpoint's own parameters `T` only (no filters): a name that `T`
+/// does not document is rejected, naming it.
+pub fn parse_parameters<T: DeserializeOwned + IntoParams>(request: &HttpRequest) -> Result<T, ApiError> {
+    let known: Vec<String> =
+        T::into_params(|| Some(ParameterIn::Query)).into_iter().map(|parameter| parameter.name).collect();
+    let query = request.query_string();
+    if let Some((name, _)) =
+        form_urlencoded::parse(query.as_bytes()).find(|(name, _)| !known.iter().any(|known| known == name))
+    {
+        return Err(invalid(&name, format!("unknown parameter; accepted: {}", known.join(", "))));
+    }
+    deserialize(query)
+}
+
 fn reject_unknown(query: &str, mut known: Vec<String>) -> Result<(), ApiError> {
     known.extend(
         FilterParameters::into_params(|| Some(ParameterIn::Query))

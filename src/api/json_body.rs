@@ -16,16 +16,29 @@ pub fn parse<T: DeserializeOwned>(
     body: &[u8],
 ) -> Result<(T, serde_json::Value), ApiError> {
     let value = parse_json(request, body)?;
+    match validate(&value, body) {
+        Ok(parsed) => Ok((parsed, value)),
+        Err(errors) => Err(ApiError::invalid_fields(errors)),
+    }
+}
+
+/// Reads `value`, the JSON document `body` holds, as `T`, or names every invalid field (path and
+/// reason, in the order written, at most `MAX_ERRORS`). No HTTP: an import's worker reads each
+/// line of a file with it, as a request body is read.
+pub(crate) fn validate<T: DeserializeOwned>(
+    value: &serde_json::Value,
+    body: &[u8],
+) -> Result<T, Vec<FieldError>> {
     // NUL is reported, then taken out, so that the rest of the body is still checked.
     let mut errors = Vec::new();
     let mut without_nul = None;
-    if has_nul_character(&value) {
+    if has_nul_character(value) {
         let mut copy = value.clone();
         take_out_nul_characters(&mut copy, String::new(), &mut errors);
         without_nul = Some(copy);
     }
-    match parse_errors::deserialize_all::<T>(without_nul.as_ref().unwrap_or(&value)) {
-        Ok(parsed) if errors.is_empty() => return Ok((parsed, value)),
+    match parse_errors::deserialize_all::<T>(without_nul.as_ref().unwrap_or(value)) {
+        Ok(parsed) if errors.is_empty() => return Ok(parsed),
         Ok(_) => {}
         Err(found) => {
             for error in found {
@@ -37,9 +50,7 @@ pub fn parse<T: DeserializeOwned>(
     }
     parse_errors::sort_in_document_order(&mut errors, body);
     errors.truncate(parse_errors::MAX_ERRORS);
-    Err(ApiError::invalid_fields(
-        errors.into_iter().map(|error| FieldError { field: error.field, message: error.message }).collect(),
-    ))
+    Err(errors.into_iter().map(|error| FieldError { field: error.field, message: error.message }).collect())
 }
 
 /// Reads a JSON body as a value: wrong media type 415, malformed JSON 400.
@@ -57,14 +68,11 @@ fn parse_json(request: &HttpRequest, body: &[u8]) -> Result<serde_json::Value, A
         ));
     }
     // serde_json rejects lone surrogates and nesting beyond 128 levels as malformed.
-    match duplicate_keys::read(body)
-        .map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))?
-    {
-        duplicate_keys::Read::Value(value) => Ok(value),
-        duplicate_keys::Read::RepeatedKey(field) => Err(ApiError::invalid_fields(vec![FieldError {
-            field,
-            message: "this key appears more than once in its object; send each key once".into(),
-        }])),
+    let read = duplicate_keys::read(body)
+        .map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))?;
+    match read.repeated_key {
+        None => Ok(read.value),
+        Some(field) => Err(ApiError::invalid_fields(vec![duplicate_keys::repeated_key_error(field)])),
     }
 }
 
@@ -82,17 +90,26 @@ pub fn reject_arrays_read_as_objects(
     input: &serde_json::Value,
     parsed: &impl Serialize,
 ) -> Result<(), ApiError> {
-    let Ok(normal) = serde_json::to_value(parsed) else { return Ok(()) };
-    let Some(steps) = path_of_array_read_as_object(input, &normal) else { return Ok(()) };
+    match array_read_as_object(field, input, parsed) {
+        Some(error) => Err(ApiError::invalid_fields(vec![error])),
+        None => Ok(()),
+    }
+}
+
+/// The field of `input` (at `field`) holding an array where `parsed` has an object, if any.
+pub(crate) fn array_read_as_object(
+    field: &str,
+    input: &serde_json::Value,
+    parsed: &impl Serialize,
+) -> Option<FieldError> {
+    let normal = serde_json::to_value(parsed).ok()?;
+    let steps = path_of_array_read_as_object(input, &normal)?;
     // The path is written only for the array found, from the steps gathered on the way back.
     let mut path = field.to_owned();
     for step in steps.iter().rev() {
         step.write_to(&mut path);
     }
-    Err(ApiError::invalid_fields(vec![FieldError {
-        field: path,
-        message: "expected an object, got a list".into(),
-    }]))
+    Some(FieldError { field: path, message: "expected an object, got a list".into() })
 }
 
 /// The steps from `input` to its first array where `normal` has an object, innermost first.

@@ -242,10 +242,12 @@ pub struct AuditEntry {
     /// The API key that made the change; absent for the `keys create` command.
     pub key_id: Option<Uuid>,
     /// `assessment.created`, `assessment.rescored`, `assessment.deleted`, `program.created`,
-    /// `key.created` or `key.revoked`.
+    /// `key.created`, `key.revoked`, `job.started` (an import or re-score accepted), `job.finished`
+    /// or `job.cancelled`. The assessments a job stores are the job's work, not events of their
+    /// own: its items record each one (programs it creates are `program.created`).
     #[schema(example = "assessment.created")]
     pub action: String,
-    /// `assessment`, `program` or `api_key`.
+    /// `assessment`, `program`, `api_key` or `job`.
     #[schema(example = "assessment")]
     pub resource_type: String,
     pub resource_id: Uuid,

@@ -7,12 +7,13 @@ pub mod caller;
 pub mod charts;
 pub mod content_coding;
 pub mod deadline;
-mod duplicate_keys;
+pub(crate) mod duplicate_keys;
 pub mod evidence_form;
 pub mod exports;
 pub mod filters;
 pub mod health;
-mod json_body;
+pub mod jobs;
+pub(crate) mod json_body;
 pub mod key_cache;
 pub mod keys;
 pub mod metrics;
@@ -69,6 +70,13 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(stats::limiting_barriers)
                 .service(stats::timeseries)
                 .service(exports::export_csv)
-                .service(exports::export_ndjson),
+                .service(exports::export_ndjson)
+                .service(jobs::create_import)
+                .service(jobs::create_rescore_job)
+                .service(jobs::rescore_report)
+                .service(jobs::list_jobs)
+                .service(jobs::get_job)
+                .service(jobs::job_errors)
+                .service(jobs::cancel_job),
         );
 }

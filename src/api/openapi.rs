@@ -8,7 +8,9 @@ use utoipa_actix_web::AppExt;
 
 use super::assessments::{Detail, Order, SortBy, View};
 use super::evidence_form::EvidenceForm;
+use super::jobs::{ReportFormat, Selection};
 use super::stats::{AssessmentSelection, GroupBy, TimeInterval};
+use crate::jobs::staging::ImportMode;
 
 /// Top-level metadata of the API; paths and schemas are collected from the registered handlers.
 #[derive(OpenApi)]
@@ -22,7 +24,10 @@ assessment for comparison, trend tracking and dashboards. Errors are RFC 9457 pr
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     // Query-parameter enums are referenced by `IntoParams` but not collected from it.
-    components(schemas(SortBy, Order, View, Detail, EvidenceForm, AssessmentSelection, GroupBy, TimeInterval)),
+    components(schemas(
+        SortBy, Order, View, Detail, EvidenceForm, AssessmentSelection, GroupBy, TimeInterval, ImportMode, Selection,
+        ReportFormat
+    )),
     tags(
         (name = "assessments", description = "Score program profiles, store, list, compare and re-score assessments"),
         (name = "programs", description = "Programs and their assessment histories"),
@@ -30,6 +35,7 @@ assessment for comparison, trend tracking and dashboards. Errors are RFC 9457 pr
         (name = "charts", description = "SVG charts: an assessment's barrier radar and a program's trend"),
         (name = "statistics", description = "Aggregates of the stored assessments for dashboards, as flat JSON tables"),
         (name = "exports", description = "The assessment list as streamed CSV or NDJSON files"),
+        (name = "jobs", description = "Bulk work as jobs with progress: import a portfolio, re-score it under the current model, and the model-upgrade report"),
         (name = "model", description = "The scoring model and its evidence registry"),
         (name = "access", description = "API keys of the organisation and its audit trail (admin scope)"),
         (name = "operations", description = "Health, readiness and metrics for operators"),

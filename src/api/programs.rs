@@ -24,6 +24,12 @@ use crate::persistence::programs::{self as store, CreateProgramError, ProgramRow
 #[schema(value_type = String, example = "DISC-101", pattern = "^[A-Za-z0-9._-]{1,64}$")]
 pub struct ProgramKey(String);
 
+impl ProgramKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 impl TryFrom<String> for ProgramKey {
     type Error = String;
 

@@ -172,6 +172,38 @@ async function loadPage() {
   $('#page-info').textContent = `Page ${state.page + 1} · ${page.items.length} assessments`;
 }
 
+// ---- Jobs: imports and re-scores under way, with their progress ----
+
+/** How often the running jobs are read again while there are any. */
+const JOB_POLL_MS = 2000;
+let jobPoll = null;
+
+function renderJobs(jobs) {
+  const kinds = { import: 'Import', rescore: 'Re-score' };
+  $('#jobs').hidden = jobs.length === 0;
+  $('#job-list').replaceChildren(...jobs.map((job) => {
+    const unit = job.kind === 'import' ? 'lines' : 'assessments';
+    const rate = job.rate_per_second ? ` · ${job.rate_per_second}/s` : '';
+    const left = job.seconds_left !== null && job.seconds_left !== undefined ? ` · about ${Math.ceil(job.seconds_left)} s left` : '';
+    const failed = job.failed ? ` · ${job.failed} with errors` : '';
+    const text = `${kinds[job.kind] ?? job.kind} (${job.state}): ${job.processed} of ${job.total} ${unit}${failed}${rate}${left}`;
+    return h('li', { className: 'job' },
+      h('progress', { max: Math.max(job.total, 1), value: job.processed, 'aria-label': text }),
+      h('span', {}, text));
+  }));
+}
+
+/** Reads the running jobs; while there are any, again every few seconds, and once they have all
+ * ended, the portfolio again (they changed it). */
+async function loadJobs() {
+  clearTimeout(jobPoll);
+  const page = await api('/v1/jobs?active=true');
+  const wasRunning = !$('#jobs').hidden;
+  renderJobs(page.items);
+  if (page.items.length) jobPoll = setTimeout(() => guarded(loadJobs), JOB_POLL_MS);
+  else if (wasRunning) await loadPage();
+}
+
 const programLabel = (item) => (item.program_key ? `${item.program_key} · ${item.program_name}` : 'No program');
 
 function renderTable(items) {
@@ -495,6 +527,7 @@ function useKey(key) {
   return guarded(async () => {
     if (!model.barriers.length) await loadModel();
     await loadPage();
+    await loadJobs();
   });
 }
 

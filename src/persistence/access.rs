@@ -58,6 +58,11 @@ pub enum AuditAction {
     ProgramCreated,
     KeyCreated,
     KeyRevoked,
+    /// A job (an import, a re-score) was accepted.
+    JobStarted,
+    /// A job did its last work.
+    JobFinished,
+    JobCancelled,
 }
 
 impl AuditAction {
@@ -69,6 +74,9 @@ impl AuditAction {
             Self::ProgramCreated => "program.created",
             Self::KeyCreated => "key.created",
             Self::KeyRevoked => "key.revoked",
+            Self::JobStarted => "job.started",
+            Self::JobFinished => "job.finished",
+            Self::JobCancelled => "job.cancelled",
         }
     }
 
@@ -77,6 +85,7 @@ impl AuditAction {
             Self::AssessmentCreated | Self::AssessmentRescored | Self::AssessmentDeleted => "assessment",
             Self::ProgramCreated => "program",
             Self::KeyCreated | Self::KeyRevoked => "api_key",
+            Self::JobStarted | Self::JobFinished | Self::JobCancelled => "job",
         }
     }
 }
@@ -103,6 +112,21 @@ pub(super) async fn record(
     .execute(connection)
     .await?;
     Ok(())
+}
+
+/// The organisation named `name`, if there is one.
+pub async fn organisation_named(
+    pool: &PgPool,
+    name: &str,
+) -> Result<Option<OrganisationId>, PersistenceError> {
+    with_connection(pool, async |connection| {
+        let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM organisations WHERE name = $1")
+            .bind(name)
+            .fetch_optional(connection)
+            .await?;
+        Ok(id.map(OrganisationId))
+    })
+    .await
 }
 
 /// The organisation named `name`, created if it does not exist yet.

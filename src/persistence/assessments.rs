@@ -6,8 +6,11 @@ use sqlx::{Connection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::access::{self, AuditAction};
+use std::sync::Arc;
+
 use super::model_versions::{dictionary_of, packing_of};
-use super::packing::PackedDocument;
+use super::packing::{PackedDocument, Packing};
+use super::result_codec::Dictionary;
 use super::{Actor, OrganisationId, PersistenceError, with_connection};
 use crate::scoring::{Assessment, Barrier, Profile};
 
@@ -168,6 +171,53 @@ async fn open_stored_form(
     Ok(())
 }
 
+/// The profiles of the organisation's assessments among `ids`, as received, whichever form each
+/// was stored in (those since deleted are absent).
+pub(super) async fn stored_profiles(
+    connection: &mut sqlx::PgConnection,
+    organisation: OrganisationId,
+    ids: &[Uuid],
+) -> Result<Vec<super::jobs::Source>, PersistenceError> {
+    #[derive(sqlx::FromRow)]
+    struct StoredProfile {
+        id: Uuid,
+        program_id: Option<Uuid>,
+        model_version: String,
+        profile: Option<serde_json::Value>,
+        packed: Option<Vec<u8>>,
+    }
+    let rows: Vec<StoredProfile> = sqlx::query_as(
+        "SELECT id, program_id, model_version, profile, packed FROM assessments
+         WHERE organisation_id = $1 AND id = ANY($2)",
+    )
+    .bind(organisation.0)
+    .bind(ids)
+    .fetch_all(&mut *connection)
+    .await?;
+    let mut sources = Vec::with_capacity(rows.len());
+    for StoredProfile { id, program_id, model_version, profile, packed } in rows {
+        let profile = match (profile, packed) {
+            (Some(profile), _) => profile,
+            (None, Some(packed)) => {
+                let packing = packing_of(connection, &model_version).await?.ok_or_else(|| {
+                    PersistenceError::Encoding(format!(
+                        "assessment {id}: no packing dictionary of {model_version}"
+                    ))
+                })?;
+                packing
+                    .unpack(&packed)
+                    .map_err(|error| PersistenceError::Encoding(format!("assessment {id}: {error}")))?
+                    .profile
+            }
+            (None, None) => {
+                return Err(PersistenceError::Encoding(format!("assessment {id}: stored without a profile")));
+            }
+        };
+        sources.push(super::jobs::Source { id, program_id, profile });
+    }
+    Ok(sources)
+}
+
 /// Stores an assessment in one transaction; with an idempotency key, a retry of the same request
 /// returns the first stored assessment instead of storing another.
 pub async fn submit(
@@ -254,34 +304,8 @@ async fn insert(
     assessment: &NewAssessment<'_>,
 ) -> Result<StoredAssessment, PersistenceError> {
     let organisation = actor.organisation;
-    let result = assessment.result;
-    let summary = assessment.profile.summary();
-    let result_json =
-        serde_json::to_value(result).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
-    // Compact against the stored dictionary of the result's version; whole when there is none or
-    // the result would not read back the same. Then packed with the profile, when the version has
-    // a packing dictionary.
-    let compact = dictionary_of(connection, &result.model_version)
-        .await?
-        .and_then(|dictionary| dictionary.compact(&result_json));
-    let (profile, whole, compact, packed) = match packing_of(connection, &result.model_version).await? {
-        Some(packing) => {
-            let document = PackedDocument {
-                profile: assessment.profile_json.clone(),
-                whole: compact.is_none().then(|| result_json.clone()),
-                compact,
-            };
-            let packed =
-                packing.pack(&document).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
-            (None, None, None, Some(packed))
-        }
-        None => (Some(assessment.profile_json), compact.is_none().then_some(&result_json), compact, None),
-    };
-    // NULL for a barrier with nothing known: no score, rather than a 0 that every list, export and
-    // statistic would read as the worst score.
-    let score = |barrier: Barrier| {
-        result.barriers.iter().find(|line| line.barrier == barrier).and_then(|line| line.score)
-    };
+    let encoding = encoding(connection, &assessment.result.model_version).await?;
+    let encoded = EncodedAssessment::encode(Uuid::now_v7(), assessment, None, &encoding)?;
     let query = "WITH inserted AS (
            INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
              result_compact, indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
@@ -294,64 +318,62 @@ async fn insert(
            SELECT $23, $2, $24, $25, $26, id, $27 FROM inserted)
          SELECT inserted.created_at, programs.key, programs.name
          FROM inserted LEFT JOIN programs ON programs.id = $3 AND programs.organisation_id = $2";
-    let id = Uuid::now_v7();
-    let readiness_level = (result.readiness.msc_trl > 0).then_some(i16::from(result.readiness.msc_trl));
     // Only the creation time and the program's key and name come back: echoing the ~44 KB result
     // through the database would cost a jsonb-to-text conversion and a parse per request.
     let (created_at, program_key, program_name): (DateTime<Utc>, Option<String>, Option<String>) =
         sqlx::query_as(query)
-            .bind(id)
+            .bind(encoded.id)
             .bind(organisation.0)
-            .bind(assessment.program_id)
-            .bind(assessment.rescored_from)
-            .bind(&result.model_version)
-            .bind(profile)
-            .bind(whole)
-            .bind(&compact)
-            .bind(summary.indication)
-            .bind(summary.stage)
-            .bind(summary.tissue_source)
-            .bind(summary.route)
-            .bind(result.overall.readiness_index)
-            .bind(readiness_level)
-            .bind(result.overall.limiting_barrier.as_str())
-            .bind(score(Barrier::Survival))
-            .bind(score(Barrier::Retention))
-            .bind(score(Barrier::Variability))
-            .bind(score(Barrier::Scalability))
-            .bind(score(Barrier::Safety))
-            .bind(score(Barrier::Outcomes))
-            .bind(score(Barrier::Regulatory))
+            .bind(encoded.program_id)
+            .bind(encoded.rescored_from)
+            .bind(&encoded.model_version)
+            .bind(&encoded.profile)
+            .bind(&encoded.result)
+            .bind(&encoded.result_compact)
+            .bind(encoded.indication)
+            .bind(encoded.stage)
+            .bind(encoded.tissue_source)
+            .bind(encoded.route)
+            .bind(encoded.overall_index)
+            .bind(encoded.readiness_level)
+            .bind(encoded.limiting_barrier)
+            .bind(encoded.scores[0])
+            .bind(encoded.scores[1])
+            .bind(encoded.scores[2])
+            .bind(encoded.scores[3])
+            .bind(encoded.scores[4])
+            .bind(encoded.scores[5])
+            .bind(encoded.scores[6])
             .bind(Uuid::now_v7())
             .bind(actor.key_id)
             .bind(action.as_str())
             .bind(action.resource_type())
             .bind(actor.request_id.as_deref())
-            .bind(&packed)
+            .bind(&encoded.packed)
             .fetch_one(&mut *connection)
             .await?;
     if let Some(program_id) = assessment.program_id {
         mark_latest(connection, organisation, program_id).await?;
     }
     let listed = AssessmentRow {
-        id,
-        program_id: assessment.program_id,
-        rescored_from: assessment.rescored_from,
-        model_version: result.model_version.clone(),
-        indication: summary.indication.map(str::to_owned),
-        stage: summary.stage.map(str::to_owned),
-        tissue_source: summary.tissue_source.map(str::to_owned),
-        route: summary.route.map(str::to_owned),
-        overall_index: result.overall.readiness_index,
-        readiness_level,
-        limiting_barrier: result.overall.limiting_barrier.as_str().to_owned(),
-        survival: score(Barrier::Survival),
-        retention: score(Barrier::Retention),
-        variability: score(Barrier::Variability),
-        scalability: score(Barrier::Scalability),
-        safety: score(Barrier::Safety),
-        outcomes: score(Barrier::Outcomes),
-        regulatory: score(Barrier::Regulatory),
+        id: encoded.id,
+        program_id: encoded.program_id,
+        rescored_from: encoded.rescored_from,
+        model_version: encoded.model_version.clone(),
+        indication: encoded.indication.map(str::to_owned),
+        stage: encoded.stage.map(str::to_owned),
+        tissue_source: encoded.tissue_source.map(str::to_owned),
+        route: encoded.route.map(str::to_owned),
+        overall_index: encoded.overall_index,
+        readiness_level: encoded.readiness_level,
+        limiting_barrier: encoded.limiting_barrier.to_owned(),
+        survival: encoded.scores[0],
+        retention: encoded.scores[1],
+        variability: encoded.scores[2],
+        scalability: encoded.scores[3],
+        safety: encoded.scores[4],
+        outcomes: encoded.scores[5],
+        regulatory: encoded.scores[6],
         created_at,
         program_key,
         program_name,
@@ -361,12 +383,12 @@ async fn insert(
         packed: None,
     };
     Ok(StoredAssessment {
-        id,
-        program_id: assessment.program_id,
-        rescored_from: assessment.rescored_from,
-        model_version: result.model_version.clone(),
+        id: encoded.id,
+        program_id: encoded.program_id,
+        rescored_from: encoded.rescored_from,
+        model_version: encoded.model_version,
         profile: assessment.profile_json.clone(),
-        result: result_json,
+        result: encoded.returned,
         created_at,
         listed,
     })
@@ -390,6 +412,206 @@ pub async fn insert_rescored(
         Ok(stored)
     })
     .await
+}
+
+/// An assessment of a batch (an import or a re-score job), encoded for storage: its result
+/// compacted against its model version's dictionary, its columns copied out. Encoding is most of
+/// the work of storing a result (a full result is tens of kilobytes of JSON), and it needs no
+/// database, so a batch encodes its assessments on every core before one insert stores them. It
+/// gets no audit event of its own: the job's start and end are audited and its items record what
+/// each stored.
+pub struct EncodedAssessment {
+    id: Uuid,
+    program_id: Option<Uuid>,
+    rescored_from: Option<Uuid>,
+    model_version: String,
+    /// The stored form: `packed` alone, or (for a version without a packing dictionary) the
+    /// profile with the result whole or compact.
+    profile: Option<serde_json::Value>,
+    result: Option<serde_json::Value>,
+    result_compact: Option<serde_json::Value>,
+    packed: Option<Vec<u8>>,
+    /// The full result as the API returns it.
+    returned: serde_json::Value,
+    indication: Option<&'static str>,
+    stage: Option<&'static str>,
+    tissue_source: Option<&'static str>,
+    route: Option<&'static str>,
+    overall_index: f64,
+    readiness_level: Option<i16>,
+    limiting_barrier: &'static str,
+    /// In the order of [`Barrier::ALL`].
+    scores: [Option<f64>; 7],
+    /// When the program was assessed, for a historical assessment; the database's time otherwise.
+    assessed_at: Option<DateTime<Utc>>,
+}
+
+/// What the results of one model version are stored with: its result dictionary and its packing
+/// dictionary, each read once per process. Cheap to clone and to share between threads.
+#[derive(Clone)]
+pub struct Encoding {
+    dictionary: Option<Arc<Dictionary>>,
+    packing: Option<Arc<Packing>>,
+}
+
+/// The encoding of model `version`, for [`EncodedAssessment::encode`].
+pub async fn encoding(
+    connection: &mut sqlx::PgConnection,
+    version: &str,
+) -> Result<Encoding, PersistenceError> {
+    Ok(Encoding {
+        dictionary: dictionary_of(connection, version).await?,
+        packing: packing_of(connection, version).await?,
+    })
+}
+
+impl EncodedAssessment {
+    /// Encodes an assessment to store as `id`: the result compact against the version's
+    /// dictionary (whole without one, or when the compact form would not read back the same),
+    /// then packed with the profile when the version has a packing dictionary. Pure: no database.
+    pub fn encode(
+        id: Uuid,
+        assessment: &NewAssessment<'_>,
+        assessed_at: Option<DateTime<Utc>>,
+        encoding: &Encoding,
+    ) -> Result<Self, PersistenceError> {
+        let result = assessment.result;
+        let returned =
+            serde_json::to_value(result).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+        let compact = encoding.dictionary.as_ref().and_then(|dictionary| dictionary.compact(&returned));
+        let whole = compact.is_none().then(|| returned.clone());
+        let (profile, result_whole, result_compact, packed) = match &encoding.packing {
+            Some(packing) => {
+                let document = PackedDocument { profile: assessment.profile_json.clone(), compact, whole };
+                let packed =
+                    packing.pack(&document).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+                (None, None, None, Some(packed))
+            }
+            None => (Some(assessment.profile_json.clone()), whole, compact, None),
+        };
+        let summary = assessment.profile.summary();
+        // NULL for a barrier with nothing known: no score, rather than a 0 that every list, export
+        // and statistic would read as the worst score.
+        let score = |barrier: Barrier| {
+            result.barriers.iter().find(|line| line.barrier == barrier).and_then(|line| line.score)
+        };
+        let mut scores = [None; 7];
+        for (slot, &barrier) in scores.iter_mut().zip(Barrier::ALL) {
+            *slot = score(barrier);
+        }
+        Ok(Self {
+            id,
+            program_id: assessment.program_id,
+            rescored_from: assessment.rescored_from,
+            model_version: result.model_version.clone(),
+            profile,
+            result: result_whole,
+            result_compact,
+            packed,
+            returned,
+            indication: summary.indication,
+            stage: summary.stage,
+            tissue_source: summary.tissue_source,
+            route: summary.route,
+            overall_index: result.overall.readiness_index,
+            readiness_level: (result.readiness.msc_trl > 0).then_some(i16::from(result.readiness.msc_trl)),
+            limiting_barrier: result.overall.limiting_barrier.as_str(),
+            scores,
+            assessed_at,
+        })
+    }
+}
+
+/// Stores `batch` with one multi-row insert, in the caller's transaction, and keeps each touched
+/// program's `latest` flag right: the programs are locked first, in id order (so two batches
+/// touching the same programs take turns instead of deadlocking), as single submissions lock them.
+pub async fn insert_batch(
+    connection: &mut sqlx::PgConnection,
+    organisation: OrganisationId,
+    batch: &[EncodedAssessment],
+) -> Result<(), PersistenceError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut programs: Vec<Uuid> = batch.iter().filter_map(|row| row.program_id).collect();
+    programs.sort_unstable();
+    programs.dedup();
+    if !programs.is_empty() {
+        sqlx::query(
+            "SELECT id FROM programs WHERE organisation_id = $1 AND id = ANY($2) ORDER BY id FOR NO KEY UPDATE",
+        )
+        .bind(organisation.0)
+        .bind(&programs)
+        .execute(&mut *connection)
+        .await?;
+    }
+    let column = |score: usize| batch.iter().map(|row| row.scores[score]).collect::<Vec<_>>();
+    // One statement and one plan for the batch: each column travels as one array.
+    sqlx::query(
+        "INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
+           result_compact, indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
+           survival, retention, variability, scalability, safety, outcomes, regulatory, created_at, packed, latest)
+         SELECT id, $1, program_id, rescored_from, model_version, profile, result, result_compact, indication, stage,
+           tissue_source, route, overall_index, readiness_level, limiting_barrier, survival, retention, variability,
+           scalability, safety, outcomes, regulatory, coalesce(assessed_at, now()), packed,
+           -- Each program's newest row of the batch comes flagged (rows stamped now() in batch order,
+           -- the history trigger keeping that order); an assessment without a program always is.
+           program_id IS NULL OR row_number() OVER (PARTITION BY program_id
+             ORDER BY coalesce(assessed_at, now()) DESC, ordinal DESC) = 1
+         FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::text[],
+           $10::text[], $11::text[], $12::text[], $13::float8[], $14::int2[], $15::text[], $16::float8[], $17::float8[],
+           $18::float8[], $19::float8[], $20::float8[], $21::float8[], $22::float8[], $23::timestamptz[],
+           $24::bytea[])
+           WITH ORDINALITY AS batch(id, program_id, rescored_from, model_version, profile, result, result_compact,
+             indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier, survival,
+             retention, variability, scalability, safety, outcomes, regulatory, assessed_at, packed, ordinal)
+         ORDER BY ordinal",
+    )
+    .bind(organisation.0)
+    .bind(batch.iter().map(|row| row.id).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.program_id).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.rescored_from).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.model_version.as_str()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.profile.as_ref()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.result.as_ref()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.result_compact.as_ref()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.indication).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.stage).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.tissue_source).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.route).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.overall_index).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.readiness_level).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.limiting_barrier).collect::<Vec<_>>())
+    .bind(column(0))
+    .bind(column(1))
+    .bind(column(2))
+    .bind(column(3))
+    .bind(column(4))
+    .bind(column(5))
+    .bind(column(6))
+    .bind(batch.iter().map(|row| row.assessed_at).collect::<Vec<_>>())
+    .bind(batch.iter().map(|row| row.packed.as_deref()).collect::<Vec<_>>())
+    .execute(&mut *connection)
+    .await?;
+    if !programs.is_empty() {
+        // Each touched program now has two rows flagged (its latest before the batch, and the batch's
+        // newest): the older loses the flag. Only rows whose flag changes are written, so a batch
+        // rewrites one row per program, not every row it stored (a flag update cannot be HOT: the
+        // flag is in the statistics' partial index).
+        sqlx::query(
+            "UPDATE assessments SET latest = false
+             FROM (SELECT DISTINCT ON (program_id) program_id, id FROM assessments
+                   WHERE organisation_id = $1 AND program_id = ANY($2) AND latest
+                   ORDER BY program_id, created_at DESC, id DESC) newest
+             WHERE assessments.organisation_id = $1 AND assessments.program_id = newest.program_id
+               AND assessments.latest AND assessments.id <> newest.id",
+        )
+        .bind(organisation.0)
+        .bind(&programs)
+        .execute(&mut *connection)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Locks a program of the organisation until the end of the transaction, so that writers of

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod assessments;
 pub mod charts;
+pub mod jobs;
 pub mod model_versions;
 pub mod packing;
 pub mod programs;

@@ -12,6 +12,7 @@ mod exports;
 mod health;
 mod helpers;
 mod hostile;
+mod jobs;
 mod openapi;
 mod problems;
 mod profiles;

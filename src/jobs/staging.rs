@@ -1,0 +1,230 @@
+//! Receiving an import: a file read as it arrives, line by line (NDJSON) or record by record
+//! (CSV), its lines staged in the database in batches, so that a file of any size takes constant
+//! memory. Used by `POST /v1/imports` (reading the request body) and by `msc-readiness import`
+//! (reading the file). Runs on a blocking thread: reading is blocking, and each batch is written
+//! through the runtime's handle.
+
+use std::io::{BufRead, Read};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::lines::CsvColumns;
+use crate::api::problem::FieldError;
+use crate::persistence::PersistenceError;
+use crate::persistence::jobs::{self as store, ItemError};
+
+/// Lines staged per database statement.
+const STAGE_LINES: usize = 1_000;
+/// Bytes of lines staged per database statement at most.
+const STAGE_BYTES: usize = 4 << 20;
+
+/// How an import treats invalid lines.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportMode {
+    /// Every valid line is stored; each invalid one is reported (the default).
+    #[default]
+    BestEffort,
+    /// Nothing is stored unless every line is valid: one worker takes the whole file in one
+    /// transaction, and the job fails, naming every invalid line, if any is.
+    AllOrNothing,
+}
+
+/// The format of an import.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportFormat {
+    Ndjson,
+    Csv,
+}
+
+/// Why a file could not be staged.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error(transparent)]
+    Persistence(#[from] PersistenceError),
+    /// A CSV header row that does not map onto lines.
+    #[error("invalid CSV header: {}: {}", .0.field, .0.message)]
+    Header(FieldError),
+    /// A file that cannot be read as the format it claims (a CSV without a readable header row).
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+/// Where and how a file is staged.
+pub struct Staging<'a> {
+    pub runtime: &'a tokio::runtime::Handle,
+    pub pool: &'a PgPool,
+    pub job: Uuid,
+    /// Longest line (or CSV record), in bytes.
+    pub line_bytes: usize,
+    /// Longest wait for each database write.
+    pub stall: Duration,
+}
+
+/// Lines read and not written yet.
+struct Stager<'a> {
+    staging: &'a Staging<'a>,
+    lines: Vec<(i64, String)>,
+    bytes: usize,
+    errors: Vec<ItemError>,
+    failed: i64,
+}
+
+impl Stager<'_> {
+    fn line(&mut self, position: i64, line: String) -> Result<(), PersistenceError> {
+        self.bytes += line.len();
+        self.lines.push((position, line));
+        self.flush_when_full()
+    }
+
+    fn error(&mut self, position: i64, field: &str, message: String) -> Result<(), PersistenceError> {
+        self.errors.push(ItemError { position, source_id: None, field: field.to_owned(), message });
+        self.failed += 1;
+        self.flush_when_full()
+    }
+
+    fn flush_when_full(&mut self) -> Result<(), PersistenceError> {
+        if self.lines.len() + self.errors.len() >= STAGE_LINES || self.bytes >= STAGE_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), PersistenceError> {
+        if self.lines.is_empty() && self.errors.is_empty() {
+            return Ok(());
+        }
+        let staging = self.staging;
+        let staged = store::stage(staging.pool, staging.job, &self.lines, &self.errors, self.failed);
+        staging
+            .runtime
+            .block_on(async { tokio::time::timeout(staging.stall, staged).await })
+            .map_err(|_elapsed| PersistenceError::Unavailable(sqlx::Error::PoolTimedOut))??;
+        self.lines.clear();
+        self.errors.clear();
+        self.bytes = 0;
+        self.failed = 0;
+        Ok(())
+    }
+}
+
+impl Staging<'_> {
+    /// Reads `reader` to its end as `format` and stages every line (run on a blocking thread).
+    pub fn stage(&self, reader: impl Read, format: ImportFormat) -> Result<(), StageError> {
+        let mut stager = Stager { staging: self, lines: Vec::new(), bytes: 0, errors: Vec::new(), failed: 0 };
+        match format {
+            ImportFormat::Ndjson => stage_ndjson(reader, self.line_bytes, &mut stager)?,
+            ImportFormat::Csv => stage_csv(reader, self.line_bytes, &mut stager)?,
+        }
+        stager.flush()?;
+        Ok(())
+    }
+}
+
+fn unreadable(error: std::io::Error) -> StageError {
+    StageError::Unreadable(format!("the file could not be read: {error}"))
+}
+
+fn stage_ndjson(reader: impl Read, limit: usize, stager: &mut Stager<'_>) -> Result<(), StageError> {
+    let mut reader = std::io::BufReader::with_capacity(64 << 10, reader);
+    let mut buffer = Vec::new();
+    let mut position = 0i64;
+    loop {
+        buffer.clear();
+        let read = (&mut reader)
+            .take(u64::try_from(limit).unwrap_or(u64::MAX) + 1)
+            .read_until(b'\n', &mut buffer)
+            .map_err(unreadable)?;
+        if read == 0 {
+            return Ok(());
+        }
+        position += 1;
+        if buffer.last() != Some(&b'\n') && buffer.len() > limit {
+            // The rest of an over-long line is skipped without reading it into memory.
+            loop {
+                let available = reader.fill_buf().map_err(unreadable)?;
+                if available.is_empty() {
+                    break;
+                }
+                match available.iter().position(|&byte| byte == b'\n') {
+                    Some(end) => {
+                        reader.consume(end + 1);
+                        break;
+                    }
+                    None => {
+                        let length = available.len();
+                        reader.consume(length);
+                    }
+                }
+            }
+            stager.error(
+                position,
+                "",
+                format!("the line is longer than {limit} bytes (BODY_LIMIT_BYTES)"),
+            )?;
+            continue;
+        }
+        while matches!(buffer.last(), Some(b'\n' | b'\r')) {
+            buffer.pop();
+        }
+        if buffer.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match String::from_utf8(std::mem::take(&mut buffer)) {
+            // PostgreSQL text cannot hold NUL, and JSON has no raw control characters anyway.
+            Ok(line) if line.contains('\0') => {
+                stager.error(position, "", "not a JSON document: a raw NUL character".into())?
+            }
+            Ok(line) => stager.line(position, line)?,
+            Err(_) => stager.error(position, "", "the line is not UTF-8 text".into())?,
+        }
+    }
+}
+
+fn stage_csv(reader: impl Read, limit: usize, stager: &mut Stager<'_>) -> Result<(), StageError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let header = reader
+        .headers()
+        .map_err(|error| StageError::Unreadable(format!("cannot read the header row: {error}")))?;
+    let columns = CsvColumns::from_header(header.iter()).map_err(StageError::Header)?;
+    let width = header.len();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let position = record.position().map_or(0, |at| i64::try_from(at.line()).unwrap_or(i64::MAX));
+                if record.as_slice().len() > limit {
+                    let message = format!("the record is longer than {limit} bytes (BODY_LIMIT_BYTES)");
+                    stager.error(position, "", message)?;
+                } else if record.len() != width {
+                    let message =
+                        format!("the record has {} cells; the header row has {width}", record.len());
+                    stager.error(position, "", message)?;
+                } else if record.iter().any(|cell| cell.contains('\0')) {
+                    stager.error(position, "", "a cell holds a NUL character".into())?;
+                } else {
+                    match columns.to_line(record.iter()) {
+                        Ok(line) => stager.line(position, line)?,
+                        Err(error) => stager.error(position, &error.field, error.message)?,
+                    }
+                }
+            }
+            Err(error) => {
+                let position = error.position().map_or(0, |at| i64::try_from(at.line()).unwrap_or(i64::MAX));
+                match error.kind() {
+                    csv::ErrorKind::Io(_) => return Err(StageError::Unreadable(error.to_string())),
+                    csv::ErrorKind::Utf8 { .. } => {
+                        stager.error(position, "", "the record is not UTF-8 text".into())?
+                    }
+                    _ => stager.error(position, "", format!("the record cannot be read: {error}"))?,
+                }
+            }
+        }
+    }
+}
