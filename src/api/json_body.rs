@@ -6,7 +6,7 @@ use actix_web::http::header;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::duplicate_keys::{self, Step};
+use super::duplicate_keys;
 use super::problem::{ApiError, FieldError};
 use crate::scoring::parse_errors::{self, InvalidField};
 
@@ -102,36 +102,12 @@ pub(crate) fn array_read_as_object(
     input: &serde_json::Value,
     parsed: &impl Serialize,
 ) -> Option<FieldError> {
-    let normal = serde_json::to_value(parsed).ok()?;
-    let steps = path_of_array_read_as_object(input, &normal)?;
-    // The path is written only for the array found, from the steps gathered on the way back.
+    let steps = super::shape_check::array_read_as_object(input, parsed)?;
     let mut path = field.to_owned();
-    for step in steps.iter().rev() {
+    for step in &steps {
         step.write_to(&mut path);
     }
     Some(FieldError { field: path, message: "expected an object, got a list".into() })
-}
-
-/// The steps from `input` to its first array where `normal` has an object, innermost first.
-fn path_of_array_read_as_object<'a>(
-    input: &'a serde_json::Value,
-    normal: &serde_json::Value,
-) -> Option<Vec<Step<&'a str>>> {
-    use serde_json::Value::{Array, Object};
-    let (step, mut steps) = match (input, normal) {
-        (Array(_), Object(_)) => return Some(Vec::new()),
-        (Array(items), Array(normal_items)) => {
-            items.iter().zip(normal_items).enumerate().find_map(|(index, (item, normal))| {
-                Some((Step::Index(index), path_of_array_read_as_object(item, normal)?))
-            })?
-        }
-        (Object(fields), Object(normal_fields)) => fields.iter().find_map(|(key, item)| {
-            Some((Step::Key(key.as_str()), path_of_array_read_as_object(item, normal_fields.get(key)?)?))
-        })?,
-        _ => return None,
-    };
-    steps.push(step);
-    Some(steps)
 }
 
 /// PostgreSQL cannot store NUL in text or jsonb, and no input of this service needs it. Records

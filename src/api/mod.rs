@@ -27,6 +27,7 @@ pub mod programs;
 pub mod report;
 pub mod routing;
 pub mod security_headers;
+mod shape_check;
 pub mod stats;
 
 use utoipa_actix_web::scope;
