@@ -132,7 +132,9 @@ pgbench_tps=$(pgbench -n -f "$scratch/insert.sql" -t "$transactions" "$url" 2>/d
 baseline_rate=$(python3 -c "print(round($pgbench_tps * $BATCH))")
 echo "pgbench: $transactions transactions of $BATCH rows: $pgbench_tps tps = $baseline_rate rows/s"
 echo "import / pgbench: $(python3 -c "print(round($import_rate / $baseline_rate, 2))")"
-sql -c "DELETE FROM assessments WHERE id NOT IN (SELECT result_id FROM job_items WHERE result_id IS NOT NULL)" >/dev/null
+# The baseline's copies go; the import's assessments stay for the re-score.
+sql -c "DELETE FROM assessments a WHERE NOT EXISTS
+  (SELECT 1 FROM job_items i WHERE i.job_id = '$job' AND i.result_id = a.id)" >/dev/null
 
 # 3. Re-score every imported assessment under the current model.
 sql >/dev/null <<'EOF'

@@ -47,6 +47,7 @@ pub struct ImportLimits {
 pub struct ImportParameters {
     /// `best_effort` (default): valid lines are stored, invalid ones reported; `all_or_nothing`:
     /// nothing is stored unless every line is valid.
+    #[param(inline)]
     pub mode: Option<ImportMode>,
 }
 
@@ -325,6 +326,7 @@ pub enum Selection {
 #[into_params(parameter_in = Query)]
 pub struct RescoreParameters {
     /// `latest` (default): each program's latest assessment; `all`: every assessment.
+    #[param(inline)]
     pub selection: Option<Selection>,
 }
 
@@ -604,6 +606,7 @@ pub enum ReportFormat {
 #[into_params(parameter_in = Query)]
 pub struct ReportParameters {
     /// `json` or `csv`; overrides `Accept`.
+    #[param(inline)]
     pub format: Option<ReportFormat>,
 }
 

@@ -129,8 +129,11 @@ async fn insert_errors(
     }
     let positions: Vec<i64> = errors.iter().map(|error| error.position).collect();
     let sources: Vec<Option<Uuid>> = errors.iter().map(|error| error.source_id).collect();
-    let fields: Vec<&str> = errors.iter().map(|error| error.field.as_str()).collect();
-    let messages: Vec<&str> = errors.iter().map(|error| error.message.as_str()).collect();
+    // A line can name a field with NUL in it (a key of its JSON), which PostgreSQL text cannot
+    // hold: it is stored as the escape a JSON reader would show.
+    let storable = |text: &str| text.replace('\0', "\\u0000");
+    let fields: Vec<String> = errors.iter().map(|error| storable(&error.field)).collect();
+    let messages: Vec<String> = errors.iter().map(|error| storable(&error.message)).collect();
     sqlx::query(
         "INSERT INTO job_errors (job_id, position, source_id, field, message)
          SELECT $1, position, source_id, field, message
@@ -200,7 +203,7 @@ pub async fn fail_upload(
              WHERE id = $1",
         )
         .bind(job)
-        .bind(reason)
+        .bind(reason.replace('\0', "\\u0000"))
         .execute(&mut *transaction)
         .await?;
         access::record(&mut transaction, actor, AuditAction::JobStarted, job).await?;
