@@ -391,6 +391,7 @@ pub async fn delete_assessment(
                  ("Preference-Applied" = String, description = "`return=minimal` when the summary was returned as the `Prefer` header asked")),
          links(("CompareWithOriginal" = (operation_id = "compare_assessments",
                 parameters(("a" = "$request.path.id"), ("b" = "$response.body#/id")))))),
+        (status = 400, description = "Invalid or unknown query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such assessment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The stored profile is not valid under the current model version", body = Problem, content_type = "application/problem+json"),
     )

@@ -130,7 +130,26 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     name_tagged_variants(&mut spec);
     document_request_chosen_views(&mut spec);
     describe_enum_labels(&mut spec);
+    document_uploaded_files(&mut spec);
     spec
+}
+
+/// An uploaded file (`POST /v1/imports`) is text of its media type, read line by line or record by
+/// record; a JSON Schema of the body (`type: string`) says nothing about it, and would have
+/// generators send JSON values "of the wrong type" that are, on the wire, text like any other.
+/// Each media type of the upload has no schema: any text, described by the request body.
+fn document_uploaded_files(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{Object, Schema, SchemaType};
+
+    let Some(upload) = spec.paths.paths.get_mut("/v1/imports").and_then(|item| item.post.as_mut()) else {
+        return;
+    };
+    let Some(RefOr::T(body)) = upload.request_body.as_mut() else { return };
+    for content in body.content.values_mut() {
+        if let RefOr::T(content) = content {
+            content.schema = Some(RefOr::T(Schema::Object(Object::with_type(SchemaType::AnyValue))));
+        }
+    }
 }
 
 /// Shapes the request chooses (`detail=summary`, `Prefer: return=minimal`, `evidence=ids`) carry
