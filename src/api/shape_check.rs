@@ -247,71 +247,45 @@ impl Items<'_, '_> {
     }
 }
 
-impl ser::SerializeSeq for Items<'_, '_> {
-    type Ok = ();
-    type Error = Stop;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Stop> {
-        Items::end(self)
-    }
+/// The serde traits of lists and structs differ only in their names: each forwards an item to
+/// `Items::item` or a field to `Shape::member`, and its end to the type's own.
+macro_rules! forward_items {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for Items<'_, '_> {
+            type Ok = ();
+            type Error = Stop;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+                self.item(value)
+            }
+            fn end(self) -> Result<(), Stop> {
+                Items::end(self)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Items<'_, '_> {
-    type Ok = ();
-    type Error = Stop;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Stop> {
-        Items::end(self)
-    }
+macro_rules! forward_fields {
+    ($($trait:ident),*) => {$(
+        impl ser::$trait for Shape<'_, '_> {
+            type Ok = ();
+            type Error = Stop;
+            fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Result<(), Stop> {
+                self.member(name, value)
+            }
+            fn end(self) -> Result<(), Stop> {
+                Shape::end(self)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTupleStruct for Items<'_, '_> {
-    type Ok = ();
-    type Error = Stop;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Stop> {
-        Items::end(self)
-    }
-}
-
-impl ser::SerializeTupleVariant for Items<'_, '_> {
-    type Ok = ();
-    type Error = Stop;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Stop> {
-        Items::end(self)
-    }
-}
-
-impl ser::SerializeStruct for Shape<'_, '_> {
-    type Ok = ();
-    type Error = Stop;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Result<(), Stop> {
-        self.member(name, value)
-    }
-    fn end(self) -> Result<(), Stop> {
-        Shape::end(self)
-    }
-}
-
-impl ser::SerializeStructVariant for Shape<'_, '_> {
-    type Ok = ();
-    type Error = Stop;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Result<(), Stop> {
-        self.member(name, value)
-    }
-    fn end(self) -> Result<(), Stop> {
-        Shape::end(self)
-    }
-}
+forward_items!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+forward_fields!(SerializeStruct, SerializeStructVariant);
 
 /// The entries of a map (or of a struct with flattened fields), each beside the body's member of
 /// the same key.
