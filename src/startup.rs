@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
@@ -12,6 +13,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use tokio::sync::watch;
+use uuid::Uuid;
 
 use crate::api::auth_throttle::{self, AuthThrottle};
 use crate::api::caller::RateLimiters;
@@ -23,7 +25,7 @@ use crate::api::{self, observability, problem, security_headers};
 use crate::configuration::{DatabaseSource, Settings};
 use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresError, ProgramSearch};
 use crate::jobs::{Wake, Worker};
-use crate::persistence::access::{KeyChange, KeyChanges};
+use crate::persistence::access::{KeyChange, KeyChanges, announce_heartbeat};
 use crate::persistence::{self, PersistenceError, PoolSettings};
 
 /// Why the service could not start.
@@ -69,6 +71,16 @@ impl Application {
             },
         );
         persistence::migrate(&pool).await?;
+        match persistence::row_security_in_force(&pool).await {
+            Ok(true) => tracing::info!("PostgreSQL enforces organisation scopes (row-level security)"),
+            Ok(false) => tracing::warn!(
+                "role msc_readiness_app is missing or not granted to this database user: only the queries scope \
+                 organisations (create the role, as migration 0010 does, to have PostgreSQL enforce them too)"
+            ),
+            Err(error) => {
+                tracing::warn!(%error, "cannot tell whether PostgreSQL enforces organisation scopes")
+            }
+        }
         let rate_limiters =
             web::Data::new(RateLimiters::new(settings.rate_limit, settings.organisation_rate_limit));
         tokio::spawn(hourly_housekeeping(pool.clone(), rate_limiters.clone()));
@@ -76,7 +88,8 @@ impl Application {
         let key_cache = web::Data::new(KeyCache::new());
         let key_changes_pool = persistence::pool(
             database.clone(),
-            PoolSettings { max_connections: 1, acquire_timeout: settings.database_acquire_timeout },
+            // One connection listens; the other sends its heartbeats.
+            PoolSettings { max_connections: 2, acquire_timeout: settings.database_acquire_timeout },
         );
         // Listening before the first request, so that the cache serves from the start.
         let key_changes = KeyChanges::listen(&key_changes_pool).await.ok();
@@ -204,7 +217,7 @@ impl Application {
 /// Once an hour: forgets expired idempotency keys (a failed round is retried the next hour) and
 /// the rate-limit state of keys that have been idle.
 async fn hourly_housekeeping(pool: PgPool, rate_limiters: web::Data<RateLimiters>) {
-    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {
         hourly.tick().await;
         if pool.is_closed() {
@@ -224,16 +237,21 @@ async fn hourly_housekeeping(pool: PgPool, rate_limiters: web::Data<RateLimiters
     }
 }
 
+/// How often a listener sends itself a heartbeat on the key-change channel.
+const KEY_CHANGES_HEARTBEAT: Duration = Duration::from_secs(1);
+/// A listener that has not heard its own heartbeat for this long is treated as lost: a revoked
+/// key can be served from the cache for at most about this long when announcements stop arriving
+/// without an error (a half-open connection), instead of the cache's whole time to live.
+const KEY_CHANGES_SILENCE: Duration = Duration::from_secs(3);
+
 /// Keeps the cache of verified keys in step with the database: it is used only while the database
 /// announces key changes to this process, each announced key is dropped from it at once, and it
 /// is emptied whenever announcements may have been missed. `listening`, when the service starts
 /// with one, has already turned the cache on. Ends when `pool` is closed.
 async fn follow_key_changes(pool: PgPool, cache: web::Data<KeyCache>, mut listening: Option<KeyChanges>) {
     loop {
-        if let Some(mut changes) = listening.take() {
-            while let Ok(KeyChange::Changed(id)) = changes.next().await {
-                cache.forget(id);
-            }
+        if let Some(changes) = listening.take() {
+            follow_until_silent(&pool, &cache, changes).await;
             cache.reset(false);
             if !pool.is_closed() {
                 tracing::warn!(
@@ -244,13 +262,60 @@ async fn follow_key_changes(pool: PgPool, cache: web::Data<KeyCache>, mut listen
         if pool.is_closed() {
             return;
         }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
         listening = KeyChanges::listen(&pool).await.ok();
         if listening.is_some() {
             cache.reset(true);
             tracing::info!("key changes are announced again: verified keys are cached");
         }
     }
+}
+
+/// Applies announced key changes to `cache` until the connection fails or falls silent: no
+/// heartbeat of this process heard for [`KEY_CHANGES_SILENCE`].
+async fn follow_until_silent(pool: &PgPool, cache: &KeyCache, mut changes: KeyChanges) {
+    // The listener reads in a task of its own, so that the heartbeat timer never cancels a read
+    // half-way through a message.
+    let (sender, mut received) = tokio::sync::mpsc::channel(64);
+    let reader = tokio::spawn(async move {
+        loop {
+            let change = changes.next().await;
+            let lost = !matches!(change, Ok(KeyChange::Changed(_) | KeyChange::Heartbeat(_)));
+            if sender.send(change).await.is_err() || lost {
+                return;
+            }
+        }
+    });
+    let token = Uuid::now_v7();
+    let mut last_heard = tokio::time::Instant::now();
+    let mut ticks = tokio::time::interval(KEY_CHANGES_HEARTBEAT);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            change = received.recv() => match change {
+                Some(Ok(KeyChange::Changed(id))) => cache.forget(id),
+                Some(Ok(KeyChange::Heartbeat(heard))) => {
+                    if heard == token {
+                        last_heard = tokio::time::Instant::now();
+                    }
+                }
+                Some(Ok(KeyChange::Missed) | Err(_)) | None => break,
+            },
+            _ = ticks.tick() => {
+                if last_heard.elapsed() > KEY_CHANGES_SILENCE {
+                    tracing::warn!("the key-change listener stopped hearing its heartbeats; it reconnects");
+                    break;
+                }
+                // Sent from the pool's other connection; a send that hangs is abandoned, and its
+                // heartbeat counts as unheard.
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    let _ = tokio::time::timeout(KEY_CHANGES_SILENCE, announce_heartbeat(&pool, token)).await;
+                });
+            }
+        }
+    }
+    reader.abort();
 }
 
 /// Every few seconds: forgets the failed-authentication state of clients that stopped failing,
@@ -270,7 +335,7 @@ async fn forget_idle_auth_failures(pool: PgPool, throttle: web::Data<AuthThrottl
 /// Folds the queued score changes into the statistics rollup every `interval`: reads add what is
 /// still queued, so this bounds their work, not their correctness. A failure (the database away)
 /// is logged once, and the queue waits for the next round.
-async fn fold_score_counts(pool: PgPool, interval: std::time::Duration) {
+async fn fold_score_counts(pool: PgPool, interval: Duration) {
     let mut rounds = tokio::time::interval(interval);
     rounds.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
@@ -339,7 +404,7 @@ const RESTART_ATTEMPTS: u32 = 3;
 /// on the same socket. After [`RESTART_ATTEMPTS`] failed restarts in a row, stops the service and
 /// returns why.
 async fn supervise(server: Arc<Mutex<EmbeddedPostgres>>, service: ServerHandle) -> Result<(), StartupError> {
-    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failures = 0;
     loop {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgPool};
 use uuid::Uuid;
 
-use super::{Actor, OrganisationId, PersistenceError, with_connection};
+use super::{Actor, OrganisationId, PersistenceError, RowScope, with_connection};
 use crate::access::{GeneratedKey, Scope, Scopes};
 
 /// A stored key, as authentication needs it.
@@ -119,7 +119,7 @@ pub async fn organisation_named(
     pool: &PgPool,
     name: &str,
 ) -> Result<Option<OrganisationId>, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Service, async |connection| {
         let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM organisations WHERE name = $1")
             .bind(name)
             .fetch_optional(connection)
@@ -131,7 +131,7 @@ pub async fn organisation_named(
 
 /// The organisation named `name`, created if it does not exist yet.
 pub async fn ensure_organisation(pool: &PgPool, name: &str) -> Result<OrganisationId, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Service, async |connection| {
         let id: Uuid = sqlx::query_scalar(
             "INSERT INTO organisations (id, name) VALUES ($1, $2)
              ON CONFLICT (name) DO UPDATE SET name = excluded.name
@@ -167,7 +167,7 @@ pub async fn create_key(
     key: NewKey<'_>,
     max_active: Option<u32>,
 ) -> Result<KeyRecord, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(actor.organisation), async |connection| {
         let mut transaction = connection.begin().await?;
         if let Some(limit) = max_active {
             // The organisation's row is locked so that two creations at once count each other;
@@ -231,7 +231,7 @@ struct CredentialsRow {
 /// An unknown id gets a row of the same shape (stand-in values) and the same decoding as a known
 /// one, so the two differ as little as possible in time.
 pub async fn credentials(pool: &PgPool, id: Uuid) -> Result<Option<KeyCredentials>, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Service, async |connection| {
         let row: CredentialsRow = sqlx::query_as(
             "SELECT stored.id IS NOT NULL AS found, stored.organisation_id,
                     coalesce(stored.secret_hash, decode(repeat('00', 32), 'hex')) AS secret_hash,
@@ -284,7 +284,7 @@ pub async fn list_keys(
     pool: &PgPool,
     organisation: OrganisationId,
 ) -> Result<Vec<KeyRecord>, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         let query = format!(
             "SELECT {KEY_COLUMNS} FROM api_keys WHERE organisation_id = $1 ORDER BY created_at DESC, id DESC"
         );
@@ -303,7 +303,7 @@ pub async fn fetch_key(
     organisation: OrganisationId,
     id: Uuid,
 ) -> Result<Option<KeyRecord>, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         let query = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 AND organisation_id = $2");
         let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(query))
             .bind(id)
@@ -322,7 +322,7 @@ pub async fn revoke_key(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Option<KeyRecord>, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(actor.organisation), async |connection| {
         let mut transaction = connection.begin().await?;
         let revoked = sqlx::query(
             "UPDATE api_keys SET revoked_at = now()
@@ -349,7 +349,7 @@ pub async fn audit_events(
     limit: i64,
     before: Option<Uuid>,
 ) -> Result<Vec<AuditEvent>, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         // Event ids are UUIDv7, so their order is the order of occurrence.
         Ok(sqlx::query_as(
             "SELECT id, occurred_at, key_id, action, resource_type, resource_id, request_id
@@ -369,12 +369,17 @@ pub async fn audit_events(
 
 /// The channel on which PostgreSQL announces a changed key (migration 0007).
 const KEY_CHANGES_CHANNEL: &str = "api_key_changed";
+/// How a heartbeat's payload starts; a key change's payload is the bare key id.
+const HEARTBEAT_PREFIX: &str = "heartbeat ";
 
 /// What the database announced.
 #[derive(Debug, PartialEq, Eq)]
 pub enum KeyChange {
     /// This key changed (was revoked, above all).
     Changed(Uuid),
+    /// A listener's own proof that announcements still arrive (see [`announce_heartbeat`]); every
+    /// process listening hears every process's heartbeats, told apart by their token.
+    Heartbeat(Uuid),
     /// The connection was lost: changes may have been missed.
     Missed,
 }
@@ -399,11 +404,47 @@ impl KeyChanges {
     /// Waits for the next announcement.
     pub async fn next(&mut self) -> Result<KeyChange, PersistenceError> {
         Ok(match self.listener.try_recv().await? {
-            Some(notification) => match Uuid::try_parse(notification.payload()) {
-                Ok(id) => KeyChange::Changed(id),
-                Err(_) => KeyChange::Missed,
-            },
+            Some(notification) => parse_announcement(notification.payload()),
             None => KeyChange::Missed,
         })
+    }
+}
+
+fn parse_announcement(payload: &str) -> KeyChange {
+    let (heartbeat, id) = match payload.strip_prefix(HEARTBEAT_PREFIX) {
+        Some(token) => (true, token),
+        None => (false, payload),
+    };
+    match Uuid::try_parse(id) {
+        Ok(id) if heartbeat => KeyChange::Heartbeat(id),
+        Ok(id) => KeyChange::Changed(id),
+        // Not ours to read: treated as a change to any key.
+        Err(_) => KeyChange::Missed,
+    }
+}
+
+/// Sends a heartbeat with `token` on the key-change channel. A listener that stops hearing its
+/// own heartbeats is no longer told about revocations either, even when its connection reports
+/// no error (a half-open TCP connection, a frozen server process).
+pub async fn announce_heartbeat(pool: &PgPool, token: Uuid) -> Result<(), PersistenceError> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(KEY_CHANGES_CHANNEL)
+        .bind(format!("{HEARTBEAT_PREFIX}{token}"))
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announcements_are_key_changes_heartbeats_or_unreadable() {
+        let id = Uuid::now_v7();
+        assert_eq!(parse_announcement(&id.to_string()), KeyChange::Changed(id));
+        assert_eq!(parse_announcement(&format!("heartbeat {id}")), KeyChange::Heartbeat(id));
+        assert_eq!(parse_announcement("heartbeat"), KeyChange::Missed);
+        assert_eq!(parse_announcement("something else"), KeyChange::Missed);
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::model_versions::{dictionary_of, packing_of};
 use super::packing::{PackedDocument, Packing};
 use super::result_codec::Dictionary;
-use super::{Actor, OrganisationId, PersistenceError, with_connection};
+use super::{Actor, OrganisationId, PersistenceError, RowScope, with_connection};
 use crate::scoring::{Assessment, Barrier, Profile};
 
 /// How long an idempotency key is remembered (published: at least 24 hours).
@@ -226,8 +226,10 @@ pub async fn submit(
     assessment: NewAssessment<'_>,
     idempotency: Option<IdempotencyKey<'_>>,
 ) -> Result<Submission, SubmissionError> {
-    with_connection(pool, async |connection| submit_on(connection, actor, assessment, idempotency).await)
-        .await
+    with_connection(pool, RowScope::Organisation(actor.organisation), async |connection| {
+        submit_on(connection, actor, assessment, idempotency).await
+    })
+    .await
 }
 
 async fn submit_on(
@@ -401,7 +403,7 @@ pub async fn insert_rescored(
     assessment: NewAssessment<'_>,
 ) -> Result<StoredAssessment, PersistenceError> {
     let organisation = actor.organisation;
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         let Some(program_id) = assessment.program_id else {
             return insert(connection, actor, AuditAction::AssessmentRescored, &assessment).await;
         };
@@ -674,7 +676,10 @@ pub async fn fetch(
     organisation: OrganisationId,
     id: Uuid,
 ) -> Result<Option<StoredAssessment>, PersistenceError> {
-    with_connection(pool, async |connection| fetch_in(connection, organisation, id).await).await
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
+        fetch_in(connection, organisation, id).await
+    })
+    .await
 }
 
 /// One stored assessment of the organisation as a list shows it, without reading its profile and
@@ -688,7 +693,7 @@ pub async fn fetch_listed(
         "SELECT {SUMMARY_COLUMNS}, NULL::jsonb AS profile, NULL::jsonb AS result,
          NULL::jsonb AS result_compact FROM assessments WHERE id = $1 AND organisation_id = $2"
     );
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(query))
             .bind(id)
             .bind(organisation.0)
@@ -702,7 +707,7 @@ pub async fn fetch_listed(
 /// program's latest, the program's previous assessment becomes the latest.
 pub async fn delete(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<bool, PersistenceError> {
     let organisation = actor.organisation;
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         let mut transaction = connection.begin().await?;
         let program: Option<Option<Uuid>> =
             sqlx::query_scalar("SELECT program_id FROM assessments WHERE id = $1 AND organisation_id = $2")
@@ -736,12 +741,15 @@ pub async fn delete(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<bool, Pers
 
 /// Forgets idempotency keys past their retention.
 pub async fn purge_expired_idempotency_keys(pool: &PgPool) -> Result<u64, PersistenceError> {
-    let purged =
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)")
-            .bind(IDEMPOTENCY_RETENTION_HOURS)
-            .execute(pool)
-            .await?;
-    Ok(purged.rows_affected())
+    with_connection(pool, RowScope::Service, async |connection| {
+        let purged =
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)")
+                .bind(IDEMPOTENCY_RETENTION_HOURS)
+                .execute(connection)
+                .await?;
+        Ok(purged.rows_affected())
+    })
+    .await
 }
 
 /// The column a list is sorted by.
@@ -1056,14 +1064,15 @@ pub async fn list(
         }
     }
 
-    let mut rows: Vec<AssessmentRow> = with_connection(pool, async |connection| {
-        let mut rows: Vec<AssessmentRow> = query.build_query_as().fetch_all(&mut *connection).await?;
-        for row in &mut rows {
-            open_stored_form(connection, row).await?;
-        }
-        Ok::<_, PersistenceError>(rows)
-    })
-    .await?;
+    let mut rows: Vec<AssessmentRow> =
+        with_connection(pool, RowScope::Organisation(organisation), async |connection| {
+            let mut rows: Vec<AssessmentRow> = query.build_query_as().fetch_all(&mut *connection).await?;
+            for row in &mut rows {
+                open_stored_form(connection, row).await?;
+            }
+            Ok::<_, PersistenceError>(rows)
+        })
+        .await?;
     let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
     let next = if rows.len() > limit {
         rows.truncate(limit);
@@ -1172,10 +1181,11 @@ pub async fn program_history(
         query.push(" WHERE (created_at, id) > (").push_bind(created_at).push(", ").push_bind(id).push(")");
     }
     query.push(" ORDER BY created_at, id LIMIT ").push_bind(i64::from(limit) + 1);
-    let mut rows: Vec<HistoryRow> = with_connection(pool, async |connection| {
-        Ok::<_, PersistenceError>(query.build_query_as().fetch_all(connection).await?)
-    })
-    .await?;
+    let mut rows: Vec<HistoryRow> =
+        with_connection(pool, RowScope::Organisation(organisation), async |connection| {
+            Ok::<_, PersistenceError>(query.build_query_as().fetch_all(connection).await?)
+        })
+        .await?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let next = if rows.len() > limit {
         rows.truncate(limit);

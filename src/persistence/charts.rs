@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{OrganisationId, PersistenceError, with_connection};
+use super::{OrganisationId, PersistenceError, RowScope, with_connection};
 
 /// One assessment of a program's trend: when, and its overall index and barrier scores (`None`
 /// for a barrier with nothing known).
@@ -28,22 +28,23 @@ pub async fn program_trend(
     program_id: Uuid,
     limit: u32,
 ) -> Result<Vec<TrendPoint>, PersistenceError> {
-    let mut points: Vec<TrendPoint> = with_connection(pool, async |connection| {
-        Ok::<_, PersistenceError>(
-            sqlx::query_as(
-                "SELECT created_at, overall_index,
+    let mut points: Vec<TrendPoint> =
+        with_connection(pool, RowScope::Organisation(organisation), async |connection| {
+            Ok::<_, PersistenceError>(
+                sqlx::query_as(
+                    "SELECT created_at, overall_index,
             survival, retention, variability, scalability, safety, outcomes, regulatory
         FROM assessments WHERE organisation_id = $1 AND program_id = $2
         ORDER BY created_at DESC, id DESC LIMIT $3",
+                )
+                .bind(organisation.0)
+                .bind(program_id)
+                .bind(i64::from(limit))
+                .fetch_all(connection)
+                .await?,
             )
-            .bind(organisation.0)
-            .bind(program_id)
-            .bind(i64::from(limit))
-            .fetch_all(connection)
-            .await?,
-        )
-    })
-    .await?;
+        })
+        .await?;
     points.reverse();
     Ok(points)
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::access::{self, AuditAction};
 use super::assessments::{Filters, push_filters};
-use super::{Actor, OrganisationId, PersistenceError, with_connection};
+use super::{Actor, OrganisationId, PersistenceError, RowScope, with_connection};
 use crate::jobs::{JobKind, JobState};
 
 /// A job as its organisation sees it.
@@ -62,7 +62,7 @@ pub async fn open_upload(
     parameters: &serde_json::Value,
 ) -> Result<Uuid, PersistenceError> {
     let id = Uuid::now_v7();
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(actor.organisation), async |connection| {
         sqlx::query(
             "INSERT INTO jobs (id, organisation_id, kind, state, parameters, created_by, request_id)
              VALUES ($1, $2, 'import', 'receiving', $3, $4, $5)",
@@ -90,7 +90,7 @@ pub async fn stage(
 ) -> Result<(), PersistenceError> {
     let positions: Vec<i64> = lines.iter().map(|(position, _)| *position).collect();
     let inputs: Vec<&str> = lines.iter().map(|(_, input)| input.as_str()).collect();
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Service, async |connection| {
         let mut transaction = connection.begin().await?;
         if !lines.is_empty() {
             sqlx::query(
@@ -154,7 +154,7 @@ async fn insert_errors(
 /// The upload is complete: the job is queued for the workers and its start audited, in one
 /// transaction, before the client hears of it.
 pub async fn finish_upload(pool: &PgPool, actor: &Actor, job: Uuid) -> Result<JobRow, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(actor.organisation), async |connection| {
         let mut transaction = connection.begin().await?;
         // A file of nothing but blank or unreadable lines has nothing left to do; an all_or_nothing
         // import with an unreadable line stores nothing.
@@ -192,7 +192,7 @@ pub async fn fail_upload(
     field: &str,
     reason: &str,
 ) -> Result<JobRow, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(actor.organisation), async |connection| {
         let mut transaction = connection.begin().await?;
         let error =
             ItemError { position: 1, source_id: None, field: field.to_owned(), message: reason.to_owned() };
@@ -217,7 +217,7 @@ pub async fn fail_upload(
 
 /// Forgets an upload that did not complete (the client went away, a line could not be read).
 pub async fn discard_upload(pool: &PgPool, job: Uuid) -> Result<(), PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Service, async |connection| {
         sqlx::query("DELETE FROM jobs WHERE id = $1 AND state = 'receiving'")
             .bind(job)
             .execute(connection)
@@ -230,7 +230,7 @@ pub async fn discard_upload(pool: &PgPool, job: Uuid) -> Result<(), PersistenceE
 /// Forgets uploads that stopped arriving an hour ago or more: their instance died while receiving
 /// them, and their client never got an answer.
 pub async fn discard_abandoned_uploads(pool: &PgPool) -> Result<u64, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Service, async |connection| {
         let deleted = sqlx::query(
             "DELETE FROM jobs WHERE state = 'receiving' AND updated_at < now() - interval '1 hour'",
         )
@@ -262,7 +262,7 @@ pub async fn create_rescore(
     items.push_bind(organisation.0);
     push_filters(&mut items, filters);
     items.push(" AND model_version <> ").push_bind(model_version.to_owned());
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         let mut transaction = connection.begin().await?;
         sqlx::query(
             "INSERT INTO jobs (id, organisation_id, kind, state, parameters, created_by, request_id)
@@ -319,7 +319,10 @@ pub async fn fetch(
     organisation: OrganisationId,
     id: Uuid,
 ) -> Result<Option<JobRow>, PersistenceError> {
-    with_connection(pool, async |connection| fetch_in(connection, organisation, id).await).await
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
+        fetch_in(connection, organisation, id).await
+    })
+    .await
 }
 
 /// The organisation's jobs, newest first, a keyset page at a time (`before`: the last id seen).
@@ -339,7 +342,7 @@ pub async fn list(
         "SELECT {JOB_COLUMNS} FROM jobs WHERE organisation_id = $1 AND state IN {states}
            AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
     );
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(query))
             .bind(organisation.0)
             .bind(before)
@@ -359,7 +362,7 @@ pub async fn errors(
     after: Option<i64>,
     limit: u32,
 ) -> Result<Option<Vec<ErrorRow>>, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         if fetch_in(connection, organisation, job).await?.is_none() {
             return Ok(None);
         }
@@ -389,7 +392,7 @@ pub enum Cancellation {
 /// when it is cancelled still completes (its transaction holds its claim), and the job's counts
 /// say what was done.
 pub async fn cancel(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<Cancellation, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(actor.organisation), async |connection| {
         let mut transaction = connection.begin().await?;
         let state: Option<String> = sqlx::query_scalar(
             "SELECT state FROM jobs WHERE id = $1 AND organisation_id = $2 AND state <> 'receiving' FOR UPDATE",
@@ -428,6 +431,11 @@ pub struct ClaimedJob {
 }
 
 impl ClaimedJob {
+    /// The scope of the job's work: its organisation's.
+    pub fn scope(&self) -> RowScope {
+        RowScope::Organisation(OrganisationId(self.organisation_id))
+    }
+
     /// The job's creator, as whom the worker stores and audits its work.
     pub fn actor(&self) -> Actor {
         Actor {
@@ -458,15 +466,21 @@ pub struct Batch {
 /// Claims up to `size` pending items of the oldest active job that has unclaimed ones; `None`
 /// when there is no work.
 pub async fn claim(pool: &PgPool, size: u32) -> Result<Option<Batch>, PersistenceError> {
-    let jobs: Vec<ClaimedJob> = sqlx::query_as(
-        "SELECT id, organisation_id, kind, parameters, created_by, request_id FROM jobs
-         WHERE state IN ('queued', 'running') AND parameters->>'mode' IS DISTINCT FROM 'all_or_nothing'
-         ORDER BY id LIMIT 100",
-    )
-    .fetch_all(pool)
+    // Jobs of every organisation; each job's work in its own organisation's scope.
+    let jobs: Vec<ClaimedJob> = with_connection(pool, RowScope::Service, async |connection| {
+        Ok::<_, PersistenceError>(
+            sqlx::query_as(
+                "SELECT id, organisation_id, kind, parameters, created_by, request_id FROM jobs
+             WHERE state IN ('queued', 'running') AND parameters->>'mode' IS DISTINCT FROM 'all_or_nothing'
+             ORDER BY id LIMIT 100",
+            )
+            .fetch_all(connection)
+            .await?,
+        )
+    })
     .await?;
     for job in jobs {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = super::begin(pool, job.scope()).await?;
         let items: Vec<Item> = sqlx::query_as(
             "SELECT position, input, source_id FROM job_items WHERE job_id = $1 AND NOT done
              ORDER BY position LIMIT $2 FOR UPDATE SKIP LOCKED",
@@ -588,14 +602,17 @@ pub struct WholeJob {
 /// Takes the oldest active all_or_nothing import no other worker has, resetting what an earlier,
 /// interrupted run of it recorded.
 pub async fn claim_whole(pool: &PgPool) -> Result<Option<WholeJob>, PersistenceError> {
-    let jobs: Vec<ClaimedJob> = sqlx::query_as(
-        "SELECT id, organisation_id, kind, parameters, created_by, request_id FROM jobs
-         WHERE state IN ('queued', 'running') AND parameters->>'mode' = 'all_or_nothing' ORDER BY id LIMIT 100",
-    )
-    .fetch_all(pool)
+    let jobs: Vec<ClaimedJob> = with_connection(pool, RowScope::Service, async |connection| {
+        Ok::<_, PersistenceError>(sqlx::query_as(
+            "SELECT id, organisation_id, kind, parameters, created_by, request_id FROM jobs
+             WHERE state IN ('queued', 'running') AND parameters->>'mode' = 'all_or_nothing' ORDER BY id LIMIT 100",
+        )
+        .fetch_all(connection)
+        .await?)
+    })
     .await?;
     for job in jobs {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = super::begin(pool, job.scope()).await?;
         let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(17, hashtext($1::text))")
             .bind(job.id)
             .fetch_one(&mut *transaction)
@@ -603,11 +620,18 @@ pub async fn claim_whole(pool: &PgPool) -> Result<Option<WholeJob>, PersistenceE
         if !locked {
             continue;
         }
-        sqlx::query("DELETE FROM job_errors WHERE job_id = $1").bind(job.id).execute(pool).await?;
-        sqlx::query("UPDATE jobs SET processed = 0, failed = 0, updated_at = now() WHERE id = $1")
-            .bind(job.id)
-            .execute(pool)
-            .await?;
+        with_connection(pool, job.scope(), async |connection| {
+            sqlx::query("DELETE FROM job_errors WHERE job_id = $1")
+                .bind(job.id)
+                .execute(&mut *connection)
+                .await?;
+            sqlx::query("UPDATE jobs SET processed = 0, failed = 0, updated_at = now() WHERE id = $1")
+                .bind(job.id)
+                .execute(&mut *connection)
+                .await?;
+            Ok::<_, PersistenceError>(())
+        })
+        .await?;
         return Ok(Some(WholeJob {
             transaction,
             job,
@@ -650,7 +674,7 @@ impl WholeJob {
         failed: i64,
     ) -> Result<bool, PersistenceError> {
         mark_done(&mut self.transaction, self.job.id, outcomes).await?;
-        let mut side = self.pool.acquire().await?;
+        let mut side = super::acquire(&self.pool, self.job.scope()).await?;
         insert_errors(&mut side, self.job.id, errors).await?;
         let state: String = sqlx::query_scalar(
             "UPDATE jobs SET processed = processed + $2, failed = failed + $3, updated_at = now(),
@@ -691,7 +715,7 @@ impl WholeJob {
             return Ok(Progress { state, processed, total });
         }
         transaction.rollback().await?;
-        let mut transaction = pool.begin().await?;
+        let mut transaction = super::begin(&pool, job.scope()).await?;
         let (state, processed, total): (String, i64, i64) = sqlx::query_as(
             "UPDATE jobs SET updated_at = now(), finished_at = coalesce(finished_at, now()),
                failure = CASE WHEN state IN ('queued', 'running') THEN
@@ -890,7 +914,7 @@ pub async fn rescore_pairs(
     organisation: OrganisationId,
     job: Uuid,
 ) -> Result<Vec<RescorePair>, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         Ok(sqlx::query_as(
             "SELECT o.id AS original_id, r.id AS rescored_id, r.program_id,
                (SELECT key FROM programs p WHERE p.id = r.program_id AND p.organisation_id = r.organisation_id) AS program_key,

@@ -1,7 +1,9 @@
 //! All SQL of the service: the connection pool, the embedded migrations and the queries.
 //!
 //! Every query on a sponsor's data takes the caller's [`OrganisationId`] and is scoped by it
-//! here, in one place: another organisation's rows are invisible (a 404, never a 403).
+//! here, in one place: another organisation's rows are invisible (a 404, never a 403). PostgreSQL
+//! enforces the same scope a second time (row-level security, migration 0010): every connection
+//! is lent for one [`RowScope`], so a query that forgot its `WHERE` still reads only its caller's rows.
 
 pub mod access;
 pub mod assessments;
@@ -27,6 +29,99 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// The organisation on whose behalf a query runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrganisationId(pub Uuid);
+
+/// Whose rows a lent connection may read and write (migration 0010).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowScope {
+    /// A request of this organisation: the connection runs as the application role, which
+    /// row-level security restricts to the organisation's rows.
+    Organisation(OrganisationId),
+    /// The service's own work across organisations (authenticating a key before its organisation
+    /// is known, the statistics rollup, housekeeping, claiming jobs, migrations), as the tables'
+    /// owner.
+    Service,
+}
+
+/// The role requests run as (migration 0010).
+const APPLICATION_ROLE: &str = "msc_readiness_app";
+
+impl RowScope {
+    /// Puts the connection in this scope, in one round trip. Session settings, so they hold for
+    /// every statement and transaction of the lease; each lease sets both again. Without the
+    /// application role (created by the migration only with CREATEROLE), requests run as the
+    /// owner and the queries alone scope them; the service says so at start.
+    async fn enter(self, connection: &mut PgConnection) -> Result<(), PersistenceError> {
+        match self {
+            Self::Organisation(organisation) => {
+                sqlx::query(
+                    "SELECT set_config('role', coalesce((SELECT rolname::text FROM pg_roles
+                       WHERE rolname = $1 AND pg_has_role(oid, 'MEMBER')), 'none'), false),
+                     set_config('msc.organisation_id', $2, false)",
+                )
+                .bind(APPLICATION_ROLE)
+                .bind(organisation.0.to_string())
+                .execute(connection)
+                .await?;
+            }
+            Self::Service => {
+                sqlx::query(
+                    "SELECT set_config('role', 'none', false), set_config('msc.organisation_id', '', false)",
+                )
+                .execute(connection)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RowScope {
+    /// `BEGIN`, then this scope for the transaction alone, in one round trip.
+    fn begin_statement(self) -> String {
+        match self {
+            // A UUID's text is hex digits and hyphens: nothing to quote.
+            Self::Organisation(organisation) => format!(
+                "BEGIN; SELECT set_config('role', coalesce((SELECT rolname::text FROM pg_roles
+                   WHERE rolname = '{APPLICATION_ROLE}' AND pg_has_role(oid, 'MEMBER')), 'none'), true),
+                 set_config('msc.organisation_id', '{}', true)",
+                organisation.0
+            ),
+            Self::Service => {
+                "BEGIN; SELECT set_config('role', 'none', true), set_config('msc.organisation_id', '', true)"
+                    .to_owned()
+            }
+        }
+    }
+}
+
+/// A transaction in `scope` on a pooled connection, for work that holds one across calls (a job's
+/// batch). Its scope ends with it; the connection goes back to the pool with whatever scope it had,
+/// which the next lease sets again.
+pub async fn begin(
+    pool: &PgPool,
+    scope: RowScope,
+) -> Result<sqlx::Transaction<'static, Postgres>, PersistenceError> {
+    Ok(pool.begin_with(sqlx::AssertSqlSafe(scope.begin_statement())).await?)
+}
+
+/// A pooled connection in `scope`, for work that holds one across calls.
+pub async fn acquire(pool: &PgPool, scope: RowScope) -> Result<PoolConnection<Postgres>, PersistenceError> {
+    let mut connection = pool.acquire().await.map_err(PersistenceError::Unavailable)?;
+    scope.enter(&mut connection).await?;
+    Ok(connection)
+}
+
+/// Whether PostgreSQL enforces organisation scopes (the application role exists and the service
+/// may take it), for the log at start.
+pub async fn row_security_in_force(pool: &PgPool) -> Result<bool, PersistenceError> {
+    with_connection(pool, RowScope::Organisation(OrganisationId(Uuid::nil())), async |connection| {
+        Ok(sqlx::query_scalar("SELECT current_user = $1")
+            .bind(APPLICATION_ROLE)
+            .fetch_one(connection)
+            .await?)
+    })
+    .await
+}
 
 /// Who makes a change: the organisation it happens in, the API key used (none for the command
 /// line) and the request it came with, as the audit trail records them.
@@ -134,17 +229,19 @@ pub fn pool(options: PgConnectOptions, settings: PoolSettings) -> PgPool {
         .connect_lazy_with(options)
 }
 
-/// Runs `operation` on a pooled connection. If the caller abandons it midway (the request deadline
+/// Runs `operation` on a pooled connection in `scope`. If the caller abandons it midway (the request deadline
 /// dropped its future), the connection is closed instead of returned to the pool: its statement may
 /// still be running or its reply unread, and sqlx would otherwise hold it until the server answers
 /// its release check, which a hung server never does.
 pub async fn with_connection<T, E: From<PersistenceError>>(
     pool: &PgPool,
+    scope: RowScope,
     operation: impl AsyncFnOnce(&mut PgConnection) -> Result<T, E>,
 ) -> Result<T, E> {
     // Any failure to get a connection (refused, reset, unknown database, timeout) means the
     // database is unavailable to this request, whatever sqlx calls it.
     let mut lease = Lease(Some(pool.acquire().await.map_err(PersistenceError::Unavailable)?));
+    scope.enter(lease.connection()).await?;
     let result = operation(lease.connection()).await;
     lease.finish();
     result
@@ -200,18 +297,20 @@ pub async fn ensure_database(admin: PgConnectOptions, database: &str) -> Result<
 /// dictionary if the database has not got them. sqlx serialises concurrent runs with an advisory
 /// lock, and the version is inserted only if absent, so several instances may start at once.
 pub async fn migrate(pool: &PgPool) -> Result<(), PersistenceError> {
-    MIGRATOR.run(pool).await?;
+    with_connection(pool, RowScope::Service, async |connection| {
+        Ok::<_, PersistenceError>(MIGRATOR.run(connection).await?)
+    })
+    .await?;
     model_versions::register_current(pool).await
 }
 
 /// Checks that the database answers a trivial query within `timeout`. Any failure, whether the
 /// server is down, slow or refusing the service's database, means "not ready".
 pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), PersistenceError> {
-    let select_one = with_connection(pool, async |connection| {
-        sqlx::query("SELECT 1").execute(connection).await.map_err(PersistenceError::Unavailable)
-    });
+    // Entering the scope is the trivial query.
+    let select_one = with_connection(pool, RowScope::Service, async |_| Ok::<_, PersistenceError>(()));
     match tokio::time::timeout(timeout, select_one).await {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(())) => Ok(()),
         Ok(Err(PersistenceError::Unavailable(error) | PersistenceError::Database(error))) => {
             Err(PersistenceError::Unavailable(error))
         }

@@ -6,9 +6,9 @@ use std::sync::{Arc, LazyLock, RwLock};
 
 use sqlx::PgPool;
 
-use super::PersistenceError;
 use super::packing::{PackedDocument, Packing};
 use super::result_codec::Dictionary;
+use super::{PersistenceError, RowScope, with_connection};
 use crate::scoring::{Model, Profile, REFERENCE_PROGRAMS, parse_profile, reference_programs};
 
 /// Dictionaries already read, by model version. A stored dictionary never changes, so a version's
@@ -34,17 +34,29 @@ pub async fn register_current(pool: &PgPool) -> Result<(), PersistenceError> {
         fields.remove("labels");
     }
     let dictionary = learn(model, &document);
+    with_connection(pool, RowScope::Service, async |connection| {
+        register_on(connection, model, version, &document, &dictionary).await
+    })
+    .await
+}
+
+async fn register_on(
+    connection: &mut sqlx::PgConnection,
+    model: &Model,
+    version: &str,
+    document: &serde_json::Value,
+    dictionary: &Dictionary,
+) -> Result<(), PersistenceError> {
     sqlx::query(
         "INSERT INTO model_versions (version, document, dictionary) VALUES ($1, $2, $3)
          ON CONFLICT (version) DO NOTHING",
     )
     .bind(version)
-    .bind(&document)
+    .bind(document)
     .bind(dictionary.to_json())
-    .execute(pool)
+    .execute(&mut *connection)
     .await?;
-    let mut connection = pool.acquire().await.map_err(PersistenceError::Unavailable)?;
-    let dictionary = dictionary_of(&mut connection, version)
+    let dictionary = dictionary_of(connection, version)
         .await?
         .ok_or_else(|| PersistenceError::Encoding(format!("model version {version} was not stored")))?;
     let packing = Packing::dictionary_of(&packing_samples(model, &dictionary))
@@ -57,7 +69,7 @@ pub async fn register_current(pool: &PgPool) -> Result<(), PersistenceError> {
     .bind(packing)
     .execute(&mut *connection)
     .await?;
-    packing_of(&mut connection, version).await?;
+    packing_of(connection, version).await?;
     Ok(())
 }
 
@@ -145,13 +157,17 @@ pub async fn evidence_claim(
     version: &str,
     claim_id: &str,
 ) -> Result<Option<Option<serde_json::Value>>, PersistenceError> {
-    let claim: Option<(Option<serde_json::Value>,)> = sqlx::query_as(
-        "SELECT (SELECT claim FROM jsonb_array_elements(document -> 'evidence') claim WHERE claim ->> 'id' = $2)
-         FROM model_versions WHERE version = $1",
-    )
-    .bind(version)
-    .bind(claim_id)
-    .fetch_optional(pool)
+    // Model versions are shared by every organisation.
+    let claim: Option<(Option<serde_json::Value>,)> = with_connection(pool, RowScope::Service, async |connection| {
+        Ok::<_, PersistenceError>(sqlx::query_as(
+            "SELECT (SELECT claim FROM jsonb_array_elements(document -> 'evidence') claim WHERE claim ->> 'id' = $2)
+             FROM model_versions WHERE version = $1",
+        )
+        .bind(version)
+        .bind(claim_id)
+        .fetch_optional(connection)
+        .await?)
+    })
     .await?;
     Ok(claim.map(|(claim,)| claim))
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::access::{self, AuditAction};
 use super::assessments::Cursor;
-use super::{Actor, OrganisationId, PersistenceError, with_connection};
+use super::{Actor, OrganisationId, PersistenceError, RowScope, with_connection};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct ProgramRow {
@@ -41,7 +41,7 @@ pub async fn create(
 ) -> Result<ProgramRow, CreateProgramError> {
     let organisation = actor.organisation;
     let id = Uuid::now_v7();
-    let inserted = with_connection(pool, async |connection| {
+    let inserted = with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         let mut transaction = connection.begin().await.map_err(PersistenceError::from)?;
         let inserted = sqlx::query(
             "INSERT INTO programs (id, organisation_id, key, name, description) VALUES ($1, $2, $3, $4, $5)
@@ -77,7 +77,7 @@ pub async fn fetch(
 ) -> Result<Option<ProgramRow>, PersistenceError> {
     let query =
         format!("SELECT {PROGRAM_COLUMNS} FROM programs p WHERE p.id = $1 AND p.organisation_id = $2");
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(query))
             .bind(id)
             .bind(organisation.0)
@@ -100,18 +100,19 @@ pub async fn list(
          AND ($2::timestamptz IS NULL OR (p.created_at, p.id) > ($2, $3))
          ORDER BY p.created_at, p.id LIMIT $4"
     );
-    let mut rows: Vec<ProgramRow> = with_connection(pool, async |connection| {
-        Ok::<_, PersistenceError>(
-            sqlx::query_as(sqlx::AssertSqlSafe(query))
-                .bind(organisation.0)
-                .bind(after_time)
-                .bind(after_id)
-                .bind(i64::from(limit) + 1)
-                .fetch_all(connection)
-                .await?,
-        )
-    })
-    .await?;
+    let mut rows: Vec<ProgramRow> =
+        with_connection(pool, RowScope::Organisation(organisation), async |connection| {
+            Ok::<_, PersistenceError>(
+                sqlx::query_as(sqlx::AssertSqlSafe(query))
+                    .bind(organisation.0)
+                    .bind(after_time)
+                    .bind(after_id)
+                    .bind(i64::from(limit) + 1)
+                    .fetch_all(connection)
+                    .await?,
+            )
+        })
+        .await?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let next = if rows.len() > limit {
         rows.truncate(limit);

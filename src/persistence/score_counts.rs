@@ -10,7 +10,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::stats::{METRICS, Selection};
-use super::{OrganisationId, PersistenceError, with_connection};
+use super::{OrganisationId, PersistenceError, RowScope, with_connection};
 
 /// The advisory lock of whoever changes `score_counts` (also taken by `rebuild_score_counts()`).
 const ROLLUP_LOCK: i64 = 7_214_001;
@@ -129,7 +129,7 @@ pub async fn read(
     organisation: OrganisationId,
     slice: &Slice,
 ) -> Result<GroupCounts, PersistenceError> {
-    let (rows, queued) = with_connection(pool, async |connection| {
+    let (rows, queued) = with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         let mut transaction = connection.begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *transaction)
@@ -186,7 +186,7 @@ const FOLD_BATCH: usize = 10_000;
 /// transaction; returns how many were folded. Another instance folding at the same time is waited
 /// for.
 pub async fn fold(pool: &PgPool) -> Result<usize, PersistenceError> {
-    with_connection(pool, async |connection| {
+    with_connection(pool, RowScope::Service, async |connection| {
         let mut folded = 0;
         loop {
             let batch = fold_batch(connection).await?;

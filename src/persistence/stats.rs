@@ -14,7 +14,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::assessments::{Filters, push_filters};
 use super::score_counts::{self, GroupCounts, Slice, WHOLE_ORGANISATION};
-use super::{OrganisationId, PersistenceError, with_connection};
+use super::{OrganisationId, PersistenceError, RowScope, with_connection};
 use crate::scoring::Barrier;
 use crate::statistics::Distribution;
 
@@ -148,7 +148,7 @@ pub async fn distributions(
     let sets: Vec<String> = columns.iter().map(|column| format!("({prefix}{column})")).collect();
     query.push(format!(" GROUP BY GROUPING SETS ({})", sets.join(", ")));
 
-    let rows = with_connection(pool, async |connection| {
+    let rows = with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         Ok::<_, PersistenceError>(query.build().fetch_all(connection).await?)
     })
     .await?;
@@ -295,7 +295,10 @@ pub async fn limiting_barriers(
     let mut query = QueryBuilder::<Postgres>::new("SELECT limiting_barrier, count(*)");
     scope(&mut query, organisation, filters, selection);
     query.push(" GROUP BY limiting_barrier");
-    with_connection(pool, async |connection| Ok(query.build_query_as().fetch_all(connection).await?)).await
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
+        Ok(query.build_query_as().fetch_all(connection).await?)
+    })
+    .await
 }
 
 /// One period of a time series: how many assessments were counted and the mean of each metric.
@@ -344,5 +347,8 @@ pub async fn timeseries(
         query.push(format!(" ORDER BY coalesce(program_id, id), {period}, created_at DESC, id DESC"));
     }
     query.push(") counted GROUP BY period_start ORDER BY period_start");
-    with_connection(pool, async |connection| Ok(query.build_query_as().fetch_all(connection).await?)).await
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
+        Ok(query.build_query_as().fetch_all(connection).await?)
+    })
+    .await
 }

@@ -629,3 +629,83 @@ async fn keys_are_never_written_to_the_logs() {
         assert!(!log.contains(secret_part), "a key's secret is in the log");
     }
 }
+
+#[tokio::test]
+async fn postgresql_shows_a_request_only_its_organisations_rows_even_to_a_query_without_a_where() {
+    use msc_readiness::persistence::{self, OrganisationId, PoolSettings, RowScope, with_connection};
+
+    let app = spawn_app().await;
+    app.submit(&reference_profile("disc_mature_allogeneic")).await;
+    let other = app.client_with(&app.new_key("Organisation B", "read,write").await);
+    let response = other
+        .post(app.url("/v1/assessments"))
+        .json(&json!({ "profile": reference_profile("disc_mature_allogeneic") }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let other_organisation: Uuid =
+        sqlx::query_scalar("SELECT id FROM organisations WHERE name = 'Organisation B'")
+            .fetch_one(&mut app.database().await)
+            .await
+            .unwrap();
+
+    let pool = persistence::pool(
+        app.database_options.clone(),
+        PoolSettings { max_connections: 1, acquire_timeout: std::time::Duration::from_secs(5) },
+    );
+    assert!(
+        persistence::row_security_in_force(&pool).await.unwrap(),
+        "the test server runs the migration as a superuser"
+    );
+    let count = async |scope: RowScope, query: String| -> i64 {
+        with_connection(&pool, scope, async |connection| {
+            Ok::<_, persistence::PersistenceError>(
+                sqlx::query_scalar(sqlx::AssertSqlSafe(query)).fetch_one(connection).await?,
+            )
+        })
+        .await
+        .unwrap()
+    };
+    let own = RowScope::Organisation(OrganisationId(app.organisation));
+    // One connection, lent in turn to each scope: nothing of one lease's scope carries over.
+    for (table, column) in [
+        ("assessments", "organisation_id"),
+        ("audit_events", "organisation_id"),
+        ("api_keys", "organisation_id"),
+        ("organisations", "id"),
+    ] {
+        for organisation in [app.organisation, other_organisation] {
+            let scoped = count(
+                RowScope::Organisation(OrganisationId(organisation)),
+                format!("SELECT count(*) FROM {table}"),
+            )
+            .await;
+            let filtered = count(
+                RowScope::Service,
+                format!("SELECT count(*) FROM {table} WHERE {column} = '{organisation}'"),
+            )
+            .await;
+            assert!(scoped > 0, "{table}: the organisation has rows");
+            assert_eq!(scoped, filtered, "{table}: a scope reads its own organisation's rows only");
+        }
+    }
+    let nobody = RowScope::Organisation(OrganisationId(Uuid::now_v7()));
+    assert_eq!(count(nobody, "SELECT count(*) FROM assessments".to_owned()).await, 0);
+
+    // Writing another organisation's row is refused by PostgreSQL itself.
+    let refused = with_connection(&pool, own, async |connection| {
+        Ok::<_, persistence::PersistenceError>(
+            sqlx::query(
+                "INSERT INTO programs (id, organisation_id, key, name) VALUES ($1, $2, 'planted', 'planted')",
+            )
+            .bind(Uuid::now_v7())
+            .bind(other_organisation)
+            .execute(connection)
+            .await?,
+        )
+    })
+    .await;
+    let error = refused.expect_err("a row of another organisation cannot be written");
+    assert!(error.to_string().contains("row-level security"), "{error}");
+}

@@ -2,7 +2,7 @@
 # Issue 20, findings 8 and 9: hostile authentication against the release binary. Each part prints
 # its figures and PASS/FAIL.
 #
-#   bash tests/faults/auth.sh                  # all parts, ~40 s; needs wrk
+#   bash tests/faults/auth.sh                  # all parts, ~50 s; timing and flood need wrk
 #   PARTS="timing" bash tests/faults/auth.sh
 #   THROTTLE=0 PARTS=flood bash tests/faults/auth.sh   # the flood with the throttle off
 #
@@ -11,10 +11,17 @@
 # flood   invalid keys from 64 connections for DURATION while a legitimate client reads with 4
 #         from the same address: the flood is answered 429 (authentication-throttled), the
 #         legitimate client is served, and its p99 stays under 50 ms (findings 8 and 3).
+# revocation  the server process behind the key-change listener is frozen (SIGSTOP: the service's
+#         connection stays open and reports nothing, like a half-open TCP connection) and a cached
+#         key is revoked in the database, as another instance would: the key is refused within
+#         5 s, not after the cache's 60 s time to live; once the process resumes, the listener is
+#         back (the cache is used again).
 source "$(dirname "$0")/lib.sh"
-PARTS=${PARTS:-timing flood}
+PARTS=${PARTS:-timing flood revocation}
 DURATION=${DURATION:-10s}
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+case " $PARTS " in
+  *" timing "* | *" flood "*) command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; } ;;
+esac
 setup
 
 restart_service() { # VARIABLE=value ... for the new process
@@ -105,6 +112,42 @@ import sys
 value = '$legit'
 ms = float(value[:-2]) if value.endswith('ms') else float(value[:-2]) / 1000 if value.endswith('us') else float(value[:-1]) * 1000
 sys.exit(0 if ms < 50 else 1)"
+}
+
+part_revocation() {
+  restart_service AUTH_FAILURES_PER_MINUTE_PER_ADDRESS=60 AUTH_FAILURES_PER_MINUTE_PER_KEY=20
+  local key id listener status started refused_after
+  key=$(DATABASE_URL=$(service_database_url) "$SERVICE_BIN" keys create --organisation faults 2>>"$SCRATCH/service.log")
+  id=$(sed -E 's/^mscr_([0-9a-f]{32})_.*/\1/' <<<"$key")
+  status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" "$BASE_URL/v1/programs")
+  check "the new key is accepted (and cached) before the fault ($status)" test "$status" = 200
+  listener=$(psql_service -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'msc-readiness' AND query LIKE 'LISTEN%'")
+  check "the service's key-change listener is connected (server process ${listener:-none})" test -n "$listener"
+  [ -n "$listener" ] || return 0
+  kill -STOP "$listener"
+  log "SIGSTOP sent to the listener's server process $listener"
+  psql_service -c "UPDATE api_keys SET revoked_at = now() WHERE id = '$id'" >/dev/null
+  started=$(date +%s.%N)
+  refused_after=
+  for _ in $(seq 1 150); do
+    status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" "$BASE_URL/v1/programs")
+    if [ "$status" = 401 ]; then
+      refused_after=$(python3 -c "print(f'{$(date +%s.%N) - $started:.1f}')")
+      break
+    fi
+    sleep 0.1
+  done
+  kill -CONT "$listener"
+  echo "revocation: with the listener's server process frozen, the revoked key was refused after ${refused_after:-more than 15} s"
+  check "the revoked key is refused within 5 s (${refused_after:-never} s)" \
+    python3 -c "import sys; sys.exit(0 if '$refused_after' and float('$refused_after') < 5 else 1)"
+  local replaced=
+  for _ in $(seq 1 100); do
+    replaced=$(psql_service -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'msc-readiness' AND query LIKE 'LISTEN%' AND pid <> $listener")
+    [ -n "$replaced" ] && break
+    sleep 0.1
+  done
+  check "a new listener replaced the silent one (server process ${replaced:-none})" test -n "$replaced"
 }
 
 for part in $PARTS; do "part_$part"; done
