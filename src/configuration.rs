@@ -49,6 +49,28 @@ impl FromStr for LogFormat {
     }
 }
 
+/// Where rate-limit buckets are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateLimitStore {
+    /// In the process: each instance limits on its own (one instance, the default).
+    Memory,
+    /// In PostgreSQL: every instance on one database shares each limit, at one round trip per
+    /// request.
+    Postgres,
+}
+
+impl FromStr for RateLimitStore {
+    type Err = &'static str;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "memory" => Ok(Self::Memory),
+            "postgres" => Ok(Self::Postgres),
+            _ => Err("expected `memory` or `postgres`"),
+        }
+    }
+}
+
 /// All settings of the service.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -71,6 +93,9 @@ pub struct Settings {
     /// Requests per organisation, all its keys together; `None` when
     /// `RATE_LIMIT_ORGANISATION_PER_SECOND=0` turns it off.
     pub organisation_rate_limit: Option<RateLimit>,
+    /// Where the buckets of both limits are kept: `memory` (per instance) or `postgres` (shared by
+    /// every instance on the database).
+    pub rate_limit_store: RateLimitStore,
     /// Keys an organisation may hold at once (not revoked, not expired), made through the API.
     pub max_keys_per_organisation: u32,
     /// Failed authentications allowed per client address and per key id before 429.
@@ -176,6 +201,11 @@ impl Settings {
                 200,
                 "RATE_LIMIT_ORGANISATION_BURST",
                 400,
+            )?,
+            rate_limit_store: read.parsed(
+                "RATE_LIMIT_STORE",
+                RateLimitStore::Memory,
+                "`memory` or `postgres`",
             )?,
             max_keys_per_organisation: read.bounded("MAX_KEYS_PER_ORGANISATION", 100, 1..=100_000)?,
             auth_failures: FailureBudget {

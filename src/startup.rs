@@ -22,7 +22,7 @@ use crate::api::jobs::ImportLimits;
 use crate::api::key_cache::KeyCache;
 use crate::api::keys::KeyLimit;
 use crate::api::{self, observability, problem, security_headers};
-use crate::configuration::{DatabaseSource, Settings};
+use crate::configuration::{DatabaseSource, RateLimitStore, Settings};
 use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresError, ProgramSearch};
 use crate::jobs::{Wake, Worker};
 use crate::persistence::access::{KeyChange, KeyChanges, announce_heartbeat};
@@ -81,8 +81,14 @@ impl Application {
                 tracing::warn!(%error, "cannot tell whether PostgreSQL enforces organisation scopes")
             }
         }
-        let rate_limiters =
-            web::Data::new(RateLimiters::new(settings.rate_limit, settings.organisation_rate_limit));
+        let rate_limiters = web::Data::new(match settings.rate_limit_store {
+            RateLimitStore::Memory => {
+                RateLimiters::new(settings.rate_limit, settings.organisation_rate_limit)
+            }
+            RateLimitStore::Postgres => {
+                RateLimiters::shared(settings.rate_limit, settings.organisation_rate_limit, pool.clone())
+            }
+        });
         tokio::spawn(hourly_housekeeping(pool.clone(), rate_limiters.clone()));
         let auth_throttle = web::Data::new(AuthThrottle::new(settings.auth_failures));
         let key_cache = web::Data::new(KeyCache::new());
@@ -223,7 +229,7 @@ async fn hourly_housekeeping(pool: PgPool, rate_limiters: web::Data<RateLimiters
         if pool.is_closed() {
             return;
         }
-        rate_limiters.forget_idle();
+        rate_limiters.forget_idle().await;
         match persistence::jobs::discard_abandoned_uploads(&pool).await {
             Ok(discarded) if discarded > 0 => tracing::info!(discarded, "abandoned import uploads discarded"),
             Ok(_) => {}

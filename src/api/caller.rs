@@ -22,6 +22,7 @@ use super::observability::RequestId;
 use super::problem::{ApiError, RateLimited};
 use crate::access::{PresentedKey, Scope};
 use crate::configuration::RateLimit;
+use crate::persistence::rate_limits::{self, Bucket, BucketKind};
 use crate::persistence::{Actor, OrganisationId, access};
 
 /// The scope a handler requires, as a type.
@@ -75,7 +76,7 @@ impl<S: RequiredScope + 'static> FromRequest for Caller<S> {
         Box::pin(async move {
             let authenticated = authenticate(&request).await?;
             if let Some(limiters) = request.app_data::<web::Data<RateLimiters>>() {
-                limiters.check(authenticated.key_id, authenticated.organisation)?;
+                limiters.check(authenticated.key_id, authenticated.organisation).await?;
             }
             if !authenticated.scopes_include(S::SCOPE) {
                 return Err(ApiError::Forbidden { required: S::SCOPE });
@@ -182,10 +183,20 @@ async fn verify(request: &HttpRequest, presented: PresentedKey) -> Result<Authen
 }
 
 /// Requests per API key and per organisation (all its keys together, so that more keys do not
-/// buy more requests): token buckets (GCRA) refilled at a steady rate, with a burst allowance.
+/// buy more requests): token buckets (GCRA) refilled at a steady rate, with a burst allowance,
+/// kept in the process or in PostgreSQL (shared by every instance on the database).
 pub struct RateLimiters {
-    per_key: Option<DefaultKeyedRateLimiter<Uuid>>,
-    per_organisation: Option<DefaultKeyedRateLimiter<Uuid>>,
+    per_key: Option<RateLimit>,
+    per_organisation: Option<RateLimit>,
+    store: BucketStore,
+}
+
+enum BucketStore {
+    Memory {
+        per_key: Option<DefaultKeyedRateLimiter<Uuid>>,
+        per_organisation: Option<DefaultKeyedRateLimiter<Uuid>>,
+    },
+    Postgres(PgPool),
 }
 
 impl RateLimiters {
@@ -193,30 +204,87 @@ impl RateLimiters {
         let limiter = |limit: RateLimit| {
             RateLimiter::keyed(Quota::per_second(limit.per_second).allow_burst(limit.burst))
         };
-        Self { per_key: per_key.map(limiter), per_organisation: per_organisation.map(limiter) }
+        let store = BucketStore::Memory {
+            per_key: per_key.map(limiter),
+            per_organisation: per_organisation.map(limiter),
+        };
+        Self { per_key, per_organisation, store }
     }
 
-    fn check(&self, key: Uuid, organisation: OrganisationId) -> Result<(), ApiError> {
-        let buckets = [
-            (&self.per_key, key, RateLimited::Key),
-            (&self.per_organisation, organisation.0, RateLimited::Organisation),
-        ];
-        for (limiter, id, by) in buckets {
-            if let Some(limiter) = limiter
-                && let Err(not_until) = limiter.check_key(&id)
-            {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                return Err(ApiError::TooManyRequests { by, retry_after: wait.max(Duration::from_secs(1)) });
+    /// The same limits, with their buckets in the database `pool` connects to.
+    pub fn shared(per_key: Option<RateLimit>, per_organisation: Option<RateLimit>, pool: PgPool) -> Self {
+        Self { per_key, per_organisation, store: BucketStore::Postgres(pool) }
+    }
+
+    async fn check(&self, key: Uuid, organisation: OrganisationId) -> Result<(), ApiError> {
+        let too_many = |by, wait: Duration| ApiError::TooManyRequests {
+            by,
+            retry_after: wait.max(Duration::from_secs(1)),
+        };
+        match &self.store {
+            BucketStore::Memory { per_key, per_organisation } => {
+                let buckets = [
+                    (per_key, key, RateLimited::Key),
+                    (per_organisation, organisation.0, RateLimited::Organisation),
+                ];
+                for (limiter, id, by) in buckets {
+                    if let Some(limiter) = limiter
+                        && let Err(not_until) = limiter.check_key(&id)
+                    {
+                        return Err(too_many(by, not_until.wait_time_from(DefaultClock::default().now())));
+                    }
+                }
+                Ok(())
+            }
+            BucketStore::Postgres(pool) => {
+                let limited = [
+                    (self.per_key, BucketKind::Key, key, RateLimited::Key),
+                    (
+                        self.per_organisation,
+                        BucketKind::Organisation,
+                        organisation.0,
+                        RateLimited::Organisation,
+                    ),
+                ];
+                let asked: Vec<_> = limited
+                    .into_iter()
+                    .filter_map(|(limit, kind, id, by)| Some((limit?, kind, id, by)))
+                    .collect();
+                if asked.is_empty() {
+                    return Ok(());
+                }
+                let buckets: Vec<Bucket> = asked
+                    .iter()
+                    .map(|&(limit, kind, id, _)| {
+                        let interval = Duration::from_secs(1) / limit.per_second.get();
+                        Bucket { kind, id, interval, tolerance: interval * (limit.burst.get() - 1) }
+                    })
+                    .collect();
+                match rate_limits::take_request(pool, &buckets).await? {
+                    Some(refusal) => {
+                        let by = asked.get(refusal.index).map_or(RateLimited::Key, |&(_, _, _, by)| by);
+                        Err(too_many(by, refusal.retry_after))
+                    }
+                    None => Ok(()),
+                }
             }
         }
-        Ok(())
     }
 
     /// Forgets keys and organisations whose buckets are full again, so the state stays as small
     /// as the set of recently active ones.
-    pub fn forget_idle(&self) {
-        for limiter in [&self.per_key, &self.per_organisation].into_iter().flatten() {
-            limiter.retain_recent();
+    pub async fn forget_idle(&self) {
+        match &self.store {
+            BucketStore::Memory { per_key, per_organisation } => {
+                for limiter in [per_key, per_organisation].into_iter().flatten() {
+                    limiter.retain_recent();
+                }
+            }
+            BucketStore::Postgres(pool) => {
+                if let Err(error) = rate_limits::forget_full_buckets(pool).await {
+                    tracing::warn!(%error, "could not forget full rate-limit buckets");
+                }
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod model_versions;
 pub mod packing;
 pub mod programs;
+pub mod rate_limits;
 pub mod result_codec;
 pub mod score_counts;
 pub mod stats;

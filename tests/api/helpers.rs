@@ -152,6 +152,18 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     app
 }
 
+impl TestApp {
+    /// Starts another instance of the service on this test's database, as a second process of a
+    /// deployment would run; returns its address.
+    pub async fn spawn_instance(&self, settings: Settings) -> String {
+        let application =
+            Application::build(&settings, self.database_options.clone()).await.expect("instance builds");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        tokio::spawn(application.run_until_stopped());
+        address
+    }
+}
+
 /// Asserts that `response` is an RFC 9457 problem document with `status`, and returns its body.
 pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
     assert_eq!(response.status().as_u16(), status, "status of {}", response.url());

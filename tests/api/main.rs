@@ -19,5 +19,6 @@ mod profiles;
 mod programs;
 mod reliability;
 mod review;
+mod scale_out;
 mod stats;
 mod unknown_barriers;
