@@ -77,6 +77,10 @@ pub struct Settings {
     pub host: String,
     pub port: u16,
     pub database: DatabaseSource,
+    /// A streaming replica for reads that may lag (`DATABASE_READ_URL`); none by default.
+    pub database_read_url: Option<String>,
+    /// How far behind the primary the replica may be and still serve reads.
+    pub replica_max_lag: Duration,
     pub database_pool_size: u32,
     /// How long a request waits for a free database connection before it gets a 503.
     pub database_acquire_timeout: Duration,
@@ -184,6 +188,22 @@ impl Settings {
             host: read.parsed("HOST", "127.0.0.1".to_owned(), "a host name or IP address")?,
             port: read.parsed("PORT", 8080, "a port number 0-65535")?,
             database,
+            database_read_url: match lookup("DATABASE_READ_URL").filter(|url| !url.is_empty()) {
+                Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Some(url),
+                Some(url) => {
+                    return Err(ConfigError {
+                        variable: "DATABASE_READ_URL",
+                        value: redact_url(&url),
+                        reason: "expected a URL starting with postgres:// or postgresql://".into(),
+                    });
+                }
+                None => None,
+            },
+            replica_max_lag: Duration::from_millis(read.bounded(
+                "REPLICA_MAX_LAG_MS",
+                2000,
+                0..=3_600_000,
+            )?),
             database_pool_size: read.bounded("DATABASE_POOL_SIZE", 8, 1..=1000)?,
             database_acquire_timeout: Duration::from_millis(read.bounded(
                 "DATABASE_ACQUIRE_TIMEOUT_MS",

@@ -26,6 +26,7 @@ use crate::configuration::{DatabaseSource, RateLimitStore, Settings};
 use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresError, ProgramSearch};
 use crate::jobs::{Wake, Worker};
 use crate::persistence::access::{KeyChange, KeyChanges, announce_heartbeat};
+use crate::persistence::replica::ReadPools;
 use crate::persistence::{self, PersistenceError, PoolSettings};
 
 /// Why the service could not start.
@@ -35,6 +36,8 @@ pub enum StartupError {
     EmbeddedDatabase(#[from] EmbeddedPostgresError),
     #[error("invalid configuration: DATABASE_URL is not a valid PostgreSQL URL: {0}")]
     DatabaseUrl(#[source] sqlx::Error),
+    #[error("invalid configuration: DATABASE_READ_URL is not a valid PostgreSQL URL: {0}")]
+    ReadUrl(#[source] sqlx::Error),
     #[error("cannot prepare the database (is it running and reachable?): {0}")]
     Database(#[from] PersistenceError),
     #[error("cannot listen on {address}: {source}")]
@@ -90,6 +93,24 @@ impl Application {
             }
         });
         tokio::spawn(hourly_housekeeping(pool.clone(), rate_limiters.clone()));
+        let reads = match &settings.database_read_url {
+            Some(url) => {
+                let replica = url.parse::<PgConnectOptions>().map_err(StartupError::ReadUrl)?;
+                let replica = persistence::pool(
+                    replica,
+                    PoolSettings {
+                        max_connections: settings.database_pool_size,
+                        // A replica that does not answer is left quickly for the primary.
+                        acquire_timeout: settings.database_acquire_timeout.min(REPLICA_ACQUIRE_TIMEOUT),
+                    },
+                );
+                let reads = ReadPools::with_replica(pool.clone(), replica, settings.replica_max_lag);
+                reads.measure(REPLICA_ACQUIRE_TIMEOUT).await;
+                tokio::spawn(measure_replica(reads.clone()));
+                reads
+            }
+            None => ReadPools::primary_only(pool.clone()),
+        };
         let auth_throttle = web::Data::new(AuthThrottle::new(settings.auth_failures));
         let key_cache = web::Data::new(KeyCache::new());
         let key_changes_pool = persistence::pool(
@@ -127,7 +148,8 @@ impl Application {
             .map_err(|source| StartupError::Bind { address: address.clone(), source })?;
         let port = listener.local_addr().map_err(|source| StartupError::Bind { address, source })?.port();
 
-        let (registry, http_metrics) = api::metrics::build(&pool)?;
+        let (registry, http_metrics) = api::metrics::build(&pool, &reads)?;
+        let reads = web::Data::new(reads);
         let spec = api::openapi::spec();
         let known_routes = web::Data::new(api::routing::KnownRoutes::new(&spec));
         let body_limit = settings.body_limit_bytes;
@@ -155,6 +177,7 @@ impl Application {
                 .configure(crate::dashboard::configure)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 .app_data(pool_data.clone())
+                .app_data(reads.clone())
                 .app_data(auth_throttle.clone())
                 .app_data(key_cache.clone())
                 .app_data(registry.clone())
@@ -322,6 +345,24 @@ async fn follow_until_silent(pool: &PgPool, cache: &KeyCache, mut changes: KeyCh
         }
     }
     reader.abort();
+}
+
+/// How long a read waits for a replica connection, and a measurement for the replica's answer.
+const REPLICA_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(500);
+/// How often the replica's lag is measured.
+const REPLICA_MEASURE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Measures the replica's lag every second, for as long as the primary's pool is open.
+async fn measure_replica(reads: ReadPools) {
+    let mut ticks = tokio::time::interval(REPLICA_MEASURE_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if reads.primary_closed() {
+            return;
+        }
+        reads.measure(REPLICA_ACQUIRE_TIMEOUT).await;
+    }
 }
 
 /// Every few seconds: forgets the failed-authentication state of clients that stopped failing,

@@ -19,6 +19,7 @@ use crate::persistence::assessments::{
     self as store, AssessmentRow, Cursor, Filters, IdempotencyKey, ListRequest, NewAssessment, SortKey,
     StoredAssessment, Submission, SubmissionError,
 };
+use crate::persistence::replica::ReadPools;
 use crate::scoring::{Assessment, Barrier, Model, Profile, parse_profile};
 
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -708,12 +709,12 @@ impl ListParameters {
 pub async fn list_assessments(
     caller: Caller,
     request: HttpRequest,
-    pool: web::Data<PgPool>,
+    reads: web::Data<ReadPools>,
 ) -> Result<web::Json<AssessmentPage>, ApiError> {
     let (filters, parameters) = parse_query::<ListParameters>(&request)?;
     let evidence = parameters.evidence.unwrap_or_default();
     let request = parameters.into_request(filters.into_filters()?)?;
-    let page = store::list(&pool, caller.organisation, &request).await?;
+    let page = reads.read(async |pool| store::list(pool, caller.organisation, &request).await).await?;
     Ok(web::Json(AssessmentPage {
         items: page
             .rows

@@ -12,6 +12,7 @@ use crate::charts::{self, Radar, RadarAxis, Trend, TrendSeries};
 use crate::persistence::assessments as assessment_store;
 use crate::persistence::charts::{self as store, TrendPoint};
 use crate::persistence::programs as program_store;
+use crate::persistence::replica::ReadPools;
 use crate::scoring::{Band, Barrier};
 
 /// The trend shows at most this many of a program's latest assessments.
@@ -141,12 +142,15 @@ pub async fn assessment_chart(
 pub async fn program_trend(
     caller: Caller,
     id: web::Path<Uuid>,
-    pool: web::Data<PgPool>,
+    reads: web::Data<ReadPools>,
 ) -> Result<HttpResponse, ApiError> {
-    let program = program_store::fetch(&pool, caller.organisation, *id)
+    let program = reads
+        .find(async |pool| program_store::fetch(pool, caller.organisation, *id).await)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no program {id}")))?;
-    let points = store::program_trend(&pool, caller.organisation, *id, TREND_POINTS).await?;
+    let points = reads
+        .read(async |pool| store::program_trend(pool, caller.organisation, *id, TREND_POINTS).await)
+        .await?;
     let series = |label: &str, score: fn(&TrendPoint) -> Option<f64>| TrendSeries {
         label: label.to_owned(),
         values: points.iter().map(score).collect(),

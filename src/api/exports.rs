@@ -14,12 +14,12 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::persistence::replica::ReadPools;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::SecondsFormat;
-use sqlx::PgPool;
 use tokio::sync::mpsc;
 
 use super::assessments::AssessmentSummary;
@@ -172,16 +172,18 @@ fn page_after(filters: &Filters, after: Option<store::Cursor>) -> ListRequest {
 
 async fn export(
     request: HttpRequest,
-    pool: PgPool,
+    reads: ReadPools,
     caller: Caller,
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
     let filters = parse_filters(&request)?.into_filters()?;
     // The first page is read before the response starts, so a database failure is still a
     // problem document; a failure later can only cut the stream short.
-    let first = store::list(&pool, caller.organisation, &page_after(&filters, None)).await?;
+    let first = reads
+        .read(async |pool| store::list(pool, caller.organisation, &page_after(&filters, None)).await)
+        .await?;
     let (sender, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
-    actix_web::rt::spawn(stream_pages(pool, caller.organisation, filters, first, format, sender));
+    actix_web::rt::spawn(stream_pages(reads, caller.organisation, filters, first, format, sender));
     let (content_type, filename) = match format {
         Format::Csv => ("text/csv; charset=utf-8; header=present", "assessments.csv"),
         Format::Ndjson => ("application/x-ndjson", "assessments.ndjson"),
@@ -196,7 +198,7 @@ async fn export(
 }
 
 async fn stream_pages(
-    pool: PgPool,
+    reads: ReadPools,
     organisation: OrganisationId,
     filters: Filters,
     first: Page,
@@ -217,7 +219,10 @@ async fn stream_pages(
             let _ = sender.send(Ok(Chunk::End)).await;
             return;
         };
-        page = match store::list(&pool, organisation, &page_after(&filters, Some(after))).await {
+        // Each page from the replica while it serves, else from the primary: a replica lost
+        // mid-export does not cut the export short.
+        let request = page_after(&filters, Some(after));
+        page = match reads.read(async |pool| store::list(pool, organisation, &request).await).await {
             Ok(page) => page,
             Err(error) => {
                 tracing::error!(%error, "export stopped: a page could not be read");
@@ -259,9 +264,9 @@ body: treat a transfer that did not end normally as incomplete.";
 pub async fn export_csv(
     caller: Caller,
     request: HttpRequest,
-    pool: web::Data<PgPool>,
+    reads: web::Data<ReadPools>,
 ) -> Result<HttpResponse, ApiError> {
-    export(request, pool.get_ref().clone(), caller, Format::Csv).await
+    export(request, reads.get_ref().clone(), caller, Format::Csv).await
 }
 
 /// Export assessments as NDJSON
@@ -284,9 +289,9 @@ pub async fn export_csv(
 pub async fn export_ndjson(
     caller: Caller,
     request: HttpRequest,
-    pool: web::Data<PgPool>,
+    reads: web::Data<ReadPools>,
 ) -> Result<HttpResponse, ApiError> {
-    export(request, pool.get_ref().clone(), caller, Format::Ndjson).await
+    export(request, reads.get_ref().clone(), caller, Format::Ndjson).await
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests by route, method and status with their latency, plus the database
-//! pool read at scrape time.
+//! pool and, with a read replica, its lag, read at scrape time.
 //!
 //! Every label takes a bounded set of values, whatever clients send: the route is a documented
 //! pattern or `(unmatched)`, the method one of the nine standard ones or `other`, the status one of
@@ -18,8 +18,10 @@ use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 use sqlx::PgPool;
+
+use crate::persistence::replica::ReadPools;
 
 /// Reports the pool's connections in use and idle whenever metrics are gathered.
 struct PoolCollector {
@@ -38,6 +40,26 @@ impl Collector for PoolCollector {
         self.in_use.set(i64::from(self.pool.size()) - idle);
         self.idle.set(idle);
         self.in_use.collect().into_iter().chain(self.idle.collect()).collect()
+    }
+}
+
+/// Reports the read replica's lag and whether it serves reads whenever metrics are gathered.
+struct ReplicaCollector {
+    reads: ReadPools,
+    lag: Gauge,
+    in_use: IntGauge,
+}
+
+impl Collector for ReplicaCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.lag.desc().into_iter().chain(self.in_use.desc()).collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        // Unknown (the replica does not answer): NaN, which Prometheus reads as no value.
+        self.lag.set(self.reads.replica_lag().map_or(f64::NAN, |lag| lag.as_secs_f64()));
+        self.in_use.set(i64::from(self.reads.replica_in_use().unwrap_or(false)));
+        self.lag.collect().into_iter().chain(self.in_use.collect()).collect()
     }
 }
 
@@ -79,7 +101,7 @@ impl HttpMetrics {
 }
 
 /// The registry (with the pool collector) and the HTTP metrics, created once.
-pub fn build(pool: &PgPool) -> Result<(Registry, HttpMetrics), prometheus::Error> {
+pub fn build(pool: &PgPool, reads: &ReadPools) -> Result<(Registry, HttpMetrics), prometheus::Error> {
     let registry = Registry::new();
     let collector = PoolCollector {
         pool: pool.clone(),
@@ -93,6 +115,19 @@ pub fn build(pool: &PgPool) -> Result<(Registry, HttpMetrics), prometheus::Error
         ))?,
     };
     registry.register(Box::new(collector))?;
+    if reads.replica_in_use().is_some() {
+        registry.register(Box::new(ReplicaCollector {
+            reads: reads.clone(),
+            lag: Gauge::with_opts(Opts::new(
+                "db_replica_lag_seconds",
+                "Replay lag of the read replica behind the primary, as last measured (NaN: not answering)",
+            ))?,
+            in_use: IntGauge::with_opts(Opts::new(
+                "db_replica_in_use",
+                "1 while the read replica serves reads that may lag, 0 while they go to the primary",
+            ))?,
+        }))?;
+    }
     let labels = ["endpoint", "method", "status"];
     let requests = IntCounterVec::new(
         Opts::new("http_requests_total", "Total number of HTTP requests").namespace("msc_readiness"),

@@ -17,6 +17,7 @@ use super::json_body;
 use super::problem::{ApiError, Problem};
 use crate::persistence::assessments::{self as assessment_store, SortKey};
 use crate::persistence::programs::{self as store, CreateProgramError, ProgramRow};
+use crate::persistence::replica::ReadPools;
 
 /// A program's own short identifier: 1-64 letters, digits, `.`, `_` or `-`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -186,11 +187,12 @@ pub struct ProgramPage {
 pub async fn list_programs(
     caller: Caller,
     parameters: web::Query<PageParameters>,
-    pool: web::Data<PgPool>,
+    reads: web::Data<ReadPools>,
 ) -> Result<web::Json<ProgramPage>, ApiError> {
     let limit = page_size(parameters.limit, DEFAULT_PAGE_SIZE)?;
     let after = cursor(parameters.cursor.as_deref(), SortKey::CreatedAt)?;
-    let (rows, next) = store::list(&pool, caller.organisation, limit, after.as_ref()).await?;
+    let (rows, next) =
+        reads.read(async |pool| store::list(pool, caller.organisation, limit, after.as_ref()).await).await?;
     Ok(web::Json(ProgramPage {
         items: rows.into_iter().map(Program::from).collect(),
         next_cursor: next.map(|cursor| cursor.encode()),
@@ -277,13 +279,19 @@ pub async fn program_history(
     caller: Caller,
     id: web::Path<Uuid>,
     parameters: web::Query<PageParameters>,
-    pool: web::Data<PgPool>,
+    reads: web::Data<ReadPools>,
 ) -> Result<web::Json<HistoryPage>, ApiError> {
     let limit = page_size(parameters.limit, DEFAULT_PAGE_SIZE)?;
     let after = cursor(parameters.cursor.as_deref(), SortKey::CreatedAt)?;
-    store::fetch(&pool, caller.organisation, *id).await?.ok_or_else(|| program_not_found(*id))?;
-    let (rows, next) =
-        assessment_store::program_history(&pool, caller.organisation, *id, limit, after.as_ref()).await?;
+    reads
+        .find(async |pool| store::fetch(pool, caller.organisation, *id).await)
+        .await?
+        .ok_or_else(|| program_not_found(*id))?;
+    let (rows, next) = reads
+        .read(async |pool| {
+            assessment_store::program_history(pool, caller.organisation, *id, limit, after.as_ref()).await
+        })
+        .await?;
     let items = rows
         .into_iter()
         .map(|row| {

@@ -1,10 +1,10 @@
 //! Aggregates of the stored assessments for dashboards, in flat JSON (arrays of objects with
 //! scalar fields) that Grafana's JSON/Infinity data sources and spreadsheets read as tables.
 
+use crate::persistence::replica::ReadPools;
 use actix_web::{HttpRequest, get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
@@ -271,12 +271,14 @@ const STATS_ERRORS: &str = "Unknown parameter, or invalid value (the parameter i
 pub async fn summary(
     caller: Caller,
     request: HttpRequest,
-    pool: web::Data<PgPool>,
+    reads: web::Data<ReadPools>,
 ) -> Result<web::Json<SummaryStatistics>, ApiError> {
     let (filters, parameters) = parse_query::<StatsParameters>(&request)?;
     let selection = Selection::from(parameters.assessments);
-    let groups =
-        store::distributions(&pool, caller.organisation, &filters.into_filters()?, selection, None).await?;
+    let filters = filters.into_filters()?;
+    let groups = reads
+        .read(async |pool| store::distributions(pool, caller.organisation, &filters, selection, None).await)
+        .await?;
     let (statistics, histogram) = flatten(groups)
         .into_iter()
         .map(|(_, statistics, bins)| (statistics, bins))
@@ -301,13 +303,15 @@ pub async fn summary(
 pub async fn grouped(
     caller: Caller,
     request: HttpRequest,
-    pool: web::Data<PgPool>,
+    reads: web::Data<ReadPools>,
 ) -> Result<web::Json<GroupedStatistics>, ApiError> {
     let (filters, parameters) = parse_query::<GroupedParameters>(&request)?;
     let selection = Selection::from(parameters.assessments);
     let by = Some(Dimension::from(parameters.by));
-    let groups =
-        store::distributions(&pool, caller.organisation, &filters.into_filters()?, selection, by).await?;
+    let filters = filters.into_filters()?;
+    let groups = reads
+        .read(async |pool| store::distributions(pool, caller.organisation, &filters, selection, by).await)
+        .await?;
     let mut result = GroupedStatistics { statistics: Vec::new(), histogram: Vec::new() };
     for (group, statistics, bins) in flatten(groups) {
         // MSC-TRL 0 (no level reached) is stored as no level; it is a level like the others here.
@@ -338,12 +342,14 @@ pub async fn grouped(
 pub async fn limiting_barriers(
     caller: Caller,
     request: HttpRequest,
-    pool: web::Data<PgPool>,
+    reads: web::Data<ReadPools>,
 ) -> Result<web::Json<Vec<LimitingBarrierCount>>, ApiError> {
     let (filters, parameters) = parse_query::<StatsParameters>(&request)?;
     let selection = Selection::from(parameters.assessments);
-    let counts =
-        store::limiting_barriers(&pool, caller.organisation, &filters.into_filters()?, selection).await?;
+    let filters = filters.into_filters()?;
+    let counts = reads
+        .read(async |pool| store::limiting_barriers(pool, caller.organisation, &filters, selection).await)
+        .await?;
     let count_of = |barrier: Barrier| {
         counts
             .iter()
@@ -381,7 +387,7 @@ pub async fn limiting_barriers(
 pub async fn timeseries(
     caller: Caller,
     request: HttpRequest,
-    pool: web::Data<PgPool>,
+    reads: web::Data<ReadPools>,
 ) -> Result<web::Json<Vec<PeriodMeans>>, ApiError> {
     let (filters, parameters) = parse_query::<TimeseriesParameters>(&request)?;
     let selection = Selection::from(parameters.assessments);
@@ -389,8 +395,10 @@ pub async fn timeseries(
         TimeInterval::Week => Interval::Week,
         TimeInterval::Month => Interval::Month,
     };
-    let periods =
-        store::timeseries(&pool, caller.organisation, &filters.into_filters()?, selection, interval).await?;
+    let filters = filters.into_filters()?;
+    let periods = reads
+        .read(async |pool| store::timeseries(pool, caller.organisation, &filters, selection, interval).await)
+        .await?;
     Ok(web::Json(
         periods
             .into_iter()

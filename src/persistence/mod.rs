@@ -13,6 +13,7 @@ pub mod model_versions;
 pub mod packing;
 pub mod programs;
 pub mod rate_limits;
+pub mod replica;
 pub mod result_codec;
 pub mod score_counts;
 pub mod stats;

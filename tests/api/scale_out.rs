@@ -139,3 +139,98 @@ async fn two_instances_folding_the_rollup_at_once_never_count_a_change_twice() {
         assert_eq!(overall["count"], 20, "the rollup holds each assessment once: {overall}");
     }
 }
+
+const METRICS_TOKEN: &str = "operators-only-metrics-token";
+
+/// The value of the one sample of `name` in the Prometheus text `metrics`.
+fn sample(metrics: &str, name: &str) -> String {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+        .to_owned()
+}
+
+/// An instance reading through `read_url`, on the database of `app`; returns its address.
+async fn instance_reading_from(app: &TestApp, read_url: String) -> String {
+    let mut settings = test_settings();
+    settings.database_read_url = Some(read_url);
+    settings.metrics_token = Some(METRICS_TOKEN.to_owned());
+    app.spawn_instance(settings).await
+}
+
+/// Every read that may go to a replica, answered 200 by `instance`.
+async fn reads_answer(app: &TestApp, instance: &str, program: &str) {
+    for path in [
+        "/v1/assessments".to_owned(),
+        "/v1/programs".to_owned(),
+        "/v1/stats/summary".to_owned(),
+        "/v1/stats/grouped?by=indication".to_owned(),
+        "/v1/stats/limiting-barriers".to_owned(),
+        "/v1/stats/timeseries".to_owned(),
+        "/v1/exports/assessments.csv".to_owned(),
+        "/v1/exports/assessments.ndjson".to_owned(),
+        format!("/v1/programs/{program}/assessments"),
+        format!("/v1/programs/{program}/trend.svg"),
+    ] {
+        let response = app.client.get(format!("{instance}{path}")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+}
+
+async fn metrics(app: &TestApp, instance: &str) -> String {
+    let response =
+        app.anonymous.get(format!("{instance}/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+async fn program_with_an_assessment(app: &TestApp) -> String {
+    let program: Value = app
+        .post_json("/v1/programs", &json!({"key": "replica-demo", "name": "Replica demo"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let program = program["id"].as_str().unwrap().to_owned();
+    let profile = reference_profile("disc_early_academic");
+    let response =
+        app.post_json("/v1/assessments", &json!({"profile": profile, "program_id": program})).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    program
+}
+
+#[tokio::test]
+async fn with_the_replica_down_every_read_is_answered_from_the_primary() {
+    let app = crate::helpers::spawn_app().await;
+    let program = program_with_an_assessment(&app).await;
+    // Nothing listens on port 1: the replica refuses every connection.
+    let instance = instance_reading_from(&app, "postgres://postgres@127.0.0.1:1/replica".to_owned()).await;
+
+    reads_answer(&app, &instance, &program).await;
+
+    let metrics = metrics(&app, &instance).await;
+    assert_eq!(sample(&metrics, "db_replica_in_use"), "0");
+    assert_eq!(sample(&metrics, "db_replica_lag_seconds"), "NaN");
+}
+
+#[tokio::test]
+async fn a_replica_within_its_lag_bound_serves_the_reads() {
+    let app = crate::helpers::spawn_app().await;
+    let program = program_with_an_assessment(&app).await;
+    // The primary itself stands in for a caught-up replica (a real one: tests/replica.sh).
+    let options = &app.database_options;
+    let host: String = form_urlencoded::byte_serialize(options.get_host().as_bytes()).collect();
+    let url = format!(
+        "postgres://{}@{host}:{}/{}",
+        options.get_username(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    );
+    let instance = instance_reading_from(&app, url).await;
+
+    let before = metrics(&app, &instance).await;
+    assert_eq!(sample(&before, "db_replica_in_use"), "1");
+    assert_eq!(sample(&before, "db_replica_lag_seconds"), "0");
+    reads_answer(&app, &instance, &program).await;
+}
