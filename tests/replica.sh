@@ -28,7 +28,7 @@ trap cleanup_with_replica EXIT
 
 replica_start() {
   as_postgres "$PG_BIN/pg_ctl" -D "$REPLICA_DIR" -l "$SCRATCH/replica.log" -w -t 30 \
-    -o "-p $REPLICA_PORT -k $SCRATCH -c listen_addresses=127.0.0.1" start >/dev/null ||
+    -o "-p $REPLICA_PORT -k $SCRATCH -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null ||
     { tail -20 "$SCRATCH/replica.log" >&2; return 1; }
 }
 
