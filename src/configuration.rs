@@ -49,6 +49,28 @@ impl FromStr for LogFormat {
     }
 }
 
+/// What stands between the service and PostgreSQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatabasePooler {
+    /// Nothing, or a pooler in session mode: each connection keeps its server session.
+    None,
+    /// A pooler in transaction mode (PgBouncer `pool_mode = transaction`): the server connection
+    /// may change between transactions.
+    Transaction,
+}
+
+impl FromStr for DatabasePooler {
+    type Err = &'static str;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "none" => Ok(Self::None),
+            "transaction" => Ok(Self::Transaction),
+            _ => Err("expected `none` or `transaction`"),
+        }
+    }
+}
+
 /// Where rate-limit buckets are kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RateLimitStore {
@@ -77,6 +99,12 @@ pub struct Settings {
     pub host: String,
     pub port: u16,
     pub database: DatabaseSource,
+    /// A pooler in transaction mode in front of `DATABASE_URL` (`DATABASE_POOLER`).
+    pub database_pooler: DatabasePooler,
+    /// The database itself, not through the pooler, for migrations (session advisory lock) and
+    /// key-change announcements (`LISTEN`), which a transaction pooler cannot carry
+    /// (`DATABASE_DIRECT_URL`); `DATABASE_URL` when unset.
+    pub database_direct_url: Option<String>,
     /// A streaming replica for reads that may lag (`DATABASE_READ_URL`); none by default.
     pub database_read_url: Option<String>,
     /// How far behind the primary the replica may be and still serve reads.
@@ -188,17 +216,13 @@ impl Settings {
             host: read.parsed("HOST", "127.0.0.1".to_owned(), "a host name or IP address")?,
             port: read.parsed("PORT", 8080, "a port number 0-65535")?,
             database,
-            database_read_url: match lookup("DATABASE_READ_URL").filter(|url| !url.is_empty()) {
-                Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Some(url),
-                Some(url) => {
-                    return Err(ConfigError {
-                        variable: "DATABASE_READ_URL",
-                        value: redact_url(&url),
-                        reason: "expected a URL starting with postgres:// or postgresql://".into(),
-                    });
-                }
-                None => None,
-            },
+            database_pooler: read.parsed(
+                "DATABASE_POOLER",
+                DatabasePooler::None,
+                "`none` or `transaction`",
+            )?,
+            database_direct_url: optional_url(&lookup, "DATABASE_DIRECT_URL")?,
+            database_read_url: optional_url(&lookup, "DATABASE_READ_URL")?,
             replica_max_lag: Duration::from_millis(read.bounded(
                 "REPLICA_MAX_LAG_MS",
                 2000,
@@ -267,6 +291,22 @@ fn rate_limit<F: Fn(&str) -> Option<String>>(
     Ok(NonZeroU32::new(per_second)
         .zip(NonZeroU32::new(burst))
         .map(|(per_second, burst)| RateLimit { per_second, burst }))
+}
+
+/// An optional PostgreSQL URL setting.
+fn optional_url(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    match lookup(variable).filter(|url| !url.is_empty()) {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Ok(Some(url)),
+        Some(url) => Err(ConfigError {
+            variable,
+            value: redact_url(&url),
+            reason: "expected a URL starting with postgres:// or postgresql://".into(),
+        }),
+        None => Ok(None),
+    }
 }
 
 fn metrics_token(value: Option<String>) -> Result<Option<String>, ConfigError> {

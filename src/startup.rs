@@ -22,7 +22,7 @@ use crate::api::jobs::ImportLimits;
 use crate::api::key_cache::KeyCache;
 use crate::api::keys::KeyLimit;
 use crate::api::{self, observability, problem, security_headers};
-use crate::configuration::{DatabaseSource, RateLimitStore, Settings};
+use crate::configuration::{DatabasePooler, DatabaseSource, RateLimitStore, Settings};
 use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresError, ProgramSearch};
 use crate::jobs::{Wake, Worker};
 use crate::persistence::access::{KeyChange, KeyChanges, announce_heartbeat};
@@ -36,8 +36,8 @@ pub enum StartupError {
     EmbeddedDatabase(#[from] EmbeddedPostgresError),
     #[error("invalid configuration: DATABASE_URL is not a valid PostgreSQL URL: {0}")]
     DatabaseUrl(#[source] sqlx::Error),
-    #[error("invalid configuration: DATABASE_READ_URL is not a valid PostgreSQL URL: {0}")]
-    ReadUrl(#[source] sqlx::Error),
+    #[error("invalid configuration: {variable} is not a valid PostgreSQL URL: {source}")]
+    OtherUrl { variable: &'static str, source: sqlx::Error },
     #[error("cannot prepare the database (is it running and reachable?): {0}")]
     Database(#[from] PersistenceError),
     #[error("cannot listen on {address}: {source}")]
@@ -66,6 +66,18 @@ impl Application {
     /// Connects (lazily) to the database, applies the migrations and binds the listener.
     /// Port 0 picks a free port, which tests use.
     pub async fn build(settings: &Settings, database: PgConnectOptions) -> Result<Self, StartupError> {
+        let pooled = settings.database_pooler == DatabasePooler::Transaction;
+        persistence::use_transaction_pooling(pooled);
+        // Migrations and key-change announcements need a session: behind a transaction pooler
+        // they use DATABASE_DIRECT_URL when it is set.
+        let direct = match &settings.database_direct_url {
+            Some(url) => Some(
+                url.parse::<PgConnectOptions>()
+                    .map_err(|source| StartupError::OtherUrl { variable: "DATABASE_DIRECT_URL", source })?,
+            ),
+            None => None,
+        };
+        let session = direct.clone().unwrap_or_else(|| database.clone());
         let pool = persistence::pool(
             database.clone(),
             PoolSettings {
@@ -73,7 +85,17 @@ impl Application {
                 acquire_timeout: settings.database_acquire_timeout,
             },
         );
-        persistence::migrate(&pool).await?;
+        match &direct {
+            Some(direct) => {
+                let migrations = persistence::pool(
+                    direct.clone(),
+                    PoolSettings { max_connections: 1, acquire_timeout: settings.database_acquire_timeout },
+                );
+                persistence::migrate(&migrations).await?;
+                migrations.close().await;
+            }
+            None => persistence::migrate(&pool).await?,
+        }
         match persistence::row_security_in_force(&pool).await {
             Ok(true) => tracing::info!("PostgreSQL enforces organisation scopes (row-level security)"),
             Ok(false) => tracing::warn!(
@@ -95,7 +117,9 @@ impl Application {
         tokio::spawn(hourly_housekeeping(pool.clone(), rate_limiters.clone()));
         let reads = match &settings.database_read_url {
             Some(url) => {
-                let replica = url.parse::<PgConnectOptions>().map_err(StartupError::ReadUrl)?;
+                let replica = url
+                    .parse::<PgConnectOptions>()
+                    .map_err(|source| StartupError::OtherUrl { variable: "DATABASE_READ_URL", source })?;
                 let replica = persistence::pool(
                     replica,
                     PoolSettings {
@@ -114,19 +138,28 @@ impl Application {
         let auth_throttle = web::Data::new(AuthThrottle::new(settings.auth_failures));
         let key_cache = web::Data::new(KeyCache::new());
         let key_changes_pool = persistence::pool(
-            database.clone(),
+            session,
             // One connection listens; the other sends its heartbeats.
             PoolSettings { max_connections: 2, acquire_timeout: settings.database_acquire_timeout },
         );
-        // Listening before the first request, so that the cache serves from the start.
-        let key_changes = KeyChanges::listen(&key_changes_pool).await.ok();
-        key_cache.reset(key_changes.is_some());
-        if key_changes.is_none() {
+        // LISTEN needs a session of its own, which a transaction pooler cannot give.
+        if pooled && direct.is_none() {
+            key_cache.reset(false);
             tracing::warn!(
-                "key changes are not announced: every key is verified in the database until they are"
+                "behind a transaction pooler without DATABASE_DIRECT_URL key changes cannot be announced: \
+                 every key is verified in the database"
             );
+        } else {
+            // Listening before the first request, so that the cache serves from the start.
+            let key_changes = KeyChanges::listen(&key_changes_pool).await.ok();
+            key_cache.reset(key_changes.is_some());
+            if key_changes.is_none() {
+                tracing::warn!(
+                    "key changes are not announced: every key is verified in the database until they are"
+                );
+            }
+            tokio::spawn(follow_key_changes(key_changes_pool.clone(), key_cache.clone(), key_changes));
         }
-        tokio::spawn(follow_key_changes(key_changes_pool.clone(), key_cache.clone(), key_changes));
         tokio::spawn(forget_idle_auth_failures(pool.clone(), auth_throttle.clone()));
         if let Some(interval) = settings.stats_fold_interval {
             tokio::spawn(fold_score_counts(pool.clone(), interval));

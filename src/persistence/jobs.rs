@@ -674,18 +674,25 @@ impl WholeJob {
         failed: i64,
     ) -> Result<bool, PersistenceError> {
         mark_done(&mut self.transaction, self.job.id, outcomes).await?;
-        let mut side = super::acquire(&self.pool, self.job.scope()).await?;
-        insert_errors(&mut side, self.job.id, errors).await?;
-        let state: String = sqlx::query_scalar(
-            "UPDATE jobs SET processed = processed + $2, failed = failed + $3, updated_at = now(),
-               started_at = coalesce(started_at, $4), state = CASE WHEN state = 'queued' THEN 'running' ELSE state END
-             WHERE id = $1 RETURNING state",
-        )
-        .bind(self.job.id)
-        .bind(i64::try_from(outcomes.len()).unwrap_or(i64::MAX))
-        .bind(failed)
-        .bind(self.claimed_at)
-        .fetch_one(&mut *side)
+        // Beside the job's transaction, so that progress and errors show while it runs.
+        let (job, claimed_at, processed) =
+            (self.job.id, self.claimed_at, i64::try_from(outcomes.len()).unwrap_or(i64::MAX));
+        let state: String = with_connection(&self.pool, self.job.scope(), async |side| {
+            insert_errors(&mut *side, job, errors).await?;
+            Ok::<_, PersistenceError>(
+                sqlx::query_scalar(
+                    "UPDATE jobs SET processed = processed + $2, failed = failed + $3, updated_at = now(),
+                       started_at = coalesce(started_at, $4), state = CASE WHEN state = 'queued' THEN 'running' ELSE state END
+                     WHERE id = $1 RETURNING state",
+                )
+                .bind(job)
+                .bind(processed)
+                .bind(failed)
+                .bind(claimed_at)
+                .fetch_one(&mut *side)
+                .await?,
+            )
+        })
         .await?;
         Ok(JobState::try_from(state).map_err(PersistenceError::Encoding)?.is_active())
     }

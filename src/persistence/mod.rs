@@ -44,6 +44,23 @@ pub enum RowScope {
     Service,
 }
 
+/// Whether the connections go through a transaction-pooling proxy (PgBouncer `pool_mode =
+/// transaction`), where a server connection changes between transactions: then every lease is one
+/// transaction that sets its scope in its `BEGIN`, and nothing relies on the session. A property
+/// of the deployment, set once at start ([`use_transaction_pooling`]), as the pool is.
+static TRANSACTION_POOLING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns transaction-pooling mode on for this process (`DATABASE_POOLER=transaction`); call it
+/// before making pools.
+pub fn use_transaction_pooling(on: bool) {
+    TRANSACTION_POOLING.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether this process runs behind a transaction-pooling proxy.
+pub fn transaction_pooling() -> bool {
+    TRANSACTION_POOLING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The role requests run as (migration 0010).
 const APPLICATION_ROLE: &str = "msc_readiness_app";
 
@@ -78,21 +95,30 @@ impl RowScope {
 }
 
 impl RowScope {
-    /// `BEGIN`, then this scope for the transaction alone, in one round trip.
+    /// `BEGIN`, then this scope and the statement timeout for the transaction alone, in one round
+    /// trip. (Behind a transaction pooler the connection's startup options do not reach the
+    /// server, so the timeout is set here too.)
     fn begin_statement(self) -> String {
-        match self {
-            // A UUID's text is hex digits and hyphens: nothing to quote.
-            Self::Organisation(organisation) => format!(
-                "BEGIN; SELECT set_config('role', coalesce((SELECT rolname::text FROM pg_roles
-                   WHERE rolname = '{APPLICATION_ROLE}' AND pg_has_role(oid, 'MEMBER')), 'none'), true),
-                 set_config('msc.organisation_id', '{}', true)",
-                organisation.0
+        self.begin_statement_with("BEGIN")
+    }
+
+    /// [`RowScope::begin_statement`] with another `BEGIN` (an isolation level, read only).
+    fn begin_statement_with(self, begin: &str) -> String {
+        let (role, organisation) = match self {
+            Self::Organisation(organisation) => (
+                format!(
+                    "coalesce((SELECT rolname::text FROM pg_roles
+                       WHERE rolname = '{APPLICATION_ROLE}' AND pg_has_role(oid, 'MEMBER')), 'none')"
+                ),
+                // A UUID's text is hex digits and hyphens: nothing to quote.
+                organisation.0.to_string(),
             ),
-            Self::Service => {
-                "BEGIN; SELECT set_config('role', 'none', true), set_config('msc.organisation_id', '', true)"
-                    .to_owned()
-            }
-        }
+            Self::Service => ("'none'".to_owned(), String::new()),
+        };
+        format!(
+            "{begin}; SELECT set_config('role', {role}, true), set_config('msc.organisation_id', '{organisation}', true),
+               set_config('statement_timeout', '{STATEMENT_TIMEOUT}', true)"
+        )
     }
 }
 
@@ -104,13 +130,6 @@ pub async fn begin(
     scope: RowScope,
 ) -> Result<sqlx::Transaction<'static, Postgres>, PersistenceError> {
     Ok(pool.begin_with(sqlx::AssertSqlSafe(scope.begin_statement())).await?)
-}
-
-/// A pooled connection in `scope`, for work that holds one across calls.
-pub async fn acquire(pool: &PgPool, scope: RowScope) -> Result<PoolConnection<Postgres>, PersistenceError> {
-    let mut connection = pool.acquire().await.map_err(PersistenceError::Unavailable)?;
-    scope.enter(&mut connection).await?;
-    Ok(connection)
 }
 
 /// Whether PostgreSQL enforces organisation scopes (the application role exists and the service
@@ -210,6 +229,9 @@ impl From<sqlx::Error> for PersistenceError {
     }
 }
 
+/// Longest a statement may run on the server.
+const STATEMENT_TIMEOUT: &str = "5s";
+
 /// Pool settings taken from the service configuration.
 #[derive(Clone, Copy, Debug)]
 pub struct PoolSettings {
@@ -220,11 +242,19 @@ pub struct PoolSettings {
 /// A lazily connecting pool: the service starts (and answers `/readyz` with 503) even while
 /// the database is down, and recovers without a restart when it comes back.
 pub fn pool(options: PgConnectOptions, settings: PoolSettings) -> PgPool {
-    let options = options.application_name("msc-readiness").options([
-        // Server-side bounds, so a stuck statement or transaction cannot hold a connection forever.
-        ("statement_timeout", "5s"),
-        ("idle_in_transaction_session_timeout", "10s"),
-    ]);
+    let options = options.application_name("msc-readiness");
+    let options = if transaction_pooling() {
+        // Named statements would outlive the transaction that prepared them on a server connection
+        // another client gets next; the pooler refuses startup options (the timeouts are set per
+        // transaction instead, and the pooler bounds idle transactions).
+        options.statement_cache_capacity(0)
+    } else {
+        options.options([
+            // Server-side bounds, so a stuck statement or transaction cannot hold a connection forever.
+            ("statement_timeout", STATEMENT_TIMEOUT),
+            ("idle_in_transaction_session_timeout", "10s"),
+        ])
+    };
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
@@ -243,10 +273,62 @@ pub async fn with_connection<T, E: From<PersistenceError>>(
     // Any failure to get a connection (refused, reset, unknown database, timeout) means the
     // database is unavailable to this request, whatever sqlx calls it.
     let mut lease = Lease(Some(pool.acquire().await.map_err(PersistenceError::Unavailable)?));
-    scope.enter(lease.connection()).await?;
-    let result = operation(lease.connection()).await;
+    let result = if transaction_pooling() {
+        in_one_transaction(lease.connection(), scope, operation).await
+    } else {
+        scope.enter(lease.connection()).await?;
+        operation(lease.connection()).await
+    };
     lease.finish();
     result
+}
+
+/// Runs `operation` in `scope` as one read-only transaction with one snapshot (repeatable read),
+/// for reads of several tables that must agree with each other. Abandoned midway, its connection
+/// is closed, as with [`with_connection`].
+pub async fn with_snapshot<T>(
+    pool: &PgPool,
+    scope: RowScope,
+    operation: impl AsyncFnOnce(&mut PgConnection) -> Result<T, PersistenceError>,
+) -> Result<T, PersistenceError> {
+    use sqlx::Connection;
+    let mut lease = Lease(Some(pool.acquire().await.map_err(PersistenceError::Unavailable)?));
+    let begin = scope.begin_statement_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    let result = {
+        let mut transaction = lease.connection().begin_with(sqlx::AssertSqlSafe(begin)).await?;
+        match operation(&mut transaction).await {
+            Ok(value) => transaction.commit().await.map(|()| value).map_err(PersistenceError::from),
+            // Read only: rolled back when dropped.
+            Err(error) => Err(error),
+        }
+    };
+    lease.finish();
+    result
+}
+
+/// Runs `operation` as one transaction in `scope` (transaction-pooling mode): committed when it
+/// succeeds, rolled back when it fails. Transactions the operation opens are savepoints in it.
+async fn in_one_transaction<T, E: From<PersistenceError>>(
+    connection: &mut PgConnection,
+    scope: RowScope,
+    operation: impl AsyncFnOnce(&mut PgConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    use sqlx::Connection;
+    let mut transaction = connection
+        .begin_with(sqlx::AssertSqlSafe(scope.begin_statement()))
+        .await
+        .map_err(PersistenceError::from)?;
+    match operation(&mut transaction).await {
+        Ok(value) => {
+            transaction.commit().await.map_err(PersistenceError::from)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The operation's own error is the one to report.
+            let _ = transaction.rollback().await;
+            Err(error)
+        }
+    }
 }
 
 /// A connection lent to one operation; see [`with_connection`].
