@@ -9,7 +9,6 @@ use std::time::Duration;
 use msc_readiness::configuration::Settings;
 use msc_readiness::jobs::Worker;
 use msc_readiness::persistence::{self, PoolSettings};
-use msc_readiness::startup::Application;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -229,9 +228,7 @@ async fn a_worker_killed_mid_job_loses_its_batch_to_the_next_and_nothing_is_lost
 async fn two_instances_share_one_job_batch_by_batch_without_waiting_for_each_other() {
     let app = spawn().await;
     // A second instance of the service on the same database.
-    let other = Application::build(&settings(), app.database_options.clone()).await.expect("builds");
-    let other_address = format!("http://127.0.0.1:{}", other.port());
-    tokio::spawn(other.run_until_stopped());
+    let other_address = app.spawn_instance(settings()).await;
     let created = accepted_job(import(&app, "application/x-ndjson", "", numbered_file(6)).await).await;
 
     let (pool_a, pool_b) = (instance_pool(&app), instance_pool(&app));

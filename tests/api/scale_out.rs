@@ -124,15 +124,9 @@ async fn two_instances_folding_the_rollup_at_once_never_count_a_change_twice() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     for instance in &instances {
-        let summary: Value = app
-            .client
-            .get(format!("{instance}/v1/stats/summary?assessments=all"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let response =
+            app.client.get(format!("{instance}/v1/stats/summary?assessments=all")).send().await.unwrap();
+        let summary: Value = response.json().await.unwrap();
         let overall = summary["statistics"]
             .as_array()
             .unwrap()
