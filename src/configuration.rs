@@ -5,10 +5,13 @@
 
 use std::env;
 use std::fmt::Display;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 /// Where the service's PostgreSQL comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,6 +135,9 @@ pub struct Settings {
     pub max_keys_per_organisation: u32,
     /// Failed authentications allowed per client address and per key id before 429.
     pub auth_failures: FailureBudget,
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client address
+    /// for that count (`TRUSTED_PROXIES`); none by default.
+    pub trusted_proxies: Vec<IpNet>,
     /// Requests under `/v1` served at once; more wait (see `admission_wait`), then get 503.
     pub max_requests_in_flight: usize,
     /// How long a request waits for one of `max_requests_in_flight` before it gets 503 "overloaded".
@@ -264,6 +270,7 @@ impl Settings {
                     0..=1_000_000,
                 )?),
             },
+            trusted_proxies: trusted_proxies(lookup("TRUSTED_PROXIES"))?,
             max_requests_in_flight: read.bounded("MAX_REQUESTS_IN_FLIGHT", 32, 1..=100_000)?,
             admission_wait: Duration::from_millis(read.bounded("ADMISSION_WAIT_MS", 1000, 0..=60_000)?),
             metrics_token: metrics_token(lookup("METRICS_TOKEN"))?,
@@ -291,6 +298,25 @@ fn rate_limit<F: Fn(&str) -> Option<String>>(
     Ok(NonZeroU32::new(per_second)
         .zip(NonZeroU32::new(burst))
         .map(|(per_second, burst)| RateLimit { per_second, burst }))
+}
+
+/// A comma-separated list of addresses (`10.0.0.5`) or networks (`172.16.0.0/12`).
+fn trusted_proxies(value: Option<String>) -> Result<Vec<IpNet>, ConfigError> {
+    let Some(value) = value else { return Ok(Vec::new()) };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry.parse::<IpNet>().or_else(|_| entry.parse::<IpAddr>().map(IpNet::from)).map_err(|_| {
+                ConfigError {
+                    variable: "TRUSTED_PROXIES",
+                    value: entry.to_owned(),
+                    reason: "expected IP addresses or networks (CIDR), separated by commas".into(),
+                }
+            })
+        })
+        .collect()
 }
 
 /// An optional PostgreSQL URL setting.

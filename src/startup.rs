@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::api::auth_throttle::{self, AuthThrottle};
 use crate::api::caller::RateLimiters;
+use crate::api::forwarded::TrustedProxies;
 use crate::api::health::MetricsToken;
 use crate::api::jobs::ImportLimits;
 use crate::api::key_cache::KeyCache;
@@ -136,6 +137,7 @@ impl Application {
             None => ReadPools::primary_only(pool.clone()),
         };
         let auth_throttle = web::Data::new(AuthThrottle::new(settings.auth_failures));
+        let trusted_proxies = web::Data::new(TrustedProxies::new(settings.trusted_proxies.clone()));
         let key_cache = web::Data::new(KeyCache::new());
         let key_changes_pool = persistence::pool(
             session,
@@ -212,6 +214,7 @@ impl Application {
                 .app_data(pool_data.clone())
                 .app_data(reads.clone())
                 .app_data(auth_throttle.clone())
+                .app_data(trusted_proxies.clone())
                 .app_data(key_cache.clone())
                 .app_data(registry.clone())
                 .app_data(known_routes.clone())

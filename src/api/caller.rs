@@ -17,6 +17,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::auth_throttle::{AuthThrottle, ClientAddress};
+use super::forwarded::TrustedProxies;
 use super::key_cache::{KeyCache, VerifiedKey};
 use super::observability::RequestId;
 use super::problem::{ApiError, RateLimited};
@@ -114,7 +115,11 @@ fn unauthenticated(reason: &'static str) -> ApiError {
 /// before the key is looked up (a cached key still passes).
 async fn authenticate(request: &HttpRequest) -> Result<Authenticated, ApiError> {
     let value = request.headers().get(header::AUTHORIZATION).ok_or(ApiError::MissingCredentials)?;
-    let address = request.peer_addr().map(|peer| ClientAddress::from(peer.ip()));
+    let address = match request.app_data::<web::Data<TrustedProxies>>() {
+        Some(proxies) => proxies.client_address(request),
+        None => request.peer_addr().map(|peer| peer.ip()),
+    }
+    .map(ClientAddress::from);
     let presented = presented_key(value);
     let cache = request.app_data::<web::Data<KeyCache>>();
     if let (Ok(presented), Some(cache)) = (&presented, cache)

@@ -11,6 +11,7 @@ pub(crate) mod duplicate_keys;
 pub mod evidence_form;
 pub mod exports;
 pub mod filters;
+pub mod forwarded;
 pub mod health;
 pub mod jobs;
 pub(crate) mod json_body;

@@ -709,3 +709,30 @@ async fn postgresql_shows_a_request_only_its_organisations_rows_even_to_a_query_
     let error = refused.expect_err("a row of another organisation cannot be written");
     assert!(error.to_string().contains("row-level security"), "{error}");
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_failures_count_per_forwarded_client_address() {
+    let app = spawn_app_with(settings_with(&[
+        ("AUTH_FAILURES_PER_MINUTE_PER_ADDRESS", "3"),
+        ("AUTH_FAILURES_PER_MINUTE_PER_KEY", "0"),
+        // The test client stands in for a reverse proxy on this machine.
+        ("TRUSTED_PROXIES", "127.0.0.1, ::1"),
+    ]))
+    .await;
+    let from = |forwarded_for: &str| {
+        app.client_with(&unknown_key())
+            .get(app.url("/v1/programs"))
+            .header("x-forwarded-for", forwarded_for)
+            .send()
+    };
+    for _ in 0..3 {
+        assert_problem(from("192.0.2.7").await.unwrap(), 401).await;
+    }
+    assert_problem(from("192.0.2.7").await.unwrap(), 429).await;
+
+    // Another client behind the same proxy is not throttled with the first (without the trusted
+    // proxy both would be the proxy's address, and this would be 429 too).
+    assert_problem(from("192.0.2.8").await.unwrap(), 401).await;
+    // An entry the first client writes itself stands left of the one the proxy appends.
+    assert_problem(from("198.51.100.1, 192.0.2.7").await.unwrap(), 429).await;
+}
