@@ -186,19 +186,56 @@ fn stage_ndjson(reader: impl Read, limit: usize, stager: &mut Stager<'_>) -> Res
     }
 }
 
+/// The CSV reader's own buffer.
+const CSV_BUFFER: usize = 64 << 10;
+
+/// A reader that refuses to give more than a budget of bytes between two renewals: the CSV
+/// reader holds a whole record in memory before its length can be checked, and a quoted cell may
+/// run on over any number of lines, so a record is bounded while it is read.
+struct RecordBudget<R> {
+    inner: R,
+    remaining: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+/// The error a [`RecordBudget`] gives when a record outruns it.
+#[derive(Debug, thiserror::Error)]
+#[error("a record outran its budget")]
+struct RecordTooLong;
+
+impl<R: Read> Read for RecordBudget<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let remaining = self.remaining.get();
+        if remaining == 0 {
+            return Err(std::io::Error::other(RecordTooLong));
+        }
+        let wanted = buffer.len().min(remaining);
+        let read = self.inner.read(&mut buffer[..wanted])?;
+        self.remaining.set(remaining - read);
+        Ok(read)
+    }
+}
+
 fn stage_csv(reader: impl Read, limit: usize, stager: &mut Stager<'_>) -> Result<(), StageError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    // A record may be `limit` long; the reader reads ahead by up to its buffer on either side.
+    let allowance = limit + 2 * CSV_BUFFER;
+    let remaining = std::rc::Rc::new(std::cell::Cell::new(allowance));
+    let reader = RecordBudget { inner: reader, remaining: remaining.clone() };
+    let mut reader = csv::ReaderBuilder::new().flexible(true).buffer_capacity(CSV_BUFFER).from_reader(reader);
     let header = reader
         .headers()
         .map_err(|error| StageError::Unreadable(format!("cannot read the header row: {error}")))?;
     let columns = CsvColumns::from_header(header.iter()).map_err(StageError::Header)?;
     let width = header.len();
     let mut record = csv::StringRecord::new();
+    // The line the last record read started on: the header's, at first.
+    let mut last_line = 1i64;
     loop {
+        remaining.set(allowance);
         match reader.read_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {
                 let position = record.position().map_or(0, |at| i64::try_from(at.line()).unwrap_or(i64::MAX));
+                last_line = position;
                 if record.as_slice().len() > limit {
                     let message = format!("the record is longer than {limit} bytes (BODY_LIMIT_BYTES)");
                     stager.error(position, "", message)?;
@@ -218,6 +255,16 @@ fn stage_csv(reader: impl Read, limit: usize, stager: &mut Stager<'_>) -> Result
             Err(error) => {
                 let position = error.position().map_or(0, |at| i64::try_from(at.line()).unwrap_or(i64::MAX));
                 match error.kind() {
+                    csv::ErrorKind::Io(io)
+                        if io.get_ref().is_some_and(|inner| inner.is::<RecordTooLong>()) =>
+                    {
+                        // Where such a record ends cannot be known without reading it: the file
+                        // is refused from here rather than held in memory.
+                        return Err(StageError::Unreadable(format!(
+                            "the record after the one on line {last_line} is longer than {limit} bytes (BODY_LIMIT_BYTES), \
+                             perhaps a quote that is never closed; nothing after it was read"
+                        )));
+                    }
                     csv::ErrorKind::Io(_) => return Err(StageError::Unreadable(error.to_string())),
                     csv::ErrorKind::Utf8 { .. } => {
                         stager.error(position, "", "the record is not UTF-8 text".into())?
@@ -226,5 +273,48 @@ fn stage_csv(reader: impl Read, limit: usize, stager: &mut Stager<'_>) -> Result
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts what the CSV reader took from the file.
+    struct Counted<'a> {
+        inner: std::io::Cursor<Vec<u8>>,
+        taken: &'a std::cell::Cell<usize>,
+    }
+
+    impl Read for Counted<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            let read = self.inner.read(buffer)?;
+            self.taken.set(self.taken.get() + read);
+            Ok(read)
+        }
+    }
+
+    #[test]
+    fn a_quote_never_closed_stops_the_reader_within_the_budget_not_at_the_end_of_the_file() {
+        let mut file = b"program,profile.program.stage\nA-1,phase2\nA-2,\"".to_vec();
+        file.extend(std::iter::repeat_n(b'x', 10 << 20));
+        let taken = std::cell::Cell::new(0);
+        let limit = 1000;
+        let allowance = limit + 2 * CSV_BUFFER;
+        let remaining = std::rc::Rc::new(std::cell::Cell::new(allowance));
+        let budget = RecordBudget {
+            inner: Counted { inner: std::io::Cursor::new(file), taken: &taken },
+            remaining: remaining.clone(),
+        };
+        let mut reader =
+            csv::ReaderBuilder::new().flexible(true).buffer_capacity(CSV_BUFFER).from_reader(budget);
+        let mut record = csv::StringRecord::new();
+        remaining.set(allowance);
+        assert!(reader.read_record(&mut record).unwrap(), "the first record is read");
+        remaining.set(allowance);
+        let error = reader.read_record(&mut record).expect_err("the unclosed quote outruns its budget");
+        let csv::ErrorKind::Io(io) = error.kind() else { panic!("{error}") };
+        assert!(io.get_ref().is_some_and(|inner| inner.is::<RecordTooLong>()));
+        assert!(taken.get() <= 2 * allowance, "read {} bytes of a 10 MB file", taken.get());
     }
 }
