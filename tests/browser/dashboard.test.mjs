@@ -257,3 +257,51 @@ test('the dashboard shows the portfolio, filters it, and explains an assessment'
     await browser.close();
   }
 });
+
+test('running jobs show as progress bars until they end, then the portfolio is read again', async () => {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    page.setDefaultTimeout(TIMEOUT_MS);
+    const problems = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    // The service's own answer, with one job of it replaced by a job under way: a real import
+    // would finish before the page could be looked at. The second read finds it ended.
+    let reads = 0;
+    await page.route(`${BASE_URL}/v1/jobs?active=true`, async (route) => {
+      reads += 1;
+      const response = await route.fetch();
+      const body = await response.json();
+      assert.deepEqual(body.items, [], 'the seeded service has no job under way');
+      const running = { id: '01890000-0000-7000-8000-000000000001', kind: 'import', state: 'running', total: 120, processed: 45, failed: 2, rate_per_second: 15, seconds_left: 5 };
+      await route.fulfill({ response, json: { ...body, items: reads === 1 ? [running] : [] } });
+    });
+    await page.goto(`${BASE_URL}/dashboard/`);
+    await page.fill('#api-key', API_KEY);
+    const portfolioReads = [];
+    page.on('request', (request) => { if (new URL(request.url()).pathname === '/v1/assessments') portfolioReads.push(request); });
+    await page.click('#key-form button[type=submit]');
+
+    const bar = page.locator('#job-list progress');
+    await bar.waitFor();
+    assert.equal(await bar.getAttribute('max'), '120');
+    assert.equal(await bar.getAttribute('value'), '45');
+    const text = await page.locator('#job-list .job span').textContent();
+    assert.equal(text, 'Import (running): 45 of 120 lines · 2 with errors · 15/s · about 5 s left');
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-jobs.png` });
+
+    const readsBefore = portfolioReads.length;
+    await page.locator('#jobs').waitFor({ state: 'hidden' });
+    await page.waitForFunction(() => document.querySelectorAll('#portfolio tbody tr').length > 0);
+    assert.ok(reads >= 2, 'the jobs were read again');
+    assert.ok(portfolioReads.length > readsBefore, 'the portfolio is read again once the jobs have ended');
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
