@@ -3,13 +3,15 @@
 #
 #   bash tests/pgbouncer.sh          # about 30 s; needs pgbouncer (apt-get install pgbouncer)
 #
-# A private PostgreSQL cluster, PgBouncer in front of it with fewer server connections (3) than
-# the service has pooled connections (8), so that transactions of different requests and
-# organisations share server connections; the release binary with DATABASE_POOLER=transaction
-# (every lease one transaction, its organisation scope set in its BEGIN, no named statement kept)
-# and DATABASE_DIRECT_URL for migrations and key-change announcements. Load of writes and lists,
-# then every kind of work once (statistics, exports, a program and its history, an import job),
-# and a second organisation that must see none of the first's rows. Prints PASS/FAIL and RESULT.
+# A private PostgreSQL cluster and PgBouncer in front of it with 3 server connections, fewer than
+# the 16 pooled connections of the service's two instances, so that transactions of different
+# requests, instances and organisations share server connections. The release binary runs with
+# DATABASE_POOLER=transaction (every lease one transaction, its organisation scope set in its
+# BEGIN, no named statement kept) and DATABASE_DIRECT_URL for migrations and key-change
+# announcements. Load of writes and lists on both instances, then every kind of work once
+# (statistics, exports, a program and its history, an import job), and a second organisation that
+# must see none of the first's rows. Prints PASS/FAIL and RESULT. DATABASE_POOLER=none shows what
+# breaks without the pooled mode.
 source "$(dirname "$0")/faults/lib.sh"
 PGBOUNCER=${PGBOUNCER:-$(command -v pgbouncer || echo /usr/sbin/pgbouncer)}
 [ -x "$PGBOUNCER" ] || { echo "pgbouncer is missing: apt-get install pgbouncer" >&2; exit 1; }
@@ -18,8 +20,10 @@ BOUNCER_PORT=$(free_port)
 BOUNCER_POOL=3
 DIRECT_URL=postgres://postgres@127.0.0.1:$FAULT_PG_PORT/postgres
 
+SECOND_PID=
 cleanup_with_bouncer() {
   local status=$?
+  [ -n "$SECOND_PID" ] && kill "$SECOND_PID" 2>/dev/null || true
   [ -f "$SCRATCH/pgbouncer.pid" ] && kill "$(cat "$SCRATCH/pgbouncer.pid")" 2>/dev/null || true
   (exit "$status")
   cleanup
@@ -79,16 +83,35 @@ status_of() { # method path [curl arguments...]: prints the status, keeps the bo
   curl -s -o "$SCRATCH/last" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $API_KEY" "$@" "$BASE_URL$path"
 }
 
-log "load: 8 threads, POST and list, 5 s, as organisation A"
-load=$("${CLIENT[@]}" load --threads 8 --seconds 5 --mix post,get --body "$SCRATCH/body.json")
-echo "load: $load"
+# A second instance through the same PgBouncer, as a deployment of two would run.
+SECOND_PORT=$(free_port)
+DATABASE_URL=$(service_database_url) PORT=$SECOND_PORT LOG_LEVEL=${LOG_LEVEL:-warn} RATE_LIMIT_PER_SECOND=0 \
+  RATE_LIMIT_ORGANISATION_PER_SECOND=0 "$SERVICE_BIN" >>"$SCRATCH/second.log" 2>&1 &
+SECOND_PID=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$SECOND_PORT/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+
+log "load: 2 instances x 4 threads, POST and list, 5 s, as organisation A"
+BASE_URL=http://127.0.0.1:$SECOND_PORT "${CLIENT[@]}" load --threads 4 --seconds 5 --mix post,get \
+  --body "$SCRATCH/body.json" >"$SCRATCH/second-load.json" &
+second_client=$!
+load=$("${CLIENT[@]}" load --threads 4 --seconds 5 --mix post,get --body "$SCRATCH/body.json")
+wait "$second_client"
+echo "load (first instance): $load"
+echo "load (second instance): $(cat "$SCRATCH/second-load.json")"
+load=$(python3 - "$load" "$(cat "$SCRATCH/second-load.json")" <<'PY'
+import json, sys
+first, second = (json.loads(text) for text in sys.argv[1:])
+statuses = {s: first["by_status"].get(s, 0) + second["by_status"].get(s, 0) for s in {*first["by_status"], *second["by_status"]}}
+print(json.dumps({"by_status": statuses, "errors": {**first["errors"], **second["errors"]}}))
+PY
+)
 check "every request succeeded through the pooler ($(field 'v["by_status"]' <<<"$load"), errors $(field 'v["errors"]' <<<"$load"))" \
   test "$(field 'not v["errors"] and all(200 <= int(s) < 300 for s in v["by_status"])' <<<"$load")" = True
 stored=$(psql_service -c "SELECT count(*) FROM assessments")
 check "each acknowledged POST is one stored row ($(field 'v["by_status"].get("201", 0)' <<<"$load") acknowledged, $stored stored)" \
   test "$(field 'v["by_status"].get("201", 0)' <<<"$load")" = "$stored"
 servers=$(as_postgres psql -X -q -t -A -h 127.0.0.1 -p "$BOUNCER_PORT" -U postgres -d pgbouncer -c "SHOW SERVERS" | wc -l)
-check "PgBouncer held at most $BOUNCER_POOL server connections for the service's 8 ($servers)" test "$servers" -le "$BOUNCER_POOL"
+check "PgBouncer held at most $BOUNCER_POOL server connections for the two instances' 16 ($servers)" test "$servers" -le "$BOUNCER_POOL"
 
 for request in "GET /v1/stats/summary" "GET /v1/stats/grouped?by=indication" "GET /v1/stats/limiting-barriers" \
   "GET /v1/exports/assessments.csv" "GET /v1/exports/assessments.ndjson" "GET /v1/audit"; do
