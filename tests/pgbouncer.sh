@@ -34,7 +34,8 @@ trap cleanup_with_bouncer EXIT
 # not run in pooled mode).
 service_database_url() { echo "postgres://postgres@127.0.0.1:$BOUNCER_PORT/postgres"; }
 # DATABASE_POOLER=none shows what breaks without the pooled mode.
-export DATABASE_POOLER=${DATABASE_POOLER:-transaction} DATABASE_DIRECT_URL=$DIRECT_URL
+# DATABASE_DIRECT_URL= (empty) runs the migrations through the pooler, with the key cache off.
+export DATABASE_POOLER=${DATABASE_POOLER:-transaction} DATABASE_DIRECT_URL=${DATABASE_DIRECT_URL-$DIRECT_URL}
 
 [ -x "$SERVICE_BIN" ] || (cd "$ROOT" && cargo build --release --quiet)
 pg_init
