@@ -7,6 +7,7 @@
 #   LINES=0 BIG_LINES=1000000 BIG_SECONDS=120 bash bench/jobs.sh
 #                                                        # only the memory run, cancelled after 120 s of work
 #   ADMIN_URL=postgres://postgres@127.0.0.1:5432/postgres bash bench/jobs.sh
+#   BINARY=/path/to/msc-readiness bash bench/jobs.sh     # that binary instead of building this checkout
 #
 # Needs a PostgreSQL server (ADMIN_URL: a role that may CREATE DATABASE; each run makes a scratch
 # database and drops it), pgbench and psql of the same installation, curl and python3.
@@ -34,8 +35,11 @@ BATCH=${BATCH:-500}
 PROGRAMS=${PROGRAMS:-1000}
 ADMIN_URL=${ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 
-cargo build --release --quiet
-binary="${CARGO_TARGET_DIR:-target}/release/msc-readiness"
+if [ -z "${BINARY:-}" ]; then
+  cargo build --release --quiet
+  BINARY="${CARGO_TARGET_DIR:-target}/release/msc-readiness"
+fi
+binary=$BINARY
 scratch=$(mktemp -d /tmp/msc-readiness-jobs.XXXXXX)
 database="bench_jobs_$(date +%s)"
 url="${ADMIN_URL%/*}/$database"
