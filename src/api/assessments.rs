@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::caller::{Caller, Write};
-use super::evidence_form::{EvidenceForm, EvidenceParameter};
+use super::evidence_form::{EvidenceForm, EvidenceParameter, write_body};
 use super::filters::{FilterParameters, parse_query};
 use super::json_body;
 use super::problem::{ApiError, Problem};
@@ -149,7 +149,7 @@ fn created(
     stored: StoredAssessment,
     replayed: bool,
     evidence: EvidenceForm,
-) -> HttpResponse {
+) -> Result<HttpResponse, ApiError> {
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/v1/assessments/{}", stored.id)));
     if replayed {
@@ -157,11 +157,11 @@ fn created(
     }
     if prefers_minimal(request) {
         response.insert_header((PREFERENCE_APPLIED, HeaderValue::from_static("return=minimal")));
-        response.json(AssessmentSummary::from(stored.listed))
+        Ok(response.json(AssessmentSummary::from(stored.listed)))
     } else {
         let mut record = AssessmentRecord::from(stored);
         evidence.apply(&mut record.result);
-        response.json(record)
+        Ok(response.content_type(header::ContentType::json()).body(write_body(&record)?))
     }
 }
 
@@ -262,8 +262,8 @@ pub async fn create_assessment(
     };
     let idempotency = key.as_deref().map(|key| IdempotencyKey { key, request: &json });
     match store::submit(&pool, &caller.actor(), new, idempotency).await {
-        Ok(Submission::Created(stored)) => Ok(created(&request, stored, false, parameters.form())),
-        Ok(Submission::Replayed(stored)) => Ok(created(&request, stored, true, parameters.form())),
+        Ok(Submission::Created(stored)) => created(&request, stored, false, parameters.form()),
+        Ok(Submission::Replayed(stored)) => created(&request, stored, true, parameters.form()),
         Err(SubmissionError::KeyInFlight) => Err(ApiError::IdempotencyKeyInFlight),
         Err(SubmissionError::KeyReused) => Err(ApiError::IdempotencyKeyReused),
         Err(SubmissionError::ReplayTargetDeleted) => Err(ApiError::Conflict(
@@ -420,7 +420,7 @@ pub async fn rescore_assessment(
         result: &result,
     };
     let stored = store::insert_rescored(&pool, &caller.actor(), new).await?;
-    Ok(created(&request, stored, false, parameters.form()))
+    created(&request, stored, false, parameters.form())
 }
 
 /// Compare two assessments
