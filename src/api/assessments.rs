@@ -694,7 +694,9 @@ impl ListParameters {
 /// List assessments
 ///
 /// For dashboards: filter, sort, and page through the stored assessments with a cursor. Summary rows
-/// by default; `view=full` adds each profile and full result.
+/// by default; `view=full` adds each profile and full result. The page is compressed (brotli, zstd
+/// or gzip) when the request's `Accept-Encoding` allows: a `view=full` page of 50 is about 4 MB of
+/// JSON, mostly texts repeated from one result to the next.
 #[utoipa::path(
     security(("api_key" = ["read"])),
     tag = "assessments",
@@ -704,7 +706,10 @@ impl ListParameters {
         (status = 400, description = "Invalid parameter or cursor", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/assessments")]
+// Compressed here only: the one response that is megabytes of repetitive JSON. Exports stream
+// their own bodies, /metrics, the dashboard and every other route answer as before; request bodies
+// stay refused when compressed (`content_coding`).
+#[get("/assessments", wrap = "actix_web::middleware::Compress::default()")]
 pub async fn list_assessments(
     caller: Caller,
     request: HttpRequest,
