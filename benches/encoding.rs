@@ -31,8 +31,12 @@ fn encoding(c: &mut Criterion) {
     let value = serde_json::to_value(&result).unwrap();
     let compact = dictionary.compact(&value).unwrap();
     let packing = Packing::new(
-        &Packing::dictionary_of(&[PackedDocument { profile: profile.clone(), compact: Some(compact.clone()), whole: None }])
-            .unwrap(),
+        &Packing::dictionary_of(&[PackedDocument {
+            profile: profile.clone(),
+            compact: Some(compact.clone()),
+            whole: None,
+        }])
+        .unwrap(),
     );
     let document = PackedDocument { profile, compact: Some(compact.clone()), whole: None };
     let packed = packing.pack(document.to_pack()).unwrap();

@@ -106,7 +106,8 @@ fn packing_samples(model: &Model, dictionary: &Dictionary) -> Result<Vec<PackedD
             .map_err(|error| PersistenceError::Encoding(error.to_string()))?;
         let compact = dictionary.compact(&result);
         if let Some(compact) = &compact {
-            let hydrated = dictionary.hydrate(compact).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+            let hydrated =
+                dictionary.hydrate(compact).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
             if hydrated.to_string() != result.to_string() {
                 return Err(PersistenceError::Encoding(format!(
                     "the compact result of reference program {name} does not read back as written under model version {}",

@@ -187,7 +187,9 @@ impl Dictionary {
                 let (template, identifier) = self.template_of(path, object);
                 let mut compact = Map::new();
                 for (field, value) in object {
-                    let same = template.and_then(|template| template.get(field)).is_some_and(|usual| identical(usual, value));
+                    let same = template
+                        .and_then(|template| template.get(field))
+                        .is_some_and(|usual| identical(usual, value));
                     if !same || Some(field.as_str()) == identifier {
                         compact.insert(field.clone(), self.encode_field(value, path, field)?);
                     }
@@ -452,7 +454,8 @@ mod tests {
             any::<bool>().prop_map(Value::Bool),
             (0u64..4).prop_map(Value::from),
             (-3i64..0).prop_map(Value::from),
-            prop_oneof![Just(0.5), Just(1.25), Just(-2.0), Just(1e300), Just(0.0), Just(-0.0)].prop_map(Value::from),
+            prop_oneof![Just(0.5), Just(1.25), Just(-2.0), Just(1e300), Just(0.0), Just(-0.0)]
+                .prop_map(Value::from),
             text.prop_map(Value::String),
         ];
         let field = prop_oneof![
@@ -472,7 +475,9 @@ mod tests {
 
     fn has_reserved_field(value: &Value) -> bool {
         match value {
-            Value::Object(object) => object.contains_key(ABSENT_FIELDS) || object.values().any(has_reserved_field),
+            Value::Object(object) => {
+                object.contains_key(ABSENT_FIELDS) || object.values().any(has_reserved_field)
+            }
             Value::Array(items) => items.iter().any(has_reserved_field),
             _ => false,
         }
