@@ -102,13 +102,14 @@ fn packing_samples(model: &Model, dictionary: &Dictionary) -> Result<Vec<PackedD
         let (Ok(profile), Ok(parsed)) = (serde_json::from_str(json), parse_profile(json.as_bytes())) else {
             continue;
         };
-        let result = serde_json::to_value(model.assess(&parsed))
-            .map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+        let encoding = |error: &dyn std::fmt::Display| PersistenceError::Encoding(error.to_string());
+        let result = serde_json::to_value(model.assess(&parsed)).map_err(|error| encoding(&error))?;
         let compact = dictionary.compact(&result);
         if let Some(compact) = &compact {
-            let hydrated =
-                dictionary.hydrate(compact).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
-            if hydrated.to_string() != result.to_string() {
+            let hydrated = dictionary.hydrate(compact).map_err(|error| encoding(&error))?;
+            let bytes =
+                |value: &serde_json::Value| serde_json::to_vec(value).map_err(|error| encoding(&error));
+            if bytes(&hydrated)? != bytes(&result)? {
                 return Err(PersistenceError::Encoding(format!(
                     "the compact result of reference program {name} does not read back as written under model version {}",
                     model.version()
