@@ -525,9 +525,7 @@ impl EncodedAssessment {
             assessed_at,
         })
     }
-}
 
-impl EncodedAssessment {
     /// This assessment without the result as the API returns it, for a batch, which never answers
     /// with it: that JSON value (a few hundred kilobytes in memory) is freed now, on the thread
     /// that built it, rather than held until the whole batch is stored and freed by another.
