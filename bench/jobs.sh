@@ -7,6 +7,7 @@
 #   LINES=0 BIG_LINES=1000000 BIG_SECONDS=120 bash bench/jobs.sh
 #                                                        # only the memory run, cancelled after 120 s of work
 #   ADMIN_URL=postgres://postgres@127.0.0.1:5432/postgres bash bench/jobs.sh
+#   BINARY=/path/to/msc-readiness bash bench/jobs.sh     # that binary instead of building this checkout
 #
 # Needs a PostgreSQL server (ADMIN_URL: a role that may CREATE DATABASE; each run makes a scratch
 # database and drops it), pgbench and psql of the same installation, curl and python3.
@@ -19,7 +20,7 @@
 #    table, each statement a BATCH-row INSERT ... VALUES, fresh ids) into the same table, with
 #    the same triggers, LINES/BATCH transactions on one connection.
 # 3. Re-score: the imported assessments are relabelled as scored by an older model version (its
-#    dictionary a copy of the current one), then POST /v1/rescore-jobs?selection=all re-scores all
+#    dictionaries copies of the current one's), then POST /v1/rescore-jobs?selection=all re-scores all
 #    of them; the time is the job's, and the report is fetched once.
 # 4. Memory: a fresh service process imports BIG_LINES lines (a small profile each, to keep the
 #    database small); its peak resident memory (VmHWM) is read at start, once the file is staged
@@ -34,8 +35,11 @@ BATCH=${BATCH:-500}
 PROGRAMS=${PROGRAMS:-1000}
 ADMIN_URL=${ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 
-cargo build --release --quiet
-binary="${CARGO_TARGET_DIR:-target}/release/msc-readiness"
+if [ -z "${BINARY:-}" ]; then
+  cargo build --release --quiet
+  BINARY="${CARGO_TARGET_DIR:-target}/release/msc-readiness"
+fi
+binary=$BINARY
 scratch=$(mktemp -d /tmp/msc-readiness-jobs.XXXXXX)
 database="bench_jobs_$(date +%s)"
 url="${ADMIN_URL%/*}/$database"
@@ -119,11 +123,11 @@ echo "import: upload and staging $(python3 -c "print(round($upload_end - $upload
 sql -o "$scratch/insert.sql" <<EOF
 SELECT 'INSERT INTO assessments (id, organisation_id, program_id, model_version, profile, result, result_compact,
   indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier, survival, retention,
-  variability, scalability, safety, outcomes, regulatory) VALUES '
-  || string_agg(format('(gen_random_uuid(), %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L)',
+  variability, scalability, safety, outcomes, regulatory, packed) VALUES '
+  || string_agg(format('(gen_random_uuid(), %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L)',
        organisation_id, program_id, model_version, profile, result, result_compact, indication, stage, tissue_source,
        route, overall_index, readiness_level, limiting_barrier, survival, retention, variability, scalability, safety,
-       outcomes, regulatory), ', ')
+       outcomes, regulatory, packed), ', ')
   || ';'
 FROM (SELECT * FROM assessments ORDER BY id LIMIT $BATCH) batch;
 EOF
@@ -141,6 +145,9 @@ sql >/dev/null <<'EOF'
 INSERT INTO model_versions (version, document, dictionary)
   SELECT '0.9.0-bench', document, dictionary FROM model_versions
   WHERE version = (SELECT model_version FROM assessments LIMIT 1);
+INSERT INTO packing_dictionaries (model_version, dictionary)
+  SELECT '0.9.0-bench', dictionary FROM packing_dictionaries
+  WHERE model_version = (SELECT model_version FROM assessments LIMIT 1);
 UPDATE assessments SET model_version = '0.9.0-bench';
 EOF
 rescore=$(curl -sf -X POST "${auth[@]}" "$base/v1/rescore-jobs?selection=all" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')

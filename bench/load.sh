@@ -200,6 +200,12 @@ for query in "view=full&limit=50" "view=full&limit=50&evidence=ids" "view=full&l
   size=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' -H "Authorization: Bearer $key" "$base/v1/assessments?$query")
   printf '%-34s %s (status, bytes)\n' "list $query" "$size"
 done
+# The same pages as sent to a client that accepts a compressed response (bytes on the wire).
+for coding in gzip zstd br; do
+  size=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' -H "Authorization: Bearer $key" \
+    -H "Accept-Encoding: $coding" "$base/v1/assessments?view=full&limit=50")
+  printf '%-34s %s (status, bytes on the wire)\n' "list view=full&limit=50, $coding" "$size"
+done
 size=$(curl -s -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $key" "$base/v1/assessments/$id")
 printf '%-34s %10s bytes\n' "get_assessment body" "$size"
 

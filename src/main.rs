@@ -6,6 +6,12 @@ use msc_readiness::configuration::Settings;
 use msc_readiness::startup::{self, Database};
 use msc_readiness::telemetry::{self, LogOutput};
 
+/// mimalloc instead of glibc's malloc: a stored result is built, compacted, packed and written
+/// back as tens of thousands of small allocations (JSON values, strings, maps), the cost that
+/// dominated the write path's profile; measured in BENCHMARKS.md (issue 16, third round).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::caller::{Caller, Write};
-use super::evidence_form::{EvidenceForm, EvidenceParameter};
+use super::evidence_form::{EvidenceForm, EvidenceParameter, write_body};
 use super::filters::{FilterParameters, parse_query};
 use super::json_body;
 use super::problem::{ApiError, Problem};
@@ -150,7 +150,7 @@ fn created(
     stored: StoredAssessment,
     replayed: bool,
     evidence: EvidenceForm,
-) -> HttpResponse {
+) -> Result<HttpResponse, ApiError> {
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/v1/assessments/{}", stored.id)));
     if replayed {
@@ -158,11 +158,11 @@ fn created(
     }
     if prefers_minimal(request) {
         response.insert_header((PREFERENCE_APPLIED, HeaderValue::from_static("return=minimal")));
-        response.json(AssessmentSummary::from(stored.listed))
+        Ok(response.json(AssessmentSummary::from(stored.listed)))
     } else {
         let mut record = AssessmentRecord::from(stored);
         evidence.apply(&mut record.result);
-        response.json(record)
+        Ok(response.content_type(header::ContentType::json()).body(write_body(&record)?))
     }
 }
 
@@ -263,8 +263,8 @@ pub async fn create_assessment(
     };
     let idempotency = key.as_deref().map(|key| IdempotencyKey { key, request: &json });
     match store::submit(&pool, &caller.actor(), new, idempotency).await {
-        Ok(Submission::Created(stored)) => Ok(created(&request, stored, false, parameters.form())),
-        Ok(Submission::Replayed(stored)) => Ok(created(&request, stored, true, parameters.form())),
+        Ok(Submission::Created(stored)) => created(&request, stored, false, parameters.form()),
+        Ok(Submission::Replayed(stored)) => created(&request, stored, true, parameters.form()),
         Err(SubmissionError::KeyInFlight) => Err(ApiError::IdempotencyKeyInFlight),
         Err(SubmissionError::KeyReused) => Err(ApiError::IdempotencyKeyReused),
         Err(SubmissionError::ReplayTargetDeleted) => Err(ApiError::Conflict(
@@ -421,7 +421,7 @@ pub async fn rescore_assessment(
         result: &result,
     };
     let stored = store::insert_rescored(&pool, &caller.actor(), new).await?;
-    Ok(created(&request, stored, false, parameters.form()))
+    created(&request, stored, false, parameters.form())
 }
 
 /// Compare two assessments
@@ -695,7 +695,9 @@ impl ListParameters {
 /// List assessments
 ///
 /// For dashboards: filter, sort, and page through the stored assessments with a cursor. Summary rows
-/// by default; `view=full` adds each profile and full result.
+/// by default; `view=full` adds each profile and full result. The page is compressed (brotli, zstd
+/// or gzip) when the request's `Accept-Encoding` allows: a `view=full` page of 50 is about 4 MB of
+/// JSON, mostly texts repeated from one result to the next.
 #[utoipa::path(
     security(("api_key" = ["read"])),
     tag = "assessments",
@@ -705,7 +707,10 @@ impl ListParameters {
         (status = 400, description = "Invalid parameter or cursor", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/assessments")]
+// Compressed here only: the one response that is megabytes of repetitive JSON. Exports stream
+// their own bodies, /metrics, the dashboard and every other route answer as before; request bodies
+// stay refused when compressed (`content_coding`).
+#[get("/assessments", wrap = "actix_web::middleware::Compress::default()")]
 pub async fn list_assessments(
     caller: Caller,
     request: HttpRequest,

@@ -56,18 +56,20 @@ impl EvidenceForm {
     /// A typed result as a JSON response body in this form, written directly (no intermediate
     /// JSON value).
     pub fn write<T: Serialize>(self, result: &T) -> Result<Vec<u8>, ApiError> {
-        let write = || {
-            // Sized for a whole result at once (40-90 KB): growing from empty copied it about ten
-            // times over.
-            let mut body = Vec::with_capacity(RESULT_CAPACITY);
-            serde_json::to_writer(&mut body, result).map_err(|error| ApiError::Internal(Box::new(error)))?;
-            Ok(body)
-        };
         match self {
-            Self::Full => write(),
-            Self::Ids => crate::scoring::with_citations_as_claim_ids(write),
+            Self::Full => write_body(result),
+            Self::Ids => crate::scoring::with_citations_as_claim_ids(|| write_body(result)),
         }
     }
+}
+
+/// A response body that holds a whole result (a record or a result), as JSON.
+pub fn write_body<T: Serialize>(body: &T) -> Result<Vec<u8>, ApiError> {
+    // Sized for a whole result at once (40-90 KB): growing from empty copied it about ten times
+    // over.
+    let mut written = Vec::with_capacity(RESULT_CAPACITY);
+    serde_json::to_writer(&mut written, body).map_err(|error| ApiError::Internal(Box::new(error)))?;
+    Ok(written)
 }
 
 fn replace_citations_by_ids(value: &mut Value) {

@@ -365,50 +365,58 @@ struct ToScore {
 
 /// Scores `work` under the current model and stores it with one insert. Scoring and encoding (most
 /// of the work: a result is tens of kilobytes of JSON to compact) run off the async runtime, on
-/// every core, each core a share of the batch.
+/// every core, each core a share of the batch, on the runtime's blocking threads: they outlive the
+/// batch, so each keeps its allocator's pages warm instead of a new thread faulting in (and the
+/// kernel zeroing) fresh memory for every batch.
 async fn store_scored(
     connection: &mut sqlx::PgConnection,
     organisation: crate::persistence::OrganisationId,
-    work: Vec<ToScore>,
+    mut work: Vec<ToScore>,
 ) -> Result<(), PersistenceError> {
     if work.is_empty() {
         return Ok(());
     }
     let model = Model::current();
     let encoding = assessment_store::encoding(connection, model.version()).await?;
-    let encoded = tokio::task::spawn_blocking(move || {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let share = work.len().div_ceil(cores);
-        let encode = |part: &[ToScore]| {
-            part.iter()
-                .map(|item| {
-                    let result = model.assess(&item.profile);
-                    let assessment = NewAssessment {
-                        program_id: item.program_id,
-                        rescored_from: item.rescored_from,
-                        profile_json: &item.profile_json,
-                        profile: &item.profile,
-                        result: &result,
-                    };
-                    EncodedAssessment::encode(item.id, &assessment, item.assessed_at, &encoding)
-                })
-                .collect::<Result<Vec<_>, _>>()
-        };
-        std::thread::scope(|scope| {
-            let shares: Vec<_> = work.chunks(share).map(|part| scope.spawn(move || encode(part))).collect();
-            let mut encoded = Vec::with_capacity(work.len());
-            for share in shares {
-                let part = share
-                    .join()
-                    .map_err(|_| PersistenceError::Encoding("scoring a batch panicked".to_owned()))??;
-                encoded.extend(part);
-            }
-            Ok::<_, PersistenceError>(encoded)
-        })
-    })
-    .await
-    .map_err(|error| PersistenceError::Encoding(format!("scoring a batch failed: {error}")))??;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let share = work.len().div_ceil(cores);
+    let total = work.len();
+    let mut shares = Vec::with_capacity(cores);
+    while !work.is_empty() {
+        let rest = work.split_off(share.min(work.len()));
+        let part = std::mem::replace(&mut work, rest);
+        let encoding = encoding.clone();
+        shares.push(tokio::task::spawn_blocking(move || score_and_encode(model, &part, &encoding)));
+    }
+    let mut encoded = Vec::with_capacity(total);
+    for share in shares {
+        let part = share
+            .await
+            .map_err(|error| PersistenceError::Encoding(format!("scoring a batch failed: {error}")))??;
+        encoded.extend(part);
+    }
     assessment_store::insert_batch(connection, organisation, &encoded).await
+}
+
+fn score_and_encode(
+    model: &Model,
+    part: &[ToScore],
+    encoding: &assessment_store::Encoding,
+) -> Result<Vec<EncodedAssessment>, PersistenceError> {
+    part.iter()
+        .map(|item| {
+            let result = model.assess(&item.profile);
+            let assessment = NewAssessment {
+                program_id: item.program_id,
+                rescored_from: item.rescored_from,
+                profile_json: &item.profile_json,
+                profile: &item.profile,
+                result: &result,
+            };
+            EncodedAssessment::encode(item.id, &assessment, item.assessed_at, encoding)
+                .map(EncodedAssessment::without_returned)
+        })
+        .collect()
 }
 
 async fn rescore_batch(mut batch: Batch) -> Result<Progress, PersistenceError> {

@@ -9,7 +9,7 @@ use super::access::{self, AuditAction};
 use std::sync::Arc;
 
 use super::model_versions::{dictionary_of, packing_of};
-use super::packing::{PackedDocument, Packing};
+use super::packing::{DocumentToPack, Packing};
 use super::result_codec::Dictionary;
 use super::{Actor, OrganisationId, PersistenceError, RowScope, with_connection};
 use crate::scoring::{Assessment, Barrier, Profile};
@@ -205,9 +205,8 @@ pub(super) async fn stored_profiles(
                     ))
                 })?;
                 packing
-                    .unpack(&packed)
+                    .unpack_profile(&packed)
                     .map_err(|error| PersistenceError::Encoding(format!("assessment {id}: {error}")))?
-                    .profile
             }
             (None, None) => {
                 return Err(PersistenceError::Encoding(format!("assessment {id}: stored without a profile")));
@@ -481,15 +480,21 @@ impl EncodedAssessment {
         let returned =
             serde_json::to_value(result).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
         let compact = encoding.dictionary.as_ref().and_then(|dictionary| dictionary.compact(&returned));
-        let whole = compact.is_none().then(|| returned.clone());
         let (profile, result_whole, result_compact, packed) = match &encoding.packing {
             Some(packing) => {
-                let document = PackedDocument { profile: assessment.profile_json.clone(), compact, whole };
+                let document = DocumentToPack {
+                    profile: assessment.profile_json,
+                    compact: compact.as_ref(),
+                    whole: compact.is_none().then_some(&returned),
+                };
                 let packed =
-                    packing.pack(&document).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+                    packing.pack(document).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
                 (None, None, None, Some(packed))
             }
-            None => (Some(assessment.profile_json.clone()), whole, compact, None),
+            None => {
+                let whole = compact.is_none().then(|| returned.clone());
+                (Some(assessment.profile_json.clone()), whole, compact, None)
+            }
         };
         let summary = assessment.profile.summary();
         // NULL for a barrier with nothing known: no score, rather than a 0 that every list, export
@@ -521,6 +526,14 @@ impl EncodedAssessment {
             scores,
             assessed_at,
         })
+    }
+
+    /// This assessment without the result as the API returns it, for a batch, which never answers
+    /// with it: that JSON value (a few hundred kilobytes in memory) is freed now, on the thread
+    /// that built it, rather than held until the whole batch is stored and freed by another.
+    pub fn without_returned(mut self) -> Self {
+        self.returned = serde_json::Value::Null;
+        self
     }
 }
 

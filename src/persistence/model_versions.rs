@@ -59,7 +59,7 @@ async fn register_on(
     let dictionary = dictionary_of(connection, version)
         .await?
         .ok_or_else(|| PersistenceError::Encoding(format!("model version {version} was not stored")))?;
-    let packing = Packing::dictionary_of(&packing_samples(model, &dictionary))
+    let packing = Packing::dictionary_of(&packing_samples(model, &dictionary)?)
         .map_err(|error| PersistenceError::Encoding(error.to_string()))?;
     sqlx::query(
         "INSERT INTO packing_dictionaries (model_version, dictionary) VALUES ($1, $2)
@@ -103,17 +103,35 @@ fn remember<T>(cache: &RwLock<HashMap<String, Arc<T>>>, version: &str, value: T)
 
 /// What the packing dictionary of a model is made of: each reference program's profile as written
 /// and its result compacted against the version's stored dictionary, packed as rows pack them.
-fn packing_samples(model: &Model, dictionary: &Dictionary) -> Vec<PackedDocument> {
-    REFERENCE_PROGRAMS
-        .iter()
-        .filter_map(|(_, json)| {
-            let profile = serde_json::from_str(json).ok()?;
-            let result = serde_json::to_value(model.assess(&parse_profile(json.as_bytes()).ok()?)).ok()?;
-            let compact = dictionary.compact(&result);
-            let whole = compact.is_none().then_some(result);
-            Some(PackedDocument { profile, compact, whole })
-        })
-        .collect()
+///
+/// Each compact result is also hydrated and compared, byte for byte, with the result: writers
+/// store a compact form without reading it back (`Dictionary::compact` says why it reads back
+/// the same), and this proves it once for each dictionary before any write, on the results the
+/// dictionary was learnt for. A failure is a defect of the codec: the service does not start.
+fn packing_samples(model: &Model, dictionary: &Dictionary) -> Result<Vec<PackedDocument>, PersistenceError> {
+    let mut samples = Vec::with_capacity(REFERENCE_PROGRAMS.len());
+    for (name, json) in REFERENCE_PROGRAMS {
+        let (Ok(profile), Ok(parsed)) = (serde_json::from_str(json), parse_profile(json.as_bytes())) else {
+            continue;
+        };
+        let encoding = |error: &dyn std::fmt::Display| PersistenceError::Encoding(error.to_string());
+        let result = serde_json::to_value(model.assess(&parsed)).map_err(|error| encoding(&error))?;
+        let compact = dictionary.compact(&result);
+        if let Some(compact) = &compact {
+            let hydrated = dictionary.hydrate(compact).map_err(|error| encoding(&error))?;
+            let bytes =
+                |value: &serde_json::Value| serde_json::to_vec(value).map_err(|error| encoding(&error));
+            if bytes(&hydrated)? != bytes(&result)? {
+                return Err(PersistenceError::Encoding(format!(
+                    "the compact result of reference program {name} does not read back as written under model version {}",
+                    model.version()
+                )));
+            }
+        }
+        let whole = compact.is_none().then_some(result);
+        samples.push(PackedDocument { profile, compact, whole });
+    }
+    Ok(samples)
 }
 
 /// The dictionary of a model version; `None` when the version has none (its results are all

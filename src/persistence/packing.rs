@@ -44,6 +44,22 @@ pub struct PackedDocument {
     pub whole: Option<Value>,
 }
 
+/// A [`PackedDocument`] to pack, borrowed: writing one needs no copy of its profile or result.
+#[derive(Clone, Copy, Serialize)]
+pub struct DocumentToPack<'a> {
+    pub profile: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compact: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub whole: Option<&'a Value>,
+}
+
+impl PackedDocument {
+    pub fn to_pack(&self) -> DocumentToPack<'_> {
+        DocumentToPack { profile: &self.profile, compact: self.compact.as_ref(), whole: self.whole.as_ref() }
+    }
+}
+
 /// The prepared dictionaries of one model version.
 pub struct Packing {
     encoder: EncoderDictionary<'static>,
@@ -69,8 +85,8 @@ impl Packing {
         Ok(dictionary)
     }
 
-    pub fn pack(&self, document: &PackedDocument) -> Result<Vec<u8>, PackingError> {
-        let json = serde_json::to_vec(document)?;
+    pub fn pack(&self, document: DocumentToPack<'_>) -> Result<Vec<u8>, PackingError> {
+        let json = serde_json::to_vec(&document)?;
         let mut compressor = zstd::bulk::Compressor::with_prepared_dictionary(&self.encoder)?;
         // Four bytes a row buy the certainty that a stored document reads back as written.
         compressor.include_checksum(true)?;
@@ -78,9 +94,23 @@ impl Packing {
     }
 
     pub fn unpack(&self, packed: &[u8]) -> Result<PackedDocument, PackingError> {
+        Ok(serde_json::from_slice(&self.unpack_json(packed)?)?)
+    }
+
+    /// The profile of a packed document alone: a re-score reads nothing else, and parsing the
+    /// result too cost more than the profile.
+    pub fn unpack_profile(&self, packed: &[u8]) -> Result<Value, PackingError> {
+        #[derive(Deserialize)]
+        struct ProfileOnly {
+            profile: Value,
+        }
+        let document: ProfileOnly = serde_json::from_slice(&self.unpack_json(packed)?)?;
+        Ok(document.profile)
+    }
+
+    fn unpack_json(&self, packed: &[u8]) -> Result<Vec<u8>, PackingError> {
         let mut decompressor = zstd::bulk::Decompressor::with_prepared_dictionary(&self.decoder)?;
-        let json = decompressor.decompress(packed, MAX_UNPACKED_BYTES)?;
-        Ok(serde_json::from_slice(&json)?)
+        Ok(decompressor.decompress(packed, MAX_UNPACKED_BYTES)?)
     }
 }
 
@@ -104,9 +134,10 @@ mod tests {
         let dictionary = Packing::dictionary_of(&[document(40.0), document(60.0)]).unwrap();
         let packing = Packing::new(&dictionary);
         let original = document(52.5);
-        let packed = packing.pack(&original).unwrap();
+        let packed = packing.pack(original.to_pack()).unwrap();
         assert_eq!(packing.unpack(&packed).unwrap(), original);
-        let without = Packing::new(b"").pack(&original).unwrap();
+        assert_eq!(packing.unpack_profile(&packed).unwrap(), original.profile);
+        let without = Packing::new(b"").pack(original.to_pack()).unwrap();
         assert!(
             packed.len() < without.len(),
             "{} bytes with the dictionary, {} without",
@@ -119,12 +150,12 @@ mod tests {
     fn corrupt_or_foreign_bytes_are_an_error_not_a_panic() {
         let packing = Packing::new(&Packing::dictionary_of(&[document(40.0)]).unwrap());
         assert!(packing.unpack(b"not zstd").is_err());
-        let mut packed = packing.pack(&document(1.0)).unwrap();
+        let mut packed = packing.pack(document(1.0).to_pack()).unwrap();
         let middle = packed.len() / 2;
         packed[middle] ^= 0xff;
         packed.truncate(packed.len() - 1);
         assert!(packing.unpack(&packed).is_err());
         let other = Packing::new(b"another dictionary entirely, with other content in it");
-        assert!(other.unpack(&packing.pack(&document(1.0)).unwrap()).is_err());
+        assert!(other.unpack(&packing.pack(document(1.0).to_pack()).unwrap()).is_err());
     }
 }

@@ -8,11 +8,14 @@
 //! long strings the results use. A stored result keeps each object's identifying field and only
 //! the fields that differ from its template, and writes a dictionary string as a reference.
 //!
-//! Hydration is the exact inverse whatever the dictionary holds (a poor template only costs bytes),
-//! and the writer checks it on every result before storing the compact form, so a stored result
-//! reads back as the same JSON value, hence the same bytes.
+//! Hydration is the exact inverse whatever the dictionary holds (a poor template only costs bytes):
+//! see [`Dictionary::compact`] for why, the property tests below for the check over arbitrary
+//! values and dictionaries, and `model_versions::register_current` for the check over the
+//! reference programs that every service runs before it writes under a dictionary. A stored
+//! result therefore reads back as the same JSON value, hence the same bytes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write;
 
 use serde_json::{Map, Value};
 
@@ -37,7 +40,7 @@ const IDENTIFYING_FIELDS: &[&str] = &[
 ];
 
 /// The key of an object's list of template fields it lacks. No result object has a field of this name
-/// (the writer's round-trip check would catch one and store the result whole).
+/// (the writer refuses to compact one that has, and the result is stored whole).
 const ABSENT_FIELDS: &str = "~";
 
 /// Starts a string reference (`\u{1}` then the string's index), and escapes a literal string
@@ -62,6 +65,9 @@ pub struct Dictionary {
     templates: HashMap<String, Map<String, Value>>,
     strings: Vec<String>,
     string_ids: HashMap<String, usize>,
+    /// The length of the shortest shared string: a shorter one needs no look-up (most strings of
+    /// a result are short codes, and hashing each was a good part of compacting it).
+    shortest_string: usize,
 }
 
 impl Dictionary {
@@ -100,7 +106,8 @@ impl Dictionary {
 
     fn new(templates: HashMap<String, Map<String, Value>>, strings: Vec<String>) -> Self {
         let string_ids = strings.iter().enumerate().map(|(index, text)| (text.clone(), index)).collect();
-        Self { templates, strings, string_ids }
+        let shortest_string = strings.iter().map(String::len).min().unwrap_or(usize::MAX);
+        Self { templates, strings, string_ids, shortest_string }
     }
 
     /// The dictionary as stored: `{"templates": {key: object}, "strings": [string]}`.
@@ -139,11 +146,27 @@ impl Dictionary {
         Ok(Self::new(templates, strings))
     }
 
-    /// The compact form of a result, or `None` when it would not hydrate back to the same value
-    /// (then the result is stored whole).
+    /// The compact form of a result, or `None` when the result has an object with a field named
+    /// [`ABSENT_FIELDS`] (then the result is stored whole).
+    ///
+    /// [`Dictionary::hydrate`] gives back `result` exactly, by construction, so the writer does
+    /// not hydrate each result again to check (that check cost more than the compaction):
+    /// - null, booleans and numbers are copied; arrays item by item, in order;
+    /// - a string is written as itself, as a reference to the same dictionary string, or (when it
+    ///   starts with [`REFERENCE`] and is no dictionary string) with one more [`REFERENCE`] in
+    ///   front; reading inverts each case, and they cannot be confused;
+    /// - an object keeps its identifying field, every field whose value differs from its
+    ///   template's, and the list of template fields it lacks; hydration finds the same template,
+    ///   because the identifying field is kept and any field preferred to it holds no string or
+    ///   integer, in either form; it then puts back the template's value of every dropped field,
+    ///   and leaves the listed ones out. Only a field named [`ABSENT_FIELDS`] could be misread, and
+    ///   an object with one is not compacted.
+    ///
+    /// A field is dropped only when its value is identical to the template's, floats' signs
+    /// included, and object members are kept in key order (serde_json's map), so the hydrated
+    /// value writes the same bytes.
     pub fn compact(&self, result: &Value) -> Option<Value> {
-        let compact = self.encode(result, &mut String::new());
-        (self.hydrate(&compact).ok().as_ref() == Some(result)).then_some(compact)
+        self.encode(result, &mut String::new())
     }
 
     /// The result a compact form was made from.
@@ -151,18 +174,24 @@ impl Dictionary {
         self.decode(compact, &mut String::new())
     }
 
-    fn encode(&self, value: &Value, path: &mut String) -> Value {
-        match value {
+    fn encode(&self, value: &Value, path: &mut String) -> Option<Value> {
+        Some(match value {
             Value::String(text) => Value::String(self.encode_string(text)),
-            Value::Array(items) => Value::Array(items.iter().map(|item| self.encode(item, path)).collect()),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|item| self.encode(item, path)).collect::<Option<_>>()?)
+            }
             Value::Object(object) => {
-                let (key, identifier) = template_key(path, object);
-                let template = self.templates.get(&key);
+                if object.contains_key(ABSENT_FIELDS) {
+                    return None;
+                }
+                let (template, identifier) = self.template_of(path, object);
                 let mut compact = Map::new();
                 for (field, value) in object {
-                    let same = template.and_then(|template| template.get(field)) == Some(value);
+                    let same = template
+                        .and_then(|template| template.get(field))
+                        .is_some_and(|usual| identical(usual, value));
                     if !same || Some(field.as_str()) == identifier {
-                        compact.insert(field.clone(), self.encode_field(value, path, field));
+                        compact.insert(field.clone(), self.encode_field(value, path, field)?);
                     }
                 }
                 let absent: Vec<Value> = template
@@ -177,10 +206,10 @@ impl Dictionary {
                 Value::Object(compact)
             }
             Value::Null | Value::Bool(_) | Value::Number(_) => value.clone(),
-        }
+        })
     }
 
-    fn encode_field(&self, value: &Value, path: &mut String, field: &str) -> Value {
+    fn encode_field(&self, value: &Value, path: &mut String, field: &str) -> Option<Value> {
         let length = path.len();
         push_segment(path, field);
         let encoded = self.encode(value, path);
@@ -189,11 +218,47 @@ impl Dictionary {
     }
 
     fn encode_string(&self, text: &str) -> String {
+        if text.starts_with(REFERENCE) {
+            return match self.string_ids.get(text) {
+                Some(index) => format!("{REFERENCE}{index}"),
+                None => format!("{REFERENCE}{text}"),
+            };
+        }
+        if text.len() < self.shortest_string {
+            return text.to_owned();
+        }
         match self.string_ids.get(text) {
             Some(index) => format!("{REFERENCE}{index}"),
-            None if text.starts_with(REFERENCE) => format!("{REFERENCE}{text}"),
             None => text.to_owned(),
         }
+    }
+
+    /// The template of an object at `path` (array positions left out), and the object's
+    /// identifying field; looked up with `path` extended in place, so no key is built.
+    fn template_of<'o>(
+        &self,
+        path: &mut String,
+        object: &'o Map<String, Value>,
+    ) -> (Option<&Map<String, Value>>, Option<&'o str>) {
+        let length = path.len();
+        let identifier = IDENTIFYING_FIELDS.iter().find_map(|field| {
+            let (name, value) = object.get_key_value(*field)?;
+            match value {
+                Value::String(text) => {
+                    path.push('#');
+                    path.push_str(text);
+                }
+                Value::Number(number) if number.is_u64() => {
+                    // Writing to a String cannot fail.
+                    let _ = write!(path, "#{number}");
+                }
+                _ => return None,
+            }
+            Some(name.as_str())
+        });
+        let template = self.templates.get(path.as_str());
+        path.truncate(length);
+        (template, identifier)
     }
 
     fn decode(&self, value: &Value, path: &mut String) -> Result<Value, CodecError> {
@@ -219,8 +284,7 @@ impl Dictionary {
                     path.truncate(length);
                     object.insert(field.clone(), decoded?);
                 }
-                let (key, _) = template_key(path, &object);
-                if let Some(template) = self.templates.get(&key) {
+                if let (Some(template), _) = self.template_of(path, &object) {
                     for (field, value) in template {
                         if !object.contains_key(field) && !absent.contains(&field.as_str()) {
                             object.insert(field.clone(), value.clone());
@@ -245,6 +309,24 @@ impl Dictionary {
             .and_then(|index| self.strings.get(index))
             .cloned()
             .ok_or_else(|| CodecError::UnknownString(rest.to_owned()))
+    }
+}
+
+/// Whether two values write the same bytes: equal, and each float with the same sign (`0.0` and
+/// `-0.0` are equal as numbers but written differently).
+fn identical(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(a), Value::Number(b)) => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) if a.is_f64() && b.is_f64() => x.to_bits() == y.to_bits(),
+            _ => a == b,
+        },
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| identical(a, b))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|((ka, a), (kb, b))| ka == kb && identical(a, b))
+        }
+        _ => a == b,
     }
 }
 
@@ -311,6 +393,7 @@ fn collect_strings(value: &Value, strings: &mut BTreeSet<String>) {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
@@ -353,6 +436,77 @@ mod tests {
         // An object with the reserved field name: its hydration could not tell it from a marker.
         let result = json!({"factors": [{"factor": "A", "~": ["name"]}]});
         assert_eq!(dictionary.compact(&result), None);
+    }
+
+    /// Values shaped like results: objects with identifying fields, shared and escaped strings,
+    /// numbers, nesting; now and then the reserved field.
+    fn result_like() -> impl Strategy<Value = Value> {
+        let text = prop_oneof![
+            Just("A long model text that results quote".to_owned()),
+            Just("Cell survival after delivery".to_owned()),
+            Just("\u{1}".to_owned()),
+            Just("\u{1}0".to_owned()),
+            Just("\u{1}\u{1}literal".to_owned()),
+            "[a-c\u{1}]{0,14}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (0u64..4).prop_map(Value::from),
+            (-3i64..0).prop_map(Value::from),
+            prop_oneof![Just(0.5), Just(1.25), Just(-2.0), Just(1e300), Just(0.0), Just(-0.0)]
+                .prop_map(Value::from),
+            text.prop_map(Value::String),
+        ];
+        let field = prop_oneof![
+            8 => prop_oneof![Just("factor"), Just("id"), Just("code"), Just("name"), Just("points"),
+                Just("evidence"), Just("claim_id"), Just("level")],
+            1 => Just(ABSENT_FIELDS),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((field.clone(), inner), 0..6).prop_map(|fields| {
+                    Value::Object(fields.into_iter().map(|(name, value)| (name.to_owned(), value)).collect())
+                }),
+            ]
+        })
+    }
+
+    fn has_reserved_field(value: &Value) -> bool {
+        match value {
+            Value::Object(object) => {
+                object.contains_key(ABSENT_FIELDS) || object.values().any(has_reserved_field)
+            }
+            Value::Array(items) => items.iter().any(has_reserved_field),
+            _ => false,
+        }
+    }
+
+    proptest! {
+        /// The guarantee the writer relies on instead of hydrating every result it stores:
+        /// whatever the dictionary learnt (from the value itself, from other values, from
+        /// nothing), a compacted value hydrates to the same value and so writes the same bytes.
+        #[test]
+        fn every_compacted_value_hydrates_to_its_own_bytes(
+            value in result_like(),
+            others in prop::collection::vec(result_like(), 0..3),
+            learn_from_itself in any::<bool>(),
+        ) {
+            let mut samples = others;
+            if learn_from_itself {
+                samples.push(value.clone());
+            }
+            let dictionary = Dictionary::learn(&samples, &json!(["A long model text that results quote"]));
+            match dictionary.compact(&value) {
+                None => prop_assert!(has_reserved_field(&value)),
+                Some(compact) => {
+                    let hydrated = dictionary.hydrate(&compact).expect("hydrates");
+                    prop_assert_eq!(hydrated.to_string(), value.to_string());
+                    prop_assert_eq!(hydrated, value);
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,57 @@
+//! The CPU a stored result costs before it reaches the database: the typed result written as a
+//! JSON value, compacted against its model version's dictionary, packed with its profile; and the
+//! way back that `GET /v1/assessments/{id}` takes.
+//!
+//! Run with `cargo bench --bench encoding`; the figures are recorded in BENCHMARKS.md (issue 16).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use msc_readiness::persistence::packing::{PackedDocument, Packing};
+use msc_readiness::persistence::result_codec::Dictionary;
+use msc_readiness::scoring::{Model, Profile, REFERENCE_PROGRAMS, reference_programs};
+use serde_json::Value;
+
+/// The mature disc reference program: the body `bench/load.sh` posts.
+const PROGRAM: &str = "disc_mature_allogeneic";
+
+fn encoding(c: &mut Criterion) {
+    let model = Model::current();
+    let samples: Vec<Value> = reference_programs()
+        .iter()
+        .map(|(_, profile)| profile)
+        .chain([&Profile::default()])
+        .map(|profile| serde_json::to_value(model.assess(profile)).unwrap())
+        .collect();
+    let dictionary = Dictionary::learn(&samples, &serde_json::to_value(model.document()).unwrap());
+    let (_, json) = REFERENCE_PROGRAMS.iter().find(|(name, _)| *name == PROGRAM).unwrap();
+    let profile: Value = serde_json::from_str(json).unwrap();
+    let (_, typed_profile) = reference_programs().into_iter().find(|(name, _)| *name == PROGRAM).unwrap();
+    let result = model.assess(&typed_profile);
+    let value = serde_json::to_value(&result).unwrap();
+    let compact = dictionary.compact(&value).unwrap();
+    let packing = Packing::new(
+        &Packing::dictionary_of(&[PackedDocument {
+            profile: profile.clone(),
+            compact: Some(compact.clone()),
+            whole: None,
+        }])
+        .unwrap(),
+    );
+    let document = PackedDocument { profile, compact: Some(compact.clone()), whole: None };
+    let packed = packing.pack(document.to_pack()).unwrap();
+
+    let mut group = c.benchmark_group("encode");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("to_value", |b| b.iter(|| serde_json::to_value(black_box(&result)).unwrap()));
+    group.bench_function("compact", |b| b.iter(|| dictionary.compact(black_box(&value))));
+    group.bench_function("pack", |b| b.iter(|| packing.pack(black_box(document.to_pack())).unwrap()));
+    group.bench_function("unpack_hydrate", |b| {
+        b.iter(|| dictionary.hydrate(black_box(&packing.unpack(&packed).unwrap().compact.unwrap())).unwrap())
+    });
+    group.bench_function("write_value", |b| b.iter(|| serde_json::to_vec(black_box(&value)).unwrap()));
+    group.finish();
+}
+
+criterion_group!(benches, encoding);
+criterion_main!(benches);
