@@ -24,16 +24,24 @@ const discCount = seeded.filter((profile) => profile.program?.indication === DIS
 const programCount = seeded.length - discCount + 1;
 const ARTIFACTS = SCREENSHOT.replace(/[^/]*$/, '');
 
+/** Debian's Chromium, headless, with nothing fetched from elsewhere. */
+const launchBrowser = () => chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+async function newPage(browser) {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  page.setDefaultTimeout(TIMEOUT_MS);
+  return page;
+}
+
 test('the dashboard shows the portfolio, filters it, and explains an assessment', async () => {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchBrowser();
   try {
-    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    page.setDefaultTimeout(TIMEOUT_MS);
+    const page = await newPage(browser);
     const problems = [];
     page.on('console', (message) => { if (message.type() === 'error') problems.push(message.text()); });
     page.on('pageerror', (error) => problems.push(error.message));
@@ -259,15 +267,9 @@ test('the dashboard shows the portfolio, filters it, and explains an assessment'
 });
 
 test('running jobs show as progress bars until they end, then the portfolio is read again', async () => {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchBrowser();
   try {
-    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    page.setDefaultTimeout(TIMEOUT_MS);
+    const page = await newPage(browser);
     const problems = [];
     page.on('pageerror', (error) => problems.push(error.message));
     // The service's own answer, with one job of it replaced by a job under way: a real import
