@@ -1,6 +1,7 @@
 //! The CPU a stored result costs before it reaches the database: the typed result written as a
 //! JSON value, compacted against its model version's dictionary, packed with its profile; and the
-//! way back that `GET /v1/assessments/{id}` takes.
+//! way back that `GET /v1/assessments/{id}` takes (hydrated into a value, as reads did before, and
+//! written hydrated directly, as they do now).
 //!
 //! Run with `cargo bench --bench encoding`; the figures are recorded in BENCHMARKS.md (issue 16).
 
@@ -48,6 +49,13 @@ fn encoding(c: &mut Criterion) {
     group.bench_function("pack", |b| b.iter(|| packing.pack(black_box(document.to_pack())).unwrap()));
     group.bench_function("unpack_hydrate", |b| {
         b.iter(|| dictionary.hydrate(black_box(&packing.unpack(&packed).unwrap().compact.unwrap())).unwrap())
+    });
+    group.bench_function("unpack", |b| b.iter(|| packing.unpack(black_box(&packed)).unwrap()));
+    group.bench_function("unpack_write_hydrated", |b| {
+        b.iter(|| {
+            let compact = packing.unpack(black_box(&packed)).unwrap().compact.unwrap();
+            serde_json::to_vec(&dictionary.hydrated(&compact)).unwrap()
+        })
     });
     group.bench_function("write_value", |b| b.iter(|| serde_json::to_vec(black_box(&value)).unwrap()));
     group.finish();

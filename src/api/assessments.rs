@@ -17,7 +17,7 @@ use crate::comparison::{self, Comparison};
 use crate::persistence::OrganisationId;
 use crate::persistence::assessments::{
     self as store, AssessmentRow, Cursor, Filters, IdempotencyKey, ListRequest, NewAssessment, SortKey,
-    StoredAssessment, Submission, SubmissionError,
+    StoredAssessment, StoredResult, Submission, SubmissionError,
 };
 use crate::persistence::replica::ReadPools;
 use crate::scoring::{Assessment, Barrier, Model, Profile, parse_profile};
@@ -89,7 +89,7 @@ pub struct AssessmentRecord {
     pub profile: serde_json::Value,
     /// The full result.
     #[schema(value_type = Assessment)]
-    pub result: serde_json::Value,
+    pub result: StoredResult,
 }
 
 impl From<StoredAssessment> for AssessmentRecord {
@@ -161,7 +161,7 @@ fn created(
         Ok(response.json(AssessmentSummary::from(stored.listed)))
     } else {
         let mut record = AssessmentRecord::from(stored);
-        evidence.apply(&mut record.result);
+        record.result = evidence.shape(record.result)?;
         Ok(response.content_type(header::ContentType::json()).body(write_body(&record)?))
     }
 }
@@ -330,7 +330,7 @@ pub async fn get_assessment(
     match parameters.detail.unwrap_or_default() {
         Detail::Full => {
             let mut record = AssessmentRecord::from(find(&pool, caller.organisation, *id).await?);
-            parameters.evidence.unwrap_or_default().apply(&mut record.result);
+            record.result = parameters.evidence.unwrap_or_default().shape(record.result)?;
             Ok(web::Json(AssessmentView::Full(record)))
         }
         Detail::Summary => {
@@ -448,7 +448,9 @@ pub async fn compare_assessments(
     let from = find(&pool, caller.organisation, a).await?;
     let to = find(&pool, caller.organisation, b).await?;
     let result = |stored: &StoredAssessment| {
-        serde_json::from_value::<Assessment>(stored.result.clone()).map_err(|_| {
+        let value =
+            serde_json::to_value(&stored.result).map_err(|error| ApiError::Internal(Box::new(error)))?;
+        serde_json::from_value::<Assessment>(value).map_err(|_| {
             ApiError::Conflict(format!(
                 "assessment {} was scored by model version {}, whose results this service cannot compare; re-score it first",
                 stored.id, stored.model_version
@@ -610,7 +612,7 @@ pub struct AssessmentSummary {
     /// With `view=full` only.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Assessment>)]
-    pub result: Option<serde_json::Value>,
+    pub result: Option<StoredResult>,
 }
 
 impl From<AssessmentRow> for AssessmentSummary {
@@ -725,12 +727,10 @@ pub async fn list_assessments(
             .rows
             .into_iter()
             .map(|mut row| {
-                if let Some(result) = &mut row.result {
-                    evidence.apply(result);
-                }
-                AssessmentSummary::from(row)
+                row.result = row.result.map(|result| evidence.shape(result)).transpose()?;
+                Ok(AssessmentSummary::from(row))
             })
-            .collect(),
+            .collect::<Result<_, ApiError>>()?,
         next_cursor: page.next.map(|cursor| cursor.encode()),
     }))
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::problem::ApiError;
+use crate::persistence::assessments::StoredResult;
 
 /// How the evidence lists of a result are written.
 #[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema, PartialEq, Eq)]
@@ -46,10 +47,15 @@ const RESULT_CAPACITY: usize = 96 * 1024;
 const EVIDENCE_LIST: &str = "evidence";
 
 impl EvidenceForm {
-    /// Writes a result (as the API returns it) in this form.
-    pub fn apply(self, result: &mut Value) {
-        if self == Self::Ids {
-            replace_citations_by_ids(result);
+    /// A stored result in this form: as stored for `full`; hydrated and rewritten for `ids`.
+    pub fn shape(self, result: StoredResult) -> Result<StoredResult, ApiError> {
+        match self {
+            Self::Full => Ok(result),
+            Self::Ids => {
+                let mut value = result.into_value()?;
+                replace_citations_by_ids(&mut value);
+                Ok(StoredResult::Whole(value))
+            }
         }
     }
 
@@ -103,8 +109,8 @@ mod tests {
         let full: Value = serde_json::from_slice(&EvidenceForm::Full.write(&result).unwrap()).unwrap();
         let ids: Value = serde_json::from_slice(&EvidenceForm::Ids.write(&result).unwrap()).unwrap();
         let text = ids.to_string();
-        let mut rewritten = full.clone();
-        EvidenceForm::Ids.apply(&mut rewritten);
+        let rewritten =
+            EvidenceForm::Ids.shape(StoredResult::Whole(full.clone())).unwrap().into_value().unwrap();
         assert_eq!(rewritten, ids, "the stored results' rewrite and the direct writing agree");
         assert!(!text.contains("\"verification_status\""), "a citation was left in full");
         let (ids_bytes, full_bytes) = (text.len(), full.to_string().len());

@@ -701,8 +701,9 @@ async fn build_report(
             let from = assessment_store::fetch(pool, organisation, pair.original_id).await?;
             let to = assessment_store::fetch(pool, organisation, pair.rescored_id).await?;
             let compared = from.zip(to).and_then(|(from, to)| {
-                let from_result = serde_json::from_value::<Assessment>(from.result).ok()?;
-                let to_result = serde_json::from_value::<Assessment>(to.result).ok()?;
+                let from_result =
+                    serde_json::from_value::<Assessment>(from.result.into_value().ok()?).ok()?;
+                let to_result = serde_json::from_value::<Assessment>(to.result.into_value().ok()?).ok()?;
                 Some(comparison::compare(&from_result, &from.profile, &to_result, &to.profile))
             });
             comparisons.insert(index, compared);

@@ -57,7 +57,7 @@ pub async fn assessment_report(
         &stored.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         &stored.model_version,
         &stored.profile,
-        &stored.result,
+        &stored.result.into_value()?,
     );
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
 }

@@ -35,10 +35,46 @@ pub struct StoredAssessment {
     pub rescored_from: Option<Uuid>,
     pub model_version: String,
     pub profile: serde_json::Value,
-    pub result: serde_json::Value,
+    pub result: StoredResult,
     pub created_at: DateTime<Utc>,
     /// The assessment as a list shows it (without profile and result).
     pub listed: AssessmentRow,
+}
+
+/// A stored result as the API returns it: whole, or compact with the dictionary of its model
+/// version, hydrated as it is written (a response needs no hydrated copy of it).
+#[derive(Debug)]
+pub enum StoredResult {
+    Whole(serde_json::Value),
+    Compact { compact: serde_json::Value, dictionary: Arc<Dictionary> },
+}
+
+impl Default for StoredResult {
+    fn default() -> Self {
+        Self::Whole(serde_json::Value::Null)
+    }
+}
+
+impl StoredResult {
+    /// The result as a JSON value, for a reader that works on it (a comparison, a chart, a report,
+    /// a rewrite of its evidence).
+    pub fn into_value(self) -> Result<serde_json::Value, PersistenceError> {
+        match self {
+            Self::Whole(value) => Ok(value),
+            Self::Compact { compact, dictionary } => {
+                dictionary.hydrate(&compact).map_err(|error| PersistenceError::Encoding(error.to_string()))
+            }
+        }
+    }
+}
+
+impl serde::Serialize for StoredResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Whole(value) => value.serialize(serializer),
+            Self::Compact { compact, dictionary } => dictionary.hydrated(compact).serialize(serializer),
+        }
+    }
 }
 
 /// What a submission did.
@@ -150,14 +186,18 @@ async fn open_stored_form(
         row.profile = Some(document.profile);
         match (document.whole, document.compact) {
             (Some(whole), _) => {
-                row.result = Some(whole);
+                row.result = Some(StoredResult::Whole(whole));
                 return Ok(());
             }
             (None, compact) => compact,
         }
     } else {
-        match (&row.result, row.result_compact.take()) {
-            (Some(_), _) | (None, None) => return Ok(()),
+        match (row.result_whole.take(), row.result_compact.take()) {
+            (Some(whole), _) => {
+                row.result = Some(StoredResult::Whole(whole));
+                return Ok(());
+            }
+            (None, None) => return Ok(()),
             (None, compact) => compact,
         }
     };
@@ -167,7 +207,7 @@ async fn open_stored_form(
     let dictionary = dictionary_of(connection, &row.model_version)
         .await?
         .ok_or_else(|| encoding(&format!("no dictionary of model version {}", row.model_version)))?;
-    row.result = Some(dictionary.hydrate(&compact).map_err(|error| encoding(&error))?);
+    row.result = Some(StoredResult::Compact { compact, dictionary });
     Ok(())
 }
 
@@ -380,6 +420,7 @@ async fn insert(
         program_name,
         profile: None,
         result: None,
+        result_whole: None,
         result_compact: None,
         packed: None,
     };
@@ -389,7 +430,7 @@ async fn insert(
         rescored_from: encoded.rescored_from,
         model_version: encoded.model_version,
         profile: assessment.profile_json.clone(),
-        result: encoded.returned,
+        result: StoredResult::Whole(encoded.returned),
         created_at,
         listed,
     })
@@ -964,8 +1005,13 @@ pub struct AssessmentRow {
     pub regulatory: Option<f64>,
     pub created_at: DateTime<Utc>,
     pub profile: Option<serde_json::Value>,
-    pub result: Option<serde_json::Value>,
-    /// The compact form of `result` as stored, until the list hydrates it.
+    /// The full result, from whichever form it was stored in.
+    #[sqlx(skip)]
+    pub result: Option<StoredResult>,
+    /// The result as stored whole, until it is read as `result`.
+    #[sqlx(default, rename = "result")]
+    result_whole: Option<serde_json::Value>,
+    /// The compact form of `result` as stored, until it is read as `result`.
     #[sqlx(default)]
     result_compact: Option<serde_json::Value>,
     /// The packed profile and result as stored, until the list unpacks them.

@@ -14,9 +14,12 @@
 //! reference programs that every service runs before it writes under a dictionary. A stored
 //! result therefore reads back as the same JSON value, hence the same bytes.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 
+use serde::Serialize;
+use serde::ser::{Error as _, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
 /// Fields that identify an object among its siblings, in order of preference: the first one an
@@ -297,6 +300,54 @@ impl Dictionary {
         })
     }
 
+    /// A compact result as its hydrated form, written without building it: serialising this gives
+    /// the bytes of `hydrate(compact)` serialised (see [`Hydrated`]).
+    pub fn hydrated<'a>(&'a self, compact: &'a Value) -> Hydrated<'a> {
+        Hydrated { dictionary: self, compact }
+    }
+
+    /// The string a compact string stands for, borrowed from the compact value or the dictionary.
+    fn decoded_str<'a>(&'a self, text: &'a str) -> Result<&'a str, CodecError> {
+        let Some(rest) = text.strip_prefix(REFERENCE) else {
+            return Ok(text);
+        };
+        if rest.starts_with(REFERENCE) {
+            return Ok(rest);
+        }
+        rest.parse::<usize>()
+            .ok()
+            .and_then(|index| self.strings.get(index))
+            .map(String::as_str)
+            .ok_or_else(|| CodecError::UnknownString(rest.to_owned()))
+    }
+
+    /// The template of a compact object at `path`: the one [`Dictionary::hydrate`] finds, from the
+    /// object's identifying field as it hydrates (the compact form keeps that field).
+    fn template_of_compact(
+        &self,
+        path: &mut String,
+        compact: &Map<String, Value>,
+    ) -> Result<Option<&Map<String, Value>>, CodecError> {
+        let length = path.len();
+        for field in IDENTIFYING_FIELDS {
+            match compact.get(*field) {
+                Some(Value::String(text)) => {
+                    path.push('#');
+                    path.push_str(self.decoded_str(text)?);
+                }
+                Some(Value::Number(number)) if number.is_u64() => {
+                    // Writing to a String cannot fail.
+                    let _ = write!(path, "#{number}");
+                }
+                _ => continue,
+            }
+            break;
+        }
+        let template = self.templates.get(path.as_str());
+        path.truncate(length);
+        Ok(template)
+    }
+
     fn decode_string(&self, text: &str) -> Result<String, CodecError> {
         let Some(rest) = text.strip_prefix(REFERENCE) else {
             return Ok(text.to_owned());
@@ -309,6 +360,100 @@ impl Dictionary {
             .and_then(|index| self.strings.get(index))
             .cloned()
             .ok_or_else(|| CodecError::UnknownString(rest.to_owned()))
+    }
+}
+
+/// A compact value written as its hydrated form: the members of each object are the compact ones
+/// (hydrated in turn) merged, in key order, with its template's members it does not list as
+/// absent, as [`Dictionary::hydrate`] builds them. The merge is in key order because a hydrated
+/// object is a serde_json map, which writes its members sorted; so the bytes written are those
+/// of the hydrated value, without its tree of maps, copied strings and template values (most of
+/// what reading a stored result cost).
+pub struct Hydrated<'a> {
+    dictionary: &'a Dictionary,
+    compact: &'a Value,
+}
+
+impl Serialize for Hydrated<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let path = RefCell::new(String::new());
+        HydratedNode { dictionary: self.dictionary, value: self.compact, path: &path }.serialize(serializer)
+    }
+}
+
+/// A value of a compact result at its place in the result.
+struct HydratedNode<'a> {
+    dictionary: &'a Dictionary,
+    value: &'a Value,
+    /// The object path of `value` (array positions left out), extended in place by each member
+    /// while it is written and truncated after.
+    path: &'a RefCell<String>,
+}
+
+impl HydratedNode<'_> {
+    fn child<'b>(&'b self, value: &'b Value) -> HydratedNode<'b> {
+        HydratedNode { dictionary: self.dictionary, value, path: self.path }
+    }
+}
+
+impl Serialize for HydratedNode<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.value {
+            Value::String(text) => {
+                serializer.serialize_str(self.dictionary.decoded_str(text).map_err(S::Error::custom)?)
+            }
+            Value::Array(items) => {
+                let mut sequence = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    sequence.serialize_element(&self.child(item))?;
+                }
+                sequence.end()
+            }
+            Value::Object(compact) => {
+                let path = self.path;
+                let template = self
+                    .dictionary
+                    .template_of_compact(&mut path.borrow_mut(), compact)
+                    .map_err(S::Error::custom)?;
+                let absent: Vec<&str> = compact
+                    .get(ABSENT_FIELDS)
+                    .and_then(Value::as_array)
+                    .map(|fields| fields.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let mut map = serializer.serialize_map(None)?;
+                let mut own = compact.iter().filter(|(field, _)| *field != ABSENT_FIELDS).peekable();
+                let mut usual = template
+                    .into_iter()
+                    .flatten()
+                    .filter(|(field, _)| {
+                        // As hydration: a template member is put back unless the object has it
+                        // (the absent-fields list is not a member) or lists it as absent.
+                        (*field == ABSENT_FIELDS || !compact.contains_key(*field))
+                            && !absent.contains(&field.as_str())
+                    })
+                    .peekable();
+                loop {
+                    let own_first = match (own.peek(), usual.peek()) {
+                        (Some((a, _)), Some((b, _))) => a < b,
+                        (Some(_), None) => true,
+                        (None, Some(_)) => false,
+                        (None, None) => break,
+                    };
+                    if own_first {
+                        let Some((field, value)) = own.next() else { break };
+                        let length = path.borrow().len();
+                        push_segment(&mut path.borrow_mut(), field);
+                        let written = map.serialize_entry(field, &self.child(value));
+                        path.borrow_mut().truncate(length);
+                        written?;
+                    } else if let Some((field, value)) = usual.next() {
+                        map.serialize_entry(field, value)?;
+                    }
+                }
+                map.end()
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => self.value.serialize(serializer),
+        }
     }
 }
 
@@ -421,6 +566,7 @@ mod tests {
         assert!(compact["factors"][1]["note"].as_str().unwrap().starts_with(REFERENCE));
         assert_eq!(compact["factors"][2]["name"], json!("\u{1}\u{1}literal"));
         assert_eq!(dictionary.hydrate(&compact).unwrap(), result);
+        assert_eq!(serde_json::to_string(&dictionary.hydrated(&compact)).unwrap(), result.to_string());
     }
 
     #[test]
@@ -503,6 +649,8 @@ mod tests {
                 Some(compact) => {
                     let hydrated = dictionary.hydrate(&compact).expect("hydrates");
                     prop_assert_eq!(hydrated.to_string(), value.to_string());
+                    let written = serde_json::to_string(&dictionary.hydrated(&compact)).expect("writes");
+                    prop_assert_eq!(written, value.to_string());
                     prop_assert_eq!(hydrated, value);
                 }
             }
@@ -515,5 +663,8 @@ mod tests {
             dictionary().hydrate(&json!({"x": "\u{1}999999"})),
             Err(CodecError::UnknownString(_))
         ));
+        let compact = json!({"x": ["\u{1}999999"]});
+        let error = serde_json::to_string(&dictionary().hydrated(&compact)).unwrap_err();
+        assert!(error.to_string().contains("999999"), "{error}");
     }
 }
