@@ -452,6 +452,8 @@ pub struct Item {
     pub position: i64,
     pub input: Option<String>,
     pub source_id: Option<Uuid>,
+    /// Attempts at its batch that failed other than for want of the database (migration 0013).
+    pub failed_attempts: i32,
 }
 
 /// A batch claimed by a worker: its items stay locked by `transaction` until the batch is
@@ -482,7 +484,7 @@ pub async fn claim(pool: &PgPool, size: u32) -> Result<Option<Batch>, Persistenc
     for job in jobs {
         let mut transaction = super::begin(pool, job.scope()).await?;
         let items: Vec<Item> = sqlx::query_as(
-            "SELECT position, input, source_id FROM job_items WHERE job_id = $1 AND NOT done
+            "SELECT position, input, source_id, failed_attempts FROM job_items WHERE job_id = $1 AND NOT done
              ORDER BY position LIMIT $2 FOR UPDATE SKIP LOCKED",
         )
         .bind(job.id)
@@ -503,12 +505,26 @@ pub struct ItemOutcome {
     pub result_id: Option<Uuid>,
 }
 
-/// The counts of a completed batch.
+/// The counts of a completed batch: each of its items was created, skipped or failed.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct BatchCounts {
     pub created: i64,
     pub skipped: i64,
     pub failed: i64,
+}
+
+impl BatchCounts {
+    fn items(self) -> i64 {
+        self.created + self.skipped + self.failed
+    }
+}
+
+impl std::ops::AddAssign for BatchCounts {
+    fn add_assign(&mut self, other: Self) {
+        self.created += other.created;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+    }
 }
 
 /// Where a job stands after a batch.
@@ -524,19 +540,19 @@ impl Batch {
         &mut self.transaction
     }
 
-    /// Records the batch's outcome (items done, errors, counters; the job ended and audited when
-    /// this was its last work) and commits it with the assessments it stored.
-    pub async fn complete(
-        mut self,
-        outcomes: &[ItemOutcome],
-        errors: &[ItemError],
-        counts: BatchCounts,
-    ) -> Result<Progress, PersistenceError> {
-        mark_done(&mut self.transaction, self.job.id, outcomes).await?;
-        insert_errors(&mut self.transaction, self.job.id, errors).await?;
-        // Last, so that the job's row is locked only from here to the commit: batches of one job
-        // on several workers take turns only for this.
-        let processed = i64::try_from(outcomes.len()).unwrap_or(i64::MAX);
+    /// A savepoint for work on the batch: rolled back alone, it leaves the batch claimed, so that
+    /// a failure can be counted on its items ([`Batch::count_failed_attempt`]) before they are
+    /// given back.
+    pub async fn attempt(&mut self) -> Result<Transaction<'_, Postgres>, PersistenceError> {
+        Ok(Connection::begin(&mut *self.transaction).await?)
+    }
+
+    /// Commits the batch, its items recorded ([`record_items`]) and its assessments stored: the
+    /// job's counters (the job ended and audited when this was its last work).
+    pub async fn complete(mut self, counts: BatchCounts) -> Result<Progress, PersistenceError> {
+        // Only now, so that the job's row is locked only from here to the commit: batches of one
+        // job on several workers take turns only for this.
+        let processed = counts.items();
         let (state, processed, total): (String, i64, i64) = sqlx::query_as(
             "UPDATE jobs SET processed = processed + $2, created = created + $3, skipped = skipped + $4,
                failed = failed + $5, updated_at = now(), started_at = coalesce(started_at, $6),
@@ -556,8 +572,7 @@ impl Batch {
         .fetch_one(&mut *self.transaction)
         .await?;
         let state = JobState::try_from(state).map_err(PersistenceError::Encoding)?;
-        let finished_now =
-            state == JobState::Succeeded && processed - i64::try_from(outcomes.len()).unwrap_or(0) < total;
+        let finished_now = state == JobState::Succeeded && processed - counts.items() < total;
         if finished_now {
             access::record(&mut self.transaction, &self.job.actor(), AuditAction::JobFinished, self.job.id)
                 .await?;
@@ -565,6 +580,35 @@ impl Batch {
         self.transaction.commit().await?;
         Ok(Progress { state, processed, total })
     }
+
+    /// Gives the batch back after an attempt at it failed (rolled back to [`Batch::attempt`]),
+    /// counting the failure on each item at `positions`; returns the most failures an item has.
+    pub async fn count_failed_attempt(mut self, positions: &[i64]) -> Result<i32, PersistenceError> {
+        let failed_attempts: Option<i32> = sqlx::query_scalar(
+            "WITH counted AS (
+               UPDATE job_items SET failed_attempts = failed_attempts + 1
+               WHERE job_id = $1 AND position = ANY($2) RETURNING failed_attempts)
+             SELECT max(failed_attempts) FROM counted",
+        )
+        .bind(self.job.id)
+        .bind(positions)
+        .fetch_one(&mut *self.transaction)
+        .await?;
+        self.transaction.commit().await?;
+        Ok(failed_attempts.unwrap_or(0))
+    }
+}
+
+/// Records items of a batch as done, each with the assessment stored from it, and their errors,
+/// in the batch's transaction (or a savepoint of it).
+pub async fn record_items(
+    connection: &mut sqlx::PgConnection,
+    job: Uuid,
+    outcomes: &[ItemOutcome],
+    errors: &[ItemError],
+) -> Result<(), PersistenceError> {
+    mark_done(connection, job, outcomes).await?;
+    insert_errors(connection, job, errors).await
 }
 
 async fn mark_done(
@@ -651,8 +695,8 @@ impl WholeJob {
     /// The next `size` items, in order; empty at the end.
     pub async fn next_items(&mut self, size: u32) -> Result<Vec<Item>, PersistenceError> {
         let items: Vec<Item> = sqlx::query_as(
-            "SELECT position, input, source_id FROM job_items WHERE job_id = $1 AND NOT done AND position > $2
-             ORDER BY position LIMIT $3",
+            "SELECT position, input, source_id, failed_attempts FROM job_items
+             WHERE job_id = $1 AND NOT done AND position > $2 ORDER BY position LIMIT $3",
         )
         .bind(self.job.id)
         .bind(self.last_position)

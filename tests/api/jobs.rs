@@ -481,3 +481,94 @@ async fn the_import_command_stages_a_file_and_works_its_job_to_the_end() {
     let refused = msc_readiness::cli::import(app.database_options.clone(), &unknown, 65_536).await;
     assert!(matches!(refused, Err(msc_readiness::cli::ImportError::UnknownOrganisation(_))));
 }
+
+async fn failed_attempts(app: &TestApp) -> Vec<i32> {
+    sqlx::query_scalar("SELECT failed_attempts FROM job_items ORDER BY position")
+        .fetch_all(&mut app.database().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_item_that_fails_its_batch_every_time_is_reported_as_failed_after_three_attempts_and_its_batch_stored()
+ {
+    let app = spawn().await;
+    let pool = instance_pool(&app);
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let stored = app.submit(&reference_profile("disc_early_academic")).await;
+        let id = stored["id"].as_str().unwrap().to_owned();
+        age(&app, &id, |_| {}).await;
+        ids.push(id);
+    }
+    // The third one's stored form is damaged (packed, but its model version has no packing
+    // dictionary): reading it fails, and with it every batch it is in.
+    sqlx::query(
+        "UPDATE assessments SET profile = NULL, result = NULL, packed = '\\x28b52ffd'::bytea WHERE id = $1::uuid",
+    )
+    .bind(&ids[2])
+    .execute(&mut app.database().await)
+    .await
+    .unwrap();
+    let response = app.client.post(app.url("/v1/rescore-jobs?selection=all")).send().await.unwrap();
+    let created = accepted_job(response).await;
+    assert_eq!(created["total"], 5);
+
+    let worker = worker(&pool);
+    worker.run_batch().await.unwrap().expect("the first batch");
+    for attempt in 1..=3 {
+        let error = worker.run_batch().await.expect_err("the damaged assessment's batch fails");
+        assert!(!error.is_transient(), "{error}");
+        assert_eq!(failed_attempts(&app).await, [0, 0, attempt, attempt, 0]);
+        assert_eq!(counts(&job(&app, &created["id"]).await), [5, 2, 2, 0, 0]);
+    }
+    // Then item by item: the good one of that batch is stored, the damaged one reported.
+    assert_eq!(worker.run_until_idle().await.unwrap(), 2);
+    let done = job(&app, &created["id"]).await;
+    assert_eq!(done["state"], "succeeded");
+    assert_eq!(counts(&done), [5, 5, 4, 0, 1]);
+    let errors: Value =
+        app.get(&format!("/v1/jobs/{}/errors", created["id"].as_str().unwrap())).await.json().await.unwrap();
+    let errors = errors["items"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0]["line"].as_i64(), errors[0]["field"].as_str()), (Some(3), Some("")));
+    assert_eq!(errors[0]["assessment_id"], ids[2].as_str());
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(message.contains("internal error") && message.contains("not stored"), "{message}");
+    let mut rescored: Vec<String> =
+        sqlx::query_scalar("SELECT rescored_from::text FROM assessments WHERE rescored_from IS NOT NULL")
+            .fetch_all(&mut app.database().await)
+            .await
+            .unwrap();
+    rescored.sort();
+    let mut expected = [&ids[0], &ids[1], &ids[3], &ids[4]].map(String::clone).to_vec();
+    expected.sort();
+    assert_eq!(rescored, expected);
+}
+
+#[tokio::test]
+async fn a_batch_that_loses_its_connection_is_given_back_uncounted_however_often_and_no_item_fails() {
+    let app = spawn().await;
+    let pool = instance_pool(&app);
+    let created = accepted_job(import(&app, "application/x-ndjson", "", numbered_file(3)).await).await;
+    for _ in 0..4 {
+        let mut held = worker(&pool).claim().await.unwrap().expect("work");
+        let backend: i32 =
+            sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(held.connection()).await.unwrap();
+        // As when the database restarts: the batch's server process ends (waited for, up to 10 s).
+        let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 10000)")
+            .bind(backend)
+            .fetch_one(&mut app.database().await)
+            .await
+            .unwrap();
+        assert!(ended);
+        let error = msc_readiness::jobs::process(held).await.expect_err("the connection is gone");
+        assert!(error.is_transient(), "{error}");
+    }
+    assert_eq!(failed_attempts(&app).await, [0, 0, 0]);
+    assert_eq!(counts(&job(&app, &created["id"]).await), [3, 0, 0, 0, 0]);
+
+    worker(&pool).run_until_idle().await.unwrap();
+    let done = job(&app, &created["id"]).await;
+    assert_eq!((done["state"].as_str(), counts(&done)), (Some("succeeded"), [3, 3, 3, 0, 0]));
+}
