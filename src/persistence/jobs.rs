@@ -242,9 +242,10 @@ pub async fn discard_abandoned_uploads(pool: &PgPool) -> Result<u64, Persistence
 }
 
 /// Creates a re-score job over the organisation's assessments that `filters` select and the
-/// current model (`model_version`) did not score, in the order they were created. Its items are
-/// written by the same statement that selects them, so the job's selection is fixed when it is
-/// answered.
+/// current model (`model_version`) did not score: program by program, each program's in the order
+/// of its history, a group claimed whole (migration 0014), so that its re-scores are stored in
+/// that order and the newest original's is the program's latest. Its items are written by the
+/// same statement that selects them, so the job's selection is fixed when it is answered.
 pub async fn create_rescore(
     pool: &PgPool,
     actor: &Actor,
@@ -254,11 +255,17 @@ pub async fn create_rescore(
 ) -> Result<JobRow, PersistenceError> {
     let id = Uuid::now_v7();
     let organisation = actor.organisation;
-    let mut items =
-        QueryBuilder::<Postgres>::new("INSERT INTO job_items (job_id, position, source_id) SELECT ");
-    items
-        .push_bind(id)
-        .push(", row_number() OVER (ORDER BY created_at, id), id FROM assessments WHERE organisation_id = ");
+    let mut items = QueryBuilder::<Postgres>::new(
+        "INSERT INTO job_items (job_id, position, source_id, group_size) SELECT ",
+    );
+    items.push_bind(id).push(
+        ", row_number() OVER (ORDER BY program_id, created_at, id), id,
+           CASE WHEN program_id IS NULL THEN 1
+                WHEN row_number() OVER (PARTITION BY program_id ORDER BY created_at, id) = 1
+                  THEN count(*) OVER (PARTITION BY program_id)
+                ELSE 0 END
+         FROM assessments WHERE organisation_id = ",
+    );
     items.push_bind(organisation.0);
     push_filters(&mut items, filters);
     items.push(" AND model_version <> ").push_bind(model_version.to_owned());
@@ -465,8 +472,9 @@ pub struct Batch {
     claimed_at: DateTime<Utc>,
 }
 
-/// Claims up to `size` pending items of the oldest active job that has unclaimed ones; `None`
-/// when there is no work.
+/// Claims up to `size` pending items of the oldest active job that has unclaimed ones, in order; a
+/// re-scored program's items all together, so a batch that ends in one holds more (migration
+/// 0014). `None` when there is no work.
 pub async fn claim(pool: &PgPool, size: u32) -> Result<Option<Batch>, PersistenceError> {
     // Jobs of every organisation; each job's work in its own organisation's scope.
     let jobs: Vec<ClaimedJob> = with_connection(pool, RowScope::Service, async |connection| {
@@ -483,14 +491,12 @@ pub async fn claim(pool: &PgPool, size: u32) -> Result<Option<Batch>, Persistenc
     .await?;
     for job in jobs {
         let mut transaction = super::begin(pool, job.scope()).await?;
-        let items: Vec<Item> = sqlx::query_as(
-            "SELECT position, input, source_id, failed_attempts FROM job_items WHERE job_id = $1 AND NOT done
-             ORDER BY position LIMIT $2 FOR UPDATE SKIP LOCKED",
-        )
-        .bind(job.id)
-        .bind(i64::from(size))
-        .fetch_all(&mut *transaction)
-        .await?;
+        let items: Vec<Item> =
+            sqlx::query_as("SELECT position, input, source_id, failed_attempts FROM claim_job_items($1, $2)")
+                .bind(job.id)
+                .bind(i64::from(size))
+                .fetch_all(&mut *transaction)
+                .await?;
         if !items.is_empty() {
             return Ok(Some(Batch { transaction, job, items, claimed_at: Utc::now() }));
         }

@@ -572,3 +572,60 @@ async fn a_batch_that_loses_its_connection_is_given_back_uncounted_however_often
     let done = job(&app, &created["id"]).await;
     assert_eq!((done["state"].as_str(), counts(&done)), (Some("succeeded"), [3, 3, 3, 0, 0]));
 }
+
+#[tokio::test]
+async fn a_rescore_of_all_stores_each_programs_rescores_in_history_order_whichever_worker_commits_first() {
+    let app = spawn().await;
+    let program = async |key: &str| -> Value {
+        app.post_json("/v1/programs", &json!({"key": key, "name": key})).await.json().await.unwrap()
+    };
+    let submit_to = async |program: &Value| -> String {
+        let body = json!({"program_id": program["id"], "profile": reference_profile("disc_early_academic")});
+        let response = app.post_json("/v1/assessments", &body).await;
+        assert_eq!(response.status(), 201);
+        let record: Value = response.json().await.unwrap();
+        record["id"].as_str().unwrap().to_owned()
+    };
+    let (p, q) = (program("P").await, program("Q").await);
+    // In creation order P's history spans two batches, Q's assessment between its first two.
+    let p1 = submit_to(&p).await;
+    let q1 = submit_to(&q).await;
+    let p2 = submit_to(&p).await;
+    let p3 = submit_to(&p).await;
+    for id in [&p1, &q1, &p2, &p3] {
+        age(&app, id, |_| {}).await;
+    }
+    let response = app.client.post(app.url("/v1/rescore-jobs?selection=all")).send().await.unwrap();
+    let created = accepted_job(response).await;
+    assert_eq!(created["total"], 4);
+
+    let (pool_a, pool_b) = (instance_pool(&app), instance_pool(&app));
+    let held_by_a = worker(&pool_a).claim().await.unwrap().expect("work");
+    let held: Vec<String> = held_by_a.items.iter().map(|item| item.source_id.unwrap().to_string()).collect();
+    // B does the rest and commits while A still holds its batch; A commits last.
+    assert_eq!(worker(&pool_b).run_until_idle().await.unwrap(), 1);
+    msc_readiness::jobs::process(held_by_a).await.unwrap();
+    let done = job(&app, &created["id"]).await;
+    assert_eq!((done["state"].as_str(), counts(&done)), (Some("succeeded"), [4, 4, 4, 0, 0]));
+
+    // Each program's history: its originals, then their re-scores in the same order, the newest
+    // (the re-score of its latest original) alone flagged latest.
+    for (program, originals) in [(&p, vec![&p1, &p2, &p3]), (&q, vec![&q1])] {
+        let history: Vec<(Option<String>, bool)> = sqlx::query_as(
+            "SELECT rescored_from::text, latest FROM assessments WHERE program_id = $1::uuid
+             ORDER BY created_at, id",
+        )
+        .bind(program["id"].as_str().unwrap())
+        .fetch_all(&mut app.database().await)
+        .await
+        .unwrap();
+        let rescored_from: Vec<&String> = history.iter().filter_map(|(from, _)| from.as_ref()).collect();
+        assert_eq!(rescored_from, originals, "{history:?}");
+        let flagged: Vec<bool> = history.iter().map(|(_, latest)| *latest).collect();
+        let mut newest_only = vec![false; history.len()];
+        newest_only[history.len() - 1] = true;
+        assert_eq!(flagged, newest_only, "{history:?}");
+    }
+    // A held the whole of P's history (positions in the program's order), so B could not split it.
+    assert_eq!(held, [p1, p2, p3]);
+}
