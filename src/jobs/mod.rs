@@ -3,8 +3,9 @@
 //! A job is stored in PostgreSQL with its items (`persistence::jobs`). Every instance of the
 //! service runs a [`Worker`]: it claims a batch of pending items of any organisation's job, does
 //! the batch (lines read and scored, assessments stored with one multi-row insert, errors and
-//! counts written) and commits it as one transaction. A crash gives the batch back; a cancelled job
-//! gets no further batches. This module orchestrates: the lines are read by [`lines`], scored by
+//! counts written) and commits it as one transaction. A crash gives the batch back; a batch that
+//! fails by itself a few times is done item by item, and an item that still fails is reported (see
+//! [`process`]); a cancelled job gets no further batches. This module orchestrates: the lines are read by [`lines`], scored by
 //! `scoring`, stored by `persistence`.
 
 pub mod lines;
@@ -172,12 +173,88 @@ impl Worker {
     }
 }
 
-/// Does a claimed batch and commits it.
-pub async fn process(batch: Batch) -> Result<Progress, PersistenceError> {
-    match batch.job.kind {
-        JobKind::Import => import_batch(batch).await,
-        JobKind::Rescore => rescore_batch(batch).await,
+/// Attempts at a batch that may fail, other than for want of the database, before its items are
+/// done one at a time. More than one, so that a rare failure that is not the items' own does not
+/// cost the batch its speed; few, so that a poison item holds up its job for only a few polls.
+const ATTEMPTS_AS_A_BATCH: i32 = 3;
+
+/// Does a claimed batch and commits it. An attempt that fails for a reason of its own (not a lost
+/// connection, not a database down: those fail every attempt alike and are only retried) is
+/// counted on its items; after [`ATTEMPTS_AS_A_BATCH`] such failures the batch is done one item at
+/// a time, and an item that still fails alone is reported as failed instead of being retried.
+pub async fn process(mut batch: Batch) -> Result<Progress, PersistenceError> {
+    let items = std::mem::take(&mut batch.items);
+    if items.iter().any(|item| item.failed_attempts >= ATTEMPTS_AS_A_BATCH) {
+        return process_one_by_one(batch, items).await;
     }
+    let job = batch.job.clone();
+    let positions: Vec<i64> = items.iter().map(|item| item.position).collect();
+    let mut attempt = batch.attempt().await?;
+    match do_items(&mut attempt, &job, items).await {
+        Ok(counts) => {
+            attempt.commit().await?;
+            batch.complete(counts).await
+        }
+        Err(error) if error.is_transient() => Err(error),
+        Err(error) => {
+            attempt.rollback().await?;
+            let failed_attempts = batch.count_failed_attempt(&positions).await?;
+            tracing::warn!(job = %job.id, first_position = positions.first(), failed_attempts, %error,
+                "a batch of a job failed; it is tried again");
+            Err(error)
+        }
+    }
+}
+
+/// Does a batch item by item, each in a savepoint of its own: every item that can be done is, and
+/// one that fails alone, for a reason of its own, is recorded as failed, not stored.
+async fn process_one_by_one(mut batch: Batch, items: Vec<Item>) -> Result<Progress, PersistenceError> {
+    let job = batch.job.clone();
+    let mut counts = BatchCounts::default();
+    for item in items {
+        let (position, source_id) = (item.position, item.source_id);
+        let mut attempt = batch.attempt().await?;
+        match do_items(&mut attempt, &job, vec![item]).await {
+            Ok(done) => {
+                attempt.commit().await?;
+                counts += done;
+            }
+            Err(error) if error.is_transient() => return Err(error),
+            Err(error) => {
+                attempt.rollback().await?;
+                tracing::error!(job = %job.id, position, %error, "a job's item failed alone; it is reported as failed");
+                let mut tally = Tally::default();
+                tally.fail(position, source_id, vec![not_processed()]);
+                store::record_items(batch.connection(), job.id, &tally.outcomes, &tally.errors).await?;
+                counts += tally.counts;
+            }
+        }
+    }
+    batch.complete(counts).await
+}
+
+fn not_processed() -> FieldError {
+    FieldError {
+        field: String::new(),
+        message: format!(
+            "could not be processed because of an internal error, and was not stored (its batch failed \
+             {ATTEMPTS_AS_A_BATCH} times, then it failed alone); the service's log has the error"
+        ),
+    }
+}
+
+/// Does `items` in `connection`'s transaction and records them as done.
+async fn do_items(
+    connection: &mut sqlx::PgConnection,
+    job: &ClaimedJob,
+    items: Vec<Item>,
+) -> Result<BatchCounts, PersistenceError> {
+    let tally = match job.kind {
+        JobKind::Import => import_items(connection, job, items).await?,
+        JobKind::Rescore => rescore_items(connection, job, items).await?,
+    };
+    store::record_items(connection, job.id, &tally.outcomes, &tally.errors).await?;
+    Ok(tally.counts)
 }
 
 /// What to store for a line that passed every check.
@@ -227,13 +304,6 @@ fn reused_key() -> Vec<FieldError> {
     }]
 }
 
-async fn import_batch(mut batch: Batch) -> Result<Progress, PersistenceError> {
-    let items = std::mem::take(&mut batch.items);
-    let job = batch.job.clone();
-    let tally = import_items(batch.connection(), &job, items).await?;
-    batch.complete(&tally.outcomes, &tally.errors, tally.counts).await
-}
-
 /// Does an all_or_nothing import in one transaction, batch by batch: it commits only if every
 /// line was stored or skipped, and otherwise fails the job with every bad line reported.
 async fn import_whole(mut whole: WholeJob, batch_size: u32) -> Result<Progress, PersistenceError> {
@@ -245,9 +315,7 @@ async fn import_whole(mut whole: WholeJob, batch_size: u32) -> Result<Progress, 
             break;
         }
         let tally = import_items(whole.connection(), &job, items).await?;
-        counts.created += tally.counts.created;
-        counts.skipped += tally.counts.skipped;
-        counts.failed += tally.counts.failed;
+        counts += tally.counts;
         if !whole.record(&tally.outcomes, &tally.errors, tally.counts.failed).await? {
             break;
         }
@@ -419,11 +487,15 @@ fn score_and_encode(
         .collect()
 }
 
-async fn rescore_batch(mut batch: Batch) -> Result<Progress, PersistenceError> {
-    let organisation = batch.job.actor().organisation;
-    let items = std::mem::take(&mut batch.items);
+/// Re-scores `items` under the current model in `connection`'s transaction.
+async fn rescore_items(
+    connection: &mut sqlx::PgConnection,
+    job: &ClaimedJob,
+    items: Vec<Item>,
+) -> Result<Tally, PersistenceError> {
+    let organisation = job.actor().organisation;
     let ids: Vec<Uuid> = items.iter().filter_map(|item| item.source_id).collect();
-    let mut sources: HashMap<Uuid, store::Source> = store::sources(batch.connection(), organisation, &ids)
+    let mut sources: HashMap<Uuid, store::Source> = store::sources(connection, organisation, &ids)
         .await?
         .into_iter()
         .map(|source| (source.id, source))
@@ -470,6 +542,6 @@ async fn rescore_batch(mut batch: Batch) -> Result<Progress, PersistenceError> {
             }
         }
     }
-    store_scored(batch.connection(), organisation, work).await?;
-    batch.complete(&tally.outcomes, &tally.errors, tally.counts).await
+    store_scored(connection, organisation, work).await?;
+    Ok(tally)
 }

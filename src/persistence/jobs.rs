@@ -242,9 +242,10 @@ pub async fn discard_abandoned_uploads(pool: &PgPool) -> Result<u64, Persistence
 }
 
 /// Creates a re-score job over the organisation's assessments that `filters` select and the
-/// current model (`model_version`) did not score, in the order they were created. Its items are
-/// written by the same statement that selects them, so the job's selection is fixed when it is
-/// answered.
+/// current model (`model_version`) did not score: program by program, each program's in the order
+/// of its history, a group claimed whole (migration 0014), so that its re-scores are stored in
+/// that order and the newest original's is the program's latest. Its items are written by the
+/// same statement that selects them, so the job's selection is fixed when it is answered.
 pub async fn create_rescore(
     pool: &PgPool,
     actor: &Actor,
@@ -254,11 +255,17 @@ pub async fn create_rescore(
 ) -> Result<JobRow, PersistenceError> {
     let id = Uuid::now_v7();
     let organisation = actor.organisation;
-    let mut items =
-        QueryBuilder::<Postgres>::new("INSERT INTO job_items (job_id, position, source_id) SELECT ");
-    items
-        .push_bind(id)
-        .push(", row_number() OVER (ORDER BY created_at, id), id FROM assessments WHERE organisation_id = ");
+    let mut items = QueryBuilder::<Postgres>::new(
+        "INSERT INTO job_items (job_id, position, source_id, group_size) SELECT ",
+    );
+    items.push_bind(id).push(
+        ", row_number() OVER (ORDER BY program_id, created_at, id), id,
+           CASE WHEN program_id IS NULL THEN 1
+                WHEN row_number() OVER (PARTITION BY program_id ORDER BY created_at, id) = 1
+                  THEN count(*) OVER (PARTITION BY program_id)
+                ELSE 0 END
+         FROM assessments WHERE organisation_id = ",
+    );
     items.push_bind(organisation.0);
     push_filters(&mut items, filters);
     items.push(" AND model_version <> ").push_bind(model_version.to_owned());
@@ -452,6 +459,8 @@ pub struct Item {
     pub position: i64,
     pub input: Option<String>,
     pub source_id: Option<Uuid>,
+    /// Attempts at its batch that failed other than for want of the database (migration 0013).
+    pub failed_attempts: i32,
 }
 
 /// A batch claimed by a worker: its items stay locked by `transaction` until the batch is
@@ -463,8 +472,9 @@ pub struct Batch {
     claimed_at: DateTime<Utc>,
 }
 
-/// Claims up to `size` pending items of the oldest active job that has unclaimed ones; `None`
-/// when there is no work.
+/// Claims up to `size` pending items of the oldest active job that has unclaimed ones, in order; a
+/// re-scored program's items all together, so a batch that ends in one holds more (migration
+/// 0014). `None` when there is no work.
 pub async fn claim(pool: &PgPool, size: u32) -> Result<Option<Batch>, PersistenceError> {
     // Jobs of every organisation; each job's work in its own organisation's scope.
     let jobs: Vec<ClaimedJob> = with_connection(pool, RowScope::Service, async |connection| {
@@ -481,14 +491,12 @@ pub async fn claim(pool: &PgPool, size: u32) -> Result<Option<Batch>, Persistenc
     .await?;
     for job in jobs {
         let mut transaction = super::begin(pool, job.scope()).await?;
-        let items: Vec<Item> = sqlx::query_as(
-            "SELECT position, input, source_id FROM job_items WHERE job_id = $1 AND NOT done
-             ORDER BY position LIMIT $2 FOR UPDATE SKIP LOCKED",
-        )
-        .bind(job.id)
-        .bind(i64::from(size))
-        .fetch_all(&mut *transaction)
-        .await?;
+        let items: Vec<Item> =
+            sqlx::query_as("SELECT position, input, source_id, failed_attempts FROM claim_job_items($1, $2)")
+                .bind(job.id)
+                .bind(i64::from(size))
+                .fetch_all(&mut *transaction)
+                .await?;
         if !items.is_empty() {
             return Ok(Some(Batch { transaction, job, items, claimed_at: Utc::now() }));
         }
@@ -503,12 +511,26 @@ pub struct ItemOutcome {
     pub result_id: Option<Uuid>,
 }
 
-/// The counts of a completed batch.
+/// The counts of a completed batch: each of its items was created, skipped or failed.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct BatchCounts {
     pub created: i64,
     pub skipped: i64,
     pub failed: i64,
+}
+
+impl BatchCounts {
+    fn items(self) -> i64 {
+        self.created + self.skipped + self.failed
+    }
+}
+
+impl std::ops::AddAssign for BatchCounts {
+    fn add_assign(&mut self, other: Self) {
+        self.created += other.created;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+    }
 }
 
 /// Where a job stands after a batch.
@@ -524,19 +546,19 @@ impl Batch {
         &mut self.transaction
     }
 
-    /// Records the batch's outcome (items done, errors, counters; the job ended and audited when
-    /// this was its last work) and commits it with the assessments it stored.
-    pub async fn complete(
-        mut self,
-        outcomes: &[ItemOutcome],
-        errors: &[ItemError],
-        counts: BatchCounts,
-    ) -> Result<Progress, PersistenceError> {
-        mark_done(&mut self.transaction, self.job.id, outcomes).await?;
-        insert_errors(&mut self.transaction, self.job.id, errors).await?;
-        // Last, so that the job's row is locked only from here to the commit: batches of one job
-        // on several workers take turns only for this.
-        let processed = i64::try_from(outcomes.len()).unwrap_or(i64::MAX);
+    /// A savepoint for work on the batch: rolled back alone, it leaves the batch claimed, so that
+    /// a failure can be counted on its items ([`Batch::count_failed_attempt`]) before they are
+    /// given back.
+    pub async fn attempt(&mut self) -> Result<Transaction<'_, Postgres>, PersistenceError> {
+        Ok(Connection::begin(&mut *self.transaction).await?)
+    }
+
+    /// Commits the batch, its items recorded ([`record_items`]) and its assessments stored: the
+    /// job's counters (the job ended and audited when this was its last work).
+    pub async fn complete(mut self, counts: BatchCounts) -> Result<Progress, PersistenceError> {
+        // Only now, so that the job's row is locked only from here to the commit: batches of one
+        // job on several workers take turns only for this.
+        let processed = counts.items();
         let (state, processed, total): (String, i64, i64) = sqlx::query_as(
             "UPDATE jobs SET processed = processed + $2, created = created + $3, skipped = skipped + $4,
                failed = failed + $5, updated_at = now(), started_at = coalesce(started_at, $6),
@@ -556,8 +578,7 @@ impl Batch {
         .fetch_one(&mut *self.transaction)
         .await?;
         let state = JobState::try_from(state).map_err(PersistenceError::Encoding)?;
-        let finished_now =
-            state == JobState::Succeeded && processed - i64::try_from(outcomes.len()).unwrap_or(0) < total;
+        let finished_now = state == JobState::Succeeded && processed - counts.items() < total;
         if finished_now {
             access::record(&mut self.transaction, &self.job.actor(), AuditAction::JobFinished, self.job.id)
                 .await?;
@@ -565,6 +586,35 @@ impl Batch {
         self.transaction.commit().await?;
         Ok(Progress { state, processed, total })
     }
+
+    /// Gives the batch back after an attempt at it failed (rolled back to [`Batch::attempt`]),
+    /// counting the failure on each item at `positions`; returns the most failures an item has.
+    pub async fn count_failed_attempt(mut self, positions: &[i64]) -> Result<i32, PersistenceError> {
+        let failed_attempts: Option<i32> = sqlx::query_scalar(
+            "WITH counted AS (
+               UPDATE job_items SET failed_attempts = failed_attempts + 1
+               WHERE job_id = $1 AND position = ANY($2) RETURNING failed_attempts)
+             SELECT max(failed_attempts) FROM counted",
+        )
+        .bind(self.job.id)
+        .bind(positions)
+        .fetch_one(&mut *self.transaction)
+        .await?;
+        self.transaction.commit().await?;
+        Ok(failed_attempts.unwrap_or(0))
+    }
+}
+
+/// Records items of a batch as done, each with the assessment stored from it, and their errors,
+/// in the batch's transaction (or a savepoint of it).
+pub async fn record_items(
+    connection: &mut sqlx::PgConnection,
+    job: Uuid,
+    outcomes: &[ItemOutcome],
+    errors: &[ItemError],
+) -> Result<(), PersistenceError> {
+    mark_done(connection, job, outcomes).await?;
+    insert_errors(connection, job, errors).await
 }
 
 async fn mark_done(
@@ -651,8 +701,8 @@ impl WholeJob {
     /// The next `size` items, in order; empty at the end.
     pub async fn next_items(&mut self, size: u32) -> Result<Vec<Item>, PersistenceError> {
         let items: Vec<Item> = sqlx::query_as(
-            "SELECT position, input, source_id FROM job_items WHERE job_id = $1 AND NOT done AND position > $2
-             ORDER BY position LIMIT $3",
+            "SELECT position, input, source_id, failed_attempts FROM job_items
+             WHERE job_id = $1 AND NOT done AND position > $2 ORDER BY position LIMIT $3",
         )
         .bind(self.job.id)
         .bind(self.last_position)

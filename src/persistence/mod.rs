@@ -200,6 +200,19 @@ impl PersistenceError {
             _ => false,
         }
     }
+
+    /// Whether the same work may well succeed when done again: the database could not be reached
+    /// or was not serving, or it rolled the transaction back for a conflict with another one (a
+    /// deadlock, a serialization failure: SQLSTATE class 40). Other errors are the work's own.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Database(sqlx::Error::Database(error)) => {
+                error.code().is_some_and(|code| code.starts_with("40"))
+            }
+            _ => false,
+        }
+    }
 }
 
 impl From<sqlx::Error> for PersistenceError {

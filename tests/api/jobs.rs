@@ -481,3 +481,151 @@ async fn the_import_command_stages_a_file_and_works_its_job_to_the_end() {
     let refused = msc_readiness::cli::import(app.database_options.clone(), &unknown, 65_536).await;
     assert!(matches!(refused, Err(msc_readiness::cli::ImportError::UnknownOrganisation(_))));
 }
+
+async fn failed_attempts(app: &TestApp) -> Vec<i32> {
+    sqlx::query_scalar("SELECT failed_attempts FROM job_items ORDER BY position")
+        .fetch_all(&mut app.database().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_item_that_fails_its_batch_every_time_is_reported_as_failed_after_three_attempts_and_its_batch_stored()
+ {
+    let app = spawn().await;
+    let pool = instance_pool(&app);
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let stored = app.submit(&reference_profile("disc_early_academic")).await;
+        let id = stored["id"].as_str().unwrap().to_owned();
+        age(&app, &id, |_| {}).await;
+        ids.push(id);
+    }
+    // The third one's stored form is damaged (packed, but its model version has no packing
+    // dictionary): reading it fails, and with it every batch it is in.
+    sqlx::query(
+        "UPDATE assessments SET profile = NULL, result = NULL, packed = '\\x28b52ffd'::bytea WHERE id = $1::uuid",
+    )
+    .bind(&ids[2])
+    .execute(&mut app.database().await)
+    .await
+    .unwrap();
+    let response = app.client.post(app.url("/v1/rescore-jobs?selection=all")).send().await.unwrap();
+    let created = accepted_job(response).await;
+    assert_eq!(created["total"], 5);
+
+    let worker = worker(&pool);
+    worker.run_batch().await.unwrap().expect("the first batch");
+    for attempt in 1..=3 {
+        let error = worker.run_batch().await.expect_err("the damaged assessment's batch fails");
+        assert!(!error.is_transient(), "{error}");
+        assert_eq!(failed_attempts(&app).await, [0, 0, attempt, attempt, 0]);
+        assert_eq!(counts(&job(&app, &created["id"]).await), [5, 2, 2, 0, 0]);
+    }
+    // Then item by item: the good one of that batch is stored, the damaged one reported.
+    assert_eq!(worker.run_until_idle().await.unwrap(), 2);
+    let done = job(&app, &created["id"]).await;
+    assert_eq!(done["state"], "succeeded");
+    assert_eq!(counts(&done), [5, 5, 4, 0, 1]);
+    let errors: Value =
+        app.get(&format!("/v1/jobs/{}/errors", created["id"].as_str().unwrap())).await.json().await.unwrap();
+    let errors = errors["items"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0]["line"].as_i64(), errors[0]["field"].as_str()), (Some(3), Some("")));
+    assert_eq!(errors[0]["assessment_id"], ids[2].as_str());
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(message.contains("internal error") && message.contains("not stored"), "{message}");
+    let mut rescored: Vec<String> =
+        sqlx::query_scalar("SELECT rescored_from::text FROM assessments WHERE rescored_from IS NOT NULL")
+            .fetch_all(&mut app.database().await)
+            .await
+            .unwrap();
+    rescored.sort();
+    let mut expected = [&ids[0], &ids[1], &ids[3], &ids[4]].map(String::clone).to_vec();
+    expected.sort();
+    assert_eq!(rescored, expected);
+}
+
+#[tokio::test]
+async fn a_batch_that_loses_its_connection_is_given_back_uncounted_however_often_and_no_item_fails() {
+    let app = spawn().await;
+    let pool = instance_pool(&app);
+    let created = accepted_job(import(&app, "application/x-ndjson", "", numbered_file(3)).await).await;
+    for _ in 0..4 {
+        let mut held = worker(&pool).claim().await.unwrap().expect("work");
+        let backend: i32 =
+            sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(held.connection()).await.unwrap();
+        // As when the database restarts: the batch's server process ends (waited for, up to 10 s).
+        let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 10000)")
+            .bind(backend)
+            .fetch_one(&mut app.database().await)
+            .await
+            .unwrap();
+        assert!(ended);
+        let error = msc_readiness::jobs::process(held).await.expect_err("the connection is gone");
+        assert!(error.is_transient(), "{error}");
+    }
+    assert_eq!(failed_attempts(&app).await, [0, 0, 0]);
+    assert_eq!(counts(&job(&app, &created["id"]).await), [3, 0, 0, 0, 0]);
+
+    worker(&pool).run_until_idle().await.unwrap();
+    let done = job(&app, &created["id"]).await;
+    assert_eq!((done["state"].as_str(), counts(&done)), (Some("succeeded"), [3, 3, 3, 0, 0]));
+}
+
+#[tokio::test]
+async fn a_rescore_of_all_stores_each_programs_rescores_in_history_order_whichever_worker_commits_first() {
+    let app = spawn().await;
+    let program = async |key: &str| -> Value {
+        app.post_json("/v1/programs", &json!({"key": key, "name": key})).await.json().await.unwrap()
+    };
+    let submit_to = async |program: &Value| -> String {
+        let body = json!({"program_id": program["id"], "profile": reference_profile("disc_early_academic")});
+        let response = app.post_json("/v1/assessments", &body).await;
+        assert_eq!(response.status(), 201);
+        let record: Value = response.json().await.unwrap();
+        record["id"].as_str().unwrap().to_owned()
+    };
+    let (p, q) = (program("P").await, program("Q").await);
+    // In creation order P's history spans two batches, Q's assessment between its first two.
+    let p1 = submit_to(&p).await;
+    let q1 = submit_to(&q).await;
+    let p2 = submit_to(&p).await;
+    let p3 = submit_to(&p).await;
+    for id in [&p1, &q1, &p2, &p3] {
+        age(&app, id, |_| {}).await;
+    }
+    let response = app.client.post(app.url("/v1/rescore-jobs?selection=all")).send().await.unwrap();
+    let created = accepted_job(response).await;
+    assert_eq!(created["total"], 4);
+
+    let (pool_a, pool_b) = (instance_pool(&app), instance_pool(&app));
+    let held_by_a = worker(&pool_a).claim().await.unwrap().expect("work");
+    let held: Vec<String> = held_by_a.items.iter().map(|item| item.source_id.unwrap().to_string()).collect();
+    // B does the rest and commits while A still holds its batch; A commits last.
+    assert_eq!(worker(&pool_b).run_until_idle().await.unwrap(), 1);
+    msc_readiness::jobs::process(held_by_a).await.unwrap();
+    let done = job(&app, &created["id"]).await;
+    assert_eq!((done["state"].as_str(), counts(&done)), (Some("succeeded"), [4, 4, 4, 0, 0]));
+
+    // Each program's history: its originals, then their re-scores in the same order, the newest
+    // (the re-score of its latest original) alone flagged latest.
+    for (program, originals) in [(&p, vec![&p1, &p2, &p3]), (&q, vec![&q1])] {
+        let history: Vec<(Option<String>, bool)> = sqlx::query_as(
+            "SELECT rescored_from::text, latest FROM assessments WHERE program_id = $1::uuid
+             ORDER BY created_at, id",
+        )
+        .bind(program["id"].as_str().unwrap())
+        .fetch_all(&mut app.database().await)
+        .await
+        .unwrap();
+        let rescored_from: Vec<&String> = history.iter().filter_map(|(from, _)| from.as_ref()).collect();
+        assert_eq!(rescored_from, originals, "{history:?}");
+        let flagged: Vec<bool> = history.iter().map(|(_, latest)| *latest).collect();
+        let mut newest_only = vec![false; history.len()];
+        newest_only[history.len() - 1] = true;
+        assert_eq!(flagged, newest_only, "{history:?}");
+    }
+    // A held the whole of P's history (positions in the program's order), so B could not split it.
+    assert_eq!(held, [p1, p2, p3]);
+}
