@@ -5,8 +5,8 @@
 //! the batch (lines read and scored, assessments stored with one multi-row insert, errors and
 //! counts written) and commits it as one transaction. A crash gives the batch back; a batch that
 //! fails by itself a few times is done item by item, and an item that still fails is reported (see
-//! [`process`]); a cancelled job gets no further batches. This module orchestrates: the lines are read by [`lines`], scored by
-//! `scoring`, stored by `persistence`.
+//! [`process`]); a cancelled job gets no further batches. This module orchestrates: the lines are
+//! read by [`lines`], scored by `scoring`, stored by `persistence`.
 
 pub mod lines;
 pub mod report;
