@@ -121,9 +121,22 @@ impl Worker {
         if let Some(batch) = self.claim().await? {
             return Ok(Some(process(batch).await?));
         }
-        match store::claim_whole(&self.pool).await? {
-            Some(whole) => Ok(Some(import_whole(whole, self.batch_size).await?)),
-            None => Ok(None),
+        let Some(whole) = store::claim_whole(&self.pool).await? else {
+            return Ok(None);
+        };
+        if whole.job.failed_attempts >= ATTEMPTS_AS_A_BATCH {
+            return Ok(Some(whole.give_up(&whole_not_processed()).await?));
+        }
+        let job = whole.job.clone();
+        match import_whole(whole, self.batch_size).await {
+            Ok(progress) => Ok(Some(progress)),
+            Err(error) if error.is_transient() => Err(error),
+            Err(error) => {
+                let failed_attempts = store::count_failed_run(&self.pool, &job).await?;
+                tracing::warn!(job = %job.id, failed_attempts, %error,
+                    "an all_or_nothing import failed; it is tried again");
+                Err(error)
+            }
         }
     }
 
@@ -241,6 +254,13 @@ fn not_processed() -> FieldError {
              {ATTEMPTS_AS_A_BATCH} times, then it failed alone); the service's log has the error"
         ),
     }
+}
+
+fn whole_not_processed() -> String {
+    format!(
+        "the import could not be processed because of an internal error (it failed {ATTEMPTS_AS_A_BATCH} \
+         times): nothing was stored (mode all_or_nothing); the service's log has the error"
+    )
 }
 
 /// Does `items` in `connection`'s transaction and records them as done.

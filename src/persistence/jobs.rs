@@ -435,6 +435,10 @@ pub struct ClaimedJob {
     pub parameters: serde_json::Value,
     pub created_by: Option<Uuid>,
     pub request_id: Option<String>,
+    /// Runs of the whole job (an all_or_nothing import) that failed other than for want of the
+    /// database (migration 0015); read by `claim_whole` only.
+    #[sqlx(default)]
+    pub failed_attempts: i32,
 }
 
 impl ClaimedJob {
@@ -654,7 +658,7 @@ pub struct WholeJob {
 pub async fn claim_whole(pool: &PgPool) -> Result<Option<WholeJob>, PersistenceError> {
     let jobs: Vec<ClaimedJob> = with_connection(pool, RowScope::Service, async |connection| {
         Ok::<_, PersistenceError>(sqlx::query_as(
-            "SELECT id, organisation_id, kind, parameters, created_by, request_id FROM jobs
+            "SELECT id, organisation_id, kind, parameters, created_by, request_id, failed_attempts FROM jobs
              WHERE state IN ('queued', 'running') AND parameters->>'mode' = 'all_or_nothing' ORDER BY id LIMIT 100",
         )
         .fetch_all(connection)
@@ -772,30 +776,57 @@ impl WholeJob {
             return Ok(Progress { state, processed, total });
         }
         transaction.rollback().await?;
-        let mut transaction = super::begin(&pool, job.scope()).await?;
-        let (state, processed, total): (String, i64, i64) = sqlx::query_as(
-            "UPDATE jobs SET updated_at = now(), finished_at = coalesce(finished_at, now()),
-               failure = CASE WHEN state IN ('queued', 'running') THEN
-                 $2 || ' line(s) are invalid: nothing was stored (mode all_or_nothing)' ELSE failure END,
-               state = CASE WHEN state IN ('queued', 'running') THEN 'failed' ELSE state END
-             WHERE id = $1 RETURNING state, processed, total",
+        let failure =
+            format!("{} line(s) are invalid: nothing was stored (mode all_or_nothing)", counts.failed);
+        end_failed(&pool, &job, &failure).await
+    }
+
+    /// Ends the job as failed, nothing stored, without running it again: its runs failed
+    /// [`ClaimedJob::failed_attempts`] times for a reason of their own.
+    pub async fn give_up(self, failure: &str) -> Result<Progress, PersistenceError> {
+        let Self { transaction, job, pool, .. } = self;
+        transaction.rollback().await?;
+        end_failed(&pool, &job, failure).await
+    }
+}
+
+/// Counts a failed run of a whole job (its transaction already rolled back); returns how many
+/// runs of it have failed.
+pub async fn count_failed_run(pool: &PgPool, job: &ClaimedJob) -> Result<i32, PersistenceError> {
+    with_connection(pool, job.scope(), async |connection| {
+        Ok(sqlx::query_scalar(
+            "UPDATE jobs SET failed_attempts = failed_attempts + 1, updated_at = now() WHERE id = $1
+             RETURNING failed_attempts",
         )
         .bind(job.id)
-        .bind(counts.failed.to_string())
-        .fetch_one(&mut *transaction)
-        .await?;
-        let state = JobState::try_from(state).map_err(PersistenceError::Encoding)?;
-        if state == JobState::Failed {
-            access::record(&mut transaction, &job.actor(), AuditAction::JobFinished, job.id).await?;
-        }
-        // Nothing of it will be stored: its staged lines are no longer needed.
-        sqlx::query("DELETE FROM job_items WHERE job_id = $1")
-            .bind(job.id)
-            .execute(&mut *transaction)
-            .await?;
-        transaction.commit().await?;
-        Ok(Progress { state, processed, total })
+        .fetch_one(connection)
+        .await?)
+    })
+    .await
+}
+
+/// Fails an active whole job with `failure` (a cancelled one stays cancelled), audits its end and
+/// drops its staged lines.
+async fn end_failed(pool: &PgPool, job: &ClaimedJob, failure: &str) -> Result<Progress, PersistenceError> {
+    let mut transaction = super::begin(pool, job.scope()).await?;
+    let (state, processed, total): (String, i64, i64) = sqlx::query_as(
+        "UPDATE jobs SET updated_at = now(), finished_at = coalesce(finished_at, now()),
+               failure = CASE WHEN state IN ('queued', 'running') THEN $2 ELSE failure END,
+               state = CASE WHEN state IN ('queued', 'running') THEN 'failed' ELSE state END
+             WHERE id = $1 RETURNING state, processed, total",
+    )
+    .bind(job.id)
+    .bind(failure)
+    .fetch_one(&mut *transaction)
+    .await?;
+    let state = JobState::try_from(state).map_err(PersistenceError::Encoding)?;
+    if state == JobState::Failed {
+        access::record(&mut transaction, &job.actor(), AuditAction::JobFinished, job.id).await?;
     }
+    // Nothing of it will be stored: its staged lines are no longer needed.
+    sqlx::query("DELETE FROM job_items WHERE job_id = $1").bind(job.id).execute(&mut *transaction).await?;
+    transaction.commit().await?;
+    Ok(Progress { state, processed, total })
 }
 
 /// Programs named by key in an import, created on first use (each creation audited as

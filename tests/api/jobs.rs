@@ -456,6 +456,45 @@ async fn an_all_or_nothing_import_stores_nothing_when_a_line_is_bad_and_everythi
 }
 
 #[tokio::test]
+async fn an_all_or_nothing_import_that_fails_every_run_ends_failed_after_three_with_nothing_stored() {
+    let app = spawn().await;
+    let pool = instance_pool(&app);
+    // A defect every run meets the same way (not a lost connection): the database refuses the
+    // import's assessments.
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_assessments() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'assessments refused'; END $$;
+         CREATE TRIGGER refuse_assessments BEFORE INSERT ON assessments
+           FOR EACH ROW EXECUTE FUNCTION refuse_assessments();",
+    )
+    .execute(&mut app.database().await)
+    .await
+    .unwrap();
+    let created =
+        accepted_job(import(&app, "application/x-ndjson", "?mode=all_or_nothing", numbered_file(3)).await)
+            .await;
+    let worker = worker(&pool);
+    for attempt in 1..=3 {
+        let error = worker.run_batch().await.expect_err("the run fails");
+        assert!(!error.is_transient(), "{error}");
+        let attempts: i32 = sqlx::query_scalar("SELECT failed_attempts FROM jobs")
+            .fetch_one(&mut app.database().await)
+            .await
+            .unwrap();
+        assert_eq!(attempts, attempt);
+        assert_eq!(job(&app, &created["id"]).await["state"], "queued");
+    }
+    let ended = worker.run_batch().await.unwrap().expect("the job is ended");
+    assert_eq!(ended.state, msc_readiness::jobs::JobState::Failed);
+    assert_eq!(worker.run_batch().await.unwrap(), None, "and never run again");
+    let failed = job(&app, &created["id"]).await;
+    assert_eq!(failed["state"], "failed");
+    let failure = failed["failure"].as_str().unwrap();
+    assert!(failure.contains("internal error") && failure.contains("nothing was stored"), "{failure}");
+    assert_eq!(assessment_count(&app).await, 0);
+}
+
+#[tokio::test]
 async fn the_import_command_stages_a_file_and_works_its_job_to_the_end() {
     let app = spawn().await;
     let path = std::env::temp_dir().join(format!("import-{}.csv", uuid::Uuid::now_v7()));
