@@ -16,9 +16,10 @@ use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
 /// Measured on the 27 validation cases' documents (15 KB of JSON each on average) against their
 /// version's dictionary: level 3 packs them to 2,614 B in 52 µs, level 5 to 2,291 B in 112 µs,
-/// level 9 to 2,199 B in 263 µs. Level 5 takes the 12 % for a cost that stays small next to the
-/// insert it precedes.
-const LEVEL: i32 = 5;
+/// level 9 to 2,199 B in 263 µs. Level 3: in the service, level 5's match finder was the largest
+/// single cost of a write (11 % of its CPU under load, profiled with perf); level 3 took the
+/// service's CPU per write down ~5 % for ~320 B more a row, well inside the 5 KB a row allowed.
+const LEVEL: i32 = 3;
 
 /// A packed document never unpacks to more than this: a result is under 200 KB, so a frame that
 /// claims more is corrupt, not data.
