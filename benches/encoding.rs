@@ -1,5 +1,6 @@
 //! The CPU a stored result costs before it reaches the database: the typed result written as a
-//! JSON value, compacted against its model version's dictionary, packed with its profile; and the
+//! JSON value and compacted against its model version's dictionary (as writes did before), or
+//! compacted from the typed result directly (as they do now), packed with its profile; and the
 //! way back that `GET /v1/assessments/{id}` takes (hydrated into a value, as reads did before, and
 //! written hydrated directly, as they do now).
 //!
@@ -46,6 +47,9 @@ fn encoding(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("to_value", |b| b.iter(|| serde_json::to_value(black_box(&result)).unwrap()));
     group.bench_function("compact", |b| b.iter(|| dictionary.compact(black_box(&value))));
+    group.bench_function("compact_serialized", |b| {
+        b.iter(|| dictionary.compact_serialized(black_box(&result)).unwrap())
+    });
     group.bench_function("pack", |b| b.iter(|| packing.pack(black_box(document.to_pack())).unwrap()));
     group.bench_function("unpack_hydrate", |b| {
         b.iter(|| dictionary.hydrate(black_box(&packing.unpack(&packed).unwrap().compact.unwrap())).unwrap())

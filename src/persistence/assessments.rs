@@ -430,7 +430,7 @@ async fn insert(
         rescored_from: encoded.rescored_from,
         model_version: encoded.model_version,
         profile: assessment.profile_json.clone(),
-        result: StoredResult::Whole(encoded.returned),
+        result: encoded.returned,
         created_at,
         listed,
     })
@@ -474,7 +474,7 @@ pub struct EncodedAssessment {
     result_compact: Option<serde_json::Value>,
     packed: Option<Vec<u8>>,
     /// The full result as the API returns it.
-    returned: serde_json::Value,
+    returned: StoredResult,
     indication: Option<&'static str>,
     stage: Option<&'static str>,
     tissue_source: Option<&'static str>,
@@ -518,24 +518,36 @@ impl EncodedAssessment {
         encoding: &Encoding,
     ) -> Result<Self, PersistenceError> {
         let result = assessment.result;
-        let returned =
-            serde_json::to_value(result).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
-        let compact = encoding.dictionary.as_ref().and_then(|dictionary| dictionary.compact(&returned));
+        let encoding_error = |error: &dyn std::fmt::Display| PersistenceError::Encoding(error.to_string());
+        let compact = match &encoding.dictionary {
+            Some(dictionary) => {
+                dictionary.compact_serialized(result).map_err(|error| encoding_error(&error))?
+            }
+            None => None,
+        };
+        // The JSON value of the result only when it is stored whole (no dictionary, or one the
+        // compact form cannot use); a compact result is returned hydrated as it is written.
+        let whole = match compact {
+            Some(_) => None,
+            None => Some(serde_json::to_value(result).map_err(|error| encoding_error(&error))?),
+        };
         let (profile, result_whole, result_compact, packed) = match &encoding.packing {
             Some(packing) => {
                 let document = DocumentToPack {
                     profile: assessment.profile_json,
                     compact: compact.as_ref(),
-                    whole: compact.is_none().then_some(&returned),
+                    whole: whole.as_ref(),
                 };
-                let packed =
-                    packing.pack(document).map_err(|error| PersistenceError::Encoding(error.to_string()))?;
+                let packed = packing.pack(document).map_err(|error| encoding_error(&error))?;
                 (None, None, None, Some(packed))
             }
-            None => {
-                let whole = compact.is_none().then(|| returned.clone());
-                (Some(assessment.profile_json.clone()), whole, compact, None)
+            None => (Some(assessment.profile_json.clone()), whole.clone(), compact.clone(), None),
+        };
+        let returned = match (compact, whole, &encoding.dictionary) {
+            (Some(compact), _, Some(dictionary)) => {
+                StoredResult::Compact { compact, dictionary: dictionary.clone() }
             }
+            (_, whole, _) => StoredResult::Whole(whole.unwrap_or_default()),
         };
         let summary = assessment.profile.summary();
         // NULL for a barrier with nothing known: no score, rather than a 0 that every list, export
@@ -570,10 +582,10 @@ impl EncodedAssessment {
     }
 
     /// This assessment without the result as the API returns it, for a batch, which never answers
-    /// with it: that JSON value (a few hundred kilobytes in memory) is freed now, on the thread
+    /// with it: that value (its compact tree, or the whole result's) is freed now, on the thread
     /// that built it, rather than held until the whole batch is stored and freed by another.
     pub fn without_returned(mut self) -> Self {
-        self.returned = serde_json::Value::Null;
+        self.returned = StoredResult::default();
         self
     }
 }

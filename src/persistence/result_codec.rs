@@ -14,6 +14,8 @@
 //! reference programs that every service runs before it writes under a dictionary. A stored
 //! result therefore reads back as the same JSON value, hence the same bytes.
 
+mod typed;
+
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
@@ -170,6 +172,20 @@ impl Dictionary {
     /// value writes the same bytes.
     pub fn compact(&self, result: &Value) -> Option<Value> {
         self.encode(result, &mut String::new())
+    }
+
+    /// The compact form of a typed result: [`Dictionary::compact`] of the result serialised to a
+    /// JSON value (the same value, the same `None`), mostly without building that value (see
+    /// `typed`); built only for a shape the typed path leaves to it.
+    pub fn compact_serialized<T: Serialize + ?Sized>(
+        &self,
+        result: &T,
+    ) -> Result<Option<Value>, serde_json::Error> {
+        match self.compact_typed(result) {
+            Ok(compact) => Ok(Some(compact)),
+            Err(true) => Ok(None),
+            Err(false) => Ok(self.compact(&serde_json::to_value(result)?)),
+        }
     }
 
     /// The result a compact form was made from.
@@ -645,15 +661,38 @@ mod tests {
             }
             let dictionary = Dictionary::learn(&samples, &json!(["A long model text that results quote"]));
             match dictionary.compact(&value) {
-                None => prop_assert!(has_reserved_field(&value)),
+                None => {
+                    prop_assert!(has_reserved_field(&value));
+                    prop_assert!(matches!(dictionary.compact_typed(&value), Err(true)));
+                }
                 Some(compact) => {
                     let hydrated = dictionary.hydrate(&compact).expect("hydrates");
                     prop_assert_eq!(hydrated.to_string(), value.to_string());
                     let written = serde_json::to_string(&dictionary.hydrated(&compact)).expect("writes");
                     prop_assert_eq!(written, value.to_string());
+                    prop_assert_eq!(dictionary.compact_typed(&value).ok(), Some(compact));
                     prop_assert_eq!(hydrated, value);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_typed_result_compacts_as_its_json_value_does() {
+        use crate::scoring::{Model, Profile, reference_programs};
+        let model = Model::current();
+        let results: Vec<_> = reference_programs()
+            .iter()
+            .map(|(_, profile)| profile)
+            .chain([&Profile::default()])
+            .map(|profile| model.assess(profile))
+            .collect();
+        let values: Vec<Value> = results.iter().map(|result| serde_json::to_value(result).unwrap()).collect();
+        // Learnt from all but the first, so the first has members that differ from its templates.
+        let dictionary = Dictionary::learn(&values[1..], &json!([]));
+        for (result, value) in results.iter().zip(&values) {
+            let typed = dictionary.compact_typed(result).expect("the typed path handles every result shape");
+            assert_eq!(Some(typed), dictionary.compact(value));
         }
     }
 

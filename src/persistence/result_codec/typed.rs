@@ -1,0 +1,946 @@
+//! Compaction straight from a typed result, without writing it as a JSON value first.
+//!
+//! Building the full value (a tree of maps with every model text copied) and then comparing it
+//! with the templates was most of a write's CPU. Here each object is first probed for its
+//! identifying field (a look at its fields' names, no walk of their values), so its template is
+//! known before its fields are written; a field is then compared with its template value as it is
+//! serialised (stopping at the first difference), and only a field that differs is written, in
+//! compact form. The result is the value [`Dictionary::compact`] gives for the serialised result
+//! (a test checks it on every reference program), so hydration inverts it the same way.
+//!
+//! A shape this does not handle (an enum variant with data, a map with keys that are not strings)
+//! makes it give up: the writer then compacts the serialised value as before.
+
+use std::cell::RefCell;
+use std::fmt::{self, Display};
+
+use serde::ser::{self, Impossible, Serialize, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
+use serde_json::{Map, Value};
+
+use super::{ABSENT_FIELDS, Dictionary, IDENTIFYING_FIELDS, identical, push_segment};
+
+/// Why a typed compaction stopped: a field was not its template's value (the comparison only), or
+/// the result has a shape this module leaves to [`Dictionary::compact`].
+#[derive(Debug)]
+pub(super) enum Stop {
+    Different,
+    Unsupported,
+    /// `Dictionary::compact` refuses it too: an object with the reserved field.
+    Reserved,
+}
+
+impl Display for Stop {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{self:?}")
+    }
+}
+
+impl std::error::Error for Stop {}
+
+impl ser::Error for Stop {
+    fn custom<T: Display>(_: T) -> Self {
+        Self::Unsupported
+    }
+}
+
+impl Dictionary {
+    /// The compact form of `result` as [`Dictionary::compact`] gives it for `result` serialised to
+    /// a JSON value; `Err(true)` when that is `None` too (an object has the reserved field),
+    /// `Err(false)` when this path cannot tell and the value must be built.
+    pub(super) fn compact_typed<T: Serialize + ?Sized>(&self, result: &T) -> Result<Value, bool> {
+        let path = RefCell::new(String::new());
+        let identifier = result.serialize(Probe).map_err(|_| false)?;
+        result
+            .serialize(Compactor { dictionary: self, path: &path, identifier })
+            .map_err(|stop| matches!(stop, Stop::Reserved))
+    }
+}
+
+/// An object's identifying field and its value as the template key writes it (`None` when it has
+/// none, or when the value is not an object).
+type Identifier = Option<(&'static str, String)>;
+
+/// Finds the identifying field of an object as `template_of` would in its JSON value: the first of
+/// [`IDENTIFYING_FIELDS`] the object has whose value is a string or an unsigned integer.
+struct Probe;
+
+struct ObjectProbe {
+    best: Option<(usize, &'static str, String)>,
+}
+
+impl ObjectProbe {
+    fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) {
+        let Some(rank) = IDENTIFYING_FIELDS.iter().position(|field| *field == key) else {
+            return;
+        };
+        if self.best.as_ref().is_some_and(|(best, _, _)| *best < rank) {
+            return;
+        }
+        if let Ok(Some(text)) = value.serialize(ScalarProbe) {
+            self.best = Some((rank, IDENTIFYING_FIELDS[rank], text));
+        }
+    }
+
+    fn end(self) -> Identifier {
+        self.best.map(|(_, field, text)| (field, text))
+    }
+}
+
+impl SerializeStruct for ObjectProbe {
+    type Ok = Identifier;
+    type Error = Stop;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Stop> {
+        self.field(key, value);
+        Ok(())
+    }
+    fn end(self) -> Result<Identifier, Stop> {
+        Ok(ObjectProbe::end(self))
+    }
+}
+
+/// A map's probe: its keys are read as strings (another key type is left to the slow path).
+struct MapProbe {
+    object: ObjectProbe,
+    key: Option<String>,
+}
+
+impl SerializeMap for MapProbe {
+    type Ok = Identifier;
+    type Error = Stop;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Stop> {
+        self.key = Some(key.serialize(KeyText)?);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+        let key = self.key.take().ok_or(Stop::Unsupported)?;
+        self.object.field(&key, value);
+        Ok(())
+    }
+    fn end(self) -> Result<Identifier, Stop> {
+        Ok(self.object.end())
+    }
+}
+
+/// A sequence, tuple or other compound that is not an object, skipped by a probe.
+struct Skipped<T>(T);
+
+macro_rules! skipped_compound {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl<T> ser::$trait for Skipped<T> {
+            type Ok = T;
+            type Error = Stop;
+            fn $method<V: Serialize + ?Sized>(&mut self, _: &V) -> Result<(), Stop> {
+                Ok(())
+            }
+            fn end(self) -> Result<T, Stop> {
+                Ok(self.0)
+            }
+        }
+    )*};
+}
+
+skipped_compound!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+
+/// The scalar methods of a serializer that answers `$value` for every scalar.
+macro_rules! scalars {
+    ($value:expr) => {
+        fn serialize_bool(self, _: bool) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_i8(self, _: i8) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_i16(self, _: i16) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_i32(self, _: i32) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_i64(self, _: i64) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_u8(self, _: u8) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_u16(self, _: u16) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_u32(self, _: u32) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_u64(self, _: u64) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_f32(self, _: f32) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_f64(self, _: f64) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_char(self, _: char) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_str(self, _: &str) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_none(self) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_unit(self) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+        fn serialize_unit_struct(self, _: &'static str) -> Result<Self::Ok, Stop> {
+            Ok($value)
+        }
+    };
+}
+
+/// The methods every serializer here refuses: bytes and enum variants with data, which no result
+/// has and which serde_json writes as objects of their own.
+macro_rules! refused {
+    () => {
+        fn serialize_bytes(self, _: &[u8]) -> Result<Self::Ok, Stop> {
+            Err(Stop::Unsupported)
+        }
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result<Self::Ok, Stop> {
+            Err(Stop::Unsupported)
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, Stop> {
+            Err(Stop::Unsupported)
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, Stop> {
+            Err(Stop::Unsupported)
+        }
+    };
+}
+
+impl Serializer for Probe {
+    type Ok = Identifier;
+    type Error = Stop;
+    type SerializeSeq = Skipped<Identifier>;
+    type SerializeTuple = Skipped<Identifier>;
+    type SerializeTupleStruct = Skipped<Identifier>;
+    type SerializeTupleVariant = Skipped<Identifier>;
+    type SerializeMap = MapProbe;
+    type SerializeStruct = ObjectProbe;
+    type SerializeStructVariant = Impossible<Identifier, Stop>;
+
+    scalars!(None);
+    refused!();
+
+    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<Identifier, Stop> {
+        Ok(None)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Identifier, Stop> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<Identifier, Stop> {
+        value.serialize(self)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Skipped<Identifier>, Stop> {
+        Ok(Skipped(None))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Skipped<Identifier>, Stop> {
+        Ok(Skipped(None))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Skipped<Identifier>, Stop> {
+        Ok(Skipped(None))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<MapProbe, Stop> {
+        Ok(MapProbe { object: ObjectProbe { best: None }, key: None })
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<ObjectProbe, Stop> {
+        Ok(ObjectProbe { best: None })
+    }
+}
+
+/// The text a value gives a template key when it identifies its object: a string as itself, an
+/// unsigned integer in decimal (as serde_json writes it); `None` for anything else.
+struct ScalarProbe;
+
+impl Serializer for ScalarProbe {
+    type Ok = Option<String>;
+    type Error = Stop;
+    type SerializeSeq = Skipped<Option<String>>;
+    type SerializeTuple = Skipped<Option<String>>;
+    type SerializeTupleStruct = Skipped<Option<String>>;
+    type SerializeTupleVariant = Skipped<Option<String>>;
+    type SerializeMap = Impossible<Option<String>, Stop>;
+    type SerializeStruct = Impossible<Option<String>, Stop>;
+    type SerializeStructVariant = Impossible<Option<String>, Stop>;
+
+    refused!();
+
+    fn serialize_bool(self, _: bool) -> Result<Self::Ok, Stop> {
+        Ok(None)
+    }
+    fn serialize_i8(self, value: i8) -> Result<Self::Ok, Stop> {
+        self.serialize_i64(value.into())
+    }
+    fn serialize_i16(self, value: i16) -> Result<Self::Ok, Stop> {
+        self.serialize_i64(value.into())
+    }
+    fn serialize_i32(self, value: i32) -> Result<Self::Ok, Stop> {
+        self.serialize_i64(value.into())
+    }
+    fn serialize_i64(self, value: i64) -> Result<Self::Ok, Stop> {
+        Ok((value >= 0).then(|| value.to_string()))
+    }
+    fn serialize_u8(self, value: u8) -> Result<Self::Ok, Stop> {
+        Ok(Some(value.to_string()))
+    }
+    fn serialize_u16(self, value: u16) -> Result<Self::Ok, Stop> {
+        Ok(Some(value.to_string()))
+    }
+    fn serialize_u32(self, value: u32) -> Result<Self::Ok, Stop> {
+        Ok(Some(value.to_string()))
+    }
+    fn serialize_u64(self, value: u64) -> Result<Self::Ok, Stop> {
+        Ok(Some(value.to_string()))
+    }
+    fn serialize_f32(self, _: f32) -> Result<Self::Ok, Stop> {
+        Ok(None)
+    }
+    fn serialize_f64(self, _: f64) -> Result<Self::Ok, Stop> {
+        Ok(None)
+    }
+    fn serialize_char(self, value: char) -> Result<Self::Ok, Stop> {
+        Ok(Some(value.to_string()))
+    }
+    fn serialize_str(self, value: &str) -> Result<Self::Ok, Stop> {
+        Ok(Some(value.to_owned()))
+    }
+    fn serialize_none(self) -> Result<Self::Ok, Stop> {
+        Ok(None)
+    }
+    fn serialize_unit(self) -> Result<Self::Ok, Stop> {
+        Ok(None)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<Self::Ok, Stop> {
+        Ok(None)
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<Self::Ok, Stop> {
+        Ok(Some(variant.to_owned()))
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Self::Ok, Stop> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<Self::Ok, Stop> {
+        value.serialize(self)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Stop> {
+        Ok(Skipped(None))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Stop> {
+        Ok(Skipped(None))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, Stop> {
+        Ok(Skipped(None))
+    }
+    // An object identifies nothing; saying so needs no walk of it, so the probe stops there.
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Stop> {
+        Err(Stop::Different)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Stop> {
+        Err(Stop::Different)
+    }
+}
+
+/// A map key as text; a key of another type is left to the slow path.
+struct KeyText;
+
+impl Serializer for KeyText {
+    type Ok = String;
+    type Error = Stop;
+    type SerializeSeq = Impossible<String, Stop>;
+    type SerializeTuple = Impossible<String, Stop>;
+    type SerializeTupleStruct = Impossible<String, Stop>;
+    type SerializeTupleVariant = Impossible<String, Stop>;
+    type SerializeMap = Impossible<String, Stop>;
+    type SerializeStruct = Impossible<String, Stop>;
+    type SerializeStructVariant = Impossible<String, Stop>;
+
+    refused!();
+
+    fn serialize_str(self, value: &str) -> Result<String, Stop> {
+        Ok(value.to_owned())
+    }
+    fn serialize_bool(self, _: bool) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_i8(self, _: i8) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_i16(self, _: i16) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_i32(self, _: i32) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_i64(self, _: i64) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_u8(self, _: u8) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_u16(self, _: u16) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_u32(self, _: u32) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_u64(self, _: u64) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_f32(self, _: f32) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_f64(self, _: f64) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_char(self, _: char) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_none(self) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_unit(self) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<String, Stop> {
+        Ok(variant.to_owned())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<String, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<String, Stop> {
+        value.serialize(self)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Stop> {
+        Err(Stop::Unsupported)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Stop> {
+        Err(Stop::Unsupported)
+    }
+}
+
+/// Whether a value, serialised as a JSON value, is identical to `expected` (as [`identical`]
+/// compares them): `Ok` when it is, stopping at the first difference otherwise.
+struct Same<'a> {
+    expected: &'a Value,
+}
+
+impl Same<'_> {
+    fn check(&self, same: bool) -> Result<(), Stop> {
+        if same { Ok(()) } else { Err(Stop::Different) }
+    }
+
+    fn number<T: Serialize>(&self, value: T) -> Result<(), Stop> {
+        let value = serde_json::to_value(value).map_err(|_| Stop::Unsupported)?;
+        self.check(identical(self.expected, &value))
+    }
+}
+
+impl<'a> Serializer for Same<'a> {
+    type Ok = ();
+    type Error = Stop;
+    type SerializeSeq = SameItems<'a>;
+    type SerializeTuple = SameItems<'a>;
+    type SerializeTupleStruct = SameItems<'a>;
+    type SerializeTupleVariant = Impossible<(), Stop>;
+    type SerializeMap = SameMembers<'a>;
+    type SerializeStruct = SameMembers<'a>;
+    type SerializeStructVariant = Impossible<(), Stop>;
+
+    refused!();
+
+    fn serialize_bool(self, value: bool) -> Result<(), Stop> {
+        self.check(self.expected.as_bool() == Some(value))
+    }
+    fn serialize_i8(self, value: i8) -> Result<(), Stop> {
+        self.number(value)
+    }
+    fn serialize_i16(self, value: i16) -> Result<(), Stop> {
+        self.number(value)
+    }
+    fn serialize_i32(self, value: i32) -> Result<(), Stop> {
+        self.number(value)
+    }
+    fn serialize_i64(self, value: i64) -> Result<(), Stop> {
+        self.number(value)
+    }
+    fn serialize_u8(self, value: u8) -> Result<(), Stop> {
+        self.number(value)
+    }
+    fn serialize_u16(self, value: u16) -> Result<(), Stop> {
+        self.number(value)
+    }
+    fn serialize_u32(self, value: u32) -> Result<(), Stop> {
+        self.number(value)
+    }
+    fn serialize_u64(self, value: u64) -> Result<(), Stop> {
+        self.number(value)
+    }
+    fn serialize_f32(self, value: f32) -> Result<(), Stop> {
+        self.number(value)
+    }
+    fn serialize_f64(self, value: f64) -> Result<(), Stop> {
+        self.number(value)
+    }
+    fn serialize_char(self, value: char) -> Result<(), Stop> {
+        self.check(self.expected.as_str() == Some(value.encode_utf8(&mut [0; 4])))
+    }
+    fn serialize_str(self, value: &str) -> Result<(), Stop> {
+        self.check(self.expected.as_str() == Some(value))
+    }
+    fn serialize_none(self) -> Result<(), Stop> {
+        self.check(self.expected.is_null())
+    }
+    fn serialize_unit(self) -> Result<(), Stop> {
+        self.check(self.expected.is_null())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Stop> {
+        self.check(self.expected.is_null())
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<(), Stop> {
+        self.check(self.expected.as_str() == Some(variant))
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Stop> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<(), Stop> {
+        value.serialize(self)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<SameItems<'a>, Stop> {
+        let items = self.expected.as_array().ok_or(Stop::Different)?;
+        Ok(SameItems { items, next: 0 })
+    }
+    fn serialize_tuple(self, length: usize) -> Result<SameItems<'a>, Stop> {
+        self.serialize_seq(Some(length))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, length: usize) -> Result<SameItems<'a>, Stop> {
+        self.serialize_seq(Some(length))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<SameMembers<'a>, Stop> {
+        let members = self.expected.as_object().ok_or(Stop::Different)?;
+        Ok(SameMembers { members, seen: 0, key: None })
+    }
+    fn serialize_struct(self, _: &'static str, length: usize) -> Result<SameMembers<'a>, Stop> {
+        self.serialize_map(Some(length))
+    }
+}
+
+struct SameItems<'a> {
+    items: &'a [Value],
+    next: usize,
+}
+
+impl SameItems<'_> {
+    fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+        let expected = self.items.get(self.next).ok_or(Stop::Different)?;
+        self.next += 1;
+        value.serialize(Same { expected })
+    }
+
+    fn finish(self) -> Result<(), Stop> {
+        if self.next == self.items.len() { Ok(()) } else { Err(Stop::Different) }
+    }
+}
+
+impl SerializeSeq for SameItems<'_> {
+    type Ok = ();
+    type Error = Stop;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Stop> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTuple for SameItems<'_> {
+    type Ok = ();
+    type Error = Stop;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Stop> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleStruct for SameItems<'_> {
+    type Ok = ();
+    type Error = Stop;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Stop> {
+        self.finish()
+    }
+}
+
+/// An object compared member by member: identical when every member is the expected object's
+/// and identical to it, and it has as many members (an object's keys are distinct).
+struct SameMembers<'a> {
+    members: &'a Map<String, Value>,
+    seen: usize,
+    key: Option<String>,
+}
+
+impl SameMembers<'_> {
+    fn member<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Stop> {
+        let expected = self.members.get(key).ok_or(Stop::Different)?;
+        self.seen += 1;
+        value.serialize(Same { expected })
+    }
+
+    fn finish(self) -> Result<(), Stop> {
+        if self.seen == self.members.len() { Ok(()) } else { Err(Stop::Different) }
+    }
+}
+
+impl SerializeStruct for SameMembers<'_> {
+    type Ok = ();
+    type Error = Stop;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Stop> {
+        self.member(key, value)
+    }
+    fn end(self) -> Result<(), Stop> {
+        self.finish()
+    }
+}
+
+impl SerializeMap for SameMembers<'_> {
+    type Ok = ();
+    type Error = Stop;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Stop> {
+        self.key = Some(key.serialize(KeyText)?);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+        let key = self.key.take().ok_or(Stop::Unsupported)?;
+        self.member(&key, value)
+    }
+    fn end(self) -> Result<(), Stop> {
+        self.finish()
+    }
+}
+
+/// Writes the compact form of a value at `path`, whose identifier (when it is an object) the
+/// probe found.
+struct Compactor<'a> {
+    dictionary: &'a Dictionary,
+    path: &'a RefCell<String>,
+    identifier: Identifier,
+}
+
+impl<'a> Compactor<'a> {
+    /// The compact form of a member or item: probed, then written at `path`.
+    fn child<T: Serialize + ?Sized>(
+        dictionary: &'a Dictionary,
+        path: &'a RefCell<String>,
+        value: &T,
+    ) -> Result<Value, Stop> {
+        // A probe that fails (a map with keys that are not strings) leaves the compactor to find
+        // that out and give up.
+        let identifier = value.serialize(Probe).unwrap_or(None);
+        value.serialize(Compactor { dictionary, path, identifier })
+    }
+
+    fn string(&self, text: &str) -> Value {
+        Value::String(self.dictionary.encode_string(text))
+    }
+
+    fn object(self) -> CompactObject<'a> {
+        let mut path = self.path.borrow_mut();
+        let length = path.len();
+        if let Some((_, text)) = &self.identifier {
+            path.push('#');
+            path.push_str(text);
+        }
+        let template = self.dictionary.templates.get(path.as_str());
+        path.truncate(length);
+        CompactObject {
+            dictionary: self.dictionary,
+            path: self.path,
+            template,
+            identifier: self.identifier.map(|(field, _)| field),
+            compact: Map::new(),
+            present: Vec::new(),
+            key: None,
+        }
+    }
+}
+
+fn number<T: Serialize>(value: T) -> Result<Value, Stop> {
+    serde_json::to_value(value).map_err(|_| Stop::Unsupported)
+}
+
+impl<'a> Serializer for Compactor<'a> {
+    type Ok = Value;
+    type Error = Stop;
+    type SerializeSeq = CompactItems<'a>;
+    type SerializeTuple = CompactItems<'a>;
+    type SerializeTupleStruct = CompactItems<'a>;
+    type SerializeTupleVariant = Impossible<Value, Stop>;
+    type SerializeMap = CompactObject<'a>;
+    type SerializeStruct = CompactObject<'a>;
+    type SerializeStructVariant = Impossible<Value, Stop>;
+
+    refused!();
+
+    fn serialize_bool(self, value: bool) -> Result<Value, Stop> {
+        Ok(Value::Bool(value))
+    }
+    fn serialize_i8(self, value: i8) -> Result<Value, Stop> {
+        number(value)
+    }
+    fn serialize_i16(self, value: i16) -> Result<Value, Stop> {
+        number(value)
+    }
+    fn serialize_i32(self, value: i32) -> Result<Value, Stop> {
+        number(value)
+    }
+    fn serialize_i64(self, value: i64) -> Result<Value, Stop> {
+        number(value)
+    }
+    fn serialize_u8(self, value: u8) -> Result<Value, Stop> {
+        number(value)
+    }
+    fn serialize_u16(self, value: u16) -> Result<Value, Stop> {
+        number(value)
+    }
+    fn serialize_u32(self, value: u32) -> Result<Value, Stop> {
+        number(value)
+    }
+    fn serialize_u64(self, value: u64) -> Result<Value, Stop> {
+        number(value)
+    }
+    fn serialize_f32(self, value: f32) -> Result<Value, Stop> {
+        number(value)
+    }
+    fn serialize_f64(self, value: f64) -> Result<Value, Stop> {
+        number(value)
+    }
+    fn serialize_char(self, value: char) -> Result<Value, Stop> {
+        Ok(self.string(value.encode_utf8(&mut [0; 4])))
+    }
+    fn serialize_str(self, value: &str) -> Result<Value, Stop> {
+        Ok(self.string(value))
+    }
+    fn serialize_none(self) -> Result<Value, Stop> {
+        Ok(Value::Null)
+    }
+    fn serialize_unit(self) -> Result<Value, Stop> {
+        Ok(Value::Null)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<Value, Stop> {
+        Ok(Value::Null)
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<Value, Stop> {
+        Ok(self.string(variant))
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Value, Stop> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<Value, Stop> {
+        value.serialize(self)
+    }
+    fn serialize_seq(self, length: Option<usize>) -> Result<CompactItems<'a>, Stop> {
+        Ok(CompactItems {
+            dictionary: self.dictionary,
+            path: self.path,
+            items: Vec::with_capacity(length.unwrap_or_default()),
+        })
+    }
+    fn serialize_tuple(self, length: usize) -> Result<CompactItems<'a>, Stop> {
+        self.serialize_seq(Some(length))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, length: usize) -> Result<CompactItems<'a>, Stop> {
+        self.serialize_seq(Some(length))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<CompactObject<'a>, Stop> {
+        Ok(self.object())
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<CompactObject<'a>, Stop> {
+        Ok(self.object())
+    }
+}
+
+/// An array's items, each compacted at the array's own path (positions are not part of a path).
+struct CompactItems<'a> {
+    dictionary: &'a Dictionary,
+    path: &'a RefCell<String>,
+    items: Vec<Value>,
+}
+
+impl CompactItems<'_> {
+    fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+        self.items.push(Compactor::child(self.dictionary, self.path, value)?);
+        Ok(())
+    }
+}
+
+impl SerializeSeq for CompactItems<'_> {
+    type Ok = Value;
+    type Error = Stop;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+        self.item(value)
+    }
+    fn end(self) -> Result<Value, Stop> {
+        Ok(Value::Array(self.items))
+    }
+}
+
+impl ser::SerializeTuple for CompactItems<'_> {
+    type Ok = Value;
+    type Error = Stop;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+        self.item(value)
+    }
+    fn end(self) -> Result<Value, Stop> {
+        Ok(Value::Array(self.items))
+    }
+}
+
+impl ser::SerializeTupleStruct for CompactItems<'_> {
+    type Ok = Value;
+    type Error = Stop;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+        self.item(value)
+    }
+    fn end(self) -> Result<Value, Stop> {
+        Ok(Value::Array(self.items))
+    }
+}
+
+/// An object as `Dictionary::encode` writes it: its identifying field, the members that differ
+/// from its template's (compacted in turn), and the template's members it lacks.
+struct CompactObject<'a> {
+    dictionary: &'a Dictionary,
+    path: &'a RefCell<String>,
+    template: Option<&'a Map<String, Value>>,
+    identifier: Option<&'static str>,
+    compact: Map<String, Value>,
+    present: Vec<String>,
+    key: Option<String>,
+}
+
+impl CompactObject<'_> {
+    fn member<T: Serialize + ?Sized>(&mut self, field: &str, value: &T) -> Result<(), Stop> {
+        if field == ABSENT_FIELDS {
+            return Err(Stop::Reserved);
+        }
+        self.present.push(field.to_owned());
+        if Some(field) != self.identifier
+            && let Some(usual) = self.template.and_then(|template| template.get(field))
+            && value.serialize(Same { expected: usual }).is_ok()
+        {
+            return Ok(());
+        }
+        let length = self.path.borrow().len();
+        push_segment(&mut self.path.borrow_mut(), field);
+        let compact = Compactor::child(self.dictionary, self.path, value);
+        self.path.borrow_mut().truncate(length);
+        self.compact.insert(field.to_owned(), compact?);
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Value, Stop> {
+        let absent: Vec<Value> = self
+            .template
+            .into_iter()
+            .flat_map(Map::keys)
+            .filter(|field| !self.present.contains(field))
+            .map(|field| Value::String(field.clone()))
+            .collect();
+        if !absent.is_empty() {
+            self.compact.insert(ABSENT_FIELDS.to_owned(), Value::Array(absent));
+        }
+        Ok(Value::Object(self.compact))
+    }
+}
+
+impl SerializeStruct for CompactObject<'_> {
+    type Ok = Value;
+    type Error = Stop;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Stop> {
+        self.member(key, value)
+    }
+    fn end(self) -> Result<Value, Stop> {
+        self.finish()
+    }
+}
+
+impl SerializeMap for CompactObject<'_> {
+    type Ok = Value;
+    type Error = Stop;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Stop> {
+        self.key = Some(key.serialize(KeyText)?);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+        let key = self.key.take().ok_or(Stop::Unsupported)?;
+        self.member(&key, value)
+    }
+    fn end(self) -> Result<Value, Stop> {
+        self.finish()
+    }
+}
