@@ -17,6 +17,7 @@
 mod typed;
 
 use std::cell::RefCell;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 
@@ -344,20 +345,29 @@ impl Dictionary {
         path: &mut String,
         compact: &Map<String, Value>,
     ) -> Result<Option<&Map<String, Value>>, CodecError> {
-        let length = path.len();
-        for field in IDENTIFYING_FIELDS {
-            match compact.get(*field) {
-                Some(Value::String(text)) => {
-                    path.push('#');
-                    path.push_str(self.decoded_str(text)?);
-                }
-                Some(Value::Number(number)) if number.is_u64() => {
-                    // Writing to a String cannot fail.
-                    let _ = write!(path, "#{number}");
-                }
-                _ => continue,
+        // One pass over the object's few members, not a look-up of each identifying field.
+        let mut best: Option<(usize, &Value)> = None;
+        for (field, value) in compact {
+            let Some(rank) = IDENTIFYING_FIELDS.iter().position(|identifying| identifying == field) else {
+                continue;
+            };
+            let identifies = matches!(value, Value::String(_))
+                || matches!(value, Value::Number(number) if number.is_u64());
+            if identifies && best.is_none_or(|(best, _)| rank < best) {
+                best = Some((rank, value));
             }
-            break;
+        }
+        let length = path.len();
+        match best {
+            Some((_, Value::String(text))) => {
+                path.push('#');
+                path.push_str(self.decoded_str(text)?);
+            }
+            Some((_, number)) => {
+                // Writing to a String cannot fail.
+                let _ = write!(path, "#{number}");
+            }
+            None => {}
         }
         let template = self.templates.get(path.as_str());
         path.truncate(length);
@@ -437,34 +447,37 @@ impl Serialize for HydratedNode<'_> {
                     .map(|fields| fields.iter().filter_map(Value::as_str).collect())
                     .unwrap_or_default();
                 let mut map = serializer.serialize_map(None)?;
+                // Both sides are sorted: a merge. As hydration does, a template member is put back
+                // unless the object has it (its absent-fields list is not a member) or lists it
+                // as absent.
                 let mut own = compact.iter().filter(|(field, _)| *field != ABSENT_FIELDS).peekable();
                 let mut usual = template
                     .into_iter()
                     .flatten()
-                    .filter(|(field, _)| {
-                        // As hydration: a template member is put back unless the object has it
-                        // (the absent-fields list is not a member) or lists it as absent.
-                        (*field == ABSENT_FIELDS || !compact.contains_key(*field))
-                            && !absent.contains(&field.as_str())
-                    })
+                    .filter(|(field, _)| !absent.contains(&field.as_str()))
                     .peekable();
                 loop {
-                    let own_first = match (own.peek(), usual.peek()) {
-                        (Some((a, _)), Some((b, _))) => a < b,
-                        (Some(_), None) => true,
-                        (None, Some(_)) => false,
+                    let order = match (own.peek(), usual.peek()) {
+                        (Some((a, _)), Some((b, _))) => a.cmp(b),
+                        (Some(_), None) => Ordering::Less,
+                        (None, Some(_)) => Ordering::Greater,
                         (None, None) => break,
                     };
-                    if own_first {
-                        let Some((field, value)) = own.next() else { break };
-                        let length = path.borrow().len();
-                        push_segment(&mut path.borrow_mut(), field);
-                        let written = map.serialize_entry(field, &self.child(value));
-                        path.borrow_mut().truncate(length);
-                        written?;
-                    } else if let Some((field, value)) = usual.next() {
-                        map.serialize_entry(field, value)?;
+                    if order == Ordering::Greater {
+                        if let Some((field, value)) = usual.next() {
+                            map.serialize_entry(field, value)?;
+                        }
+                        continue;
                     }
+                    if order == Ordering::Equal {
+                        usual.next();
+                    }
+                    let Some((field, value)) = own.next() else { break };
+                    let length = path.borrow().len();
+                    push_segment(&mut path.borrow_mut(), field);
+                    let written = map.serialize_entry(field, &self.child(value));
+                    path.borrow_mut().truncate(length);
+                    written?;
                 }
                 map.end()
             }
