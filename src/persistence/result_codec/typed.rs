@@ -14,7 +14,7 @@
 use std::cell::RefCell;
 use std::fmt::{self, Display};
 
-use serde::ser::{self, Impossible, Serialize, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
+use serde::ser::{self, Impossible, Serialize, SerializeMap, SerializeStruct, Serializer};
 use serde_json::{Map, Value};
 
 use super::{ABSENT_FIELDS, Dictionary, IDENTIFYING_FIELDS, identical, push_segment};
@@ -145,6 +145,42 @@ skipped_compound!(
     SerializeTupleStruct::serialize_field,
     SerializeTupleVariant::serialize_field
 );
+
+/// The ten number methods of a serializer, each `$body` with the number as `$value`.
+macro_rules! numbers {
+    (|$this:ident, $value:ident| $body:expr) => {
+        numbers!(@each $this $value $body; serialize_i8 i8, serialize_i16 i16, serialize_i32 i32,
+            serialize_i64 i64, serialize_u8 u8, serialize_u16 u16, serialize_u32 u32, serialize_u64 u64,
+            serialize_f32 f32, serialize_f64 f64);
+    };
+    (@each $this:ident $value:ident $body:expr; $($method:ident $type:ty),*) => {$(
+        fn $method(self, $value: $type) -> Result<Self::Ok, Stop> {
+            let $this = self;
+            $body
+        }
+    )*};
+}
+
+/// The three sequence traits of `$type`, each item given to its `item` method and the end to its
+/// `finish`.
+macro_rules! sequence {
+    ($type:ident, $ok:ty) => {
+        sequence!(@each $type $ok; SerializeSeq serialize_element, SerializeTuple serialize_element,
+            SerializeTupleStruct serialize_field);
+    };
+    (@each $type:ident $ok:ty; $($trait:ident $method:ident),*) => {$(
+        impl ser::$trait for $type<'_> {
+            type Ok = $ok;
+            type Error = Stop;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+                self.item(value)
+            }
+            fn end(self) -> Result<$ok, Stop> {
+                self.finish()
+            }
+        }
+    )*};
+}
 
 /// The scalar methods of a serializer that answers `$value` for every scalar.
 macro_rules! scalars {
@@ -404,36 +440,7 @@ impl Serializer for KeyText {
     fn serialize_bool(self, _: bool) -> Result<String, Stop> {
         Err(Stop::Unsupported)
     }
-    fn serialize_i8(self, _: i8) -> Result<String, Stop> {
-        Err(Stop::Unsupported)
-    }
-    fn serialize_i16(self, _: i16) -> Result<String, Stop> {
-        Err(Stop::Unsupported)
-    }
-    fn serialize_i32(self, _: i32) -> Result<String, Stop> {
-        Err(Stop::Unsupported)
-    }
-    fn serialize_i64(self, _: i64) -> Result<String, Stop> {
-        Err(Stop::Unsupported)
-    }
-    fn serialize_u8(self, _: u8) -> Result<String, Stop> {
-        Err(Stop::Unsupported)
-    }
-    fn serialize_u16(self, _: u16) -> Result<String, Stop> {
-        Err(Stop::Unsupported)
-    }
-    fn serialize_u32(self, _: u32) -> Result<String, Stop> {
-        Err(Stop::Unsupported)
-    }
-    fn serialize_u64(self, _: u64) -> Result<String, Stop> {
-        Err(Stop::Unsupported)
-    }
-    fn serialize_f32(self, _: f32) -> Result<String, Stop> {
-        Err(Stop::Unsupported)
-    }
-    fn serialize_f64(self, _: f64) -> Result<String, Stop> {
-        Err(Stop::Unsupported)
-    }
+    numbers!(|_key, _number| Err(Stop::Unsupported));
     fn serialize_char(self, _: char) -> Result<String, Stop> {
         Err(Stop::Unsupported)
     }
@@ -509,36 +516,7 @@ impl<'a> Serializer for Same<'a> {
     fn serialize_bool(self, value: bool) -> Result<(), Stop> {
         self.check(self.expected.as_bool() == Some(value))
     }
-    fn serialize_i8(self, value: i8) -> Result<(), Stop> {
-        self.number(value)
-    }
-    fn serialize_i16(self, value: i16) -> Result<(), Stop> {
-        self.number(value)
-    }
-    fn serialize_i32(self, value: i32) -> Result<(), Stop> {
-        self.number(value)
-    }
-    fn serialize_i64(self, value: i64) -> Result<(), Stop> {
-        self.number(value)
-    }
-    fn serialize_u8(self, value: u8) -> Result<(), Stop> {
-        self.number(value)
-    }
-    fn serialize_u16(self, value: u16) -> Result<(), Stop> {
-        self.number(value)
-    }
-    fn serialize_u32(self, value: u32) -> Result<(), Stop> {
-        self.number(value)
-    }
-    fn serialize_u64(self, value: u64) -> Result<(), Stop> {
-        self.number(value)
-    }
-    fn serialize_f32(self, value: f32) -> Result<(), Stop> {
-        self.number(value)
-    }
-    fn serialize_f64(self, value: f64) -> Result<(), Stop> {
-        self.number(value)
-    }
+    numbers!(|same, value| same.number(value));
     fn serialize_char(self, value: char) -> Result<(), Stop> {
         self.check(self.expected.as_str() == Some(value.encode_utf8(&mut [0; 4])))
     }
@@ -599,38 +577,7 @@ impl SameItems<'_> {
     }
 }
 
-impl SerializeSeq for SameItems<'_> {
-    type Ok = ();
-    type Error = Stop;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Stop> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTuple for SameItems<'_> {
-    type Ok = ();
-    type Error = Stop;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Stop> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleStruct for SameItems<'_> {
-    type Ok = ();
-    type Error = Stop;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Stop> {
-        self.finish()
-    }
-}
+sequence!(SameItems, ());
 
 /// An object compared member by member: identical when every member is the expected object's
 /// and identical to it, and it has as many members (an object's keys are distinct).
@@ -745,36 +692,7 @@ impl<'a> Serializer for Compactor<'a> {
     fn serialize_bool(self, value: bool) -> Result<Value, Stop> {
         Ok(Value::Bool(value))
     }
-    fn serialize_i8(self, value: i8) -> Result<Value, Stop> {
-        number(value)
-    }
-    fn serialize_i16(self, value: i16) -> Result<Value, Stop> {
-        number(value)
-    }
-    fn serialize_i32(self, value: i32) -> Result<Value, Stop> {
-        number(value)
-    }
-    fn serialize_i64(self, value: i64) -> Result<Value, Stop> {
-        number(value)
-    }
-    fn serialize_u8(self, value: u8) -> Result<Value, Stop> {
-        number(value)
-    }
-    fn serialize_u16(self, value: u16) -> Result<Value, Stop> {
-        number(value)
-    }
-    fn serialize_u32(self, value: u32) -> Result<Value, Stop> {
-        number(value)
-    }
-    fn serialize_u64(self, value: u64) -> Result<Value, Stop> {
-        number(value)
-    }
-    fn serialize_f32(self, value: f32) -> Result<Value, Stop> {
-        number(value)
-    }
-    fn serialize_f64(self, value: f64) -> Result<Value, Stop> {
-        number(value)
-    }
+    numbers!(|_compactor, value| number(value));
     fn serialize_char(self, value: char) -> Result<Value, Stop> {
         Ok(self.string(value.encode_utf8(&mut [0; 4])))
     }
@@ -836,40 +754,13 @@ impl CompactItems<'_> {
         self.items.push(Compactor::child(self.dictionary, self.path, value)?);
         Ok(())
     }
-}
 
-impl SerializeSeq for CompactItems<'_> {
-    type Ok = Value;
-    type Error = Stop;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.item(value)
-    }
-    fn end(self) -> Result<Value, Stop> {
+    fn finish(self) -> Result<Value, Stop> {
         Ok(Value::Array(self.items))
     }
 }
 
-impl ser::SerializeTuple for CompactItems<'_> {
-    type Ok = Value;
-    type Error = Stop;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.item(value)
-    }
-    fn end(self) -> Result<Value, Stop> {
-        Ok(Value::Array(self.items))
-    }
-}
-
-impl ser::SerializeTupleStruct for CompactItems<'_> {
-    type Ok = Value;
-    type Error = Stop;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.item(value)
-    }
-    fn end(self) -> Result<Value, Stop> {
-        Ok(Value::Array(self.items))
-    }
-}
+sequence!(CompactItems, Value);
 
 /// An object as `Dictionary::encode` writes it: its identifying field, the members that differ
 /// from its template's (compacted in turn), and the template's members it lacks.
