@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The service's own CPU per request of one endpoint (issue 16, fourth round): its process's user +
+# system time (/proc/<pid>/stat, its embedded PostgreSQL not included) over 10 s of wrk -t2 -c4,
+# divided by the requests answered, with the rate and p99. Each binary runs alone, on its own
+# embedded PostgreSQL in a scratch directory, after a 3 s warm-up.
+#
+#   bash bench/write_cpu.sh BINARY [PATH] [HEADER]
+#   bash bench/write_cpu.sh target/release/msc-readiness /v1/assessments "Prefer: return=minimal"
+#
+# The body is the profile of SEED_CASE (default the darvadstrocel EMA 2018 back-test case, a real
+# program outside every dictionary the service compresses against). Needs wrk, curl, python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BINARY=$1
+TARGET=${2:-/v1/assessments}
+HEADER=${3:-X-Bench: 1}
+SEED_CASE=${SEED_CASE:-validation/cases/darvadstrocel_ema_2018.json}
+scratch=$(mktemp -d /tmp/msc-readiness-write-cpu.XXXXXX)
+chmod 755 "$scratch"
+service=
+cleanup() {
+  [ -n "$service" ] && { kill "$service" 2>/dev/null || true; wait "$service" 2>/dev/null || true; }
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+EMBEDDED_DB_DIR="$scratch/pg" PORT=$port LOG_LEVEL=warn RATE_LIMIT_PER_SECOND=0 RATE_LIMIT_ORGANISATION_PER_SECOND=0 \
+  "$BINARY" >"$scratch/service.log" 2>&1 &
+service=$!
+for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$scratch/service.log"; exit 1; }
+key=$(EMBEDDED_DB_DIR="$scratch/pg" "$BINARY" keys create --organisation default --name bench 2>/dev/null)
+python3 -c 'import json, sys; print(json.dumps({"profile": json.load(open(sys.argv[1]))["profile"]}))' "$SEED_CASE" \
+  >"$scratch/body.json"
+cat >"$scratch/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = io.open("$scratch/body.json"):read("*a")
+wrk.headers["Content-Type"] = "application/json"
+LUA
+load() { wrk -t2 -c4 -d"$1" --latency -s "$scratch/post.lua" -H "Authorization: Bearer $key" -H "$HEADER" \
+  "http://127.0.0.1:$port$TARGET"; }
+load 3s >/dev/null
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$service/stat"; }
+before=$(cpu_ticks)
+load 10s >"$scratch/wrk.out"
+after=$(cpu_ticks)
+requests=$(awk '/requests in/ {print $1}' "$scratch/wrk.out")
+python3 - "$BINARY" "$TARGET" "$HEADER" "$before" "$after" "$requests" "$(getconf CLK_TCK)" \
+  "$(awk '/Requests\/sec/ {print $2}' "$scratch/wrk.out")" "$(awk '$1=="99%" {print $2}' "$scratch/wrk.out")" \
+  "$(grep -E 'Non-2xx|Socket errors' "$scratch/wrk.out" || echo 'no errors')" <<'PY'
+import os, sys
+binary, target, header, before, after, requests, ticks, rate, p99, errors = sys.argv[1:]
+per_request = (int(after) - int(before)) / int(ticks) / int(requests) * 1000
+print(f"{os.path.basename(binary)} {target} [{header}]: {rate} req/s, p99 {p99}, "
+      f"service CPU {per_request:.3f} ms a request, {errors}")
+PY
