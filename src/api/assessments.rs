@@ -445,11 +445,10 @@ pub async fn compare_assessments(
     pool: web::Data<PgPool>,
 ) -> Result<web::Json<Comparison>, ApiError> {
     let (a, b) = path.into_inner();
-    let from = find(&pool, caller.organisation, a).await?;
-    let to = find(&pool, caller.organisation, b).await?;
-    let result = |stored: &StoredAssessment| {
-        let value =
-            serde_json::to_value(&stored.result).map_err(|error| ApiError::Internal(Box::new(error)))?;
+    let mut from = find(&pool, caller.organisation, a).await?;
+    let mut to = find(&pool, caller.organisation, b).await?;
+    let result = |stored: &mut StoredAssessment| {
+        let value = std::mem::take(&mut stored.result).into_value()?;
         serde_json::from_value::<Assessment>(value).map_err(|_| {
             ApiError::Conflict(format!(
                 "assessment {} was scored by model version {}, whose results this service cannot compare; re-score it first",
@@ -457,7 +456,8 @@ pub async fn compare_assessments(
             ))
         })
     };
-    Ok(web::Json(comparison::compare(&result(&from)?, &from.profile, &result(&to)?, &to.profile)))
+    let (from_result, to_result) = (result(&mut from)?, result(&mut to)?);
+    Ok(web::Json(comparison::compare(&from_result, &from.profile, &to_result, &to.profile)))
 }
 
 /// Sort orders of the assessment list. Sorted by a barrier's score, the assessments with nothing

@@ -21,7 +21,7 @@ const TREND_POINTS: u32 = 200;
 /// What the radar reads of a stored result: only these fields, so results of every model
 /// version that has them can be drawn.
 #[derive(Deserialize)]
-struct StoredResult {
+struct RadarResult {
     overall: StoredOverall,
     barriers: Vec<StoredBarrier>,
 }
@@ -93,7 +93,7 @@ pub async fn assessment_chart(
     let stored = assessment_store::fetch(&pool, caller.organisation, *id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no assessment {id}")))?;
-    let result: StoredResult = serde_json::from_value(stored.result.into_value()?).map_err(|_| {
+    let result: RadarResult = serde_json::from_value(stored.result.into_value()?).map_err(|_| {
         ApiError::Conflict(format!(
             "assessment {id} was scored by model version {}, whose results this service cannot draw; re-score it first",
             stored.model_version

@@ -188,36 +188,7 @@ macro_rules! scalars {
         fn serialize_bool(self, _: bool) -> Result<Self::Ok, Stop> {
             Ok($value)
         }
-        fn serialize_i8(self, _: i8) -> Result<Self::Ok, Stop> {
-            Ok($value)
-        }
-        fn serialize_i16(self, _: i16) -> Result<Self::Ok, Stop> {
-            Ok($value)
-        }
-        fn serialize_i32(self, _: i32) -> Result<Self::Ok, Stop> {
-            Ok($value)
-        }
-        fn serialize_i64(self, _: i64) -> Result<Self::Ok, Stop> {
-            Ok($value)
-        }
-        fn serialize_u8(self, _: u8) -> Result<Self::Ok, Stop> {
-            Ok($value)
-        }
-        fn serialize_u16(self, _: u16) -> Result<Self::Ok, Stop> {
-            Ok($value)
-        }
-        fn serialize_u32(self, _: u32) -> Result<Self::Ok, Stop> {
-            Ok($value)
-        }
-        fn serialize_u64(self, _: u64) -> Result<Self::Ok, Stop> {
-            Ok($value)
-        }
-        fn serialize_f32(self, _: f32) -> Result<Self::Ok, Stop> {
-            Ok($value)
-        }
-        fn serialize_f64(self, _: f64) -> Result<Self::Ok, Stop> {
-            Ok($value)
-        }
+        numbers!(|_probe, _number| Ok($value));
         fn serialize_char(self, _: char) -> Result<Self::Ok, Stop> {
             Ok($value)
         }
