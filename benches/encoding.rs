@@ -9,6 +9,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use msc_readiness::json_writer;
 use msc_readiness::persistence::packing::{PackedDocument, Packing};
 use msc_readiness::persistence::result_codec::Dictionary;
 use msc_readiness::scoring::{Model, Profile, REFERENCE_PROGRAMS, reference_programs};
@@ -58,10 +59,16 @@ fn encoding(c: &mut Criterion) {
     group.bench_function("unpack_write_hydrated", |b| {
         b.iter(|| {
             let compact = packing.unpack(black_box(&packed)).unwrap().compact.unwrap();
-            serde_json::to_vec(&dictionary.hydrated(&compact)).unwrap()
+            json_writer::to_vec(&dictionary.hydrated(&compact)).unwrap()
         })
     });
     group.bench_function("write_value", |b| b.iter(|| serde_json::to_vec(black_box(&value)).unwrap()));
+    // The body of `POST /v1/score`: the typed result written by serde_json, and by the service's
+    // own writer (the same bytes, escaped a word at a time).
+    group.bench_function("write_result_serde_json", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&result)).unwrap())
+    });
+    group.bench_function("write_result", |b| b.iter(|| json_writer::to_vec(black_box(&result)).unwrap()));
     group.finish();
 }
 

@@ -14,6 +14,7 @@ pub mod configuration;
 pub mod dashboard;
 pub mod embedded_postgres;
 pub mod jobs;
+pub mod json_writer;
 pub mod persistence;
 pub mod scoring;
 pub mod startup;

@@ -74,7 +74,7 @@ pub fn write_body<T: Serialize>(body: &T) -> Result<Vec<u8>, ApiError> {
     // Sized for a whole result at once (40-90 KB): growing from empty copied it about ten times
     // over.
     let mut written = Vec::with_capacity(RESULT_CAPACITY);
-    serde_json::to_writer(&mut written, body).map_err(|error| ApiError::Internal(Box::new(error)))?;
+    crate::json_writer::write(&mut written, body).map_err(|error| ApiError::Internal(Box::new(error)))?;
     Ok(written)
 }
 

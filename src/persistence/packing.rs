@@ -32,6 +32,8 @@ pub enum PackingError {
     Compression(#[from] io::Error),
     #[error("packed document: {0}")]
     Document(#[from] serde_json::Error),
+    #[error("packed document: {0}")]
+    Writing(#[from] crate::json_writer::WriteError),
 }
 
 /// What one row packs: the profile as received, and the result compact or, when the dictionary of
@@ -87,7 +89,7 @@ impl Packing {
     }
 
     pub fn pack(&self, document: DocumentToPack<'_>) -> Result<Vec<u8>, PackingError> {
-        let json = serde_json::to_vec(&document)?;
+        let json = crate::json_writer::to_vec(&document)?;
         let mut compressor = zstd::bulk::Compressor::with_prepared_dictionary(&self.encoder)?;
         // Four bytes a row buy the certainty that a stored document reads back as written.
         compressor.include_checksum(true)?;

@@ -1,0 +1,838 @@
+//! Compact JSON, written byte for byte as `serde_json::to_writer` writes it, but with the string
+//! escaping done a word at a time.
+//!
+//! Why: a result is mostly model text (names, rationales, citations), and serde_json looks up every
+//! byte of every string in its escape table. That lookup was 12.7 % of the service's CPU under
+//! `POST /v1/score` (perf, issue 16's fifth round). Here a string is scanned eight bytes at a time
+//! for the three things JSON escapes (`"`, `\`, bytes under 0x20), and only a word that holds one
+//! is looked at byte by byte. Everything else (numbers through the same `itoa` and `zmij` that
+//! serde_json uses, map keys, enum variants, `null` for a float that is not finite) follows
+//! serde_json, and the tests hold the two to the same bytes.
+//!
+//! A value can also offer its JSON already written ([`Prewritten`]): the model's citation lists
+//! are the same in every assessment (30 % of a result's bytes), so each is written once per
+//! process and copied from then on.
+
+use std::cell::Cell;
+use std::fmt::Display;
+
+use serde::ser::{self, Impossible, Serialize};
+
+/// Why a value cannot be written as JSON: what serde_json refuses too (a map key that is not a
+/// string, a number or a unit variant; a key that is a float that is not finite), or an error of
+/// the value's own `Serialize`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct WriteError(String);
+
+impl ser::Error for WriteError {
+    fn custom<T: Display>(message: T) -> Self {
+        Self(message.to_string())
+    }
+}
+
+fn key_must_be_a_string() -> WriteError {
+    WriteError("key must be a string".into())
+}
+
+/// `value` as compact JSON, appended to `out`.
+pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), WriteError> {
+    value.serialize(&mut Writer { out })
+}
+
+/// `value` as compact JSON.
+pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, WriteError> {
+    let mut out = Vec::with_capacity(1024);
+    write(&mut out, value)?;
+    Ok(out)
+}
+
+struct Writer<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl Writer<'_> {
+    fn integer(&mut self, value: impl itoa::Integer) {
+        self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    fn float(&mut self, value: impl zmij::Float) {
+        self.out.extend_from_slice(zmij::Buffer::new().format_finite(value).as_bytes());
+    }
+
+    fn string(&mut self, text: &str) {
+        write_escaped(self.out, text);
+    }
+
+    /// `{"variant":`, the opening of an enum variant with data.
+    fn open_variant(&mut self, variant: &str) {
+        self.out.push(b'{');
+        self.string(variant);
+        self.out.push(b':');
+    }
+}
+
+/// What serde_json writes for each byte: 0 for the byte itself, else the escape's letter (`u` for
+/// `\u00XX`).
+const ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = b'u';
+        byte += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any of the eight bytes of `word` needs an escape. Each test is the classic "has a zero
+/// byte" trick: a byte under 0x20 (and only such a byte, bytes from 0x80 up included) borrows
+/// into its high bit when 0x20 is taken from it; a quote or a backslash is a zero byte after an
+/// exclusive or with it. A borrow can only flag a byte above one that is flagged already, so the
+/// answer for the word is exact.
+const fn needs_escape(word: u64) -> bool {
+    let control = word.wrapping_sub(ONES * 0x20) & !word;
+    let quote = word ^ (ONES * b'"' as u64);
+    let quote = quote.wrapping_sub(ONES) & !quote;
+    let backslash = word ^ (ONES * b'\\' as u64);
+    let backslash = backslash.wrapping_sub(ONES) & !backslash;
+    (control | quote | backslash) & HIGH_BITS != 0
+}
+
+fn write_escaped(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut words = bytes.chunks_exact(8);
+    for (index, word) in words.by_ref().enumerate() {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        if needs_escape(word) {
+            return write_escaped_from(out, bytes, index * 8);
+        }
+        // An array, not the slice: a copy of a known eight bytes is two moves, not a call.
+        out.extend_from_slice(&word.to_le_bytes());
+    }
+    let rest_from = bytes.len() - words.remainder().len();
+    for (at, &byte) in bytes.iter().enumerate().skip(rest_from) {
+        if ESCAPE[usize::from(byte)] != 0 {
+            return write_escaped_from(out, bytes, at);
+        }
+        out.push(byte);
+    }
+    out.push(b'"');
+}
+
+/// The rest of a string from `from` (all before it written), where an escape is: byte by byte, as serde_json does (rare:
+/// model text seldom quotes).
+fn write_escaped_from(out: &mut Vec<u8>, bytes: &[u8], from: usize) {
+    let mut written = from;
+    for (at, &byte) in bytes.iter().enumerate().skip(from) {
+        let escape = ESCAPE[usize::from(byte)];
+        if escape != 0 {
+            out.extend_from_slice(&bytes[written..at]);
+            write_escape(out, escape, byte);
+            written = at + 1;
+        }
+    }
+    out.extend_from_slice(&bytes[written..]);
+    out.push(b'"');
+}
+
+fn write_escape(out: &mut Vec<u8>, escape: u8, byte: u8) {
+    const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+    if escape == b'u' {
+        out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX_DIGITS[usize::from(byte >> 4)],
+            HEX_DIGITS[usize::from(byte & 0xf)],
+        ]);
+    } else {
+        out.extend_from_slice(&[b'\\', escape]);
+    }
+}
+
+/// serde_json's token for its raw values; such a struct would be written raw there and is refused
+/// here (no type of this service holds one).
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+macro_rules! integers {
+    ($($method:ident: $type:ty),*) => {$(
+        fn $method(self, value: $type) -> Result<(), WriteError> {
+            self.integer(value);
+            Ok(())
+        }
+    )*};
+}
+
+impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
+    type Ok = ();
+    type Error = WriteError;
+    type SerializeSeq = Compound<'w, 'a>;
+    type SerializeTuple = Compound<'w, 'a>;
+    type SerializeTupleStruct = Compound<'w, 'a>;
+    type SerializeTupleVariant = Compound<'w, 'a>;
+    type SerializeMap = Compound<'w, 'a>;
+    type SerializeStruct = Compound<'w, 'a>;
+    type SerializeStructVariant = Compound<'w, 'a>;
+
+    integers!(serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64, serialize_i128: i128,
+        serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64, serialize_u128: u128);
+
+    fn serialize_bool(self, value: bool) -> Result<(), WriteError> {
+        self.out.extend_from_slice(if value { b"true" } else { b"false" });
+        Ok(())
+    }
+
+    fn serialize_f32(self, value: f32) -> Result<(), WriteError> {
+        if value.is_finite() {
+            self.float(value);
+        } else {
+            self.out.extend_from_slice(b"null");
+        }
+        Ok(())
+    }
+
+    fn serialize_f64(self, value: f64) -> Result<(), WriteError> {
+        if value.is_finite() {
+            self.float(value);
+        } else {
+            self.out.extend_from_slice(b"null");
+        }
+        Ok(())
+    }
+
+    fn serialize_char(self, value: char) -> Result<(), WriteError> {
+        self.string(value.encode_utf8(&mut [0; 4]));
+        Ok(())
+    }
+
+    fn serialize_str(self, value: &str) -> Result<(), WriteError> {
+        self.string(value);
+        Ok(())
+    }
+
+    fn serialize_bytes(self, value: &[u8]) -> Result<(), WriteError> {
+        use ser::SerializeSeq;
+        let mut seq = self.serialize_seq(Some(value.len()))?;
+        for byte in value {
+            seq.serialize_element(byte)?;
+        }
+        seq.end()
+    }
+
+    fn serialize_none(self) -> Result<(), WriteError> {
+        self.serialize_unit()
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), WriteError> {
+        value.serialize(self)
+    }
+
+    fn serialize_unit(self) -> Result<(), WriteError> {
+        self.out.extend_from_slice(b"null");
+        Ok(())
+    }
+
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), WriteError> {
+        self.serialize_unit()
+    }
+
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), WriteError> {
+        self.serialize_str(variant)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), WriteError> {
+        if name == PREWRITTEN {
+            OFFER_WANTED.set(true);
+            let copied = value.serialize(Verbatim(&mut *self.out));
+            OFFER_WANTED.set(false);
+            return copied;
+        }
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), WriteError> {
+        self.open_variant(variant);
+        value.serialize(&mut *self)?;
+        self.out.push(b'}');
+        Ok(())
+    }
+
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'w, 'a>, WriteError> {
+        Ok(Compound::open(self, b'[', b"]"))
+    }
+
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'w, 'a>, WriteError> {
+        self.serialize_seq(Some(len))
+    }
+
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Compound<'w, 'a>, WriteError> {
+        self.serialize_seq(Some(len))
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'w, 'a>, WriteError> {
+        self.open_variant(variant);
+        Ok(Compound::open(self, b'[', b"]}"))
+    }
+
+    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'w, 'a>, WriteError> {
+        Ok(Compound::open(self, b'{', b"}"))
+    }
+
+    fn serialize_struct(self, name: &'static str, len: usize) -> Result<Compound<'w, 'a>, WriteError> {
+        if name == RAW_VALUE_TOKEN {
+            return Err(WriteError("raw JSON values are not supported".into()));
+        }
+        self.serialize_map(Some(len))
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'w, 'a>, WriteError> {
+        self.open_variant(variant);
+        Ok(Compound::open(self, b'{', b"}}"))
+    }
+}
+
+/// An array or an object being written: a comma before every element but the first, and its
+/// closing bytes at the end.
+pub struct Compound<'w, 'a> {
+    writer: &'w mut Writer<'a>,
+    first: bool,
+    close: &'static [u8],
+}
+
+impl<'w, 'a> Compound<'w, 'a> {
+    fn open(writer: &'w mut Writer<'a>, opening: u8, close: &'static [u8]) -> Self {
+        writer.out.push(opening);
+        Self { writer, first: true, close }
+    }
+
+    fn separate(&mut self) {
+        if !std::mem::replace(&mut self.first, false) {
+            self.writer.out.push(b',');
+        }
+    }
+
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), WriteError> {
+        self.separate();
+        value.serialize(&mut *self.writer)
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), WriteError> {
+        self.separate();
+        self.writer.string(key);
+        self.writer.out.push(b':');
+        value.serialize(&mut *self.writer)
+    }
+
+    fn close(self) -> Result<(), WriteError> {
+        self.writer.out.extend_from_slice(self.close);
+        Ok(())
+    }
+}
+
+impl ser::SerializeSeq for Compound<'_, '_> {
+    type Ok = ();
+    type Error = WriteError;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), WriteError> {
+        self.element(value)
+    }
+
+    fn end(self) -> Result<(), WriteError> {
+        self.close()
+    }
+}
+
+impl ser::SerializeTuple for Compound<'_, '_> {
+    type Ok = ();
+    type Error = WriteError;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), WriteError> {
+        self.element(value)
+    }
+
+    fn end(self) -> Result<(), WriteError> {
+        self.close()
+    }
+}
+
+impl ser::SerializeTupleStruct for Compound<'_, '_> {
+    type Ok = ();
+    type Error = WriteError;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), WriteError> {
+        self.element(value)
+    }
+
+    fn end(self) -> Result<(), WriteError> {
+        self.close()
+    }
+}
+
+impl ser::SerializeTupleVariant for Compound<'_, '_> {
+    type Ok = ();
+    type Error = WriteError;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), WriteError> {
+        self.element(value)
+    }
+
+    fn end(self) -> Result<(), WriteError> {
+        self.close()
+    }
+}
+
+impl ser::SerializeMap for Compound<'_, '_> {
+    type Ok = ();
+    type Error = WriteError;
+
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), WriteError> {
+        self.separate();
+        key.serialize(MapKey(&mut *self.writer))
+    }
+
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), WriteError> {
+        self.writer.out.push(b':');
+        value.serialize(&mut *self.writer)
+    }
+
+    fn end(self) -> Result<(), WriteError> {
+        self.close()
+    }
+}
+
+impl ser::SerializeStruct for Compound<'_, '_> {
+    type Ok = ();
+    type Error = WriteError;
+
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), WriteError> {
+        self.field(key, value)
+    }
+
+    fn end(self) -> Result<(), WriteError> {
+        self.close()
+    }
+}
+
+impl ser::SerializeStructVariant for Compound<'_, '_> {
+    type Ok = ();
+    type Error = WriteError;
+
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), WriteError> {
+        self.field(key, value)
+    }
+
+    fn end(self) -> Result<(), WriteError> {
+        self.close()
+    }
+}
+
+/// Serializer methods that refuse their value with `$error()`.
+macro_rules! refused {
+    ($error:ident; $($method:ident($($argument:ty),*) -> $ok:ty),*) => {$(
+        fn $method(self, $(_: $argument),*) -> Result<$ok, WriteError> {
+            Err($error())
+        }
+    )*};
+}
+
+/// The name of the newtype by which a [`Prewritten`] value is recognised.
+const PREWRITTEN: &str = "$msc_readiness::json_writer::Prewritten";
+
+thread_local! {
+    /// Set by this writer for exactly the one call in which it asks a [`Prewritten`] value for its
+    /// bytes; any other serializer finds it unset and gets the value itself.
+    static OFFER_WANTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A value together with its JSON as this writer writes it: this writer copies the bytes, and any
+/// other serializer (serde_json, a JSON value, the stored results' compaction) sees `value` alone,
+/// as if the wrapper were not there (a newtype is transparent to them all).
+pub struct Prewritten<'a, T: ?Sized, F> {
+    value: &'a T,
+    json: F,
+}
+
+impl<'a, T: Serialize + ?Sized, F: Fn() -> Result<&'a [u8], WriteError>> Prewritten<'a, T, F> {
+    /// `json` gives `value`'s bytes (typically kept from the first call of [`to_vec`]); it is only
+    /// called by this writer.
+    pub fn new(value: &'a T, json: F) -> Self {
+        Self { value, json }
+    }
+}
+
+impl<'a, T: Serialize + ?Sized, F: Fn() -> Result<&'a [u8], WriteError>> Serialize for Prewritten<'a, T, F> {
+    fn serialize<S: ser::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct(PREWRITTEN, &Offer(self))
+    }
+}
+
+struct Offer<'p, 'a, T: ?Sized, F>(&'p Prewritten<'a, T, F>);
+
+impl<'a, T: Serialize + ?Sized, F: Fn() -> Result<&'a [u8], WriteError>> Serialize for Offer<'_, 'a, T, F> {
+    fn serialize<S: ser::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if OFFER_WANTED.replace(false) {
+            let json = (self.0.json)().map_err(ser::Error::custom)?;
+            return serializer.serialize_bytes(json);
+        }
+        self.0.value.serialize(serializer)
+    }
+}
+
+/// Where this writer receives a [`Prewritten`] value's bytes: they are copied as they are.
+struct Verbatim<'a>(&'a mut Vec<u8>);
+
+fn not_prewritten() -> WriteError {
+    WriteError("a prewritten value offered no bytes".into())
+}
+
+impl ser::Serializer for Verbatim<'_> {
+    type Ok = ();
+    type Error = WriteError;
+    type SerializeSeq = Impossible<(), WriteError>;
+    type SerializeTuple = Impossible<(), WriteError>;
+    type SerializeTupleStruct = Impossible<(), WriteError>;
+    type SerializeTupleVariant = Impossible<(), WriteError>;
+    type SerializeMap = Impossible<(), WriteError>;
+    type SerializeStruct = Impossible<(), WriteError>;
+    type SerializeStructVariant = Impossible<(), WriteError>;
+
+    fn serialize_bytes(self, json: &[u8]) -> Result<(), WriteError> {
+        self.0.extend_from_slice(json);
+        Ok(())
+    }
+
+    refused!(not_prewritten; serialize_bool(bool) -> (), serialize_i8(i8) -> (), serialize_i16(i16) -> (), serialize_i32(i32) -> (),
+        serialize_i64(i64) -> (), serialize_u8(u8) -> (), serialize_u16(u16) -> (), serialize_u32(u32) -> (),
+        serialize_u64(u64) -> (), serialize_f32(f32) -> (), serialize_f64(f64) -> (), serialize_char(char) -> (),
+        serialize_str(&str) -> (), serialize_none() -> (), serialize_unit() -> (),
+        serialize_unit_struct(&'static str) -> (),
+        serialize_unit_variant(&'static str, u32, &'static str) -> (),
+        serialize_seq(Option<usize>) -> Impossible<(), WriteError>,
+        serialize_tuple(usize) -> Impossible<(), WriteError>,
+        serialize_tuple_struct(&'static str, usize) -> Impossible<(), WriteError>,
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Impossible<(), WriteError>,
+        serialize_map(Option<usize>) -> Impossible<(), WriteError>,
+        serialize_struct(&'static str, usize) -> Impossible<(), WriteError>,
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Impossible<(), WriteError>);
+
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), WriteError> {
+        Err(not_prewritten())
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), WriteError> {
+        Err(not_prewritten())
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), WriteError> {
+        Err(not_prewritten())
+    }
+}
+
+/// A map key, as serde_json writes one: a string as itself, a unit variant as its name, a number
+/// or a boolean as its text in quotes; anything else is refused.
+struct MapKey<'w, 'a>(&'w mut Writer<'a>);
+
+macro_rules! quoted {
+    ($($method:ident: $type:ty => $write:ident),*) => {$(
+        fn $method(self, value: $type) -> Result<(), WriteError> {
+            self.0.out.push(b'"');
+            self.0.$write(value);
+            self.0.out.push(b'"');
+            Ok(())
+        }
+    )*};
+}
+
+impl MapKey<'_, '_> {
+    fn finite<F: zmij::Float>(self, value: F, finite: bool) -> Result<(), WriteError> {
+        if !finite {
+            return Err(WriteError("float key must be finite (got NaN or +/-inf)".into()));
+        }
+        self.0.out.push(b'"');
+        self.0.float(value);
+        self.0.out.push(b'"');
+        Ok(())
+    }
+}
+
+impl ser::Serializer for MapKey<'_, '_> {
+    type Ok = ();
+    type Error = WriteError;
+    type SerializeSeq = Impossible<(), WriteError>;
+    type SerializeTuple = Impossible<(), WriteError>;
+    type SerializeTupleStruct = Impossible<(), WriteError>;
+    type SerializeTupleVariant = Impossible<(), WriteError>;
+    type SerializeMap = Impossible<(), WriteError>;
+    type SerializeStruct = Impossible<(), WriteError>;
+    type SerializeStructVariant = Impossible<(), WriteError>;
+
+    quoted!(serialize_i8: i8 => integer, serialize_i16: i16 => integer, serialize_i32: i32 => integer,
+        serialize_i64: i64 => integer, serialize_i128: i128 => integer, serialize_u8: u8 => integer,
+        serialize_u16: u16 => integer, serialize_u32: u32 => integer, serialize_u64: u64 => integer,
+        serialize_u128: u128 => integer);
+
+    refused!(key_must_be_a_string; serialize_bytes(&[u8]) -> (), serialize_none() -> (), serialize_unit() -> (),
+        serialize_unit_struct(&'static str) -> (),
+        serialize_seq(Option<usize>) -> Impossible<(), WriteError>,
+        serialize_tuple(usize) -> Impossible<(), WriteError>,
+        serialize_tuple_struct(&'static str, usize) -> Impossible<(), WriteError>,
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Impossible<(), WriteError>,
+        serialize_map(Option<usize>) -> Impossible<(), WriteError>,
+        serialize_struct(&'static str, usize) -> Impossible<(), WriteError>,
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Impossible<(), WriteError>);
+
+    fn serialize_bool(self, value: bool) -> Result<(), WriteError> {
+        self.0.out.extend_from_slice(if value { b"\"true\"" } else { b"\"false\"" });
+        Ok(())
+    }
+
+    fn serialize_f32(self, value: f32) -> Result<(), WriteError> {
+        self.finite(value, value.is_finite())
+    }
+
+    fn serialize_f64(self, value: f64) -> Result<(), WriteError> {
+        self.finite(value, value.is_finite())
+    }
+
+    fn serialize_char(self, value: char) -> Result<(), WriteError> {
+        self.0.string(value.encode_utf8(&mut [0; 4]));
+        Ok(())
+    }
+
+    fn serialize_str(self, value: &str) -> Result<(), WriteError> {
+        self.0.string(value);
+        Ok(())
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), WriteError> {
+        value.serialize(self)
+    }
+
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), WriteError> {
+        self.0.string(variant);
+        Ok(())
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), WriteError> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<(), WriteError> {
+        Err(key_must_be_a_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use serde::Serialize;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn same_as_serde_json<T: Serialize + ?Sized>(value: &T) {
+        let expected = serde_json::to_vec(value).expect("serde_json writes it");
+        let written = to_vec(value).expect("written");
+        assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&expected));
+    }
+
+    #[test]
+    fn every_escape_and_every_run_length_is_written_as_serde_json_writes_it() {
+        let specials = [
+            "\"", "\\", "\u{0}", "\u{8}", "\t", "\n", "\u{b}", "\u{c}", "\r", "\u{1f}", "\u{7f}", "é", "€",
+            "𝄞",
+        ];
+        for special in specials {
+            for before in 0..17 {
+                for after in 0..17 {
+                    let text = format!("{}{special}{}", "a".repeat(before), "z".repeat(after));
+                    same_as_serde_json(&text);
+                }
+            }
+        }
+        same_as_serde_json("");
+        same_as_serde_json(&(0u8..=255).map(char::from).collect::<String>());
+    }
+
+    #[test]
+    fn every_kind_of_value_and_key_is_written_as_serde_json_writes_it() {
+        #[derive(Serialize)]
+        enum Shape {
+            Unit,
+            Newtype(u8),
+            Tuple(i32, f64),
+            Struct { x: Option<f32> },
+        }
+        #[derive(Serialize)]
+        struct Unit;
+        #[derive(Serialize)]
+        struct Wrapper(&'static str);
+        same_as_serde_json(&(
+            [Shape::Unit, Shape::Newtype(7), Shape::Tuple(-3, 0.1), Shape::Struct { x: Some(f32::NAN) }],
+            (Unit, Wrapper("w"), (), None::<u8>, 'q', '"'),
+            (f64::INFINITY, -0.0f64, 1e300, 5e-324, 123_456_789.123_f64, 1.5f32, u128::MAX, i128::MIN),
+            serde_bytes_like(),
+        ));
+        same_as_serde_json(&BTreeMap::from([(1u64, "a"), (2, "b")]));
+        same_as_serde_json(&BTreeMap::from([(-1i8, 'x')]));
+        same_as_serde_json(&BTreeMap::from([(true, 0), (false, 1)]));
+        same_as_serde_json(&BTreeMap::from([('k', 0)]));
+        same_as_serde_json(&Pairs(vec![(2.5, 0), (-0.0, 1), (1e21, 2)]));
+        same_as_serde_json(&Pairs(vec![(Shape::Unit, 0)]));
+        same_as_serde_json(&Pairs(vec![(Some(Wrapper("key")), 0)]));
+    }
+
+    /// A map with keys of any type, in the order given.
+    struct Pairs<K>(Vec<(K, i32)>);
+
+    impl<K: Serialize> Serialize for Pairs<K> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_map(self.0.iter().map(|(key, value)| (key, value)))
+        }
+    }
+
+    fn serde_bytes_like() -> Vec<u8> {
+        vec![0, 1, 255]
+    }
+
+    #[test]
+    fn keys_serde_json_refuses_are_refused() {
+        assert!(to_vec(&BTreeMap::from([((), 1)])).is_err());
+        assert!(to_vec(&BTreeMap::from([(vec![1], 1)])).is_err());
+        assert!(serde_json::to_vec(&BTreeMap::from([(vec![1], 1)])).is_err());
+        assert!(to_vec(&Pairs(vec![(f64::NAN, 0)])).is_err());
+        assert!(serde_json::to_vec(&Pairs(vec![(f64::NAN, 0)])).is_err());
+    }
+
+    #[test]
+    fn the_results_of_the_reference_programs_are_written_as_serde_json_writes_them() {
+        let model = crate::scoring::Model::current();
+        for (name, profile) in crate::scoring::reference_programs() {
+            let result = model.assess(&profile);
+            let expected = serde_json::to_vec(&result).unwrap();
+            assert!(to_vec(&result).unwrap() == expected, "{name}");
+            let value = serde_json::to_value(&result).unwrap();
+            assert!(to_vec(&value).unwrap() == serde_json::to_vec(&value).unwrap(), "{name} as a value");
+        }
+        same_as_serde_json(&json!({"nested": [{"a": [1, 2.5, null, true, "x\u{1}y"]}, {}], "empty": []}));
+    }
+
+    #[test]
+    fn citation_lists_written_once_are_copied_in_the_form_asked_for_each_time() {
+        use crate::scoring::with_citations_as_claim_ids;
+        let model = crate::scoring::Model::current();
+        let (_, profile) = crate::scoring::reference_programs().swap_remove(0);
+        let result = model.assess(&profile);
+        for _ in 0..2 {
+            assert!(to_vec(&result).unwrap() == serde_json::to_vec(&result).unwrap());
+            let ids = with_citations_as_claim_ids(|| to_vec(&result).unwrap());
+            assert!(ids == with_citations_as_claim_ids(|| serde_json::to_vec(&result).unwrap()));
+            assert!(ids.len() < to_vec(&result).unwrap().len(), "claim ids are shorter than citations");
+        }
+        // Other serializers see the list itself: a JSON value of the result holds the citations.
+        let value = serde_json::to_value(&result).unwrap();
+        assert!(value.to_string().contains("\"verification_status\""));
+        assert_eq!(to_vec(&value).unwrap(), serde_json::to_vec(&value).unwrap());
+    }
+
+    fn arbitrary_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+            "[\"\\\\\\x00-\\x1f a-z]{0,40}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                prop::collection::btree_map(any::<String>(), inner, 0..8)
+                    .prop_map(|members| Value::Object(members.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_json_value_is_written_as_serde_json_writes_it(value in arbitrary_value()) {
+            prop_assert_eq!(to_vec(&value).unwrap(), serde_json::to_vec(&value).unwrap());
+        }
+    }
+}
