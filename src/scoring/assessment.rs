@@ -98,6 +98,11 @@ pub fn with_citations_as_claim_ids<T>(write: impl FnOnce() -> T) -> T {
     write()
 }
 
+/// Whether citations are being written as their claim ids (see [`with_citations_as_claim_ids`]).
+pub(crate) fn citations_as_claim_ids() -> bool {
+    CITATIONS_AS_CLAIM_IDS.get()
+}
+
 impl Serialize for EvidenceCitation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;

@@ -4,9 +4,12 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::assessment::citations_as_claim_ids;
+use crate::json_writer::{self, Prewritten};
 
 /// An immutable string: a literal, or text shared with the model.
 #[derive(Clone)]
@@ -89,8 +92,17 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
-/// An immutable list shared with the model.
-pub struct Shared<T>(Arc<[T]>);
+/// An immutable list shared with the model. Its JSON (in each form a citation list can take, see
+/// [`with_citations_as_claim_ids`](super::with_citations_as_claim_ids)) is written once and kept:
+/// the same lists are in every assessment, and writing them again for each response was about a
+/// third of writing a result (issue 16's fifth round).
+pub struct Shared<T>(Arc<SharedList<T>>);
+
+struct SharedList<T> {
+    items: Box<[T]>,
+    /// The JSON of `items` as `json_writer` writes it: full citations, and claim ids.
+    written: [OnceLock<Box<[u8]>>; 2],
+}
 
 impl<T> Clone for Shared<T> {
     fn clone(&self) -> Self {
@@ -100,7 +112,7 @@ impl<T> Clone for Shared<T> {
 
 impl<T> From<Vec<T>> for Shared<T> {
     fn from(items: Vec<T>) -> Self {
-        Self(items.into())
+        Self(Arc::new(SharedList { items: items.into(), written: Default::default() }))
     }
 }
 
@@ -108,25 +120,33 @@ impl<T> Deref for Shared<T> {
     type Target = [T];
 
     fn deref(&self) -> &[T] {
-        &self.0
+        &self.0.items
     }
 }
 
 impl<T: PartialEq> PartialEq for Shared<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
+        self.0.items == other.0.items
     }
 }
 
 impl<T: fmt::Debug> fmt::Debug for Shared<T> {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, formatter)
+        fmt::Debug::fmt(&*self.0.items, formatter)
     }
 }
 
 impl<T: Serialize> Serialize for Shared<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        let form = usize::from(citations_as_claim_ids());
+        let written = || -> Result<&[u8], json_writer::WriteError> {
+            if let Some(json) = self.0.written[form].get() {
+                return Ok(json);
+            }
+            let json = json_writer::to_vec(&*self.0.items)?;
+            Ok(self.0.written[form].get_or_init(|| json.into()))
+        };
+        Prewritten::new(&*self.0.items, written).serialize(serializer)
     }
 }
 
