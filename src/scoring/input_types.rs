@@ -432,6 +432,11 @@ pub fn is_bidi_control(character: char) -> bool {
 
 /// Why free text is refused for the characters it holds, if it is.
 pub fn forbidden_characters(text: &str) -> Option<&'static str> {
+    // Printable ASCII, nearly every text a profile holds, has neither; the checks below decode
+    // every character twice (1.7 % of `POST /v1/score`'s CPU before this).
+    if text.bytes().all(|byte| matches!(byte, b' '..=b'~')) {
+        return None;
+    }
     if text.chars().any(char::is_control) {
         Some("text must not contain control characters")
     } else if text.chars().any(is_bidi_control) {
