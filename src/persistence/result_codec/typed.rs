@@ -11,6 +11,7 @@
 //! A shape this does not handle (an enum variant with data, a map with keys that are not strings)
 //! makes it give up: the writer then compacts the serialised value as before.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt::{self, Display};
 
@@ -638,6 +639,7 @@ impl<'a> Compactor<'a> {
             identifier: self.identifier.map(|(field, _)| field),
             compact: Map::new(),
             present: Vec::new(),
+            present_in_template: 0,
             key: None,
         }
     }
@@ -741,36 +743,44 @@ struct CompactObject<'a> {
     template: Option<&'a Map<String, Value>>,
     identifier: Option<&'static str>,
     compact: Map<String, Value>,
-    present: Vec<String>,
+    /// The members written so far; a struct's field names are borrowed (no allocation each).
+    present: Vec<Cow<'static, str>>,
+    /// How many of them the template has: when all of its members are present (nearly always),
+    /// none is absent, and `present` need not be searched for each (that search, a string
+    /// comparison per pair, was the largest single cost of compaction).
+    present_in_template: usize,
     key: Option<String>,
 }
 
 impl CompactObject<'_> {
-    fn member<T: Serialize + ?Sized>(&mut self, field: &str, value: &T) -> Result<(), Stop> {
+    fn member<T: Serialize + ?Sized>(&mut self, field: Cow<'static, str>, value: &T) -> Result<(), Stop> {
         if field == ABSENT_FIELDS {
             return Err(Stop::Reserved);
         }
-        self.present.push(field.to_owned());
-        if Some(field) != self.identifier
-            && let Some(usual) = self.template.and_then(|template| template.get(field))
+        let usual = self.template.and_then(|template| template.get(field.as_ref()));
+        self.present_in_template += usize::from(usual.is_some());
+        if Some(field.as_ref()) != self.identifier
+            && let Some(usual) = usual
             && value.serialize(Same { expected: usual }).is_ok()
         {
+            self.present.push(field);
             return Ok(());
         }
         let length = self.path.borrow().len();
-        push_segment(&mut self.path.borrow_mut(), field);
+        push_segment(&mut self.path.borrow_mut(), &field);
         let compact = Compactor::child(self.dictionary, self.path, value);
         self.path.borrow_mut().truncate(length);
-        self.compact.insert(field.to_owned(), compact?);
+        self.compact.insert(field.clone().into_owned(), compact?);
+        self.present.push(field);
         Ok(())
     }
 
     fn finish(mut self) -> Result<Value, Stop> {
-        let absent: Vec<Value> = self
-            .template
+        let template = self.template.filter(|template| template.len() > self.present_in_template);
+        let absent: Vec<Value> = template
             .into_iter()
             .flat_map(Map::keys)
-            .filter(|field| !self.present.contains(field))
+            .filter(|field| !self.present.iter().any(|present| present == field.as_str()))
             .map(|field| Value::String(field.clone()))
             .collect();
         if !absent.is_empty() {
@@ -784,7 +794,7 @@ impl SerializeStruct for CompactObject<'_> {
     type Ok = Value;
     type Error = Stop;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Stop> {
-        self.member(key, value)
+        self.member(Cow::Borrowed(key), value)
     }
     fn end(self) -> Result<Value, Stop> {
         self.finish()
@@ -800,7 +810,7 @@ impl SerializeMap for CompactObject<'_> {
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
         let key = self.key.take().ok_or(Stop::Unsupported)?;
-        self.member(&key, value)
+        self.member(Cow::Owned(key), value)
     }
     fn end(self) -> Result<Value, Stop> {
         self.finish()
