@@ -8,6 +8,7 @@
 //! `packing_dictionaries`) takes the validation cases (real programs, none in the dictionary) from
 //! about 7 KB (lz4 jsonb) to about 2.3 KB, for ~110 µs per row to write and ~6 µs to read.
 
+use std::cell::RefCell;
 use std::io;
 
 use serde::{Deserialize, Serialize};
@@ -63,18 +64,29 @@ impl PackedDocument {
     }
 }
 
-/// The prepared dictionaries of one model version.
+/// The prepared dictionaries of one model version. They live as long as the process: the service
+/// prepares each version's once and keeps it (`model_versions`), and living that long lets every
+/// thread keep one compression and one decompression context for all of them (below).
 pub struct Packing {
-    encoder: EncoderDictionary<'static>,
-    decoder: DecoderDictionary<'static>,
+    encoder: &'static EncoderDictionary<'static>,
+    decoder: &'static DecoderDictionary<'static>,
+}
+
+thread_local! {
+    /// A zstd context is ~1 MB of tables to allocate (and for the kernel to zero) and set up:
+    /// making one per row was 3-4 % of a write's CPU (perf of the import worker: `ZSTD_createCCtx`,
+    /// `clear_page_erms`). Each thread keeps one of each and points it at the row's dictionary.
+    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
 impl Packing {
-    /// Prepares `dictionary` (raw content: any bytes) for packing and unpacking.
+    /// Prepares `dictionary` (raw content: any bytes) for packing and unpacking, for the rest of
+    /// the process (see above: the service does so once per model version).
     pub fn new(dictionary: &[u8]) -> Self {
         Self {
-            encoder: EncoderDictionary::copy(dictionary, LEVEL),
-            decoder: DecoderDictionary::copy(dictionary),
+            encoder: Box::leak(Box::new(EncoderDictionary::copy(dictionary, LEVEL))),
+            decoder: Box::leak(Box::new(DecoderDictionary::copy(dictionary))),
         }
     }
 
@@ -90,10 +102,19 @@ impl Packing {
 
     pub fn pack(&self, document: DocumentToPack<'_>) -> Result<Vec<u8>, PackingError> {
         let json = crate::json_writer::to_vec(&document)?;
-        let mut compressor = zstd::bulk::Compressor::with_prepared_dictionary(&self.encoder)?;
-        // Four bytes a row buy the certainty that a stored document reads back as written.
-        compressor.include_checksum(true)?;
-        Ok(compressor.compress(&json)?)
+        COMPRESSOR.with_borrow_mut(|compressor| {
+            let compressor = match compressor {
+                Some(compressor) => compressor,
+                None => {
+                    let mut fresh = zstd::bulk::Compressor::new(LEVEL)?;
+                    // Four bytes a row buy the certainty that a stored document reads back as written.
+                    fresh.include_checksum(true)?;
+                    compressor.insert(fresh)
+                }
+            };
+            compressor.set_prepared_dictionary(self.encoder)?;
+            Ok(compressor.compress(&json)?)
+        })
     }
 
     pub fn unpack(&self, packed: &[u8]) -> Result<PackedDocument, PackingError> {
@@ -112,8 +133,14 @@ impl Packing {
     }
 
     fn unpack_json(&self, packed: &[u8]) -> Result<Vec<u8>, PackingError> {
-        let mut decompressor = zstd::bulk::Decompressor::with_prepared_dictionary(&self.decoder)?;
-        Ok(decompressor.decompress(packed, MAX_UNPACKED_BYTES)?)
+        DECOMPRESSOR.with_borrow_mut(|decompressor| {
+            let decompressor = match decompressor {
+                Some(decompressor) => decompressor,
+                None => decompressor.insert(zstd::bulk::Decompressor::new()?),
+            };
+            decompressor.set_prepared_dictionary(self.decoder)?;
+            Ok(decompressor.decompress(packed, MAX_UNPACKED_BYTES)?)
+        })
     }
 }
 
