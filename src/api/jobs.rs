@@ -337,7 +337,10 @@ pub struct RescoreParameters {
 /// narrowed by any filter of `GET /v1/assessments` (`indication`, `created_before`, ...;
 /// `latest=true` is `selection=latest`). Assessments already scored by the current version are left out. Each result
 /// is stored as a new assessment linked to the one it re-scored (`rescored_from`); the originals
-/// are never rewritten. The selection is fixed when the job is created. Follow the job at
+/// are never rewritten. A re-score becomes its program's latest assessment only when the one it
+/// re-scored still is: re-scoring older assessments never displaces the latest (one already on the
+/// current model, or one submitted while the job runs). The selection is fixed when the job is
+/// created. Follow the job at
 /// `GET /v1/jobs/{id}`; once it has ended, `GET /v1/rescore-jobs/{id}/report` says what moved.
 #[utoipa::path(
     security(("api_key" = ["write"])),

@@ -624,8 +624,13 @@ pub async fn insert_batch(
            scalability, safety, outcomes, regulatory, coalesce(assessed_at, now()), packed,
            -- Each program's newest row of the batch comes flagged (rows stamped now() in batch order,
            -- the history trigger keeping that order); an assessment without a program always is.
-           program_id IS NULL OR row_number() OVER (PARTITION BY program_id
+           -- A re-score is flagged only when its original is the program's latest (read under the
+           -- program's lock): re-scoring older assessments must not displace a latest assessment
+           -- that is not in the job (already on the current model, or submitted since).
+           program_id IS NULL OR (row_number() OVER (PARTITION BY program_id
              ORDER BY coalesce(assessed_at, now()) DESC, ordinal DESC) = 1
+             AND (rescored_from IS NULL OR EXISTS (SELECT 1 FROM assessments original
+               WHERE original.organisation_id = $1 AND original.id = batch.rescored_from AND original.latest)))
          FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::text[],
            $10::text[], $11::text[], $12::text[], $13::float8[], $14::int2[], $15::text[], $16::float8[], $17::float8[],
            $18::float8[], $19::float8[], $20::float8[], $21::float8[], $22::float8[], $23::timestamptz[],

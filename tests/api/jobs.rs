@@ -613,6 +613,63 @@ async fn a_batch_that_loses_its_connection_is_given_back_uncounted_however_often
 }
 
 #[tokio::test]
+async fn a_rescore_leaves_the_latest_flag_on_a_latest_assessment_the_job_does_not_rescore() {
+    let app = spawn().await;
+    let program: Value =
+        app.post_json("/v1/programs", &json!({"key": "P", "name": "P"})).await.json().await.unwrap();
+    let submit = async || -> String {
+        let body = json!({"program_id": program["id"], "profile": reference_profile("disc_early_academic")});
+        let response = app.post_json("/v1/assessments", &body).await;
+        assert_eq!(response.status(), 201);
+        let record: Value = response.json().await.unwrap();
+        record["id"].as_str().unwrap().to_owned()
+    };
+    let latest_of_program = async || -> String {
+        sqlx::query_scalar("SELECT id::text FROM assessments WHERE program_id = $1::uuid AND latest")
+            .bind(program["id"].as_str().unwrap())
+            .fetch_one(&mut app.database().await)
+            .await
+            .unwrap()
+    };
+    // The older assessment is on an old model; the newest is on the current one, so not re-scored.
+    let older = submit().await;
+    let current = submit().await;
+    age(&app, &older, |_| {}).await;
+    let created =
+        accepted_job(app.client.post(app.url("/v1/rescore-jobs?selection=all")).send().await.unwrap()).await;
+    assert_eq!(created["total"], 1);
+    worker(&instance_pool(&app)).run_until_idle().await.unwrap();
+    assert_eq!(counts(&job(&app, &created["id"]).await), [1, 1, 1, 0, 0]);
+    assert_eq!(latest_of_program().await, current, "the re-score of an older assessment is not the latest");
+
+    // The latest is re-scored by a job, but a newer assessment is submitted before the job runs.
+    age(&app, &current, |_| {}).await;
+    let created =
+        accepted_job(app.client.post(app.url("/v1/rescore-jobs?selection=latest")).send().await.unwrap())
+            .await;
+    assert_eq!(created["total"], 1);
+    let submitted_meanwhile = submit().await;
+    worker(&instance_pool(&app)).run_until_idle().await.unwrap();
+    assert_eq!(counts(&job(&app, &created["id"]).await), [1, 1, 1, 0, 0]);
+    assert_eq!(latest_of_program().await, submitted_meanwhile);
+
+    // A re-score of the latest itself becomes the latest.
+    age(&app, &submitted_meanwhile, |_| {}).await;
+    let created =
+        accepted_job(app.client.post(app.url("/v1/rescore-jobs?selection=latest")).send().await.unwrap())
+            .await;
+    worker(&instance_pool(&app)).run_until_idle().await.unwrap();
+    assert_eq!(counts(&job(&app, &created["id"]).await), [1, 1, 1, 0, 0]);
+    let rescored_from: Option<String> =
+        sqlx::query_scalar("SELECT rescored_from::text FROM assessments WHERE id = $1::uuid")
+            .bind(latest_of_program().await)
+            .fetch_one(&mut app.database().await)
+            .await
+            .unwrap();
+    assert_eq!(rescored_from, Some(submitted_meanwhile));
+}
+
+#[tokio::test]
 async fn a_rescore_of_all_stores_each_programs_rescores_in_history_order_whichever_worker_commits_first() {
     let app = spawn().await;
     let program = async |key: &str| -> Value {
