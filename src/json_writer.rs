@@ -60,6 +60,15 @@ impl Writer<'_> {
         self.out.extend_from_slice(zmij::Buffer::new().format_finite(value).as_bytes());
     }
 
+    /// A float as serde_json writes one: its number when finite, else `null`.
+    fn number_or_null(&mut self, value: impl zmij::Float, finite: bool) {
+        if finite {
+            self.float(value);
+        } else {
+            self.out.extend_from_slice(b"null");
+        }
+    }
+
     fn string(&mut self, text: &str) {
         write_escaped(self.out, text);
     }
@@ -196,20 +205,12 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
     }
 
     fn serialize_f32(self, value: f32) -> Result<(), WriteError> {
-        if value.is_finite() {
-            self.float(value);
-        } else {
-            self.out.extend_from_slice(b"null");
-        }
+        self.number_or_null(value, value.is_finite());
         Ok(())
     }
 
     fn serialize_f64(self, value: f64) -> Result<(), WriteError> {
-        if value.is_finite() {
-            self.float(value);
-        } else {
-            self.out.extend_from_slice(b"null");
-        }
+        self.number_or_null(value, value.is_finite());
         Ok(())
     }
 

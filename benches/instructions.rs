@@ -1,0 +1,49 @@
+//! A plain program (no harness) for counting instructions with callgrind, which repeats its count
+//! for the same binary and inputs whatever else the machine runs; timings here varied by up to
+//! 20 % between runs of the same binary. `bench/instructions.sh` runs it.
+//!
+//! `instructions STEP N` does STEP N times on the mature disc program's result (the body
+//! `bench/load.sh` posts): `serde_json` writes the typed result with serde_json, `json_writer`
+//! with the service's writer (`POST /v1/score`'s body), `compact` compacts it against the
+//! reference programs' dictionary (every write), `none` only builds what the others share.
+
+use std::hint::black_box;
+
+use msc_readiness::json_writer;
+use msc_readiness::persistence::result_codec::Dictionary;
+use msc_readiness::scoring::{Model, Profile, reference_programs};
+use serde_json::Value;
+
+fn main() {
+    let mut arguments = std::env::args().skip(1);
+    let (Some(step), Some(times)) =
+        (arguments.next(), arguments.next().and_then(|n| n.parse::<usize>().ok()))
+    else {
+        // `cargo bench` runs every bench with flags of its own: this one has nothing to time then.
+        eprintln!("usage: instructions serde_json|json_writer|compact|none N (see bench/instructions.sh)");
+        return;
+    };
+    let model = Model::current();
+    let samples: Vec<Value> = reference_programs()
+        .iter()
+        .map(|(_, profile)| profile)
+        .chain([&Profile::default()])
+        .map(|profile| serde_json::to_value(model.assess(profile)).unwrap())
+        .collect();
+    let dictionary = Dictionary::learn(&samples, &serde_json::to_value(model.document()).unwrap());
+    let (_, profile) =
+        reference_programs().into_iter().find(|(name, _)| *name == "disc_mature_allogeneic").unwrap();
+    let result = model.assess(&profile);
+    for _ in 0..times {
+        match step.as_str() {
+            "serde_json" => drop(black_box(serde_json::to_vec(black_box(&result)).unwrap())),
+            "json_writer" => drop(black_box(json_writer::to_vec(black_box(&result)).unwrap())),
+            "compact" => drop(black_box(dictionary.compact_serialized(black_box(&result)).unwrap())),
+            "none" => {}
+            other => {
+                eprintln!("unknown step {other}");
+                std::process::exit(2);
+            }
+        }
+    }
+}
