@@ -10,9 +10,9 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use msc_readiness::json_writer;
+use msc_readiness::persistence::model_versions;
 use msc_readiness::persistence::packing::{PackedDocument, Packing};
-use msc_readiness::persistence::result_codec::Dictionary;
-use msc_readiness::scoring::{Model, Profile, REFERENCE_PROGRAMS, reference_programs};
+use msc_readiness::scoring::{Model, REFERENCE_PROGRAMS, reference_programs};
 use serde_json::Value;
 
 /// The mature disc reference program: the body `bench/load.sh` posts.
@@ -20,13 +20,7 @@ const PROGRAM: &str = "disc_mature_allogeneic";
 
 fn encoding(c: &mut Criterion) {
     let model = Model::current();
-    let samples: Vec<Value> = reference_programs()
-        .iter()
-        .map(|(_, profile)| profile)
-        .chain([&Profile::default()])
-        .map(|profile| serde_json::to_value(model.assess(profile)).unwrap())
-        .collect();
-    let dictionary = Dictionary::learn(&samples, &serde_json::to_value(model.document()).unwrap());
+    let dictionary = model_versions::learn(model, &serde_json::to_value(model.document()).unwrap());
     let (_, json) = REFERENCE_PROGRAMS.iter().find(|(name, _)| *name == PROGRAM).unwrap();
     let profile: Value = serde_json::from_str(json).unwrap();
     let (_, typed_profile) = reference_programs().into_iter().find(|(name, _)| *name == PROGRAM).unwrap();

@@ -10,9 +10,8 @@
 use std::hint::black_box;
 
 use msc_readiness::json_writer;
-use msc_readiness::persistence::result_codec::Dictionary;
-use msc_readiness::scoring::{Model, Profile, reference_programs};
-use serde_json::Value;
+use msc_readiness::persistence::model_versions;
+use msc_readiness::scoring::{Model, reference_programs};
 
 fn main() {
     let mut arguments = std::env::args().skip(1);
@@ -24,13 +23,7 @@ fn main() {
         return;
     };
     let model = Model::current();
-    let samples: Vec<Value> = reference_programs()
-        .iter()
-        .map(|(_, profile)| profile)
-        .chain([&Profile::default()])
-        .map(|profile| serde_json::to_value(model.assess(profile)).unwrap())
-        .collect();
-    let dictionary = Dictionary::learn(&samples, &serde_json::to_value(model.document()).unwrap());
+    let dictionary = model_versions::learn(model, &serde_json::to_value(model.document()).unwrap());
     let (_, profile) =
         reference_programs().into_iter().find(|(name, _)| *name == "disc_mature_allogeneic").unwrap();
     let result = model.assess(&profile);

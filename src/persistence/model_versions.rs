@@ -158,7 +158,10 @@ pub(super) async fn dictionary_of(
 
 /// The dictionary of a model: its results for the reference programs and for an empty profile
 /// show which field values are the same from one assessment to the next.
-fn learn(model: &Model, document: &serde_json::Value) -> Dictionary {
+/// The result dictionary of `model`, learnt from its reference programs' results (and an empty
+/// profile's) against its `document`: what the service stores for a version it runs first, and
+/// what the benchmarks compact against.
+pub fn learn(model: &Model, document: &serde_json::Value) -> Dictionary {
     let samples: Vec<serde_json::Value> = reference_programs()
         .iter()
         .map(|(_, profile)| profile)
