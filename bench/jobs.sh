@@ -100,6 +100,17 @@ EOF
 
 vmhwm() { awk '/VmHWM/ {print $2 " " $3}' "/proc/$service/status"; }
 
+# CPU ticks so far of the service and of PostgreSQL (every process of its user, with its reaped
+# children): their difference over the import is each one's CPU, which on this shared 2-core
+# machine moves less between runs than the rates do.
+cpu_ticks() {
+  local pg=0 p
+  for p in $(pgrep -u postgres); do
+    pg=$((pg + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$(awk '{print $14 + $15}' "/proc/$service/stat") $pg"
+}
+
 start_service
 key=$(DATABASE_URL="$url" "$binary" keys create --organisation bench --name bench 2>/dev/null)
 auth=(-H "Authorization: Bearer $key")
@@ -113,11 +124,17 @@ upload_start=$(date +%s.%N)
 job=$(curl -sf "${auth[@]}" -H 'content-type: application/x-ndjson' -X POST -T "$scratch/import.ndjson" "$base/v1/imports" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 upload_end=$(date +%s.%N)
+read -r service_before pg_before < <(cpu_ticks)
 wait_for_job "$job"
+read -r service_after pg_after < <(cpu_ticks)
 read -r import_seconds processed created skipped failed state < <(job_figures)
 import_rate=$(python3 -c "print(round($created / $import_seconds))")
 echo "import: upload and staging $(python3 -c "print(round($upload_end - $upload_start, 2))") s;" \
   "stored $created of $processed lines ($skipped skipped, $failed failed, $state) in $import_seconds s: $import_rate lines/s"
+python3 -c "
+ticks, lines = $(getconf CLK_TCK), max($processed, 1)
+print(f'import CPU a line: service {($service_after - $service_before) / ticks / lines * 1000:.3f} ms,',
+      f'PostgreSQL {($pg_after - $pg_before) / ticks / lines * 1000:.3f} ms')"
 
 # 2. The baseline: the same rows, BATCH per INSERT.
 sql -o "$scratch/insert.sql" <<EOF

@@ -241,8 +241,10 @@ pub async fn import(
         let runtime = tokio::runtime::Handle::current();
         // A command has no request deadline; a write that stalls this long has failed.
         let stall = std::time::Duration::from_secs(60);
+        let group_lines = usize::try_from(args.batch_size).unwrap_or(usize::MAX);
         tokio::task::spawn_blocking(move || {
-            Staging { runtime: &runtime, pool: &pool, job, line_bytes, stall }.stage(reader, format)
+            Staging { runtime: &runtime, pool: &pool, job, line_bytes, stall, group_lines }
+                .stage(reader, format)
         })
         .await?
     };

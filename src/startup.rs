@@ -176,6 +176,7 @@ impl Application {
         let import_limits = web::Data::new(ImportLimits {
             line_bytes: settings.body_limit_bytes,
             stall: settings.request_timeout,
+            group_lines: usize::try_from(settings.job_batch_size).unwrap_or(usize::MAX),
         });
 
         let address = format!("{}:{}", settings.host, settings.port);

@@ -38,6 +38,8 @@ pub struct ImportLimits {
     pub line_bytes: usize,
     /// Longest wait for the next piece of the body, and for each database write.
     pub stall: Duration,
+    /// Most lines of one program claimed together (`JOB_BATCH_SIZE`).
+    pub group_lines: usize,
 }
 
 /// Parameters of an import.
@@ -151,7 +153,11 @@ fn not_found(id: Uuid) -> ApiError {
 /// workers; follow `GET /v1/jobs/{id}`. A bad line never blocks the good ones (unless
 /// `mode=all_or_nothing`): each is reported by line number, field path and reason in
 /// `GET /v1/jobs/{id}/errors`. Programs named by `program` (a key) are created on first use. A
-/// line is imported once: the same line again, in this file or any later one, is skipped (by its
+/// batch takes a program's lines together, up to the job batch size (`JOB_BATCH_SIZE`) of them,
+/// so its lines without `assessed_at` take their places in its history in file order (for a
+/// program the file names one way, by key or by id; a program with more lines than a batch holds,
+/// while several workers share the job, can have its batches stored out of order). A line is
+/// imported once: the same line again, in this file or any later one, is skipped (by its
 /// `idempotency_key`, or else by its content), so sending a file again stores nothing twice. Each
 /// line may be as long as a request body (`BODY_LIMIT_BYTES`); the file as long as needed.
 #[utoipa::path(
@@ -199,6 +205,7 @@ pub async fn create_import(
                 job,
                 line_bytes: limits.line_bytes,
                 stall: limits.stall,
+                group_lines: limits.group_lines,
             };
             staging.stage(ChannelReader { receiver, current: Bytes::new() }, format)
         })

@@ -4,6 +4,8 @@
 //! (reading the file). Runs on a blocking thread: reading is blocking, and each batch is written
 //! through the runtime's handle.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::{BufRead, Read};
 use std::time::Duration;
 
@@ -15,12 +17,15 @@ use uuid::Uuid;
 use super::lines::CsvColumns;
 use crate::api::problem::FieldError;
 use crate::persistence::PersistenceError;
-use crate::persistence::jobs::{self as store, ItemError};
+use crate::persistence::jobs::{self as store, ItemError, StagedLine};
 
 /// Lines staged per database statement.
 const STAGE_LINES: usize = 1_000;
 /// Bytes of lines staged per database statement at most.
 const STAGE_BYTES: usize = 4 << 20;
+/// Programs whose open group staging remembers at most: past it, it forgets them all and starts
+/// new groups, so that its memory is bounded whatever the file (a group is only a claim unit).
+const OPEN_GROUPS: usize = 100_000;
 
 /// How an import treats invalid lines.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
@@ -64,21 +69,76 @@ pub struct Staging<'a> {
     pub line_bytes: usize,
     /// Longest wait for each database write.
     pub stall: Duration,
+    /// Most lines of one program claimed together: the job batch size.
+    pub group_lines: usize,
+}
+
+/// How a line names its program, read without reading the rest of the line: the lines naming one
+/// program the same way are claimed together, in file order (migration 0016).
+#[derive(Deserialize)]
+struct NamedProgram<'a> {
+    #[serde(borrow)]
+    program: Option<Cow<'a, str>>,
+    program_id: Option<Uuid>,
+}
+
+#[derive(PartialEq, Eq, Hash)]
+enum ProgramName {
+    Key(String),
+    Id(Uuid),
+}
+
+impl ProgramName {
+    /// `None` for a line of no program, and for one that will fail its checks anyway (not a JSON
+    /// object, a program named twice): such a line is claimed alone.
+    fn of(line: &str) -> Option<Self> {
+        match serde_json::from_str::<NamedProgram<'_>>(line).ok()? {
+            NamedProgram { program: Some(key), program_id: None } => Some(Self::Key(key.into_owned())),
+            NamedProgram { program: None, program_id: Some(id) } => Some(Self::Id(id)),
+            _ => None,
+        }
+    }
+}
+
+/// The open group of each program named so far: the position of its first line, and its lines.
+struct Groups {
+    limit: usize,
+    open: HashMap<ProgramName, (i64, usize)>,
+}
+
+impl Groups {
+    /// The group of the line at `position`: its program's open group, or a new one it heads.
+    fn place(&mut self, position: i64, line: &str) -> Option<i64> {
+        let program = ProgramName::of(line)?;
+        if let Some((head, lines)) = self.open.get_mut(&program)
+            && *lines < self.limit
+        {
+            *lines += 1;
+            return Some(*head);
+        }
+        if self.open.len() >= OPEN_GROUPS {
+            self.open.clear();
+        }
+        self.open.insert(program, (position, 1));
+        Some(position)
+    }
 }
 
 /// Lines read and not written yet.
 struct Stager<'a> {
     staging: &'a Staging<'a>,
-    lines: Vec<(i64, String)>,
+    lines: Vec<StagedLine>,
+    groups: Groups,
     bytes: usize,
     errors: Vec<ItemError>,
     failed: i64,
 }
 
 impl Stager<'_> {
-    fn line(&mut self, position: i64, line: String) -> Result<(), PersistenceError> {
-        self.bytes += line.len();
-        self.lines.push((position, line));
+    fn line(&mut self, position: i64, input: String) -> Result<(), PersistenceError> {
+        self.bytes += input.len();
+        let group_head = self.groups.place(position, &input);
+        self.lines.push(StagedLine { position, input, group_head });
         self.flush_when_full()
     }
 
@@ -116,7 +176,14 @@ impl Stager<'_> {
 impl Staging<'_> {
     /// Reads `reader` to its end as `format` and stages every line (run on a blocking thread).
     pub fn stage(&self, reader: impl Read, format: ImportFormat) -> Result<(), StageError> {
-        let mut stager = Stager { staging: self, lines: Vec::new(), bytes: 0, errors: Vec::new(), failed: 0 };
+        let mut stager = Stager {
+            staging: self,
+            lines: Vec::new(),
+            groups: Groups { limit: self.group_lines.max(1), open: HashMap::new() },
+            bytes: 0,
+            errors: Vec::new(),
+            failed: 0,
+        };
         match format {
             ImportFormat::Ndjson => stage_ndjson(reader, self.line_bytes, &mut stager)?,
             ImportFormat::Csv => stage_csv(reader, self.line_bytes, &mut stager)?,

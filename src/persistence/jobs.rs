@@ -46,6 +46,17 @@ pub struct ItemError {
     pub message: String,
 }
 
+/// A line of an import, staged: its position (line number), the line as a JSON document, and its
+/// claim group (migration 0016).
+#[derive(Debug, Clone)]
+pub struct StagedLine {
+    pub position: i64,
+    pub input: String,
+    /// The position of the first line of its group: the lines naming its program, claimed
+    /// together; `None` for a line claimed alone.
+    pub group_head: Option<i64>,
+}
+
 /// A stored error with its place in the job's error list.
 #[derive(Debug, sqlx::FromRow)]
 pub struct ErrorRow {
@@ -79,27 +90,31 @@ pub async fn open_upload(
     .await
 }
 
-/// Stages lines of an upload (position, the line as a JSON document) and the errors of lines that
-/// could not be staged (too long, not UTF-8, a malformed CSV record), which are done at once.
+/// Stages lines of an upload and the errors of lines that could not be staged (too long, not
+/// UTF-8, a malformed CSV record), which are done at once. A group's first line is staged with a
+/// `group_size` of 1 and its others with 0: [`finish_upload`] counts the groups.
 pub async fn stage(
     pool: &PgPool,
     job: Uuid,
-    lines: &[(i64, String)],
+    lines: &[StagedLine],
     errors: &[ItemError],
     failed_lines: i64,
 ) -> Result<(), PersistenceError> {
-    let positions: Vec<i64> = lines.iter().map(|(position, _)| *position).collect();
-    let inputs: Vec<&str> = lines.iter().map(|(_, input)| input.as_str()).collect();
+    let positions: Vec<i64> = lines.iter().map(|line| line.position).collect();
+    let inputs: Vec<&str> = lines.iter().map(|line| line.input.as_str()).collect();
+    let heads: Vec<Option<i64>> = lines.iter().map(|line| line.group_head).collect();
     with_connection(pool, RowScope::Service, async |connection| {
         let mut transaction = connection.begin().await?;
         if !lines.is_empty() {
             sqlx::query(
-                "INSERT INTO job_items (job_id, position, input)
-                 SELECT $1, position, input FROM unnest($2::bigint[], $3::text[]) AS line(position, input)",
+                "INSERT INTO job_items (job_id, position, input, group_head, group_size)
+                 SELECT $1, position, input, group_head, CASE WHEN group_head IS NULL OR group_head = position THEN 1 ELSE 0 END
+                 FROM unnest($2::bigint[], $3::text[], $4::bigint[]) AS line(position, input, group_head)",
             )
             .bind(job)
             .bind(&positions)
             .bind(&inputs)
+            .bind(&heads)
             .execute(&mut *transaction)
             .await?;
         }
@@ -156,6 +171,17 @@ async fn insert_errors(
 pub async fn finish_upload(pool: &PgPool, actor: &Actor, job: Uuid) -> Result<JobRow, PersistenceError> {
     with_connection(pool, RowScope::Organisation(actor.organisation), async |connection| {
         let mut transaction = connection.begin().await?;
+        // Each group's first line gets the group's size (a group of one line has it already).
+        sqlx::query(
+            "UPDATE job_items SET group_size = grouped.lines
+             FROM (SELECT group_head, count(*) AS lines FROM job_items
+                   WHERE job_id = $1 AND group_head IS NOT NULL AND NOT done
+                   GROUP BY group_head HAVING count(*) > 1) grouped
+             WHERE job_items.job_id = $1 AND job_items.position = grouped.group_head",
+        )
+        .bind(job)
+        .execute(&mut *transaction)
+        .await?;
         // A file of nothing but blank or unreadable lines has nothing left to do; an all_or_nothing
         // import with an unreadable line stores nothing.
         sqlx::query(

@@ -22,6 +22,8 @@ fn settings() -> Settings {
         "PORT" => Some("0".to_owned()),
         "JOB_POLL_INTERVAL_MS" => Some("0".to_owned()),
         "STATS_FOLD_INTERVAL_MS" => Some("0".to_owned()),
+        // Staging groups a program's lines by the batch size the workers use.
+        "JOB_BATCH_SIZE" => Some(BATCH.to_string()),
         _ => None,
     })
     .expect("settings are valid")
@@ -724,4 +726,57 @@ async fn a_rescore_of_all_stores_each_programs_rescores_in_history_order_whichev
     }
     // A held the whole of P's history (positions in the program's order), so B could not split it.
     assert_eq!(held, [p1, p2, p3]);
+}
+
+#[tokio::test]
+async fn an_imports_lines_are_claimed_by_program_and_each_program_keeps_its_file_order() {
+    let app = spawn().await;
+    let by_id: Value =
+        app.post_json("/v1/programs", &json!({"key": "C", "name": "C"})).await.json().await.unwrap();
+    // A portfolio sorted by date: A and B interleaved, a line of no program, C named by its id.
+    let named = |name: &str| json!({"program": {"stage": "phase2", "name": name}});
+    let file = [
+        line(json!({"program": "A", "profile": named("A-1")})),
+        line(json!({"program": "B", "profile": named("B-1")})),
+        line(json!({"program": "A", "profile": named("A-2")})),
+        line(json!({"profile": named("none")})),
+        line(json!({"program": "B", "profile": named("B-2")})),
+        line(json!({"program": "A", "profile": named("A-3")})),
+        line(json!({"program_id": by_id["id"], "profile": named("C-1")})),
+        line(json!({"program_id": by_id["id"], "profile": named("C-2")})),
+    ]
+    .concat();
+    let created = accepted_job(import(&app, "application/x-ndjson", "", file).await).await;
+
+    // Each batch takes whole groups of at most BATCH lines of one program, in the order of their
+    // first lines: A's first two, B's two, then the line of no program with A's third.
+    let pool = instance_pool(&app);
+    let mut claimed = Vec::new();
+    while let Some(batch) = worker(&pool).claim().await.unwrap() {
+        claimed.push(batch.items.iter().map(|item| item.position).collect::<Vec<_>>());
+        msc_readiness::jobs::process(batch).await.unwrap();
+    }
+    assert_eq!(claimed, [vec![1, 3], vec![2, 5], vec![4, 6], vec![7, 8]]);
+    let done = job(&app, &created["id"]).await;
+    assert_eq!((done["state"].as_str(), counts(&done)), (Some("succeeded"), [8, 8, 8, 0, 0]));
+
+    // Each program's history is its lines in file order, the last alone flagged latest.
+    for (program, lines) in [("A", vec![1, 3, 6]), ("B", vec![2, 5]), ("C", vec![7, 8])] {
+        let history: Vec<(i64, bool)> = sqlx::query_as(
+            "SELECT item.position, assessment.latest FROM assessments assessment
+             JOIN programs program ON program.id = assessment.program_id
+             JOIN job_items item ON item.result_id = assessment.id
+             WHERE program.key = $1 ORDER BY assessment.created_at, assessment.id",
+        )
+        .bind(program)
+        .fetch_all(&mut app.database().await)
+        .await
+        .unwrap();
+        let positions: Vec<i64> = history.iter().map(|(position, _)| *position).collect();
+        assert_eq!(positions, lines, "{program}: {history:?}");
+        let flagged: Vec<bool> = history.iter().map(|(_, latest)| *latest).collect();
+        let mut newest_only = vec![false; lines.len()];
+        newest_only[lines.len() - 1] = true;
+        assert_eq!(flagged, newest_only, "{program}: {history:?}");
+    }
 }
