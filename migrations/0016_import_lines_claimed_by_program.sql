@@ -14,20 +14,30 @@
 -- batch size a group. NULL on a line of no program, on a line the staging could not read a
 -- program from, and on every re-score item, whose groups stay position ranges (0014). The first
 -- line of a group has the group's `group_size`, the others 0, as in 0014.
+--
+-- `group_after`: on the first line of a program's second group and after, the first line of its
+-- group before. A group is not claimed until the one before it is done, so a program with more
+-- lines than a batch holds still has them stored in file order when several workers share the
+-- job (a later group claimed first would be stored first, and its program's history reordered).
 alter table job_items add column group_head bigint;
+alter table job_items add column group_after bigint;
 
 create index job_items_pending_groups on job_items (job_id, group_head) where group_head is not null and not done;
 
--- As in 0014, a claim locks the first items of groups in position order, skipping locked ones,
--- until the batch holds `size` items or more, then takes the rest of those groups: by position
--- range where the group is one (`group_head` NULL), by `group_head` otherwise. Only the holder of
--- a group's first item locks its others, so a claim never waits and never takes part of a group.
+-- As in 0014, a claim locks the first items of groups in position order, skipping locked ones
+-- and groups whose group before is not done, until the batch holds `size` items or more, then
+-- takes the rest of those groups: by position range where the group is one (`group_head` NULL),
+-- by `group_head` otherwise. Only the holder of a group's first item locks its others, so a claim
+-- never waits and never takes part of a group.
 create or replace function claim_job_items(claimed_job uuid, size bigint) returns setof job_items
 language plpgsql as $$
 declare
     firsts cursor for
         select position, group_size, group_head from job_items
         where job_id = claimed_job and not done and group_size > 0
+          and (group_after is null or not exists (
+            select 1 from job_items before
+            where before.job_id = claimed_job and before.position = job_items.group_after and not before.done))
         order by position
         for update skip locked;
     head record;

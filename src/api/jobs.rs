@@ -154,10 +154,9 @@ fn not_found(id: Uuid) -> ApiError {
 /// `mode=all_or_nothing`): each is reported by line number, field path and reason in
 /// `GET /v1/jobs/{id}/errors`. Programs named by `program` (a key) are created on first use. A
 /// batch takes a program's lines together, up to the job batch size (`JOB_BATCH_SIZE`) of them,
-/// so its lines without `assessed_at` take their places in its history in file order (for a
-/// program the file names one way, by key or by id; a program with more lines than a batch holds,
-/// while several workers share the job, can have its batches stored out of order). A line is
-/// imported once: the same line again, in this file or any later one, is skipped (by its
+/// and a program's next lines only once those are stored, so its lines without `assessed_at` take
+/// their places in its history in file order, however many workers share the job (for a program
+/// the file names one way throughout: by key, or by id). A line is imported once: the same line again, in this file or any later one, is skipped (by its
 /// `idempotency_key`, or else by its content), so sending a file again stores nothing twice. Each
 /// line may be as long as a request body (`BODY_LIMIT_BYTES`); the file as long as needed.
 #[utoipa::path(

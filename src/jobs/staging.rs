@@ -24,7 +24,9 @@ const STAGE_LINES: usize = 1_000;
 /// Bytes of lines staged per database statement at most.
 const STAGE_BYTES: usize = 4 << 20;
 /// Programs whose open group staging remembers at most: past it, it forgets them all and starts
-/// new groups, so that its memory is bounded whatever the file (a group is only a claim unit).
+/// new groups, so that its memory is bounded whatever the file. A program's group started after
+/// that follows no earlier group: only in a file naming more programs than this can several
+/// workers store a program's batches out of file order.
 const OPEN_GROUPS: usize = 100_000;
 
 /// How an import treats invalid lines.
@@ -106,21 +108,33 @@ struct Groups {
     open: HashMap<ProgramName, (i64, usize)>,
 }
 
+/// A line's group: the first line of the group, and of the program's group before it.
+#[derive(Default)]
+struct Placed {
+    head: Option<i64>,
+    after: Option<i64>,
+}
+
 impl Groups {
-    /// The group of the line at `position`: its program's open group, or a new one it heads.
-    fn place(&mut self, position: i64, line: &str) -> Option<i64> {
-        let program = ProgramName::of(line)?;
-        if let Some((head, lines)) = self.open.get_mut(&program)
-            && *lines < self.limit
-        {
-            *lines += 1;
-            return Some(*head);
-        }
-        if self.open.len() >= OPEN_GROUPS {
+    /// The group of the line at `position`: its program's open group, or a new one it heads (after
+    /// the program's full group, if it has one).
+    fn place(&mut self, position: i64, line: &str) -> Placed {
+        let Some(program) = ProgramName::of(line) else {
+            return Placed::default();
+        };
+        let full = match self.open.get_mut(&program) {
+            Some((head, lines)) if *lines < self.limit => {
+                *lines += 1;
+                return Placed { head: Some(*head), after: None };
+            }
+            Some((head, _)) => Some(*head),
+            None => None,
+        };
+        if full.is_none() && self.open.len() >= OPEN_GROUPS {
             self.open.clear();
         }
         self.open.insert(program, (position, 1));
-        Some(position)
+        Placed { head: Some(position), after: full }
     }
 }
 
@@ -137,8 +151,8 @@ struct Stager<'a> {
 impl Stager<'_> {
     fn line(&mut self, position: i64, input: String) -> Result<(), PersistenceError> {
         self.bytes += input.len();
-        let group_head = self.groups.place(position, &input);
-        self.lines.push(StagedLine { position, input, group_head });
+        let Placed { head, after } = self.groups.place(position, &input);
+        self.lines.push(StagedLine { position, input, group_head: head, group_after: after });
         self.flush_when_full()
     }
 

@@ -55,6 +55,9 @@ pub struct StagedLine {
     /// The position of the first line of its group: the lines naming its program, claimed
     /// together; `None` for a line claimed alone.
     pub group_head: Option<i64>,
+    /// On the first line of a program's second group and after: the first line of the group
+    /// before, which must be done before this group is claimed.
+    pub group_after: Option<i64>,
 }
 
 /// A stored error with its place in the job's error list.
@@ -103,18 +106,22 @@ pub async fn stage(
     let positions: Vec<i64> = lines.iter().map(|line| line.position).collect();
     let inputs: Vec<&str> = lines.iter().map(|line| line.input.as_str()).collect();
     let heads: Vec<Option<i64>> = lines.iter().map(|line| line.group_head).collect();
+    let afters: Vec<Option<i64>> = lines.iter().map(|line| line.group_after).collect();
     with_connection(pool, RowScope::Service, async |connection| {
         let mut transaction = connection.begin().await?;
         if !lines.is_empty() {
             sqlx::query(
-                "INSERT INTO job_items (job_id, position, input, group_head, group_size)
-                 SELECT $1, position, input, group_head, CASE WHEN group_head IS NULL OR group_head = position THEN 1 ELSE 0 END
-                 FROM unnest($2::bigint[], $3::text[], $4::bigint[]) AS line(position, input, group_head)",
+                "INSERT INTO job_items (job_id, position, input, group_head, group_after, group_size)
+                 SELECT $1, position, input, group_head, group_after,
+                   CASE WHEN group_head IS NULL OR group_head = position THEN 1 ELSE 0 END
+                 FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[])
+                   AS line(position, input, group_head, group_after)",
             )
             .bind(job)
             .bind(&positions)
             .bind(&inputs)
             .bind(&heads)
+            .bind(&afters)
             .execute(&mut *transaction)
             .await?;
         }

@@ -734,16 +734,15 @@ async fn an_imports_lines_are_claimed_by_program_and_each_program_keeps_its_file
     let by_id: Value =
         app.post_json("/v1/programs", &json!({"key": "C", "name": "C"})).await.json().await.unwrap();
     // A portfolio sorted by date: A and B interleaved, a line of no program, C named by its id.
-    let named = |name: &str| json!({"program": {"stage": "phase2", "name": name}});
     let file = [
-        line(json!({"program": "A", "profile": named("A-1")})),
-        line(json!({"program": "B", "profile": named("B-1")})),
-        line(json!({"program": "A", "profile": named("A-2")})),
-        line(json!({"profile": named("none")})),
-        line(json!({"program": "B", "profile": named("B-2")})),
-        line(json!({"program": "A", "profile": named("A-3")})),
-        line(json!({"program_id": by_id["id"], "profile": named("C-1")})),
-        line(json!({"program_id": by_id["id"], "profile": named("C-2")})),
+        line(json!({"program": "A", "profile": named_profile("A-1")})),
+        line(json!({"program": "B", "profile": named_profile("B-1")})),
+        line(json!({"program": "A", "profile": named_profile("A-2")})),
+        line(json!({"profile": named_profile("none")})),
+        line(json!({"program": "B", "profile": named_profile("B-2")})),
+        line(json!({"program": "A", "profile": named_profile("A-3")})),
+        line(json!({"program_id": by_id["id"], "profile": named_profile("C-1")})),
+        line(json!({"program_id": by_id["id"], "profile": named_profile("C-2")})),
     ]
     .concat();
     let created = accepted_job(import(&app, "application/x-ndjson", "", file).await).await;
@@ -760,23 +759,67 @@ async fn an_imports_lines_are_claimed_by_program_and_each_program_keeps_its_file
     let done = job(&app, &created["id"]).await;
     assert_eq!((done["state"].as_str(), counts(&done)), (Some("succeeded"), [8, 8, 8, 0, 0]));
 
-    // Each program's history is its lines in file order, the last alone flagged latest.
-    for (program, lines) in [("A", vec![1, 3, 6]), ("B", vec![2, 5]), ("C", vec![7, 8])] {
-        let history: Vec<(i64, bool)> = sqlx::query_as(
-            "SELECT item.position, assessment.latest FROM assessments assessment
-             JOIN programs program ON program.id = assessment.program_id
-             JOIN job_items item ON item.result_id = assessment.id
-             WHERE program.key = $1 ORDER BY assessment.created_at, assessment.id",
-        )
-        .bind(program)
-        .fetch_all(&mut app.database().await)
-        .await
-        .unwrap();
-        let positions: Vec<i64> = history.iter().map(|(position, _)| *position).collect();
-        assert_eq!(positions, lines, "{program}: {history:?}");
-        let flagged: Vec<bool> = history.iter().map(|(_, latest)| *latest).collect();
-        let mut newest_only = vec![false; lines.len()];
-        newest_only[lines.len() - 1] = true;
-        assert_eq!(flagged, newest_only, "{program}: {history:?}");
+    // Each program's history is its lines in file order.
+    for (program, lines) in [("A", [1, 3, 6].as_slice()), ("B", &[2, 5]), ("C", &[7, 8])] {
+        assert_history_in_file_order(&app, program, lines).await;
     }
+}
+
+/// The program's history (by key) is the import lines `lines`, in that order, the last alone
+/// flagged latest.
+async fn assert_history_in_file_order(app: &TestApp, program: &str, lines: &[i64]) {
+    let history: Vec<(i64, bool)> = sqlx::query_as(
+        "SELECT item.position, assessment.latest FROM assessments assessment
+         JOIN programs program ON program.id = assessment.program_id
+         JOIN job_items item ON item.result_id = assessment.id
+         WHERE program.key = $1 ORDER BY assessment.created_at, assessment.id",
+    )
+    .bind(program)
+    .fetch_all(&mut app.database().await)
+    .await
+    .unwrap();
+    let positions: Vec<i64> = history.iter().map(|(position, _)| *position).collect();
+    assert_eq!(positions, lines, "{program}: {history:?}");
+    let flagged: Vec<bool> = history.iter().map(|(_, latest)| *latest).collect();
+    let mut newest_only = vec![false; lines.len()];
+    newest_only[lines.len() - 1] = true;
+    assert_eq!(flagged, newest_only, "{program}: {history:?}");
+}
+
+fn named_profile(name: &str) -> Value {
+    json!({"program": {"stage": "phase2", "name": name}})
+}
+
+#[tokio::test]
+async fn a_programs_later_group_waits_for_its_earlier_one_so_two_workers_keep_its_file_order() {
+    let app = spawn().await;
+    // A has more lines than a batch holds: two groups, lines 1-2 and line 3.
+    let file = [
+        line(json!({"program": "A", "profile": named_profile("A-1")})),
+        line(json!({"program": "A", "profile": named_profile("A-2")})),
+        line(json!({"program": "A", "profile": named_profile("A-3")})),
+        line(json!({"program": "B", "profile": named_profile("B-1")})),
+    ]
+    .concat();
+    let created = accepted_job(import(&app, "application/x-ndjson", "", file).await).await;
+    let positions = |batch: &msc_readiness::persistence::jobs::Batch| -> Vec<i64> {
+        batch.items.iter().map(|item| item.position).collect()
+    };
+
+    let (pool_a, pool_b) = (instance_pool(&app), instance_pool(&app));
+    let held_by_a = worker(&pool_a).claim().await.unwrap().expect("work");
+    assert_eq!(positions(&held_by_a), [1, 2]);
+    // While A holds A's first group, B passes over its second (it would be stored first).
+    let held_by_b = worker(&pool_b).claim().await.unwrap().expect("work");
+    assert_eq!(positions(&held_by_b), [4]);
+    msc_readiness::jobs::process(held_by_b).await.unwrap();
+    assert!(worker(&pool_b).claim().await.unwrap().is_none(), "A's second group waits for its first");
+    msc_readiness::jobs::process(held_by_a).await.unwrap();
+    let last = worker(&pool_b).claim().await.unwrap().expect("A's second group, its first done");
+    assert_eq!(positions(&last), [3]);
+    msc_readiness::jobs::process(last).await.unwrap();
+
+    let done = job(&app, &created["id"]).await;
+    assert_eq!((done["state"].as_str(), counts(&done)), (Some("succeeded"), [4, 4, 4, 0, 0]));
+    assert_history_in_file_order(&app, "A", &[1, 2, 3]).await;
 }
