@@ -14,8 +14,11 @@
 #
 # 1. Import: LINES NDJSON lines (reference profiles from src/scoring/reference_programs, each with
 #    a line-specific program name so that no two lines are the same submission), of PROGRAMS
-#    programs by key, through POST /v1/imports to the release binary with one job worker
-#    (JOB_BATCH_SIZE=BATCH). Its storing rate is the job's own: lines / (finished_at - started_at).
+#    programs by key, interleaved (line i names program i % PROGRAMS, as a file sorted by date
+#    would), through POST /v1/imports to the release binary with WORKERS job workers (default 2,
+#    the service's default; JOB_BATCH_SIZE=BATCH). Its storing rate is the job's own:
+#    lines / (finished_at - started_at). The CPU a line costs the service and PostgreSQL over the
+#    import is printed beside it.
 # 2. Baseline: pgbench inserting the same rows (500 of the imported rows, read back from the
 #    table, each statement a BATCH-row INSERT ... VALUES, fresh ids) into the same table, with
 #    the same triggers, LINES/BATCH transactions on one connection.
@@ -32,6 +35,7 @@ cd "$(dirname "$0")/.."
 LINES=${LINES:-100000}
 BIG_LINES=${BIG_LINES:-1000000}
 BATCH=${BATCH:-500}
+WORKERS=${WORKERS:-2}
 PROGRAMS=${PROGRAMS:-1000}
 ADMIN_URL=${ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 
@@ -53,7 +57,7 @@ start_service() {
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   base="http://127.0.0.1:$port"
   # Rate limits off: the benchmark measures the work, not the limiter.
-  DATABASE_URL="$url" PORT=$port LOG_LEVEL=warn JOB_BATCH_SIZE=$BATCH JOB_POLL_INTERVAL_MS=200 \
+  DATABASE_URL="$url" PORT=$port LOG_LEVEL=warn JOB_BATCH_SIZE=$BATCH JOB_WORKERS=$WORKERS JOB_POLL_INTERVAL_MS=200 \
     RATE_LIMIT_PER_SECOND=0 RATE_LIMIT_ORGANISATION_PER_SECOND=0 "$binary" >>"$scratch/service.log" 2>&1 &
   service=$!
   for _ in $(seq 1 300); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.2; done
@@ -114,7 +118,7 @@ cpu_ticks() {
 start_service
 key=$(DATABASE_URL="$url" "$binary" keys create --organisation bench --name bench 2>/dev/null)
 auth=(-H "Authorization: Bearer $key")
-echo "== $(date -u +%FT%TZ), $(nproc) cores, $(sql -c 'SHOW server_version'), $LINES lines, batch $BATCH"
+echo "== $(date -u +%FT%TZ), $(nproc) cores, $(sql -c 'SHOW server_version'), $LINES lines, batch $BATCH, $WORKERS workers"
 
 if [ "$LINES" -gt 0 ]; then
 # 1. Import.

@@ -153,6 +153,8 @@ pub struct Settings {
     /// How often an idle job worker looks for work (jobs submitted to this instance wake it at
     /// once); `None` when `JOB_POLL_INTERVAL_MS=0`: this instance works no jobs.
     pub job_poll_interval: Option<Duration>,
+    /// Job workers of this instance: with two, one batch is scored while another is written.
+    pub job_workers: u32,
 }
 
 /// A sustained rate and a burst allowance, per API key or per organisation.
@@ -282,6 +284,7 @@ impl Settings {
             job_poll_interval: Some(read.bounded("JOB_POLL_INTERVAL_MS", 1000, 0..=3_600_000)?)
                 .filter(|&milliseconds| milliseconds > 0)
                 .map(Duration::from_millis),
+            job_workers: read.bounded("JOB_WORKERS", 2, 1..=16)?,
         })
     }
 }

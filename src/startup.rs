@@ -56,8 +56,8 @@ pub struct Application {
     server: Server,
     port: u16,
     pool: PgPool,
-    /// This instance's job worker, and the signal that stops it after the server.
-    job_worker: Option<tokio::task::JoinHandle<()>>,
+    /// This instance's job workers, and the signal that stops them after the server.
+    job_workers: Vec<tokio::task::JoinHandle<()>>,
     stop_jobs: watch::Sender<bool>,
     /// The connection on which key changes are announced (see `follow_key_changes`).
     key_changes_pool: PgPool,
@@ -168,10 +168,15 @@ impl Application {
         }
         let wake = Wake::default();
         let (stop_jobs, stop_receiver) = watch::channel(false);
-        let job_worker = settings.job_poll_interval.map(|poll| {
-            let worker = Worker::new(pool.clone(), settings.job_batch_size);
-            tokio::spawn(worker.run(poll, wake.clone(), stop_receiver))
-        });
+        let job_workers = match settings.job_poll_interval {
+            Some(poll) => (0..settings.job_workers)
+                .map(|_| {
+                    let worker = Worker::new(pool.clone(), settings.job_batch_size);
+                    tokio::spawn(worker.run(poll, wake.clone(), stop_receiver.clone()))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let wake = web::Data::new(wake);
         let import_limits = web::Data::new(ImportLimits {
             line_bytes: settings.body_limit_bytes,
@@ -250,7 +255,7 @@ impl Application {
         .listen(listener)
         .map_err(|source| StartupError::Bind { address: format!("{}:{port}", settings.host), source })?
         .run();
-        Ok(Self { server, port, pool, job_worker, stop_jobs, key_changes_pool })
+        Ok(Self { server, port, pool, job_workers, stop_jobs, key_changes_pool })
     }
 
     /// The port the service listens on.
@@ -263,16 +268,16 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server is stopped, then stops the job worker (after its batch under way)
-    /// and closes the database pool.
+    /// Serves until the server is stopped, then stops the job workers (each after its batch under
+    /// way) and closes the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        // Sending fails only when the worker has already ended.
+        // Sending fails only when every worker has already ended.
         let _ = self.stop_jobs.send(true);
-        if let Some(worker) = self.job_worker
-            && let Err(error) = worker.await
-        {
-            tracing::error!(%error, "the job worker ended abnormally");
+        for worker in self.job_workers {
+            if let Err(error) = worker.await {
+                tracing::error!(%error, "a job worker ended abnormally");
+            }
         }
         self.key_changes_pool.close().await;
         self.pool.close().await;
