@@ -45,9 +45,10 @@ pub struct ParsedLine {
     pub line: ImportLine,
     /// The profile as received, stored as is.
     pub profile_json: serde_json::Value,
-    /// The line as parsed: its content, for the digest that recognises it again.
-    pub content: serde_json::Value,
-    /// The line's import key: its `idempotency_key`, or a digest of its content.
+    /// The SHA-256 digest of the line as parsed (its JSON with keys in order, so that spacing and
+    /// key order do not matter), which recognises it again.
+    pub digest: [u8; 32],
+    /// The line's import key: its `idempotency_key`, or its digest.
     pub key: String,
 }
 
@@ -57,7 +58,7 @@ fn error(field: &str, message: impl Into<String>) -> FieldError {
 
 /// Reads one line; `now` bounds `assessed_at`. Every invalid field is named, with its path.
 pub fn parse_line(text: &str, now: DateTime<Utc>) -> Result<ParsedLine, Vec<FieldError>> {
-    let duplicate_keys::Read { value: content, repeated_key } = duplicate_keys::read(text.as_bytes())
+    let duplicate_keys::Read { value: mut content, repeated_key } = duplicate_keys::read(text.as_bytes())
         .map_err(|parse| vec![error("", format!("not a JSON document: {parse}"))])?;
     if !content.is_object() {
         return Err(vec![error(
@@ -69,7 +70,11 @@ pub fn parse_line(text: &str, now: DateTime<Utc>) -> Result<ParsedLine, Vec<Fiel
         return Err(vec![duplicate_keys::repeated_key_error(field)]);
     }
     let line: ImportLine = json_body::validate(&content, text.as_bytes())?;
-    let profile_json = content.get("profile").cloned().unwrap_or_default();
+    // Written as serde_json would, byte for byte: digests of lines imported before are compared.
+    let written = crate::json_writer::to_vec(&content)
+        .map_err(|written| vec![error("", format!("not a JSON document: {written}"))])?;
+    let digest: [u8; 32] = Sha256::digest(&written).into();
+    let profile_json = content.get_mut("profile").map(serde_json::Value::take).unwrap_or_default();
     let mut errors = Vec::new();
     if let Some(found) = json_body::array_read_as_object("profile", &profile_json, &line.profile) {
         errors.push(found);
@@ -96,18 +101,16 @@ pub fn parse_line(text: &str, now: DateTime<Utc>) -> Result<ParsedLine, Vec<Fiel
             String::new()
         }
         Some(key) => key.clone(),
-        None => content_key(&content),
+        None => content_key(&digest),
     };
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(ParsedLine { line, profile_json, content, key })
+    Ok(ParsedLine { line, profile_json, digest, key })
 }
 
-/// The key of a line without its own: a digest of the line as parsed (serde_json orders object
-/// keys, so spacing and key order do not matter).
-fn content_key(content: &serde_json::Value) -> String {
-    let digest = Sha256::digest(content.to_string().as_bytes());
+/// The key of a line without its own: its digest.
+fn content_key(digest: &[u8; 32]) -> String {
     let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
     format!("sha256:{hex}")
 }
@@ -232,6 +235,19 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         "2026-01-01T00:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn a_lines_digest_is_the_one_stored_for_lines_imported_before() {
+        // Keys of lines imported earlier hold the SHA-256 of the line as serde_json wrote it.
+        let text = r#"{ "program": "DISC-1", "profile": {"program": {"name": "Caf\u00e9 \"A\" \\ é",
+            "stage": "phase2"}, "quality": {"viability_at_release_pct": 92.5}}, "assessed_at": "2024-03-31T00:00:00Z" }"#;
+        let parsed = parse_line(text, now()).unwrap_or_else(|errors| panic!("{errors:?}"));
+        let content: serde_json::Value = serde_json::from_str(text).unwrap();
+        let before: [u8; 32] = Sha256::digest(content.to_string().as_bytes()).into();
+        assert_eq!(parsed.digest, before);
+        assert_eq!(parsed.key, content_key(&before));
+        assert!(parsed.key.starts_with("sha256:") && parsed.key.len() == 7 + 64, "{}", parsed.key);
     }
 
     #[test]

@@ -387,6 +387,7 @@ async fn import_items(
     // Keys: the first line of the batch with a key stands for it; a later one is the same line
     // again (same content) or the key reused.
     let mut accepted: Vec<Accepted> = Vec::new();
+    let mut accepted_keys: HashMap<String, usize> = HashMap::new();
     let mut repeated: Vec<(i64, usize, bool)> = Vec::new();
     for (position, line) in parsed {
         let program_id = match (&line.line.program, line.line.program_id) {
@@ -399,14 +400,17 @@ async fn import_items(
             }
             (None, None) => None,
         };
-        match accepted.iter().position(|earlier| earlier.parsed.key == line.key) {
-            Some(first) => repeated.push((position, first, accepted[first].parsed.content == line.content)),
-            None => accepted.push(Accepted { position, id: Uuid::now_v7(), program_id, parsed: line }),
+        match accepted_keys.get(&line.key) {
+            Some(&first) => repeated.push((position, first, accepted[first].parsed.digest == line.digest)),
+            None => {
+                accepted_keys.insert(line.key.clone(), accepted.len());
+                accepted.push(Accepted { position, id: Uuid::now_v7(), program_id, parsed: line });
+            }
         }
     }
     let line_keys: Vec<LineKey<'_>> = accepted
         .iter()
-        .map(|line| LineKey { key: &line.parsed.key, content: &line.parsed.content, assessment_id: line.id })
+        .map(|line| LineKey { key: &line.parsed.key, digest: &line.parsed.digest, assessment_id: line.id })
         .collect();
     let claims = store::claim_keys(connection, organisation, job.id, &line_keys).await?;
 

@@ -2,8 +2,8 @@
 //! re-score job's report reads. See `migrations/0008_jobs.sql` for how claims work.
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgPool, Postgres, QueryBuilder, Transaction};
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 use super::access::{self, AuditAction};
@@ -917,15 +917,10 @@ pub async fn existing_programs(
 /// An import line's key and the digest of its content.
 pub struct LineKey<'a> {
     pub key: &'a str,
-    pub content: &'a serde_json::Value,
+    /// The SHA-256 digest of the line's JSON, as parsed.
+    pub digest: &'a [u8; 32],
     /// The assessment the line will be stored as if the key is new.
     pub assessment_id: Uuid,
-}
-
-impl LineKey<'_> {
-    fn content_hash(&self) -> Vec<u8> {
-        Sha256::digest(self.content.to_string().as_bytes()).to_vec()
-    }
 }
 
 /// What became of a line's key.
@@ -951,7 +946,7 @@ pub async fn claim_keys(
         return Ok(Vec::new());
     }
     let names: Vec<&str> = keys.iter().map(|key| key.key).collect();
-    let hashes: Vec<Vec<u8>> = keys.iter().map(LineKey::content_hash).collect();
+    let hashes: Vec<&[u8]> = keys.iter().map(|key| key.digest.as_slice()).collect();
     let ids: Vec<Uuid> = keys.iter().map(|key| key.assessment_id).collect();
     let new: Vec<String> = sqlx::query_scalar(
         "INSERT INTO import_keys (organisation_id, key, content_hash, assessment_id, job_id)
@@ -975,15 +970,21 @@ pub async fn claim_keys(
     .bind(&names)
     .fetch_all(&mut *connection)
     .await?;
+    let new: HashSet<&str> = new.iter().map(String::as_str).collect();
+    let earlier: HashMap<&str, (&[u8], Option<Uuid>)> = earlier
+        .iter()
+        .map(|(name, stored, assessment)| (name.as_str(), (stored.as_slice(), *assessment)))
+        .collect();
     Ok(keys
         .iter()
-        .zip(&hashes)
-        .map(|(key, hash)| {
-            if new.iter().any(|name| name == key.key) {
+        .map(|key| {
+            if new.contains(key.key) {
                 return KeyClaim::New;
             }
-            match earlier.iter().find(|(name, _, _)| name == key.key) {
-                Some((_, stored, assessment)) if stored == hash => KeyClaim::AlreadyImported(*assessment),
+            match earlier.get(key.key) {
+                Some((stored, assessment)) if *stored == key.digest.as_slice() => {
+                    KeyClaim::AlreadyImported(*assessment)
+                }
                 _ => KeyClaim::Reused,
             }
         })
