@@ -266,7 +266,8 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
     ) -> Result<(), WriteError> {
         if name == PREWRITTEN {
             OFFER_WANTED.set(true);
-            let copied = value.serialize(Verbatim(&mut *self.out));
+            let out = &mut *self.out;
+            let copied = value.serialize(Verbatim(|json: &[u8]| out.extend_from_slice(json)));
             OFFER_WANTED.set(false);
             return copied;
         }
@@ -486,14 +487,33 @@ impl<'a, T: Serialize + ?Sized, F: Fn() -> Result<&'a [u8], WriteError>> Seriali
     }
 }
 
-/// Where this writer receives a [`Prewritten`] value's bytes: they are copied as they are.
-struct Verbatim<'a>(&'a mut Vec<u8>);
+/// Gives `with` the JSON of a [`Prewritten`] value, when `name` and `value` are what a serializer's
+/// `serialize_newtype_struct` received for one (`None` for any other newtype): for a serializer
+/// that can use the bytes, such as the stored results' compaction remembering what it compared.
+pub fn with_prewritten<T: Serialize + ?Sized, R>(
+    name: &str,
+    value: &T,
+    with: impl FnOnce(&[u8]) -> R,
+) -> Option<R> {
+    if name != PREWRITTEN {
+        return None;
+    }
+    let mut with = Some(with);
+    let mut answer = None;
+    OFFER_WANTED.set(true);
+    let offered = value.serialize(Verbatim(|json: &[u8]| answer = with.take().map(|with| with(json))));
+    OFFER_WANTED.set(false);
+    offered.ok().and(answer)
+}
+
+/// Where a [`Prewritten`] value's bytes are received: this writer copies them as they are.
+struct Verbatim<F>(F);
 
 fn not_prewritten() -> WriteError {
     WriteError("a prewritten value offered no bytes".into())
 }
 
-impl ser::Serializer for Verbatim<'_> {
+impl<F: FnOnce(&[u8])> ser::Serializer for Verbatim<F> {
     type Ok = ();
     type Error = WriteError;
     type SerializeSeq = Impossible<(), WriteError>;
@@ -505,7 +525,7 @@ impl ser::Serializer for Verbatim<'_> {
     type SerializeStructVariant = Impossible<(), WriteError>;
 
     fn serialize_bytes(self, json: &[u8]) -> Result<(), WriteError> {
-        self.0.extend_from_slice(json);
+        (self.0)(json);
         Ok(())
     }
 

@@ -65,15 +65,22 @@ pub enum CodecError {
     UnknownString(String),
 }
 
+/// The maps a compaction looks up for every object and string of a result: foldhash, as
+/// hashbrown's own default, instead of SipHash (hashing was a tenth of a compaction; the keys are
+/// the model's, not an attacker's).
+type Lookup<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// The templates and shared strings of one model version.
 #[derive(Debug, Default, PartialEq)]
 pub struct Dictionary {
-    templates: HashMap<String, Map<String, Value>>,
+    templates: Lookup<String, Map<String, Value>>,
     strings: Vec<String>,
-    string_ids: HashMap<String, usize>,
+    string_ids: Lookup<String, usize>,
     /// The length of the shortest shared string: a shorter one needs no look-up (most strings of
     /// a result are short codes, and hashing each was a good part of compacting it).
     shortest_string: usize,
+    /// What the typed compaction found when it compared the model's shared lists with templates.
+    compared_lists: typed::ComparedLists,
 }
 
 impl Dictionary {
@@ -113,7 +120,13 @@ impl Dictionary {
     fn new(templates: HashMap<String, Map<String, Value>>, strings: Vec<String>) -> Self {
         let string_ids = strings.iter().enumerate().map(|(index, text)| (text.clone(), index)).collect();
         let shortest_string = strings.iter().map(String::len).min().unwrap_or(usize::MAX);
-        Self { templates, strings, string_ids, shortest_string }
+        Self {
+            templates: templates.into_iter().collect(),
+            strings,
+            string_ids,
+            shortest_string,
+            compared_lists: typed::ComparedLists::default(),
+        }
     }
 
     /// The dictionary as stored: `{"templates": {key: object}, "strings": [string]}`.
@@ -240,7 +253,7 @@ impl Dictionary {
     fn encode_string(&self, text: &str) -> String {
         if text.starts_with(REFERENCE) {
             return match self.string_ids.get(text) {
-                Some(index) => format!("{REFERENCE}{index}"),
+                Some(&index) => reference(index),
                 None => format!("{REFERENCE}{text}"),
             };
         }
@@ -248,7 +261,7 @@ impl Dictionary {
             return text.to_owned();
         }
         match self.string_ids.get(text) {
-            Some(index) => format!("{REFERENCE}{index}"),
+            Some(&index) => reference(index),
             None => text.to_owned(),
         }
     }
@@ -504,6 +517,17 @@ fn identical(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A reference to the shared string `index`, built without the formatting machinery (a third of
+/// the strings of a result are references).
+fn reference(index: usize) -> String {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(index);
+    let mut reference = String::with_capacity(REFERENCE.len_utf8() + digits.len());
+    reference.push(REFERENCE);
+    reference.push_str(digits);
+    reference
+}
+
 fn push_segment(path: &mut String, field: &str) {
     path.push('/');
     path.push_str(field);
@@ -703,10 +727,16 @@ mod tests {
         let values: Vec<Value> = results.iter().map(|result| serde_json::to_value(result).unwrap()).collect();
         // Learnt from all but the first, so the first has members that differ from its templates.
         let dictionary = Dictionary::learn(&values[1..], &json!([]));
-        for (result, value) in results.iter().zip(&values) {
-            let typed = dictionary.compact_typed(result).expect("the typed path handles every result shape");
-            assert_eq!(Some(typed), dictionary.compact(value));
+        // The second pass compares the model's citation lists by what the first remembered.
+        for _pass in 0..2 {
+            for (result, value) in results.iter().zip(&values) {
+                let typed =
+                    dictionary.compact_typed(result).expect("the typed path handles every result shape");
+                assert_eq!(Some(typed), dictionary.compact(value));
+            }
         }
+        let (same, different) = dictionary.compared_lists.remembered();
+        assert!(same > 0 && different > 0, "{same} lists remembered identical, {different} different");
     }
 
     #[test]

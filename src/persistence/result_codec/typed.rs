@@ -13,12 +13,67 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::{self, Display};
+use std::sync::{Mutex, PoisonError};
 
 use serde::ser::{self, Impossible, Serialize, SerializeMap, SerializeStruct, Serializer};
 use serde_json::{Map, Value};
 
 use super::{ABSENT_FIELDS, Dictionary, IDENTIFYING_FIELDS, identical, push_segment};
+use crate::json_writer;
+
+/// Lists remembered per template value: a few suffice (a template path sees one list, or a few).
+const LISTS_PER_TEMPLATE_VALUE: usize = 4;
+
+/// Whether a shared list of the model (a citation list, offering its JSON through
+/// [`json_writer::Prewritten`]) is identical to a template value, remembered by the list's JSON:
+/// the same lists are in every result, and comparing each again, item by item and field by field,
+/// was a tenth of a compaction. Keyed by the template value's address, which is fixed for the
+/// dictionary's life (it is never changed once built), and lives in the dictionary, so no address
+/// outlives its value. The same JSON is the same list to every comparison, so a remembered answer
+/// is the one a comparison would give.
+#[derive(Default)]
+pub(super) struct ComparedLists(Mutex<HashMap<usize, Vec<ComparedList>>>);
+
+/// A list's JSON, and whether it was identical to the template value.
+type ComparedList = (Box<[u8]>, bool);
+
+impl ComparedLists {
+    fn known(&self, template_value: usize, json: &[u8]) -> Option<bool> {
+        let compared = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        compared.get(&template_value)?.iter().find(|(list, _)| **list == *json).map(|(_, same)| *same)
+    }
+
+    /// How many lists are remembered identical to their template value, and how many different.
+    #[cfg(test)]
+    pub(super) fn remembered(&self) -> (usize, usize) {
+        let compared = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let same = compared.values().flatten().filter(|(_, same)| *same).count();
+        (same, compared.values().map(Vec::len).sum::<usize>() - same)
+    }
+
+    fn remember(&self, template_value: usize, json: &[u8], same: bool) {
+        let mut compared = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let lists = compared.entry(template_value).or_default();
+        if lists.len() < LISTS_PER_TEMPLATE_VALUE && !lists.iter().any(|(list, _)| **list == *json) {
+            lists.push((json.into(), same));
+        }
+    }
+}
+
+/// A cache: dictionaries are equal by what they hold.
+impl PartialEq for ComparedLists {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for ComparedLists {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("ComparedLists")
+    }
+}
 
 /// Why a typed compaction stopped: a field was not its template's value (the comparison only), or
 /// the result has a shape this module leaves to [`Dictionary::compact`].
@@ -458,6 +513,7 @@ impl Serializer for KeyText {
 /// Whether a value, serialised as a JSON value, is identical to `expected` (as [`identical`]
 /// compares them): `Ok` when it is, stopping at the first difference otherwise.
 struct Same<'a> {
+    dictionary: &'a Dictionary,
     expected: &'a Value,
 }
 
@@ -510,12 +566,30 @@ impl<'a> Serializer for Same<'a> {
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Stop> {
         value.serialize(self)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<(), Stop> {
-        value.serialize(self)
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), Stop> {
+        let compared = &self.dictionary.compared_lists;
+        let template_value = std::ptr::from_ref(self.expected) as usize;
+        match json_writer::with_prewritten(name, value, |json| compared.known(template_value, json)) {
+            Some(Some(same)) => self.check(same),
+            Some(None) => {
+                let verdict = value.serialize(Same { ..self });
+                if matches!(verdict, Ok(()) | Err(Stop::Different)) {
+                    json_writer::with_prewritten(name, value, |json| {
+                        compared.remember(template_value, json, verdict.is_ok());
+                    });
+                }
+                verdict
+            }
+            None => value.serialize(self),
+        }
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<SameItems<'a>, Stop> {
         let items = self.expected.as_array().ok_or(Stop::Different)?;
-        Ok(SameItems { items, next: 0 })
+        Ok(SameItems { dictionary: self.dictionary, items, next: 0 })
     }
     fn serialize_tuple(self, length: usize) -> Result<SameItems<'a>, Stop> {
         self.serialize_seq(Some(length))
@@ -525,7 +599,7 @@ impl<'a> Serializer for Same<'a> {
     }
     fn serialize_map(self, _: Option<usize>) -> Result<SameMembers<'a>, Stop> {
         let members = self.expected.as_object().ok_or(Stop::Different)?;
-        Ok(SameMembers { members, seen: 0, key: None })
+        Ok(SameMembers { dictionary: self.dictionary, members, seen: 0, key: None })
     }
     fn serialize_struct(self, _: &'static str, length: usize) -> Result<SameMembers<'a>, Stop> {
         self.serialize_map(Some(length))
@@ -533,6 +607,7 @@ impl<'a> Serializer for Same<'a> {
 }
 
 struct SameItems<'a> {
+    dictionary: &'a Dictionary,
     items: &'a [Value],
     next: usize,
 }
@@ -541,7 +616,7 @@ impl SameItems<'_> {
     fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
         let expected = self.items.get(self.next).ok_or(Stop::Different)?;
         self.next += 1;
-        value.serialize(Same { expected })
+        value.serialize(Same { dictionary: self.dictionary, expected })
     }
 
     fn finish(self) -> Result<(), Stop> {
@@ -554,6 +629,7 @@ sequence!(SameItems, ());
 /// An object compared member by member: identical when every member is the expected object's
 /// and identical to it, and it has as many members (an object's keys are distinct).
 struct SameMembers<'a> {
+    dictionary: &'a Dictionary,
     members: &'a Map<String, Value>,
     seen: usize,
     key: Option<String>,
@@ -563,7 +639,7 @@ impl SameMembers<'_> {
     fn member<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Stop> {
         let expected = self.members.get(key).ok_or(Stop::Different)?;
         self.seen += 1;
-        value.serialize(Same { expected })
+        value.serialize(Same { dictionary: self.dictionary, expected })
     }
 
     fn finish(self) -> Result<(), Stop> {
@@ -638,7 +714,7 @@ impl<'a> Compactor<'a> {
             template,
             identifier: self.identifier.map(|(field, _)| field),
             compact: Map::new(),
-            present: Vec::new(),
+            present: Vec::with_capacity(template.map_or(0, Map::len)),
             present_in_template: 0,
             key: None,
         }
@@ -761,7 +837,7 @@ impl CompactObject<'_> {
         self.present_in_template += usize::from(usual.is_some());
         if Some(field.as_ref()) != self.identifier
             && let Some(usual) = usual
-            && value.serialize(Same { expected: usual }).is_ok()
+            && value.serialize(Same { dictionary: self.dictionary, expected: usual }).is_ok()
         {
             self.present.push(field);
             return Ok(());
