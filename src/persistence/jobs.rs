@@ -1,9 +1,11 @@
 //! Jobs: their rows, their items and errors, the claims of batches by workers, and what a
-//! re-score job's report reads. See `migrations/0008_jobs.sql` for how claims work.
+//! re-score job's report reads. See `migrations/0008_jobs.sql` for how claims work, and 0014 and
+//! 0016 for how a claim takes a program's items together.
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgPool, Postgres, QueryBuilder, Transaction};
-use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 use super::access::{self, AuditAction};
