@@ -36,16 +36,14 @@ fn encoding(c: &mut Criterion) {
         .unwrap(),
     );
     let document = PackedDocument { profile, compact: Some(compact.clone()), whole: None };
-    let packed = packing.pack(document.to_pack()).unwrap();
+    let packed = packing.pack_document(&document).unwrap();
 
     let mut group = c.benchmark_group("encode");
     group.throughput(Throughput::Elements(1));
     group.bench_function("to_value", |b| b.iter(|| serde_json::to_value(black_box(&result)).unwrap()));
     group.bench_function("compact", |b| b.iter(|| dictionary.compact(black_box(&value))));
-    group.bench_function("compact_serialized", |b| {
-        b.iter(|| dictionary.compact_serialized(black_box(&result)).unwrap())
-    });
-    group.bench_function("pack", |b| b.iter(|| packing.pack(black_box(document.to_pack())).unwrap()));
+    group.bench_function("compact_json", |b| b.iter(|| dictionary.compact_json(black_box(&result)).unwrap()));
+    group.bench_function("pack", |b| b.iter(|| packing.pack_document(black_box(&document)).unwrap()));
     group.bench_function("unpack_hydrate", |b| {
         b.iter(|| dictionary.hydrate(black_box(&packing.unpack(&packed).unwrap().compact.unwrap())).unwrap())
     });

@@ -31,7 +31,7 @@ fn main() {
         match step.as_str() {
             "serde_json" => drop(black_box(serde_json::to_vec(black_box(&result)).unwrap())),
             "json_writer" => drop(black_box(json_writer::to_vec(black_box(&result)).unwrap())),
-            "compact" => drop(black_box(dictionary.compact_serialized(black_box(&result)).unwrap())),
+            "compact" => drop(black_box(dictionary.compact_json(black_box(&result)).unwrap())),
             "none" => {}
             other => {
                 eprintln!("unknown step {other}");

@@ -42,11 +42,14 @@ pub struct StoredAssessment {
 }
 
 /// A stored result as the API returns it: whole, or compact with the dictionary of its model
-/// version, hydrated as it is written (a response needs no hydrated copy of it).
+/// version, hydrated as it is written (a response needs no hydrated copy of it). A result just
+/// written keeps its compact form as the JSON it was written as: a response that does not show it
+/// (`Prefer: return=minimal`, a batch) never reads it.
 #[derive(Debug)]
 pub enum StoredResult {
     Whole(serde_json::Value),
     Compact { compact: serde_json::Value, dictionary: Arc<Dictionary> },
+    CompactJson { json: Vec<u8>, dictionary: Arc<Dictionary> },
 }
 
 impl Default for StoredResult {
@@ -59,13 +62,20 @@ impl StoredResult {
     /// The result as a JSON value, for a reader that works on it (a comparison, a chart, a report,
     /// a rewrite of its evidence).
     pub fn into_value(self) -> Result<serde_json::Value, PersistenceError> {
+        let hydrate = |compact: &serde_json::Value, dictionary: &Dictionary| {
+            dictionary.hydrate(compact).map_err(|error| PersistenceError::Encoding(error.to_string()))
+        };
         match self {
             Self::Whole(value) => Ok(value),
-            Self::Compact { compact, dictionary } => {
-                dictionary.hydrate(&compact).map_err(|error| PersistenceError::Encoding(error.to_string()))
-            }
+            Self::Compact { compact, dictionary } => hydrate(&compact, &dictionary),
+            Self::CompactJson { json, dictionary } => hydrate(&compact_value(&json)?, &dictionary),
         }
     }
+}
+
+/// The value of a compact result written by this process.
+fn compact_value(json: &[u8]) -> Result<serde_json::Value, PersistenceError> {
+    serde_json::from_slice(json).map_err(|error| PersistenceError::Encoding(error.to_string()))
 }
 
 impl serde::Serialize for StoredResult {
@@ -73,6 +83,10 @@ impl serde::Serialize for StoredResult {
         match self {
             Self::Whole(value) => value.serialize(serializer),
             Self::Compact { compact, dictionary } => dictionary.hydrated(compact).serialize(serializer),
+            Self::CompactJson { json, dictionary } => {
+                let compact = compact_value(json).map_err(serde::ser::Error::custom)?;
+                dictionary.hydrated(&compact).serialize(serializer)
+            }
         }
     }
 }
@@ -520,9 +534,7 @@ impl EncodedAssessment {
         let result = assessment.result;
         let encoding_error = |error: &dyn std::fmt::Display| PersistenceError::Encoding(error.to_string());
         let compact = match &encoding.dictionary {
-            Some(dictionary) => {
-                dictionary.compact_serialized(result).map_err(|error| encoding_error(&error))?
-            }
+            Some(dictionary) => dictionary.compact_json(result).map_err(|error| encoding_error(&error))?,
             None => None,
         };
         // The JSON value of the result only when it is stored whole (no dictionary, or one the
@@ -535,17 +547,26 @@ impl EncodedAssessment {
             Some(packing) => {
                 let document = DocumentToPack {
                     profile: assessment.profile_json,
-                    compact: compact.as_ref(),
+                    compact: compact.as_deref(),
                     whole: whole.as_ref(),
                 };
                 let packed = packing.pack(document).map_err(|error| encoding_error(&error))?;
                 (None, None, None, Some(packed))
             }
-            None => (Some(assessment.profile_json.clone()), whole.clone(), compact.clone(), None),
+            None => {
+                // A version without a packing dictionary (stored before packing): its column
+                // holds the compact value, read back from the bytes just written.
+                let compact_value = compact
+                    .as_deref()
+                    .map(serde_json::from_slice)
+                    .transpose()
+                    .map_err(|error| encoding_error(&error))?;
+                (Some(assessment.profile_json.clone()), whole.clone(), compact_value, None)
+            }
         };
         let returned = match (compact, whole, &encoding.dictionary) {
-            (Some(compact), _, Some(dictionary)) => {
-                StoredResult::Compact { compact, dictionary: dictionary.clone() }
+            (Some(json), _, Some(dictionary)) => {
+                StoredResult::CompactJson { json, dictionary: dictionary.clone() }
             }
             (_, whole, _) => StoredResult::Whole(whole.unwrap_or_default()),
         };

@@ -48,19 +48,32 @@ pub struct PackedDocument {
     pub whole: Option<Value>,
 }
 
-/// A [`PackedDocument`] to pack, borrowed: writing one needs no copy of its profile or result.
-#[derive(Clone, Copy, Serialize)]
+/// A [`PackedDocument`] to pack, borrowed, its compact result already written as JSON (the
+/// compaction writes it so): packing needs no copy of the profile and no tree of the result.
+#[derive(Clone, Copy)]
 pub struct DocumentToPack<'a> {
     pub profile: &'a Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub compact: Option<&'a Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compact: Option<&'a [u8]>,
     pub whole: Option<&'a Value>,
 }
 
-impl PackedDocument {
-    pub fn to_pack(&self) -> DocumentToPack<'_> {
-        DocumentToPack { profile: &self.profile, compact: self.compact.as_ref(), whole: self.whole.as_ref() }
+impl DocumentToPack<'_> {
+    /// The document's JSON: the bytes serde_json writes for the [`PackedDocument`] it stands for
+    /// (its members in declaration order, an absent one left out).
+    fn to_json(self) -> Result<Vec<u8>, PackingError> {
+        let mut json = Vec::with_capacity(4096 + self.compact.map_or(0, <[u8]>::len));
+        json.extend_from_slice(b"{\"profile\":");
+        crate::json_writer::write(&mut json, self.profile)?;
+        if let Some(compact) = self.compact {
+            json.extend_from_slice(b",\"compact\":");
+            json.extend_from_slice(compact);
+        }
+        if let Some(whole) = self.whole {
+            json.extend_from_slice(b",\"whole\":");
+            crate::json_writer::write(&mut json, whole)?;
+        }
+        json.push(b'}');
+        Ok(json)
     }
 }
 
@@ -101,7 +114,15 @@ impl Packing {
     }
 
     pub fn pack(&self, document: DocumentToPack<'_>) -> Result<Vec<u8>, PackingError> {
-        let json = crate::json_writer::to_vec(&document)?;
+        self.compress(&document.to_json()?)
+    }
+
+    /// Packs a document held whole (a sample, a test's).
+    pub fn pack_document(&self, document: &PackedDocument) -> Result<Vec<u8>, PackingError> {
+        self.compress(&crate::json_writer::to_vec(document)?)
+    }
+
+    fn compress(&self, json: &[u8]) -> Result<Vec<u8>, PackingError> {
         COMPRESSOR.with_borrow_mut(|compressor| {
             let compressor = match compressor {
                 Some(compressor) => compressor,
@@ -113,7 +134,7 @@ impl Packing {
                 }
             };
             compressor.set_prepared_dictionary(self.encoder)?;
-            Ok(compressor.compress(&json)?)
+            Ok(compressor.compress(json)?)
         })
     }
 
@@ -164,10 +185,10 @@ mod tests {
         let dictionary = Packing::dictionary_of(&[document(40.0), document(60.0)]).unwrap();
         let packing = Packing::new(&dictionary);
         let original = document(52.5);
-        let packed = packing.pack(original.to_pack()).unwrap();
+        let packed = packing.pack_document(&original).unwrap();
         assert_eq!(packing.unpack(&packed).unwrap(), original);
         assert_eq!(packing.unpack_profile(&packed).unwrap(), original.profile);
-        let without = Packing::new(b"").pack(original.to_pack()).unwrap();
+        let without = Packing::new(b"").pack_document(&original).unwrap();
         assert!(
             packed.len() < without.len(),
             "{} bytes with the dictionary, {} without",
@@ -177,15 +198,30 @@ mod tests {
     }
 
     #[test]
+    fn a_document_with_its_result_written_packs_the_bytes_of_the_whole_document() {
+        let whole = document(52.5);
+        let compact = crate::json_writer::to_vec(whole.compact.as_ref().unwrap()).unwrap();
+        let borrowed = DocumentToPack { profile: &whole.profile, compact: Some(&compact), whole: None };
+        assert_eq!(borrowed.to_json().unwrap(), serde_json::to_vec(&whole).unwrap());
+        let stored_whole = PackedDocument { compact: None, whole: whole.compact.clone(), ..whole };
+        let borrowed = DocumentToPack {
+            profile: &stored_whole.profile,
+            compact: None,
+            whole: stored_whole.whole.as_ref(),
+        };
+        assert_eq!(borrowed.to_json().unwrap(), serde_json::to_vec(&stored_whole).unwrap());
+    }
+
+    #[test]
     fn corrupt_or_foreign_bytes_are_an_error_not_a_panic() {
         let packing = Packing::new(&Packing::dictionary_of(&[document(40.0)]).unwrap());
         assert!(packing.unpack(b"not zstd").is_err());
-        let mut packed = packing.pack(document(1.0).to_pack()).unwrap();
+        let mut packed = packing.pack_document(&document(1.0)).unwrap();
         let middle = packed.len() / 2;
         packed[middle] ^= 0xff;
         packed.truncate(packed.len() - 1);
         assert!(packing.unpack(&packed).is_err());
         let other = Packing::new(b"another dictionary entirely, with other content in it");
-        assert!(other.unpack(&packing.pack(document(1.0).to_pack()).unwrap()).is_err());
+        assert!(other.unpack(&packing.pack_document(&document(1.0)).unwrap()).is_err());
     }
 }

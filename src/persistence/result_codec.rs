@@ -25,6 +25,8 @@ use serde::Serialize;
 use serde::ser::{Error as _, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
+use crate::json_writer;
+
 /// Fields that identify an object among its siblings, in order of preference: the first one an
 /// object has (a string or an integer) names its template.
 const IDENTIFYING_FIELDS: &[&str] = &[
@@ -63,6 +65,8 @@ pub enum CodecError {
     Dictionary(&'static str),
     #[error("compact result refers to string {0}, which its dictionary does not have")]
     UnknownString(String),
+    #[error("result cannot be written as JSON: {0}")]
+    Writing(String),
 }
 
 /// The maps a compaction looks up for every object and string of a result: foldhash, as
@@ -188,17 +192,22 @@ impl Dictionary {
         self.encode(result, &mut String::new())
     }
 
-    /// The compact form of a typed result: [`Dictionary::compact`] of the result serialised to a
-    /// JSON value (the same value, the same `None`), mostly without building that value (see
-    /// `typed`); built only for a shape the typed path leaves to it.
-    pub fn compact_serialized<T: Serialize + ?Sized>(
-        &self,
-        result: &T,
-    ) -> Result<Option<Value>, serde_json::Error> {
+    /// The compact form of a typed result, written as JSON: [`Dictionary::compact`] of the result
+    /// serialised to a JSON value, written by `json_writer` (the same bytes, the same `None`),
+    /// mostly without building either value (see `typed`); built only for a shape the typed path
+    /// leaves to it.
+    pub fn compact_json<T: Serialize + ?Sized>(&self, result: &T) -> Result<Option<Vec<u8>>, CodecError> {
         match self.compact_typed(result) {
             Ok(compact) => Ok(Some(compact)),
             Err(true) => Ok(None),
-            Err(false) => Ok(self.compact(&serde_json::to_value(result)?)),
+            Err(false) => {
+                let value =
+                    serde_json::to_value(result).map_err(|error| CodecError::Writing(error.to_string()))?;
+                self.compact(&value)
+                    .map(|compact| json_writer::to_vec(&compact))
+                    .transpose()
+                    .map_err(|error| CodecError::Writing(error.to_string()))
+            }
         }
     }
 
@@ -707,7 +716,7 @@ mod tests {
                     prop_assert_eq!(hydrated.to_string(), value.to_string());
                     let written = serde_json::to_string(&dictionary.hydrated(&compact)).expect("writes");
                     prop_assert_eq!(written, value.to_string());
-                    prop_assert_eq!(dictionary.compact_typed(&value).ok(), Some(compact));
+                    prop_assert_eq!(dictionary.compact_typed(&value).ok(), Some(json_writer::to_vec(&compact).unwrap()));
                     prop_assert_eq!(hydrated, value);
                 }
             }
@@ -732,7 +741,8 @@ mod tests {
             for (result, value) in results.iter().zip(&values) {
                 let typed =
                     dictionary.compact_typed(result).expect("the typed path handles every result shape");
-                assert_eq!(Some(typed), dictionary.compact(value));
+                let generic = dictionary.compact(value).expect("no result has the reserved field");
+                assert_eq!(typed, json_writer::to_vec(&generic).unwrap());
             }
         }
         let (same, different) = dictionary.compared_lists.remembered();

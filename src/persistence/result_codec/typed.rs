@@ -15,6 +15,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::{self, Display};
+use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
 
 use serde::ser::{self, Impossible, Serialize, SerializeMap, SerializeStruct, Serializer};
@@ -22,6 +23,9 @@ use serde_json::{Map, Value};
 
 use super::{ABSENT_FIELDS, Dictionary, IDENTIFYING_FIELDS, identical, push_segment};
 use crate::json_writer;
+
+/// What a compact result is written into at first: most are 4-10 KB.
+const COMPACT_CAPACITY: usize = 16 << 10;
 
 /// Lists remembered per template value: a few suffice (a template path sees one list, or a few).
 const LISTS_PER_TEMPLATE_VALUE: usize = 4;
@@ -100,15 +104,17 @@ impl ser::Error for Stop {
 }
 
 impl Dictionary {
-    /// The compact form of `result` as [`Dictionary::compact`] gives it for `result` serialised to
-    /// a JSON value; `Err(true)` when that is `None` too (an object has the reserved field),
+    /// The compact form of `result`, written as JSON, as [`Dictionary::compact`] gives it for
+    /// `result` serialised to a JSON value; `Err(true)` when that is `None` too (an object has the reserved field),
     /// `Err(false)` when this path cannot tell and the value must be built.
-    pub(super) fn compact_typed<T: Serialize + ?Sized>(&self, result: &T) -> Result<Value, bool> {
+    pub(super) fn compact_typed<T: Serialize + ?Sized>(&self, result: &T) -> Result<Vec<u8>, bool> {
         let path = RefCell::new(String::new());
+        let out = RefCell::new(Vec::with_capacity(COMPACT_CAPACITY));
         let identifier = result.serialize(Probe).map_err(|_| false)?;
         result
-            .serialize(Compactor { dictionary: self, path: &path, identifier })
-            .map_err(|stop| matches!(stop, Stop::Reserved))
+            .serialize(Compactor { dictionary: self, path: &path, out: &out, identifier })
+            .map_err(|stop| matches!(stop, Stop::Reserved))?;
+        Ok(out.into_inner())
     }
 }
 
@@ -674,29 +680,38 @@ impl SerializeMap for SameMembers<'_> {
     }
 }
 
-/// Writes the compact form of a value at `path`, whose identifier (when it is an object) the
-/// probe found.
+/// Writes the compact form of a value at `path` as JSON to `out`, whose identifier (when it is an
+/// object) the probe found. The bytes are those of the compact value written by `json_writer`
+/// (object members in key order, as serde_json's map keeps them): no tree of maps is built, to be
+/// written once more and freed (that was a third of a compaction, and the packing's writing of
+/// the tree a tenth of a write).
 struct Compactor<'a> {
     dictionary: &'a Dictionary,
     path: &'a RefCell<String>,
+    out: &'a RefCell<Vec<u8>>,
     identifier: Identifier,
 }
 
 impl<'a> Compactor<'a> {
-    /// The compact form of a member or item: probed, then written at `path`.
+    /// Writes the compact form of a member or item: probed, then written at `path`.
     fn child<T: Serialize + ?Sized>(
         dictionary: &'a Dictionary,
         path: &'a RefCell<String>,
+        out: &'a RefCell<Vec<u8>>,
         value: &T,
-    ) -> Result<Value, Stop> {
+    ) -> Result<(), Stop> {
         // A probe that fails (a map with keys that are not strings) leaves the compactor to find
         // that out and give up.
         let identifier = value.serialize(Probe).unwrap_or(None);
-        value.serialize(Compactor { dictionary, path, identifier })
+        value.serialize(Compactor { dictionary, path, out, identifier })
     }
 
-    fn string(&self, text: &str) -> Value {
-        Value::String(self.dictionary.encode_string(text))
+    fn json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), Stop> {
+        json_writer::write(&mut self.out.borrow_mut(), value).map_err(|_| Stop::Unsupported)
+    }
+
+    fn string(&self, text: &str) -> Result<(), Stop> {
+        self.json(&self.dictionary.encode_string(text))
     }
 
     fn object(self) -> CompactObject<'a> {
@@ -708,12 +723,16 @@ impl<'a> Compactor<'a> {
         }
         let template = self.dictionary.templates.get(path.as_str());
         path.truncate(length);
+        let mut out = self.out.borrow_mut();
+        out.push(b'{');
         CompactObject {
             dictionary: self.dictionary,
             path: self.path,
+            out: self.out,
+            start: out.len(),
             template,
             identifier: self.identifier.map(|(field, _)| field),
-            compact: Map::new(),
+            written: Vec::new(),
             present: Vec::with_capacity(template.map_or(0, Map::len)),
             present_in_template: 0,
             key: None,
@@ -721,61 +740,51 @@ impl<'a> Compactor<'a> {
     }
 }
 
-fn number<T: Serialize>(value: T) -> Result<Value, Stop> {
-    serde_json::to_value(value).map_err(|_| Stop::Unsupported)
-}
-
 impl<'a> Serializer for Compactor<'a> {
-    type Ok = Value;
+    type Ok = ();
     type Error = Stop;
     type SerializeSeq = CompactItems<'a>;
     type SerializeTuple = CompactItems<'a>;
     type SerializeTupleStruct = CompactItems<'a>;
-    type SerializeTupleVariant = Impossible<Value, Stop>;
+    type SerializeTupleVariant = Impossible<(), Stop>;
     type SerializeMap = CompactObject<'a>;
     type SerializeStruct = CompactObject<'a>;
-    type SerializeStructVariant = Impossible<Value, Stop>;
+    type SerializeStructVariant = Impossible<(), Stop>;
 
     refused!();
 
-    fn serialize_bool(self, value: bool) -> Result<Value, Stop> {
-        Ok(Value::Bool(value))
+    fn serialize_bool(self, value: bool) -> Result<(), Stop> {
+        self.json(&value)
     }
-    numbers!(|_compactor, value| number(value));
-    fn serialize_char(self, value: char) -> Result<Value, Stop> {
-        Ok(self.string(value.encode_utf8(&mut [0; 4])))
+    // Through a JSON value, as `Dictionary::compact` sees a number (an f32 as the f64 it becomes).
+    numbers!(|compactor, value| compactor.json(&serde_json::to_value(value).map_err(|_| Stop::Unsupported)?));
+    fn serialize_char(self, value: char) -> Result<(), Stop> {
+        self.string(value.encode_utf8(&mut [0; 4]))
     }
-    fn serialize_str(self, value: &str) -> Result<Value, Stop> {
-        Ok(self.string(value))
+    fn serialize_str(self, value: &str) -> Result<(), Stop> {
+        self.string(value)
     }
-    fn serialize_none(self) -> Result<Value, Stop> {
-        Ok(Value::Null)
+    fn serialize_none(self) -> Result<(), Stop> {
+        self.json(&())
     }
-    fn serialize_unit(self) -> Result<Value, Stop> {
-        Ok(Value::Null)
+    fn serialize_unit(self) -> Result<(), Stop> {
+        self.json(&())
     }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<Value, Stop> {
-        Ok(Value::Null)
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Stop> {
+        self.json(&())
     }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<Value, Stop> {
-        Ok(self.string(variant))
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<(), Stop> {
+        self.string(variant)
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Value, Stop> {
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Stop> {
         value.serialize(self)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<Value, Stop> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<(), Stop> {
         value.serialize(self)
     }
-    fn serialize_seq(self, length: Option<usize>) -> Result<CompactItems<'a>, Stop> {
-        Ok(CompactItems {
-            dictionary: self.dictionary,
-            path: self.path,
-            items: Vec::with_capacity(length.unwrap_or_default()),
-        })
+    fn serialize_seq(self, _: Option<usize>) -> Result<CompactItems<'a>, Stop> {
+        self.out.borrow_mut().push(b'[');
+        Ok(CompactItems { dictionary: self.dictionary, path: self.path, out: self.out, first: true })
     }
     fn serialize_tuple(self, length: usize) -> Result<CompactItems<'a>, Stop> {
         self.serialize_seq(Some(length))
@@ -795,31 +804,39 @@ impl<'a> Serializer for Compactor<'a> {
 struct CompactItems<'a> {
     dictionary: &'a Dictionary,
     path: &'a RefCell<String>,
-    items: Vec<Value>,
+    out: &'a RefCell<Vec<u8>>,
+    first: bool,
 }
 
 impl CompactItems<'_> {
     fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.items.push(Compactor::child(self.dictionary, self.path, value)?);
-        Ok(())
+        if !std::mem::take(&mut self.first) {
+            self.out.borrow_mut().push(b',');
+        }
+        Compactor::child(self.dictionary, self.path, self.out, value)
     }
 
-    fn finish(self) -> Result<Value, Stop> {
-        Ok(Value::Array(self.items))
+    fn finish(self) -> Result<(), Stop> {
+        self.out.borrow_mut().push(b']');
+        Ok(())
     }
 }
 
-sequence!(CompactItems, Value);
+sequence!(CompactItems, ());
 
 /// An object as `Dictionary::encode` writes it: its identifying field, the members that differ
 /// from its template's (compacted in turn), and the template's members it lacks.
 struct CompactObject<'a> {
     dictionary: &'a Dictionary,
     path: &'a RefCell<String>,
+    out: &'a RefCell<Vec<u8>>,
+    /// Where the object's members start in `out` (after its `{`).
+    start: usize,
     template: Option<&'a Map<String, Value>>,
     identifier: Option<&'static str>,
-    compact: Map<String, Value>,
-    /// The members written so far; a struct's field names are borrowed (no allocation each).
+    /// The members written, each `"name":value` at a range of `out`, in the order they came.
+    written: Vec<(Cow<'static, str>, Range<usize>)>,
+    /// The members seen so far; a struct's field names are borrowed (no allocation each).
     present: Vec<Cow<'static, str>>,
     /// How many of them the template has: when all of its members are present (nearly always),
     /// none is absent, and `present` need not be searched for each (that search, a string
@@ -842,43 +859,72 @@ impl CompactObject<'_> {
             self.present.push(field);
             return Ok(());
         }
+        let begin = self.open_member(&field)?;
         let length = self.path.borrow().len();
         push_segment(&mut self.path.borrow_mut(), &field);
-        let compact = Compactor::child(self.dictionary, self.path, value);
+        let written = Compactor::child(self.dictionary, self.path, self.out, value);
         self.path.borrow_mut().truncate(length);
-        self.compact.insert(field.clone().into_owned(), compact?);
+        written?;
+        self.written.push((field.clone(), begin..self.out.borrow().len()));
         self.present.push(field);
         Ok(())
     }
 
-    fn finish(mut self) -> Result<Value, Stop> {
+    /// Writes `"name":` (after a comma when a member came before); returns where it starts.
+    fn open_member(&self, field: &str) -> Result<usize, Stop> {
+        let mut out = self.out.borrow_mut();
+        if !self.written.is_empty() {
+            out.push(b',');
+        }
+        let begin = out.len();
+        json_writer::write(&mut out, field).map_err(|_| Stop::Unsupported)?;
+        out.push(b':');
+        Ok(begin)
+    }
+
+    fn finish(mut self) -> Result<(), Stop> {
         let template = self.template.filter(|template| template.len() > self.present_in_template);
-        let absent: Vec<Value> = template
+        let absent: Vec<&String> = template
             .into_iter()
             .flat_map(Map::keys)
             .filter(|field| !self.present.iter().any(|present| present == field.as_str()))
-            .map(|field| Value::String(field.clone()))
             .collect();
         if !absent.is_empty() {
-            self.compact.insert(ABSENT_FIELDS.to_owned(), Value::Array(absent));
+            let begin = self.open_member(ABSENT_FIELDS)?;
+            json_writer::write(&mut self.out.borrow_mut(), &absent).map_err(|_| Stop::Unsupported)?;
+            self.written.push((Cow::Borrowed(ABSENT_FIELDS), begin..self.out.borrow().len()));
         }
-        Ok(Value::Object(self.compact))
+        let mut out = self.out.borrow_mut();
+        // Members in key order, as a map writes them; a struct's come in declaration order, so
+        // they are moved only when that differs (most objects keep one or two members).
+        if !self.written.is_sorted_by(|a, b| a.0 <= b.0) {
+            let members = out.split_off(self.start);
+            self.written.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (index, (_, range)) in self.written.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(&members[range.start - self.start..range.end - self.start]);
+            }
+        }
+        out.push(b'}');
+        Ok(())
     }
 }
 
 impl SerializeStruct for CompactObject<'_> {
-    type Ok = Value;
+    type Ok = ();
     type Error = Stop;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Stop> {
         self.member(Cow::Borrowed(key), value)
     }
-    fn end(self) -> Result<Value, Stop> {
+    fn end(self) -> Result<(), Stop> {
         self.finish()
     }
 }
 
 impl SerializeMap for CompactObject<'_> {
-    type Ok = Value;
+    type Ok = ();
     type Error = Stop;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Stop> {
         self.key = Some(key.serialize(KeyText)?);
@@ -888,7 +934,7 @@ impl SerializeMap for CompactObject<'_> {
         let key = self.key.take().ok_or(Stop::Unsupported)?;
         self.member(Cow::Owned(key), value)
     }
-    fn end(self) -> Result<Value, Stop> {
+    fn end(self) -> Result<(), Stop> {
         self.finish()
     }
 }
