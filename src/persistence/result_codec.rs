@@ -83,6 +83,8 @@ pub struct Dictionary {
     /// The length of the shortest shared string: a shorter one needs no look-up (most strings of
     /// a result are short codes, and hashing each was a good part of compacting it).
     shortest_string: usize,
+    /// The templates again, as the typed compaction reads them (see [`typed::TypedTemplate`]).
+    typed_templates: Lookup<String, typed::TypedTemplate>,
     /// What the typed compaction found when it compared the model's shared lists with templates.
     compared_lists: typed::ComparedLists,
 }
@@ -124,8 +126,13 @@ impl Dictionary {
     fn new(templates: HashMap<String, Map<String, Value>>, strings: Vec<String>) -> Self {
         let string_ids = strings.iter().enumerate().map(|(index, text)| (text.clone(), index)).collect();
         let shortest_string = strings.iter().map(String::len).min().unwrap_or(usize::MAX);
+        let templates: Lookup<String, Map<String, Value>> = templates.into_iter().collect();
         Self {
-            templates: templates.into_iter().collect(),
+            typed_templates: templates
+                .iter()
+                .map(|(key, template)| (key.clone(), typed::TypedTemplate::new(template)))
+                .collect(),
+            templates,
             strings,
             string_ids,
             shortest_string,
@@ -260,18 +267,27 @@ impl Dictionary {
     }
 
     fn encode_string(&self, text: &str) -> String {
+        match self.compact_string(text) {
+            CompactString::Itself(text) => text.to_owned(),
+            CompactString::Reference(index) => reference(index),
+            CompactString::Escaped(text) => format!("{REFERENCE}{text}"),
+        }
+    }
+
+    /// How a string of a result is written in its compact form.
+    fn compact_string<'a>(&self, text: &'a str) -> CompactString<'a> {
         if text.starts_with(REFERENCE) {
             return match self.string_ids.get(text) {
-                Some(&index) => reference(index),
-                None => format!("{REFERENCE}{text}"),
+                Some(&index) => CompactString::Reference(index),
+                None => CompactString::Escaped(text),
             };
         }
         if text.len() < self.shortest_string {
-            return text.to_owned();
+            return CompactString::Itself(text);
         }
         match self.string_ids.get(text) {
-            Some(&index) => reference(index),
-            None => text.to_owned(),
+            Some(&index) => CompactString::Reference(index),
+            None => CompactString::Itself(text),
         }
     }
 
@@ -524,6 +540,14 @@ fn identical(a: &Value, b: &Value) -> bool {
         }
         _ => a == b,
     }
+}
+
+/// A string of a result in its compact form: itself, a reference to the dictionary's string of
+/// that index, or itself after one more [`REFERENCE`].
+enum CompactString<'a> {
+    Itself(&'a str),
+    Reference(usize),
+    Escaped(&'a str),
 }
 
 /// A reference to the shared string `index`, built without the formatting machinery (a third of

@@ -21,7 +21,7 @@ use std::sync::{Mutex, PoisonError};
 use serde::ser::{self, Impossible, Serialize, SerializeMap, SerializeStruct, Serializer};
 use serde_json::{Map, Value};
 
-use super::{ABSENT_FIELDS, Dictionary, IDENTIFYING_FIELDS, identical, push_segment};
+use super::{ABSENT_FIELDS, CompactString, Dictionary, IDENTIFYING_FIELDS, identical, push_segment};
 use crate::json_writer;
 
 /// What a compact result is written into at first: most are 4-10 KB.
@@ -29,6 +29,31 @@ const COMPACT_CAPACITY: usize = 16 << 10;
 
 /// Lists remembered per template value: a few suffice (a template path sees one list, or a few).
 const LISTS_PER_TEMPLATE_VALUE: usize = 4;
+
+/// A template as the typed compaction reads it: each member found by hashing its name, and the
+/// members' names in key order, which the list of absent members follows. Searching the sorted map, a
+/// name comparison per step, was a sixth of a compaction (callgrind). The members are copies of
+/// the template's, fixed for the dictionary's life, so their addresses can key
+/// [`ComparedLists`].
+#[derive(Debug, PartialEq)]
+pub(super) struct TypedTemplate {
+    /// Each member's index in `names`, and its value.
+    members: super::Lookup<String, (usize, Value)>,
+    names: Vec<String>,
+}
+
+impl TypedTemplate {
+    pub(super) fn new(template: &Map<String, Value>) -> Self {
+        Self {
+            members: template
+                .iter()
+                .enumerate()
+                .map(|(index, (field, value))| (field.clone(), (index, value.clone())))
+                .collect(),
+            names: template.keys().cloned().collect(),
+        }
+    }
+}
 
 /// Whether a shared list of the model (a citation list, offering its JSON through
 /// [`json_writer::Prewritten`]) is identical to a template value, remembered by the list's JSON:
@@ -108,13 +133,17 @@ impl Dictionary {
     /// `result` serialised to a JSON value; `Err(true)` when that is `None` too (an object has the reserved field),
     /// `Err(false)` when this path cannot tell and the value must be built.
     pub(super) fn compact_typed<T: Serialize + ?Sized>(&self, result: &T) -> Result<Vec<u8>, bool> {
-        let path = RefCell::new(String::new());
-        let out = RefCell::new(Vec::with_capacity(COMPACT_CAPACITY));
+        let buffers = Buffers {
+            path: RefCell::new(String::new()),
+            out: RefCell::new(Vec::with_capacity(COMPACT_CAPACITY)),
+            written: RefCell::new(Vec::new()),
+            present: RefCell::new(Vec::new()),
+        };
         let identifier = result.serialize(Probe).map_err(|_| false)?;
         result
-            .serialize(Compactor { dictionary: self, path: &path, out: &out, identifier })
+            .serialize(Compactor { dictionary: self, buffers: &buffers, identifier })
             .map_err(|stop| matches!(stop, Stop::Reserved))?;
-        Ok(out.into_inner())
+        Ok(buffers.out.into_inner())
     }
 }
 
@@ -687,54 +716,76 @@ impl SerializeMap for SameMembers<'_> {
 /// the tree a tenth of a write).
 struct Compactor<'a> {
     dictionary: &'a Dictionary,
-    path: &'a RefCell<String>,
-    out: &'a RefCell<Vec<u8>>,
+    buffers: &'a Buffers,
     identifier: Identifier,
+}
+
+/// What a compaction writes into, shared by all its objects: none allocates its own.
+struct Buffers {
+    /// The path of the value being written.
+    path: RefCell<String>,
+    out: RefCell<Vec<u8>>,
+    /// The members written by the objects being written, innermost last: each `"name":value` at
+    /// a range of `out`.
+    written: RefCell<Vec<(Cow<'static, str>, Range<usize>)>>,
+    /// The template members present in the objects being written (their indexes in the
+    /// template's names), innermost last.
+    present: RefCell<Vec<usize>>,
 }
 
 impl<'a> Compactor<'a> {
     /// Writes the compact form of a member or item: probed, then written at `path`.
     fn child<T: Serialize + ?Sized>(
         dictionary: &'a Dictionary,
-        path: &'a RefCell<String>,
-        out: &'a RefCell<Vec<u8>>,
+        buffers: &'a Buffers,
         value: &T,
     ) -> Result<(), Stop> {
         // A probe that fails (a map with keys that are not strings) leaves the compactor to find
         // that out and give up.
         let identifier = value.serialize(Probe).unwrap_or(None);
-        value.serialize(Compactor { dictionary, path, out, identifier })
+        value.serialize(Compactor { dictionary, buffers, identifier })
     }
 
     fn json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), Stop> {
-        json_writer::write(&mut self.out.borrow_mut(), value).map_err(|_| Stop::Unsupported)
+        json_writer::write(&mut self.buffers.out.borrow_mut(), value).map_err(|_| Stop::Unsupported)
     }
 
+    /// A string as `Dictionary::encode_string` writes it, without building it (a result has
+    /// some thousand strings).
     fn string(&self, text: &str) -> Result<(), Stop> {
-        self.json(&self.dictionary.encode_string(text))
+        match self.dictionary.compact_string(text) {
+            CompactString::Itself(text) => self.json(text),
+            CompactString::Reference(index) => {
+                // The reference character as JSON escapes it, then the index.
+                let mut out = self.buffers.out.borrow_mut();
+                out.extend_from_slice(b"\"\\u0001");
+                out.extend_from_slice(itoa::Buffer::new().format(index).as_bytes());
+                out.push(b'"');
+                Ok(())
+            }
+            CompactString::Escaped(_) => self.json(&self.dictionary.encode_string(text)),
+        }
     }
 
     fn object(self) -> CompactObject<'a> {
-        let mut path = self.path.borrow_mut();
+        let mut path = self.buffers.path.borrow_mut();
         let length = path.len();
         if let Some((_, text)) = &self.identifier {
             path.push('#');
             path.push_str(text);
         }
-        let template = self.dictionary.templates.get(path.as_str());
+        let template = self.dictionary.typed_templates.get(path.as_str());
         path.truncate(length);
-        let mut out = self.out.borrow_mut();
+        let mut out = self.buffers.out.borrow_mut();
         out.push(b'{');
         CompactObject {
             dictionary: self.dictionary,
-            path: self.path,
-            out: self.out,
+            buffers: self.buffers,
             start: out.len(),
             template,
             identifier: self.identifier.map(|(field, _)| field),
-            written: Vec::new(),
-            present: Vec::with_capacity(template.map_or(0, Map::len)),
-            present_in_template: 0,
+            written_from: self.buffers.written.borrow().len(),
+            present_from: self.buffers.present.borrow().len(),
             key: None,
         }
     }
@@ -783,8 +834,8 @@ impl<'a> Serializer for Compactor<'a> {
         value.serialize(self)
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<CompactItems<'a>, Stop> {
-        self.out.borrow_mut().push(b'[');
-        Ok(CompactItems { dictionary: self.dictionary, path: self.path, out: self.out, first: true })
+        self.buffers.out.borrow_mut().push(b'[');
+        Ok(CompactItems { dictionary: self.dictionary, buffers: self.buffers, first: true })
     }
     fn serialize_tuple(self, length: usize) -> Result<CompactItems<'a>, Stop> {
         self.serialize_seq(Some(length))
@@ -803,21 +854,20 @@ impl<'a> Serializer for Compactor<'a> {
 /// An array's items, each compacted at the array's own path (positions are not part of a path).
 struct CompactItems<'a> {
     dictionary: &'a Dictionary,
-    path: &'a RefCell<String>,
-    out: &'a RefCell<Vec<u8>>,
+    buffers: &'a Buffers,
     first: bool,
 }
 
 impl CompactItems<'_> {
     fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
         if !std::mem::take(&mut self.first) {
-            self.out.borrow_mut().push(b',');
+            self.buffers.out.borrow_mut().push(b',');
         }
-        Compactor::child(self.dictionary, self.path, self.out, value)
+        Compactor::child(self.dictionary, self.buffers, value)
     }
 
     fn finish(self) -> Result<(), Stop> {
-        self.out.borrow_mut().push(b']');
+        self.buffers.out.borrow_mut().push(b']');
         Ok(())
     }
 }
@@ -828,20 +878,14 @@ sequence!(CompactItems, ());
 /// from its template's (compacted in turn), and the template's members it lacks.
 struct CompactObject<'a> {
     dictionary: &'a Dictionary,
-    path: &'a RefCell<String>,
-    out: &'a RefCell<Vec<u8>>,
+    buffers: &'a Buffers,
     /// Where the object's members start in `out` (after its `{`).
     start: usize,
-    template: Option<&'a Map<String, Value>>,
+    template: Option<&'a TypedTemplate>,
     identifier: Option<&'static str>,
-    /// The members written, each `"name":value` at a range of `out`, in the order they came.
-    written: Vec<(Cow<'static, str>, Range<usize>)>,
-    /// The members seen so far; a struct's field names are borrowed (no allocation each).
-    present: Vec<Cow<'static, str>>,
-    /// How many of them the template has: when all of its members are present (nearly always),
-    /// none is absent, and `present` need not be searched for each (that search, a string
-    /// comparison per pair, was the largest single cost of compaction).
-    present_in_template: usize,
+    /// Where the object's own entries start in `written` and `present`.
+    written_from: usize,
+    present_from: usize,
     key: Option<String>,
 }
 
@@ -850,30 +894,31 @@ impl CompactObject<'_> {
         if field == ABSENT_FIELDS {
             return Err(Stop::Reserved);
         }
-        let usual = self.template.and_then(|template| template.get(field.as_ref()));
-        self.present_in_template += usize::from(usual.is_some());
+        let usual = self.template.and_then(|template| template.members.get(field.as_ref()));
+        if let Some((index, _)) = usual {
+            self.buffers.present.borrow_mut().push(*index);
+        }
         if Some(field.as_ref()) != self.identifier
-            && let Some(usual) = usual
+            && let Some((_, usual)) = usual
             && value.serialize(Same { dictionary: self.dictionary, expected: usual }).is_ok()
         {
-            self.present.push(field);
             return Ok(());
         }
         let begin = self.open_member(&field)?;
-        let length = self.path.borrow().len();
-        push_segment(&mut self.path.borrow_mut(), &field);
-        let written = Compactor::child(self.dictionary, self.path, self.out, value);
-        self.path.borrow_mut().truncate(length);
+        let length = self.buffers.path.borrow().len();
+        push_segment(&mut self.buffers.path.borrow_mut(), &field);
+        let written = Compactor::child(self.dictionary, self.buffers, value);
+        self.buffers.path.borrow_mut().truncate(length);
         written?;
-        self.written.push((field.clone(), begin..self.out.borrow().len()));
-        self.present.push(field);
+        let end = self.buffers.out.borrow().len();
+        self.buffers.written.borrow_mut().push((field, begin..end));
         Ok(())
     }
 
     /// Writes `"name":` (after a comma when a member came before); returns where it starts.
     fn open_member(&self, field: &str) -> Result<usize, Stop> {
-        let mut out = self.out.borrow_mut();
-        if !self.written.is_empty() {
+        let mut out = self.buffers.out.borrow_mut();
+        if self.buffers.written.borrow().len() > self.written_from {
             out.push(b',');
         }
         let begin = out.len();
@@ -882,31 +927,42 @@ impl CompactObject<'_> {
         Ok(begin)
     }
 
-    fn finish(mut self) -> Result<(), Stop> {
-        let template = self.template.filter(|template| template.len() > self.present_in_template);
-        let absent: Vec<&String> = template
-            .into_iter()
-            .flat_map(Map::keys)
-            .filter(|field| !self.present.iter().any(|present| present == field.as_str()))
-            .collect();
+    fn finish(self) -> Result<(), Stop> {
+        // The template's members the object lacks; when it has as many as the template (nearly
+        // always), none, and the names need not be looked through.
+        let absent: Vec<&String> = {
+            let present = &self.buffers.present.borrow()[self.present_from..];
+            self.template
+                .filter(|template| template.names.len() > present.len())
+                .into_iter()
+                .flat_map(|template| template.names.iter().enumerate())
+                .filter(|(index, _)| !present.contains(index))
+                .map(|(_, name)| name)
+                .collect()
+        };
+        self.buffers.present.borrow_mut().truncate(self.present_from);
         if !absent.is_empty() {
             let begin = self.open_member(ABSENT_FIELDS)?;
-            json_writer::write(&mut self.out.borrow_mut(), &absent).map_err(|_| Stop::Unsupported)?;
-            self.written.push((Cow::Borrowed(ABSENT_FIELDS), begin..self.out.borrow().len()));
+            json_writer::write(&mut self.buffers.out.borrow_mut(), &absent).map_err(|_| Stop::Unsupported)?;
+            let end = self.buffers.out.borrow().len();
+            self.buffers.written.borrow_mut().push((Cow::Borrowed(ABSENT_FIELDS), begin..end));
         }
-        let mut out = self.out.borrow_mut();
+        let mut out = self.buffers.out.borrow_mut();
+        let mut all_written = self.buffers.written.borrow_mut();
+        let written = &mut all_written[self.written_from..];
         // Members in key order, as a map writes them; a struct's come in declaration order, so
         // they are moved only when that differs (most objects keep one or two members).
-        if !self.written.is_sorted_by(|a, b| a.0 <= b.0) {
+        if !written.is_sorted_by(|a, b| a.0 <= b.0) {
             let members = out.split_off(self.start);
-            self.written.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for (index, (_, range)) in self.written.iter().enumerate() {
+            written.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (index, (_, range)) in written.iter().enumerate() {
                 if index > 0 {
                     out.push(b',');
                 }
                 out.extend_from_slice(&members[range.start - self.start..range.end - self.start]);
             }
         }
+        all_written.truncate(self.written_from);
         out.push(b'}');
         Ok(())
     }
