@@ -5,8 +5,9 @@
 //! identifying field (a look at its fields' names, no walk of their values), so its template is
 //! known before its fields are written; a field is then compared with its template value as it is
 //! serialised (stopping at the first difference), and only a field that differs is written, in
-//! compact form. The result is the value [`Dictionary::compact`] gives for the serialised result
-//! (a test checks it on every reference program), so hydration inverts it the same way.
+//! compact form, as JSON bytes. They are the bytes of the value [`Dictionary::compact`] gives for
+//! the serialised result, written by `json_writer` (a test checks it on every reference program,
+//! and the property test on arbitrary values), so hydration inverts it the same way.
 //!
 //! A shape this does not handle (an enum variant with data, a map with keys that are not strings)
 //! makes it give up: the writer then compacts the serialised value as before.
