@@ -199,6 +199,7 @@ impl Application {
         let admission =
             api::admission::Admission::new(settings.max_requests_in_flight, settings.admission_wait);
         let pool_data = web::Data::new(pool.clone());
+        let group_commit = web::Data::new(crate::persistence::group_commit::GroupCommit::new(pool.clone()));
         let registry = web::Data::new(registry);
         let metrics_token = settings.metrics_token.clone().map(|token| web::Data::new(MetricsToken(token)));
         // Without a token nobody can read the metrics, so none are recorded.
@@ -218,6 +219,7 @@ impl Application {
                 .configure(crate::dashboard::configure)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 .app_data(pool_data.clone())
+                .app_data(group_commit.clone())
                 .app_data(reads.clone())
                 .app_data(auth_throttle.clone())
                 .app_data(trusted_proxies.clone())

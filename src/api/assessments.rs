@@ -19,6 +19,7 @@ use crate::persistence::assessments::{
     self as store, AssessmentRow, Cursor, Filters, IdempotencyKey, ListRequest, NewAssessment, SortKey,
     StoredAssessment, StoredResult, Submission, SubmissionError,
 };
+use crate::persistence::group_commit::GroupCommit;
 use crate::persistence::replica::ReadPools;
 use crate::scoring::{Assessment, Barrier, Model, Profile, parse_profile};
 
@@ -248,7 +249,7 @@ pub async fn create_assessment(
     request: HttpRequest,
     parameters: web::Query<EvidenceParameter>,
     body: web::Bytes,
-    pool: web::Data<PgPool>,
+    groups: web::Data<GroupCommit>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&request)?;
     let (submission, json) = json_body::parse::<AssessmentSubmission>(&request, &body)?;
@@ -262,7 +263,7 @@ pub async fn create_assessment(
         result: &result,
     };
     let idempotency = key.as_deref().map(|key| IdempotencyKey { key, request: &json });
-    match store::submit(&pool, &caller.actor(), new, idempotency).await {
+    match store::submit(&groups, &caller.actor(), new, idempotency).await {
         Ok(Submission::Created(stored)) => created(&request, stored, false, parameters.form()),
         Ok(Submission::Replayed(stored)) => created(&request, stored, true, parameters.form()),
         Err(SubmissionError::KeyInFlight) => Err(ApiError::IdempotencyKeyInFlight),

@@ -1,5 +1,7 @@
 //! Stored assessments: submission (with idempotency), retrieval, keyset listing, history, deletion.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgPool, Postgres, QueryBuilder};
@@ -8,6 +10,7 @@ use uuid::Uuid;
 use super::access::{self, AuditAction};
 use std::sync::Arc;
 
+use super::group_commit::GroupCommit;
 use super::model_versions::{dictionary_of, packing_of};
 use super::packing::{DocumentToPack, Packing};
 use super::result_codec::Dictionary;
@@ -271,15 +274,19 @@ pub(super) async fn stored_profiles(
     Ok(sources)
 }
 
-/// Stores an assessment in one transaction; with an idempotency key, a retry of the same request
-/// returns the first stored assessment instead of storing another.
+/// Stores an assessment. Without an idempotency key it joins a group commit ([`GroupCommit`]);
+/// with one, it has a transaction of its own, in which a retry of the same request returns the
+/// first stored assessment instead of storing another.
 pub async fn submit(
-    pool: &PgPool,
+    groups: &GroupCommit,
     actor: &Actor,
     assessment: NewAssessment<'_>,
     idempotency: Option<IdempotencyKey<'_>>,
 ) -> Result<Submission, SubmissionError> {
-    with_connection(pool, RowScope::Organisation(actor.organisation), async |connection| {
+    let Some(idempotency) = idempotency else {
+        return groups.submit(actor, &assessment).await.map(Submission::Created);
+    };
+    with_connection(groups.pool(), RowScope::Organisation(actor.organisation), async |connection| {
         submit_on(connection, actor, assessment, idempotency).await
     })
     .await
@@ -289,69 +296,81 @@ async fn submit_on(
     connection: &mut sqlx::PgConnection,
     actor: &Actor,
     assessment: NewAssessment<'_>,
-    idempotency: Option<IdempotencyKey<'_>>,
+    idempotency: IdempotencyKey<'_>,
+) -> Result<Submission, SubmissionError> {
+    let mut transaction = connection.begin().await.map_err(PersistenceError::from)?;
+    let submitted = submit_in(&mut transaction, actor, assessment, idempotency).await;
+    // Ended here, whatever happened: a transaction dropped unfinished would hold the key's lock
+    // until its connection's next use, and a retry in between would be told the key is in flight.
+    match submitted {
+        Ok(submission) => {
+            transaction.commit().await.map_err(PersistenceError::from)?;
+            Ok(submission)
+        }
+        Err(error) => {
+            // The refusal is what to report; a failed rollback closes the connection anyway.
+            let _ = transaction.rollback().await;
+            Err(error)
+        }
+    }
+}
+
+async fn submit_in(
+    transaction: &mut sqlx::PgConnection,
+    actor: &Actor,
+    assessment: NewAssessment<'_>,
+    idempotency: IdempotencyKey<'_>,
 ) -> Result<Submission, SubmissionError> {
     let organisation = actor.organisation;
-    if idempotency.is_none() && assessment.program_id.is_none() {
-        return Ok(Submission::Created(
-            insert(connection, actor, AuditAction::AssessmentCreated, &assessment).await?,
-        ));
-    }
-    let mut transaction = connection.begin().await.map_err(PersistenceError::from)?;
-    if let Some(idempotency) = &idempotency {
-        // Held until commit or rollback: a concurrent request with the same key learns at once
-        // that the first is in flight, and a crash releases it.
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(idempotency.lock_number(organisation))
-            .fetch_one(&mut *transaction)
-            .await?;
-        if !locked {
-            return Err(SubmissionError::KeyInFlight);
-        }
-        let earlier: Option<(Vec<u8>, Option<Uuid>)> = sqlx::query_as(
-            "SELECT request_hash, assessment_id FROM idempotency_keys
-             WHERE organisation_id = $1 AND key = $2 AND created_at > now() - make_interval(hours => $3)",
-        )
-        .bind(organisation.0)
-        .bind(idempotency.key)
-        .bind(IDEMPOTENCY_RETENTION_HOURS)
-        .fetch_optional(&mut *transaction)
+    // Held until commit or rollback: a concurrent request with the same key learns at once that
+    // the first is in flight, and a crash releases it.
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(idempotency.lock_number(organisation))
+        .fetch_one(&mut *transaction)
         .await?;
-        if let Some((fingerprint, assessment_id)) = earlier {
-            if fingerprint != idempotency.fingerprint() {
-                return Err(SubmissionError::KeyReused);
-            }
-            let id = assessment_id.ok_or(SubmissionError::ReplayTargetDeleted)?;
-            let stored = fetch_in(&mut transaction, organisation, id).await?;
-            return stored.map(Submission::Replayed).ok_or(SubmissionError::ReplayTargetDeleted);
+    if !locked {
+        return Err(SubmissionError::KeyInFlight);
+    }
+    let earlier: Option<(Vec<u8>, Option<Uuid>)> = sqlx::query_as(
+        "SELECT request_hash, assessment_id FROM idempotency_keys
+         WHERE organisation_id = $1 AND key = $2 AND created_at > now() - make_interval(hours => $3)",
+    )
+    .bind(organisation.0)
+    .bind(idempotency.key)
+    .bind(IDEMPOTENCY_RETENTION_HOURS)
+    .fetch_optional(&mut *transaction)
+    .await?;
+    if let Some((fingerprint, assessment_id)) = earlier {
+        if fingerprint != idempotency.fingerprint() {
+            return Err(SubmissionError::KeyReused);
         }
+        let id = assessment_id.ok_or(SubmissionError::ReplayTargetDeleted)?;
+        let stored = fetch_in(transaction, organisation, id).await?;
+        return stored.map(Submission::Replayed).ok_or(SubmissionError::ReplayTargetDeleted);
     }
     if let Some(program_id) = assessment.program_id
-        && !lock_program(&mut transaction, organisation, program_id).await?
+        && !lock_program(transaction, organisation, program_id).await?
     {
         return Err(SubmissionError::ProgramNotFound);
     }
 
-    let stored = insert(&mut transaction, actor, AuditAction::AssessmentCreated, &assessment).await?;
-    if let Some(idempotency) = &idempotency {
-        sqlx::query(
-            "INSERT INTO idempotency_keys (organisation_id, key, request_hash, assessment_id) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (organisation_id, key) DO UPDATE
-             SET request_hash = excluded.request_hash, assessment_id = excluded.assessment_id, created_at = now()",
-        )
-        .bind(organisation.0)
-        .bind(idempotency.key)
-        .bind(idempotency.fingerprint())
-        .bind(stored.id)
-        .execute(&mut *transaction)
-        .await?;
-    }
-    transaction.commit().await.map_err(PersistenceError::from)?;
+    let stored = insert(transaction, actor, AuditAction::AssessmentCreated, &assessment).await?;
+    sqlx::query(
+        "INSERT INTO idempotency_keys (organisation_id, key, request_hash, assessment_id) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (organisation_id, key) DO UPDATE
+         SET request_hash = excluded.request_hash, assessment_id = excluded.assessment_id, created_at = now()",
+    )
+    .bind(organisation.0)
+    .bind(idempotency.key)
+    .bind(idempotency.fingerprint())
+    .bind(stored.id)
+    .execute(&mut *transaction)
+    .await?;
     Ok(Submission::Created(stored))
 }
 
 /// Inserts the assessment and its audit event in one statement (one round trip; atomic on its
-/// own, so a submission without a program or idempotency key needs no transaction around it).
+/// own, so a re-score without a program needs no transaction around it).
 async fn insert(
     connection: &mut sqlx::PgConnection,
     actor: &Actor,
@@ -361,93 +380,14 @@ async fn insert(
     let organisation = actor.organisation;
     let encoding = encoding(connection, &assessment.result.model_version).await?;
     let encoded = EncodedAssessment::encode(Uuid::now_v7(), assessment, None, &encoding)?;
-    let query = "WITH inserted AS (
-           INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
-             result_compact, indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
-             survival, retention, variability, scalability, safety, outcomes, regulatory, packed)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-             $28)
-           RETURNING id, created_at),
-         audit AS (
-           INSERT INTO audit_events (id, organisation_id, key_id, action, resource_type, resource_id, request_id)
-           SELECT $23, $2, $24, $25, $26, id, $27 FROM inserted)
-         SELECT inserted.created_at, programs.key, programs.name
-         FROM inserted LEFT JOIN programs ON programs.id = $3 AND programs.organisation_id = $2";
-    // Only the creation time and the program's key and name come back: echoing the ~44 KB result
-    // through the database would cost a jsonb-to-text conversion and a parse per request.
-    let (created_at, program_key, program_name): (DateTime<Utc>, Option<String>, Option<String>) =
-        sqlx::query_as(query)
-            .bind(encoded.id)
-            .bind(organisation.0)
-            .bind(encoded.program_id)
-            .bind(encoded.rescored_from)
-            .bind(&encoded.model_version)
-            .bind(&encoded.profile)
-            .bind(&encoded.result)
-            .bind(&encoded.result_compact)
-            .bind(encoded.indication)
-            .bind(encoded.stage)
-            .bind(encoded.tissue_source)
-            .bind(encoded.route)
-            .bind(encoded.overall_index)
-            .bind(encoded.readiness_level)
-            .bind(encoded.limiting_barrier)
-            .bind(encoded.scores[0])
-            .bind(encoded.scores[1])
-            .bind(encoded.scores[2])
-            .bind(encoded.scores[3])
-            .bind(encoded.scores[4])
-            .bind(encoded.scores[5])
-            .bind(encoded.scores[6])
-            .bind(Uuid::now_v7())
-            .bind(actor.key_id)
-            .bind(action.as_str())
-            .bind(action.resource_type())
-            .bind(actor.request_id.as_deref())
-            .bind(&encoded.packed)
-            .fetch_one(&mut *connection)
-            .await?;
+    let mut stored = insert_values(connection, organisation, &[(&encoded, actor, true)], action).await?;
+    let Inserted { created_at, program } = stored
+        .remove(&encoded.id)
+        .ok_or_else(|| PersistenceError::Encoding(format!("assessment {} was not stored", encoded.id)))?;
     if let Some(program_id) = assessment.program_id {
         mark_latest(connection, organisation, program_id).await?;
     }
-    let listed = AssessmentRow {
-        id: encoded.id,
-        program_id: encoded.program_id,
-        rescored_from: encoded.rescored_from,
-        model_version: encoded.model_version.clone(),
-        indication: encoded.indication.map(str::to_owned),
-        stage: encoded.stage.map(str::to_owned),
-        tissue_source: encoded.tissue_source.map(str::to_owned),
-        route: encoded.route.map(str::to_owned),
-        overall_index: encoded.overall_index,
-        readiness_level: encoded.readiness_level,
-        limiting_barrier: encoded.limiting_barrier.to_owned(),
-        survival: encoded.scores[0],
-        retention: encoded.scores[1],
-        variability: encoded.scores[2],
-        scalability: encoded.scores[3],
-        safety: encoded.scores[4],
-        outcomes: encoded.scores[5],
-        regulatory: encoded.scores[6],
-        created_at,
-        program_key,
-        program_name,
-        profile: None,
-        result: None,
-        result_whole: None,
-        result_compact: None,
-        packed: None,
-    };
-    Ok(StoredAssessment {
-        id: encoded.id,
-        program_id: encoded.program_id,
-        rescored_from: encoded.rescored_from,
-        model_version: encoded.model_version,
-        profile: assessment.profile_json.clone(),
-        result: encoded.returned,
-        created_at,
-        listed,
-    })
+    Ok(encoded.into_stored(created_at, program, assessment.profile_json.clone()))
 }
 
 /// Stores a re-scored assessment (no idempotency key: each re-score is a new assessment).
@@ -519,6 +459,22 @@ pub async fn encoding(
         dictionary: dictionary_of(connection, version).await?,
         packing: packing_of(connection, version).await?,
     })
+}
+
+/// The encoding of model `version` without a connection when this process has read it already
+/// (always, after the first write of a version); otherwise read in the organisation's scope.
+pub async fn encoding_of(
+    pool: &PgPool,
+    organisation: OrganisationId,
+    version: &str,
+) -> Result<Encoding, PersistenceError> {
+    if let Some((dictionary, packing)) = super::model_versions::cached_encoding(version) {
+        return Ok(Encoding { dictionary: Some(dictionary), packing: Some(packing) });
+    }
+    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
+        encoding(connection, version).await
+    })
+    .await
 }
 
 impl EncodedAssessment {
@@ -609,6 +565,55 @@ impl EncodedAssessment {
         self.returned = StoredResult::default();
         self
     }
+
+    /// The assessment as stored at `created_at` (the database's time), with its program's key and
+    /// name, for the response to the request that stored it.
+    fn into_stored(
+        self,
+        created_at: DateTime<Utc>,
+        program: Option<(String, String)>,
+        profile: serde_json::Value,
+    ) -> StoredAssessment {
+        let (program_key, program_name) = program.unzip();
+        let listed = AssessmentRow {
+            id: self.id,
+            program_id: self.program_id,
+            rescored_from: self.rescored_from,
+            model_version: self.model_version.clone(),
+            indication: self.indication.map(str::to_owned),
+            stage: self.stage.map(str::to_owned),
+            tissue_source: self.tissue_source.map(str::to_owned),
+            route: self.route.map(str::to_owned),
+            overall_index: self.overall_index,
+            readiness_level: self.readiness_level,
+            limiting_barrier: self.limiting_barrier.to_owned(),
+            survival: self.scores[0],
+            retention: self.scores[1],
+            variability: self.scores[2],
+            scalability: self.scores[3],
+            safety: self.scores[4],
+            outcomes: self.scores[5],
+            regulatory: self.scores[6],
+            created_at,
+            program_key,
+            program_name,
+            profile: None,
+            result: None,
+            result_whole: None,
+            result_compact: None,
+            packed: None,
+        };
+        StoredAssessment {
+            id: self.id,
+            program_id: self.program_id,
+            rescored_from: self.rescored_from,
+            model_version: self.model_version,
+            profile,
+            result: self.returned,
+            created_at,
+            listed,
+        }
+    }
 }
 
 /// Stores `batch` with one multi-row insert, in the caller's transaction, and keeps each touched
@@ -622,60 +627,173 @@ pub async fn insert_batch(
     if batch.is_empty() {
         return Ok(());
     }
-    let mut programs: Vec<Uuid> = batch.iter().filter_map(|row| row.program_id).collect();
+    let programs = programs_of(batch.iter());
+    lock_programs(connection, organisation, &programs).await?;
+    insert_rows(connection, organisation, batch).await?;
+    unflag_superseded(connection, organisation, &programs).await
+}
+
+/// A submission of a group commit ([`super::group_commit`]): who made it and its encoded row.
+pub struct GroupedSubmission {
+    pub actor: Actor,
+    pub encoded: EncodedAssessment,
+}
+
+/// What storing a group did with one of its submissions.
+pub enum GroupedOutcome {
+    /// Stored at this time (the database's), with its program's key and name.
+    Stored { created_at: DateTime<Utc>, program: Option<(String, String)> },
+    /// Its `program_id` names no program of the organisation: not stored.
+    ProgramNotFound,
+}
+
+impl GroupedSubmission {
+    /// The stored assessment a response shows, once the group's commit has stored it.
+    pub fn into_stored(
+        self,
+        created_at: DateTime<Utc>,
+        program: Option<(String, String)>,
+        profile: serde_json::Value,
+    ) -> StoredAssessment {
+        self.encoded.into_stored(created_at, program, profile)
+    }
+}
+
+/// Stores a group of one organisation's submissions (without idempotency keys), each with its
+/// audit event, committed before this returns: a single statement when no submission names a
+/// program; otherwise one transaction that locks the programs (in id order, as batches do), stores
+/// the submissions whose program exists and moves each program's `latest` flag to its newest
+/// assessment (the group's last of it). The outcomes are in the order of `group`.
+pub async fn store_group(
+    connection: &mut sqlx::PgConnection,
+    organisation: OrganisationId,
+    group: &[GroupedSubmission],
+) -> Result<Vec<GroupedOutcome>, PersistenceError> {
+    let programs = programs_of(group.iter().map(|submission| &submission.encoded));
+    let rows = |found: &HashSet<Uuid>| -> Vec<(&EncodedAssessment, &Actor, bool)> {
+        group
+            .iter()
+            .enumerate()
+            .filter(|(_, submission)| {
+                submission.encoded.program_id.is_none_or(|program| found.contains(&program))
+            })
+            .map(|(position, submission)| {
+                let program = submission.encoded.program_id;
+                // Rows are stamped in group order (the history trigger keeps it): a program's last
+                // submission of the group is its newest assessment.
+                let newest = program.is_none()
+                    || !group[position + 1..].iter().any(|later| later.encoded.program_id == program);
+                (&submission.encoded, &submission.actor, newest)
+            })
+            .collect()
+    };
+    let action = AuditAction::AssessmentCreated;
+    let (found, stored) = if programs.is_empty() {
+        let found = HashSet::new();
+        let stored = insert_values(connection, organisation, &rows(&found), action).await?;
+        (found, stored)
+    } else {
+        let mut transaction = connection.begin().await?;
+        let found = lock_programs(&mut transaction, organisation, &programs).await?;
+        let stored = insert_values(&mut transaction, organisation, &rows(&found), action).await?;
+        let touched: Vec<Uuid> = programs.iter().copied().filter(|program| found.contains(program)).collect();
+        unflag_superseded(&mut transaction, organisation, &touched).await?;
+        transaction.commit().await?;
+        (found, stored)
+    };
+    let mut stored = stored;
+    group
+        .iter()
+        .map(|submission| {
+            if submission.encoded.program_id.is_some_and(|program| !found.contains(&program)) {
+                return Ok(GroupedOutcome::ProgramNotFound);
+            }
+            let Inserted { created_at, program } =
+                stored.remove(&submission.encoded.id).ok_or_else(|| {
+                    PersistenceError::Encoding(format!("assessment {} was not stored", submission.encoded.id))
+                })?;
+            Ok(GroupedOutcome::Stored { created_at, program })
+        })
+        .collect()
+}
+
+/// The programs `rows` belong to, each once, in id order (the order they are locked in).
+fn programs_of<'a>(rows: impl Iterator<Item = &'a EncodedAssessment>) -> Vec<Uuid> {
+    let mut programs: Vec<Uuid> = rows.filter_map(|row| row.program_id).collect();
     programs.sort_unstable();
     programs.dedup();
-    if !programs.is_empty() {
-        sqlx::query(
-            "SELECT id FROM programs WHERE organisation_id = $1 AND id = ANY($2) ORDER BY id FOR NO KEY UPDATE",
-        )
-        .bind(organisation.0)
-        .bind(&programs)
-        .execute(&mut *connection)
-        .await?;
+    programs
+}
+
+/// Locks those of `programs` (in id order) that the organisation has, until the end of the
+/// transaction, and returns them.
+async fn lock_programs(
+    connection: &mut sqlx::PgConnection,
+    organisation: OrganisationId,
+    programs: &[Uuid],
+) -> Result<HashSet<Uuid>, PersistenceError> {
+    if programs.is_empty() {
+        return Ok(HashSet::new());
     }
-    let column = |score: usize| batch.iter().map(|row| row.scores[score]).collect::<Vec<_>>();
+    let locked: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM programs WHERE organisation_id = $1 AND id = ANY($2) ORDER BY id FOR NO KEY UPDATE",
+    )
+    .bind(organisation.0)
+    .bind(programs)
+    .fetch_all(&mut *connection)
+    .await?;
+    Ok(locked.into_iter().collect())
+}
+
+/// Inserts a job's `rows` with one statement, the programs they name locked by the caller. They get
+/// no audit event of their own: the job is audited.
+async fn insert_rows(
+    connection: &mut sqlx::PgConnection,
+    organisation: OrganisationId,
+    rows: &[EncodedAssessment],
+) -> Result<(), PersistenceError> {
+    let column = |score: usize| rows.iter().map(|row| row.scores[score]).collect::<Vec<_>>();
     // One statement and one plan for the batch: each column travels as one array.
     sqlx::query(
         "INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
-           result_compact, indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
-           survival, retention, variability, scalability, safety, outcomes, regulatory, created_at, packed, latest)
-         SELECT id, $1, program_id, rescored_from, model_version, profile, result, result_compact, indication, stage,
-           tissue_source, route, overall_index, readiness_level, limiting_barrier, survival, retention, variability,
-           scalability, safety, outcomes, regulatory, coalesce(assessed_at, now()), packed,
-           -- Each program's newest row of the batch comes flagged (rows stamped now() in batch order,
-           -- the history trigger keeping that order); an assessment without a program always is.
-           -- A re-score is flagged only when its original is the program's latest (read under the
-           -- program's lock): re-scoring older assessments must not displace a latest assessment
-           -- that is not in the job (already on the current model, or submitted since).
-           program_id IS NULL OR (row_number() OVER (PARTITION BY program_id
-             ORDER BY coalesce(assessed_at, now()) DESC, ordinal DESC) = 1
-             AND (rescored_from IS NULL OR EXISTS (SELECT 1 FROM assessments original
-               WHERE original.organisation_id = $1 AND original.id = batch.rescored_from AND original.latest)))
-         FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::text[],
-           $10::text[], $11::text[], $12::text[], $13::float8[], $14::int2[], $15::text[], $16::float8[], $17::float8[],
-           $18::float8[], $19::float8[], $20::float8[], $21::float8[], $22::float8[], $23::timestamptz[],
-           $24::bytea[])
-           WITH ORDINALITY AS batch(id, program_id, rescored_from, model_version, profile, result, result_compact,
-             indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier, survival,
-             retention, variability, scalability, safety, outcomes, regulatory, assessed_at, packed, ordinal)
-         ORDER BY ordinal",
+             result_compact, indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
+             survival, retention, variability, scalability, safety, outcomes, regulatory, created_at, packed, latest)
+           SELECT id, $1, program_id, rescored_from, model_version, profile, result, result_compact, indication, stage,
+             tissue_source, route, overall_index, readiness_level, limiting_barrier, survival, retention, variability,
+             scalability, safety, outcomes, regulatory, coalesce(assessed_at, now()), packed,
+             -- Each program's newest row of the batch comes flagged (rows stamped now() in batch order,
+             -- the history trigger keeping that order); an assessment without a program always is.
+             -- A re-score is flagged only when its original is the program's latest (read under the
+             -- program's lock): re-scoring older assessments must not displace a latest assessment
+             -- that is not in the job (already on the current model, or submitted since).
+             program_id IS NULL OR (row_number() OVER (PARTITION BY program_id
+               ORDER BY coalesce(assessed_at, now()) DESC, ordinal DESC) = 1
+               AND (rescored_from IS NULL OR EXISTS (SELECT 1 FROM assessments original
+                 WHERE original.organisation_id = $1 AND original.id = batch.rescored_from AND original.latest)))
+           FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::text[],
+             $10::text[], $11::text[], $12::text[], $13::float8[], $14::int2[], $15::text[], $16::float8[], $17::float8[],
+             $18::float8[], $19::float8[], $20::float8[], $21::float8[], $22::float8[], $23::timestamptz[],
+             $24::bytea[])
+             WITH ORDINALITY AS batch(id, program_id, rescored_from, model_version, profile, result, result_compact,
+               indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier, survival,
+               retention, variability, scalability, safety, outcomes, regulatory, assessed_at, packed, ordinal)
+           ORDER BY ordinal",
     )
     .bind(organisation.0)
-    .bind(batch.iter().map(|row| row.id).collect::<Vec<_>>())
-    .bind(batch.iter().map(|row| row.program_id).collect::<Vec<_>>())
-    .bind(batch.iter().map(|row| row.rescored_from).collect::<Vec<_>>())
-    .bind(batch.iter().map(|row| row.model_version.as_str()).collect::<Vec<_>>())
-    .bind(batch.iter().map(|row| row.profile.as_ref()).collect::<Vec<_>>())
-    .bind(batch.iter().map(|row| row.result.as_ref()).collect::<Vec<_>>())
-    .bind(batch.iter().map(|row| row.result_compact.as_ref()).collect::<Vec<_>>())
-    .bind(batch.iter().map(|row| row.indication).collect::<Vec<_>>())
-    .bind(batch.iter().map(|row| row.stage).collect::<Vec<_>>())
-    .bind(batch.iter().map(|row| row.tissue_source).collect::<Vec<_>>())
-    .bind(batch.iter().map(|row| row.route).collect::<Vec<_>>())
-    .bind(batch.iter().map(|row| row.overall_index).collect::<Vec<_>>())
-    .bind(batch.iter().map(|row| row.readiness_level).collect::<Vec<_>>())
-    .bind(batch.iter().map(|row| row.limiting_barrier).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.program_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.rescored_from).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.model_version.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.profile.as_ref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.result.as_ref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.result_compact.as_ref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.indication).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.stage).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.tissue_source).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.route).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.overall_index).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.readiness_level).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.limiting_barrier).collect::<Vec<_>>())
     .bind(column(0))
     .bind(column(1))
     .bind(column(2))
@@ -683,28 +801,124 @@ pub async fn insert_batch(
     .bind(column(4))
     .bind(column(5))
     .bind(column(6))
-    .bind(batch.iter().map(|row| row.assessed_at).collect::<Vec<_>>())
-    .bind(batch.iter().map(|row| row.packed.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.assessed_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.packed.as_deref()).collect::<Vec<_>>())
     .execute(&mut *connection)
     .await?;
-    if !programs.is_empty() {
-        // Each touched program now has two rows flagged (its latest before the batch, and the batch's
-        // newest): the older loses the flag. Only rows whose flag changes are written, so a batch
-        // rewrites one row per program, not every row it stored (a flag update cannot be HOT: the
-        // flag is in the statistics' partial index).
-        sqlx::query(
-            "UPDATE assessments SET latest = false
-             FROM (SELECT DISTINCT ON (program_id) program_id, id FROM assessments
-                   WHERE organisation_id = $1 AND program_id = ANY($2) AND latest
-                   ORDER BY program_id, created_at DESC, id DESC) newest
-             WHERE assessments.organisation_id = $1 AND assessments.program_id = newest.program_id
-               AND assessments.latest AND assessments.id <> newest.id",
-        )
-        .bind(organisation.0)
-        .bind(&programs)
-        .execute(&mut *connection)
-        .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct InsertedRow {
+    id: Uuid,
+    created_at: DateTime<Utc>,
+    key: Option<String>,
+    name: Option<String>,
+}
+
+/// A row [`insert_values`] stored: its creation time (the database's) and its program's key and name.
+struct Inserted {
+    created_at: DateTime<Utc>,
+    program: Option<(String, String)>,
+}
+
+/// Inserts `rows`, each with an audit event (`action`) naming the actor whose request it is and
+/// with its program's `latest` flag as given, the programs they name locked by the caller. One
+/// statement of literal rows: its text depends only on the number of rows, so that each size is
+/// prepared once per connection and soon runs on a generic plan (the arrays of [`insert_rows`]
+/// would be planned again at every execution, as each length changes the estimates: more than
+/// storing a row or two costs). Returns each stored row by id.
+async fn insert_values(
+    connection: &mut sqlx::PgConnection,
+    organisation: OrganisationId,
+    rows: &[(&EncodedAssessment, &Actor, bool)],
+    action: AuditAction,
+) -> Result<HashMap<Uuid, Inserted>, PersistenceError> {
+    if rows.is_empty() {
+        return Ok(HashMap::new());
     }
+    let mut query = QueryBuilder::<Postgres>::new(
+        "WITH inserted AS (
+           INSERT INTO assessments (id, organisation_id, program_id, rescored_from, model_version, profile, result,
+             result_compact, indication, stage, tissue_source, route, overall_index, readiness_level, limiting_barrier,
+             survival, retention, variability, scalability, safety, outcomes, regulatory, packed, latest) ",
+    );
+    query.push_values(rows, |mut values, &(row, _, latest)| {
+        values
+            .push_bind(row.id)
+            .push_bind(organisation.0)
+            .push_bind(row.program_id)
+            .push_bind(row.rescored_from)
+            .push_bind(row.model_version.as_str())
+            .push_bind(row.profile.as_ref())
+            .push_bind(row.result.as_ref())
+            .push_bind(row.result_compact.as_ref())
+            .push_bind(row.indication)
+            .push_bind(row.stage)
+            .push_bind(row.tissue_source)
+            .push_bind(row.route)
+            .push_bind(row.overall_index)
+            .push_bind(row.readiness_level)
+            .push_bind(row.limiting_barrier);
+        for score in row.scores {
+            values.push_bind(score);
+        }
+        values.push_bind(row.packed.as_deref()).push_bind(latest);
+    });
+    query.push(
+        " RETURNING id, program_id, created_at),
+         audit AS (
+           INSERT INTO audit_events (id, organisation_id, key_id, action, resource_type, resource_id, request_id) ",
+    );
+    query.push_values(rows, |mut values, &(row, actor, _)| {
+        values
+            .push_bind(Uuid::now_v7())
+            .push_bind(organisation.0)
+            .push_bind(actor.key_id)
+            .push_bind(action.as_str())
+            .push_bind(action.resource_type())
+            .push_bind(row.id)
+            .push_bind(actor.request_id.as_deref());
+    });
+    // Only the creation time and the program's key and name come back: echoing the result
+    // through the database would cost a conversion and a parse per row.
+    query.push(
+        ")
+         SELECT inserted.id, inserted.created_at, programs.key, programs.name
+         FROM inserted LEFT JOIN programs ON programs.id = inserted.program_id AND programs.organisation_id = ",
+    );
+    query.push_bind(organisation.0);
+    let stored: Vec<InsertedRow> = query.build_query_as().fetch_all(&mut *connection).await?;
+    Ok(stored
+        .into_iter()
+        .map(|row| (row.id, Inserted { created_at: row.created_at, program: row.key.zip(row.name) }))
+        .collect())
+}
+
+/// Each of `programs` (locked by the caller) has two rows flagged after an insert (its latest
+/// before, and the insert's newest): the older loses the flag. Only rows whose flag changes are
+/// written, so a batch rewrites one row per program, not every row it stored (a flag update cannot
+/// be HOT: the flag is in the statistics' partial index).
+async fn unflag_superseded(
+    connection: &mut sqlx::PgConnection,
+    organisation: OrganisationId,
+    programs: &[Uuid],
+) -> Result<(), PersistenceError> {
+    if programs.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE assessments SET latest = false
+         FROM (SELECT DISTINCT ON (program_id) program_id, id FROM assessments
+               WHERE organisation_id = $1 AND program_id = ANY($2) AND latest
+               ORDER BY program_id, created_at DESC, id DESC) newest
+         WHERE assessments.organisation_id = $1 AND assessments.program_id = newest.program_id
+           AND assessments.latest AND assessments.id <> newest.id",
+    )
+    .bind(organisation.0)
+    .bind(programs)
+    .execute(&mut *connection)
+    .await?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod assessments;
 pub mod charts;
+pub mod group_commit;
 pub mod jobs;
 pub mod model_versions;
 pub mod packing;
@@ -164,6 +165,9 @@ pub enum PersistenceError {
     Database(#[source] sqlx::Error),
     #[error("cannot encode a stored document: {0}")]
     Encoding(String),
+    /// A group commit's writer stopped (a bug) before saying whether it stored the submission.
+    #[error("the write was not confirmed: the writer of its group stopped")]
+    WriterStopped,
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     /// The organisation holds as many active keys as it may.

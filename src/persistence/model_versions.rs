@@ -90,6 +90,11 @@ pub(super) async fn packing_of(
     Ok(stored.map(|stored| remember(&PACKINGS, version, Packing::new(&stored))))
 }
 
+/// The dictionaries of `version` when this process has read both.
+pub(super) fn cached_encoding(version: &str) -> Option<(Arc<Dictionary>, Arc<Packing>)> {
+    Some((cached(&DICTIONARIES, version)?, cached(&PACKINGS, version)?))
+}
+
 /// A version's entry of a cache of immutable per-version data.
 fn cached<T>(cache: &RwLock<HashMap<String, Arc<T>>>, version: &str) -> Option<Arc<T>> {
     cache.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(version).cloned()

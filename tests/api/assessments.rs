@@ -460,3 +460,84 @@ async fn a_stored_version_1_profile_is_kept_as_sent_and_rescores_like_its_versio
     assert_eq!(v2["profile"]["profile_version"], "2");
     assert_eq!(rescored["result"], v2["result"], "version 1 scores as its version 2 conversion");
 }
+
+/// Submissions arriving together are stored as groups (`persistence::group_commit`): each must
+/// still be stored once, audited once, refused alone when its program is not the caller's, and a
+/// program's newest assessment must be its latest, whichever group stored it.
+#[tokio::test]
+async fn concurrent_submissions_are_each_stored_and_audited_once_and_each_program_keeps_one_latest() {
+    let app = spawn_app().await;
+    let first = app.insert_program(app.organisation, "P1").await;
+    let second = app.insert_program(app.organisation, "P2").await;
+    let stranger = app.insert_organisation("Another organisation").await;
+    let foreign = app.insert_program(stranger, "P3").await;
+    let profile = reference_profile("disc_early_academic");
+    let mut requests = tokio::task::JoinSet::new();
+    for round in 0..32 {
+        let program = [None, Some(first), Some(second), Some(foreign)][round % 4];
+        let request = app
+            .client
+            .post(app.url("/v1/assessments"))
+            .header("prefer", "return=minimal")
+            .json(&json!({"profile": profile, "program_id": program}));
+        requests.spawn(async move {
+            let response = request.send().await.unwrap();
+            (program, response.status().as_u16(), response.json::<Value>().await.unwrap())
+        });
+    }
+    let answers = requests.join_all().await;
+
+    let mut created = Vec::new();
+    for (program, status, body) in &answers {
+        if *program == Some(foreign) {
+            assert_eq!(*status, 404, "{body}");
+            continue;
+        }
+        assert_eq!(*status, 201, "{body}");
+        let expected_key = match program {
+            Some(program) if *program == first => json!("P1"),
+            Some(_) => json!("P2"),
+            None => Value::Null,
+        };
+        assert_eq!(body["program_key"], expected_key, "{body}");
+        created.push(uuid::Uuid::parse_str(body["id"].as_str().unwrap()).unwrap());
+    }
+    created.sort_unstable();
+    assert_eq!(created.len(), 24);
+
+    let mut database = app.database().await;
+    let mut stored: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT id FROM assessments ORDER BY id").fetch_all(&mut database).await.unwrap();
+    stored.dedup();
+    assert_eq!(stored, created, "every 201 is a stored row, and nothing else was stored");
+    let audited: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT resource_id FROM audit_events WHERE action = 'assessment.created' ORDER BY resource_id",
+    )
+    .fetch_all(&mut database)
+    .await
+    .unwrap();
+    assert_eq!(audited, created, "one audit event for each stored assessment");
+    for program in [first, second] {
+        let latest: Vec<uuid::Uuid> =
+            sqlx::query_scalar("SELECT id FROM assessments WHERE program_id = $1 AND latest")
+                .bind(program)
+                .fetch_all(&mut database)
+                .await
+                .unwrap();
+        let newest: uuid::Uuid = sqlx::query_scalar(
+            "SELECT id FROM assessments WHERE program_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(program)
+        .fetch_one(&mut database)
+        .await
+        .unwrap();
+        assert_eq!(latest, vec![newest], "a program's one latest assessment is its newest");
+        let distinct_times: i64 =
+            sqlx::query_scalar("SELECT count(DISTINCT created_at) FROM assessments WHERE program_id = $1")
+                .bind(program)
+                .fetch_one(&mut database)
+                .await
+                .unwrap();
+        assert_eq!(distinct_times, 8, "a program's history has one creation time per assessment");
+    }
+}
