@@ -5,7 +5,10 @@
 //! `instructions STEP N` does STEP N times on the mature disc program's result (the body
 //! `bench/load.sh` posts): `serde_json` writes the typed result with serde_json, `json_writer`
 //! with the service's writer (`POST /v1/score`'s body), `compact` compacts it against the
-//! reference programs' dictionary (every write), `none` only builds what the others share.
+//! reference programs' dictionary (every write), `hydrate` writes it from its compact form (a
+//! `GET`, and the 201 of a write before issue 16's ninth round), `key_ordered` writes it from the
+//! typed result in key order (the same bytes: a write's 201 now), `none` only builds what the
+//! others share.
 
 use std::hint::black_box;
 
@@ -19,7 +22,9 @@ fn main() {
         (arguments.next(), arguments.next().and_then(|n| n.parse::<usize>().ok()))
     else {
         // `cargo bench` runs every bench with flags of its own: this one has nothing to time then.
-        eprintln!("usage: instructions serde_json|json_writer|compact|none N (see bench/instructions.sh)");
+        eprintln!(
+            "usage: instructions serde_json|json_writer|compact|hydrate|key_ordered|none N (see bench/instructions.sh)"
+        );
         return;
     };
     let model = Model::current();
@@ -27,11 +32,19 @@ fn main() {
     let (_, profile) =
         reference_programs().into_iter().find(|(name, _)| *name == "disc_mature_allogeneic").unwrap();
     let result = model.assess(&profile);
+    let compact = dictionary.compact_json(&result).unwrap().unwrap();
     for _ in 0..times {
         match step.as_str() {
             "serde_json" => drop(black_box(serde_json::to_vec(black_box(&result)).unwrap())),
             "json_writer" => drop(black_box(json_writer::to_vec(black_box(&result)).unwrap())),
             "compact" => drop(black_box(dictionary.compact_json(black_box(&result)).unwrap())),
+            "hydrate" => {
+                let compact: serde_json::Value = serde_json::from_slice(black_box(&compact)).unwrap();
+                drop(black_box(json_writer::to_vec(&dictionary.hydrated(&compact)).unwrap()));
+            }
+            "key_ordered" => {
+                drop(black_box(json_writer::to_vec(&json_writer::KeyOrdered(black_box(&result))).unwrap()))
+            }
             "none" => {}
             other => {
                 eprintln!("unknown step {other}");

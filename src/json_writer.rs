@@ -12,6 +12,9 @@
 //! A value can also offer its JSON already written ([`Prewritten`]): the model's citation lists
 //! are the same in every assessment (30 % of a result's bytes), so each is written once per
 //! process and copied from then on.
+//!
+//! A value wrapped in [`KeyOrdered`] is written with the members of each of its objects in key
+//! order: the bytes its `serde_json::Value` would be written as, without building the value.
 
 use std::cell::Cell;
 use std::fmt::Display;
@@ -37,7 +40,7 @@ fn key_must_be_a_string() -> WriteError {
 
 /// `value` as compact JSON, appended to `out`.
 pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), WriteError> {
-    value.serialize(&mut Writer { out })
+    value.serialize(&mut Writer { out, key_ordered: false, members: Vec::new(), scratch: Vec::new() })
 }
 
 /// `value` as compact JSON.
@@ -49,6 +52,23 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, WriteError> {
 
 struct Writer<'a> {
     out: &'a mut Vec<u8>,
+    /// Inside a [`KeyOrdered`] value: each object's members are put in key order when it closes.
+    key_ordered: bool,
+    /// The members written so far of the objects open inside a [`KeyOrdered`] value, innermost
+    /// last.
+    members: Vec<Member>,
+    /// An object's bytes while its members are put back in key order.
+    scratch: Vec<u8>,
+}
+
+/// Where a member of an object was written in the output: `"key":value` from `start` to `end`,
+/// its key (quoted) up to `key_end`; whether the key holds an escape.
+#[derive(Clone, Copy)]
+struct Member {
+    start: usize,
+    key_end: usize,
+    end: usize,
+    escaped: bool,
 }
 
 impl Writer<'_> {
@@ -264,11 +284,17 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         name: &'static str,
         value: &T,
     ) -> Result<(), WriteError> {
+        if name == KEY_ORDERED {
+            let outer = std::mem::replace(&mut self.key_ordered, true);
+            let written = value.serialize(&mut *self);
+            self.key_ordered = outer;
+            return written;
+        }
         if name == PREWRITTEN {
-            OFFER_WANTED.set(true);
+            OFFER_WANTED.set(Some(if self.key_ordered { MemberOrder::Key } else { MemberOrder::Declared }));
             let out = &mut *self.out;
             let copied = value.serialize(Verbatim(|json: &[u8]| out.extend_from_slice(json)));
-            OFFER_WANTED.set(false);
+            OFFER_WANTED.set(None);
             return copied;
         }
         value.serialize(self)
@@ -311,7 +337,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
     }
 
     fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'w, 'a>, WriteError> {
-        Ok(Compound::open(self, b'{', b"}"))
+        Ok(Compound::open_object(self, b"}"))
     }
 
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<Compound<'w, 'a>, WriteError> {
@@ -329,7 +355,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         _len: usize,
     ) -> Result<Compound<'w, 'a>, WriteError> {
         self.open_variant(variant);
-        Ok(Compound::open(self, b'{', b"}}"))
+        Ok(Compound::open_object(self, b"}}"))
     }
 }
 
@@ -339,12 +365,33 @@ pub struct Compound<'w, 'a> {
     writer: &'w mut Writer<'a>,
     first: bool,
     close: &'static [u8],
+    /// For an object inside a [`KeyOrdered`] value: where its members start in the output and in
+    /// the writer's member stack, and where the member being written starts and its key ends.
+    ordered: Option<Ordered>,
+}
+
+#[derive(Clone, Copy)]
+struct Ordered {
+    start: usize,
+    members_from: usize,
+    member: Option<(usize, usize)>,
 }
 
 impl<'w, 'a> Compound<'w, 'a> {
     fn open(writer: &'w mut Writer<'a>, opening: u8, close: &'static [u8]) -> Self {
         writer.out.push(opening);
-        Self { writer, first: true, close }
+        Self { writer, first: true, close, ordered: None }
+    }
+
+    /// An object: its members are put in key order when it closes, inside a [`KeyOrdered`] value.
+    fn open_object(writer: &'w mut Writer<'a>, close: &'static [u8]) -> Self {
+        writer.out.push(b'{');
+        let ordered = writer.key_ordered.then_some(Ordered {
+            start: writer.out.len(),
+            members_from: writer.members.len(),
+            member: None,
+        });
+        Self { writer, first: true, close, ordered }
     }
 
     fn separate(&mut self) {
@@ -358,17 +405,83 @@ impl<'w, 'a> Compound<'w, 'a> {
         value.serialize(&mut *self.writer)
     }
 
+    /// After the separator, before a member's key.
+    fn begin_member(&mut self) {
+        if let Some(ordered) = &mut self.ordered {
+            ordered.member = Some((self.writer.out.len(), 0));
+        }
+    }
+
+    /// After a member's key, before its colon.
+    fn end_key(&mut self) {
+        if let Some(Ordered { member: Some((_, key_end)), .. }) = &mut self.ordered {
+            *key_end = self.writer.out.len();
+        }
+    }
+
+    /// After a member's value.
+    fn end_member(&mut self) {
+        if let Some(Ordered { member: Some((start, key_end)), .. }) = self.ordered {
+            let escaped = self.writer.out[start..key_end].contains(&b'\\');
+            self.writer.members.push(Member { start, key_end, end: self.writer.out.len(), escaped });
+        }
+    }
+
     fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), WriteError> {
         self.separate();
+        self.begin_member();
         self.writer.string(key);
+        self.end_key();
         self.writer.out.push(b':');
-        value.serialize(&mut *self.writer)
+        value.serialize(&mut *self.writer)?;
+        self.end_member();
+        Ok(())
     }
 
     fn close(self) -> Result<(), WriteError> {
+        if let Some(ordered) = self.ordered {
+            put_in_key_order(self.writer, ordered);
+        }
         self.writer.out.extend_from_slice(self.close);
         Ok(())
     }
+}
+
+/// Rewrites an object's members (written from `ordered.start` on) in key order, as a
+/// `serde_json::Value`'s map holds them, unless they are in that order already. A member keeps its
+/// length, so the members of the objects around it stay where they are.
+fn put_in_key_order(writer: &mut Writer<'_>, ordered: Ordered) {
+    let members = &mut writer.members[ordered.members_from..];
+    let out = &*writer.out;
+    let in_order = members.windows(2).all(|pair| key_order(out, &pair[0], &pair[1]).is_le());
+    if !in_order {
+        // Keys of one object are distinct: an unstable sort gives the one order, without a buffer.
+        members.sort_unstable_by(|one, other| key_order(out, one, other));
+        let written = &mut writer.scratch;
+        written.clear();
+        written.extend_from_slice(&out[ordered.start..]);
+        writer.out.truncate(ordered.start);
+        for (position, member) in members.iter().enumerate() {
+            if position > 0 {
+                writer.out.push(b',');
+            }
+            writer.out.extend_from_slice(&written[member.start - ordered.start..member.end - ordered.start]);
+        }
+    }
+    writer.members.truncate(ordered.members_from);
+}
+
+/// The order of two members' keys as strings. A key written without an escape is its own bytes
+/// between the quotes; one with an escape is read back first (rare: no key of the service has one).
+fn key_order(out: &[u8], one: &Member, other: &Member) -> std::cmp::Ordering {
+    let key = |member: &Member| &out[member.start + 1..member.key_end - 1];
+    if !one.escaped && !other.escaped {
+        return key(one).cmp(key(other));
+    }
+    let (one, other) = (key(one), key(other));
+    let read =
+        |key: &[u8]| serde_json::from_slice::<String>(&[b"\"", key, b"\""].concat()).unwrap_or_default();
+    read(one).cmp(&read(other))
 }
 
 /// The compound traits that add an element and close.
@@ -422,12 +535,17 @@ impl ser::SerializeMap for Compound<'_, '_> {
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), WriteError> {
         self.separate();
-        key.serialize(MapKey(&mut *self.writer))
+        self.begin_member();
+        key.serialize(MapKey(&mut *self.writer))?;
+        self.end_key();
+        Ok(())
     }
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), WriteError> {
         self.writer.out.push(b':');
-        value.serialize(&mut *self.writer)
+        value.serialize(&mut *self.writer)?;
+        self.end_member();
+        Ok(())
     }
 
     fn end(self) -> Result<(), WriteError> {
@@ -450,7 +568,21 @@ const PREWRITTEN: &str = "$msc_readiness::json_writer::Prewritten";
 thread_local! {
     /// Set by this writer for exactly the one call in which it asks a [`Prewritten`] value for its
     /// bytes; any other serializer finds it unset and gets the value itself.
-    static OFFER_WANTED: Cell<bool> = const { Cell::new(false) };
+    static OFFER_WANTED: Cell<Option<MemberOrder>> = const { Cell::new(None) };
+}
+
+/// This writer's token for a [`KeyOrdered`] value.
+const KEY_ORDERED: &str = "$msc_readiness::json_writer::KeyOrdered";
+
+/// A value written with each object's members in key order: the bytes this writer writes for the
+/// value's `serde_json::Value` (whose maps are ordered by key), without building that value. Any
+/// other serializer sees the value alone (a newtype is transparent to them all).
+pub struct KeyOrdered<'a, T: ?Sized>(pub &'a T);
+
+impl<T: Serialize + ?Sized> Serialize for KeyOrdered<'_, T> {
+    fn serialize<S: ser::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct(KEY_ORDERED, self.0)
+    }
 }
 
 /// A value together with its JSON as this writer writes it: this writer copies the bytes, and any
@@ -461,15 +593,26 @@ pub struct Prewritten<'a, T: ?Sized, F> {
     json: F,
 }
 
-impl<'a, T: Serialize + ?Sized, F: Fn() -> Result<&'a [u8], WriteError>> Prewritten<'a, T, F> {
-    /// `json` gives `value`'s bytes (typically kept from the first call of [`to_vec`]); it is only
-    /// called by this writer.
+/// The order of the members of each object of a [`Prewritten`] value's bytes: as its `Serialize`
+/// writes them, or in key order (inside a [`KeyOrdered`] value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberOrder {
+    Declared,
+    Key,
+}
+
+impl<'a, T: Serialize + ?Sized, F: Fn(MemberOrder) -> Result<&'a [u8], WriteError>> Prewritten<'a, T, F> {
+    /// `json` gives `value`'s bytes with its members in the order asked for (typically kept from
+    /// the first call of [`to_vec`], of the value or of it in [`KeyOrdered`]); it is only called by
+    /// this writer.
     pub fn new(value: &'a T, json: F) -> Self {
         Self { value, json }
     }
 }
 
-impl<'a, T: Serialize + ?Sized, F: Fn() -> Result<&'a [u8], WriteError>> Serialize for Prewritten<'a, T, F> {
+impl<'a, T: Serialize + ?Sized, F: Fn(MemberOrder) -> Result<&'a [u8], WriteError>> Serialize
+    for Prewritten<'a, T, F>
+{
     fn serialize<S: ser::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_newtype_struct(PREWRITTEN, &Offer(self))
     }
@@ -477,10 +620,12 @@ impl<'a, T: Serialize + ?Sized, F: Fn() -> Result<&'a [u8], WriteError>> Seriali
 
 struct Offer<'p, 'a, T: ?Sized, F>(&'p Prewritten<'a, T, F>);
 
-impl<'a, T: Serialize + ?Sized, F: Fn() -> Result<&'a [u8], WriteError>> Serialize for Offer<'_, 'a, T, F> {
+impl<'a, T: Serialize + ?Sized, F: Fn(MemberOrder) -> Result<&'a [u8], WriteError>> Serialize
+    for Offer<'_, 'a, T, F>
+{
     fn serialize<S: ser::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if OFFER_WANTED.replace(false) {
-            let json = (self.0.json)().map_err(ser::Error::custom)?;
+        if let Some(order) = OFFER_WANTED.replace(None) {
+            let json = (self.0.json)(order).map_err(ser::Error::custom)?;
             return serializer.serialize_bytes(json);
         }
         self.0.value.serialize(serializer)
@@ -500,9 +645,9 @@ pub fn with_prewritten<T: Serialize + ?Sized, R>(
     }
     let mut with = Some(with);
     let mut answer = None;
-    OFFER_WANTED.set(true);
+    OFFER_WANTED.set(Some(MemberOrder::Declared));
     let offered = value.serialize(Verbatim(|json: &[u8]| answer = with.take().map(|with| with(json))));
-    OFFER_WANTED.set(false);
+    OFFER_WANTED.set(None);
     offered.ok().and(answer)
 }
 
@@ -770,6 +915,77 @@ mod tests {
             assert!(to_vec(&value).unwrap() == serde_json::to_vec(&value).unwrap(), "{name} as a value");
         }
         same_as_serde_json(&json!({"nested": [{"a": [1, 2.5, null, true, "x\u{1}y"]}, {}], "empty": []}));
+    }
+
+    /// What a key-ordered value must write: its JSON value, written.
+    fn same_as_its_value<T: Serialize + ?Sized>(value: &T) {
+        let expected = to_vec(&serde_json::to_value(value).expect("a JSON value")).expect("written");
+        let written = to_vec(&KeyOrdered(value)).expect("written");
+        assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&expected));
+    }
+
+    #[test]
+    fn key_ordered_results_are_written_as_their_json_values_are() {
+        let model = crate::scoring::Model::current();
+        for (_, profile) in crate::scoring::reference_programs() {
+            same_as_its_value(&model.assess(&profile));
+        }
+        same_as_its_value(&model.assess(&crate::scoring::Profile::default()));
+    }
+
+    #[test]
+    fn key_ordered_objects_are_reordered_at_every_depth_whatever_their_kind() {
+        #[derive(Serialize)]
+        enum Shape {
+            Unit,
+            Pair { zeta: u8, alpha: u8 },
+            Wrapped(Inner),
+        }
+        #[derive(Serialize)]
+        struct Inner {
+            z: Vec<Shape>,
+            a: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            m: Option<bool>,
+        }
+        #[derive(Serialize)]
+        struct Pair {
+            b: u8,
+            a: u8,
+        }
+        type Listed = Prewritten<'static, Pair, fn(MemberOrder) -> Result<&'static [u8], WriteError>>;
+        #[derive(Serialize)]
+        struct Outer {
+            second: Inner,
+            first: BTreeMap<String, Inner>,
+            map: std::collections::HashMap<String, u32>,
+            listed: Listed,
+        }
+        let inner = || Inner {
+            z: vec![
+                Shape::Unit,
+                Shape::Pair { zeta: 1, alpha: 2 },
+                Shape::Wrapped(Inner { z: vec![], a: None, m: Some(true) }),
+            ],
+            a: Some(-0.0),
+            m: None,
+        };
+        let keys = ["b", "a\"", "a", "\u{1}", "é", "Z", "a\\b", ""];
+        let outer = Outer {
+            second: inner(),
+            first: [("y".to_owned(), inner()), ("x".to_owned(), inner())].into(),
+            map: keys.iter().enumerate().map(|(n, key)| ((*key).to_owned(), n as u32)).collect(),
+            listed: Prewritten::new(&Pair { b: 1, a: 2 }, |order| {
+                Ok(match order {
+                    MemberOrder::Declared => b"{\"b\":1,\"a\":2}".as_slice(),
+                    MemberOrder::Key => b"{\"a\":2,\"b\":1}".as_slice(),
+                })
+            }),
+        };
+        same_as_its_value(&outer);
+        same_as_its_value(&vec![outer]);
+        // Outside a key-ordered value, declaration order and prewritten bytes, as before.
+        assert!(to_vec(&inner()).unwrap().starts_with(b"{\"z\":"));
     }
 
     #[test]

@@ -264,7 +264,7 @@ pub async fn create_assessment(
     };
     let idempotency = key.as_deref().map(|key| IdempotencyKey { key, request: &json });
     match store::submit(&groups, &caller.actor(), new, idempotency).await {
-        Ok(Submission::Created(stored)) => created(&request, stored, false, parameters.form()),
+        Ok(Submission::Created(stored)) => created(&request, stored.scored(result), false, parameters.form()),
         Ok(Submission::Replayed(stored)) => created(&request, stored, true, parameters.form()),
         Err(SubmissionError::KeyInFlight) => Err(ApiError::IdempotencyKeyInFlight),
         Err(SubmissionError::KeyReused) => Err(ApiError::IdempotencyKeyReused),
@@ -422,7 +422,7 @@ pub async fn rescore_assessment(
         result: &result,
     };
     let stored = store::insert_rescored(&pool, &caller.actor(), new).await?;
-    created(&request, stored, false, parameters.form())
+    created(&request, stored.scored(result), false, parameters.form())
 }
 
 /// Compare two assessments

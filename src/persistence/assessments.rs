@@ -15,6 +15,7 @@ use super::model_versions::{dictionary_of, packing_of};
 use super::packing::{DocumentToPack, Packing};
 use super::result_codec::Dictionary;
 use super::{Actor, OrganisationId, PersistenceError, RowScope, with_connection};
+use crate::json_writer;
 use crate::scoring::{Assessment, Barrier, Profile};
 
 /// How long an idempotency key is remembered (published: at least 24 hours).
@@ -48,11 +49,16 @@ pub struct StoredAssessment {
 /// version, hydrated as it is written (a response needs no hydrated copy of it). A result just
 /// written keeps its compact form as the JSON it was written as: a response that does not show it
 /// (`Prefer: return=minimal`, a batch) never reads it.
+///
+/// A result its own request has just scored and stored is written from the typed result, with the
+/// members of each object in key order ([`json_writer::KeyOrdered`]): the bytes its hydrated form
+/// writes (a later `GET` of it), without hydrating.
 #[derive(Debug)]
 pub enum StoredResult {
     Whole(serde_json::Value),
     Compact { compact: serde_json::Value, dictionary: Arc<Dictionary> },
     CompactJson { json: Vec<u8>, dictionary: Arc<Dictionary> },
+    Scored(Box<Assessment>),
 }
 
 impl Default for StoredResult {
@@ -72,6 +78,9 @@ impl StoredResult {
             Self::Whole(value) => Ok(value),
             Self::Compact { compact, dictionary } => hydrate(&compact, &dictionary),
             Self::CompactJson { json, dictionary } => hydrate(&compact_value(&json)?, &dictionary),
+            Self::Scored(result) => {
+                serde_json::to_value(&result).map_err(|error| PersistenceError::Encoding(error.to_string()))
+            }
         }
     }
 }
@@ -90,6 +99,7 @@ impl serde::Serialize for StoredResult {
                 let compact = compact_value(json).map_err(serde::ser::Error::custom)?;
                 dictionary.hydrated(&compact).serialize(serializer)
             }
+            Self::Scored(result) => json_writer::KeyOrdered(&**result).serialize(serializer),
         }
     }
 }
@@ -167,6 +177,13 @@ macro_rules! summary_columns {
 const STORED_COLUMNS: &str = concat!(summary_columns!(), ", profile, result, result_compact, packed");
 
 impl StoredAssessment {
+    /// This assessment just stored, with `result`, the result it was stored with, to answer with
+    /// ([`StoredResult::Scored`]).
+    pub fn scored(mut self, result: Assessment) -> Self {
+        self.result = StoredResult::Scored(Box::new(result));
+        self
+    }
+
     async fn hydrate(
         mut listed: AssessmentRow,
         connection: &mut sqlx::PgConnection,

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::assessment::citations_as_claim_ids;
-use crate::json_writer::{self, Prewritten};
+use crate::json_writer::{self, MemberOrder, Prewritten};
 
 /// An immutable string: a literal, or text shared with the model.
 #[derive(Clone)]
@@ -100,8 +100,9 @@ pub struct Shared<T>(Arc<SharedList<T>>);
 
 struct SharedList<T> {
     items: Box<[T]>,
-    /// The JSON of `items` as `json_writer` writes it: full citations, and claim ids.
-    written: [OnceLock<Box<[u8]>>; 2],
+    /// The JSON of `items` as `json_writer` writes it: full citations and claim ids, each with
+    /// members as declared and in key order.
+    written: [OnceLock<Box<[u8]>>; 4],
 }
 
 impl<T> Clone for Shared<T> {
@@ -139,12 +140,16 @@ impl<T: fmt::Debug> fmt::Debug for Shared<T> {
 impl<T: Serialize> Serialize for Shared<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let form = usize::from(citations_as_claim_ids());
-        let written = || -> Result<&[u8], json_writer::WriteError> {
-            if let Some(json) = self.0.written[form].get() {
+        let written = |order: MemberOrder| -> Result<&[u8], json_writer::WriteError> {
+            let slot = &self.0.written[form * 2 + usize::from(order == MemberOrder::Key)];
+            if let Some(json) = slot.get() {
                 return Ok(json);
             }
-            let json = json_writer::to_vec(&*self.0.items)?;
-            Ok(self.0.written[form].get_or_init(|| json.into()))
+            let json = match order {
+                MemberOrder::Declared => json_writer::to_vec(&*self.0.items)?,
+                MemberOrder::Key => json_writer::to_vec(&json_writer::KeyOrdered(&*self.0.items))?,
+            };
+            Ok(slot.get_or_init(|| json.into()))
         };
         Prewritten::new(&*self.0.items, written).serialize(serializer)
     }
