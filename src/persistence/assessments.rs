@@ -14,7 +14,7 @@ use super::group_commit::GroupCommit;
 use super::model_versions::{dictionary_of, packing_of};
 use super::packing::{DocumentToPack, Packing};
 use super::result_codec::Dictionary;
-use super::{Actor, OrganisationId, PersistenceError, RowScope, with_connection};
+use super::{Actor, OrganisationId, PersistenceError, RowScope, settle, with_connection};
 use crate::json_writer;
 use crate::scoring::{Assessment, Barrier, Profile};
 
@@ -304,32 +304,12 @@ pub async fn submit(
         return groups.submit(actor, &assessment).await.map(Submission::Created);
     };
     with_connection(groups.pool(), RowScope::Organisation(actor.organisation), async |connection| {
-        submit_on(connection, actor, assessment, idempotency).await
+        let mut transaction = connection.begin().await.map_err(PersistenceError::from)?;
+        // Ended whatever happens: a replay or a refusal must not keep the key's lock.
+        let submitted = submit_in(&mut transaction, actor, assessment, idempotency).await;
+        settle(transaction, submitted).await
     })
     .await
-}
-
-async fn submit_on(
-    connection: &mut sqlx::PgConnection,
-    actor: &Actor,
-    assessment: NewAssessment<'_>,
-    idempotency: IdempotencyKey<'_>,
-) -> Result<Submission, SubmissionError> {
-    let mut transaction = connection.begin().await.map_err(PersistenceError::from)?;
-    let submitted = submit_in(&mut transaction, actor, assessment, idempotency).await;
-    // Ended here, whatever happened: a transaction dropped unfinished would hold the key's lock
-    // until its connection's next use, and a retry in between would be told the key is in flight.
-    match submitted {
-        Ok(submission) => {
-            transaction.commit().await.map_err(PersistenceError::from)?;
-            Ok(submission)
-        }
-        Err(error) => {
-            // The refusal is what to report; a failed rollback closes the connection anyway.
-            let _ = transaction.rollback().await;
-            Err(error)
-        }
-    }
 }
 
 async fn submit_in(
@@ -711,12 +691,17 @@ pub async fn store_group(
         (found, stored)
     } else {
         let mut transaction = connection.begin().await?;
-        let found = lock_programs(&mut transaction, organisation, &programs).await?;
-        let stored = insert_values(&mut transaction, organisation, &rows(&found), action).await?;
-        let touched: Vec<Uuid> = programs.iter().copied().filter(|program| found.contains(program)).collect();
-        unflag_superseded(&mut transaction, organisation, &touched).await?;
-        transaction.commit().await?;
-        (found, stored)
+        let stored = async {
+            let found = lock_programs(&mut transaction, organisation, &programs).await?;
+            let stored = insert_values(&mut transaction, organisation, &rows(&found), action).await?;
+            let touched: Vec<Uuid> =
+                programs.iter().copied().filter(|program| found.contains(program)).collect();
+            unflag_superseded(&mut transaction, organisation, &touched).await?;
+            Ok::<_, PersistenceError>((found, stored))
+        }
+        .await;
+        // Rolled back at once on failure: the programs' locks must not outlive the group.
+        settle(transaction, stored).await?
     };
     let mut stored = stored;
     group

@@ -335,13 +335,24 @@ async fn in_one_transaction<T, E: From<PersistenceError>>(
         .begin_with(sqlx::AssertSqlSafe(scope.begin_statement()))
         .await
         .map_err(PersistenceError::from)?;
-    match operation(&mut transaction).await {
+    let outcome = operation(&mut transaction).await;
+    settle(transaction, outcome).await
+}
+
+/// Ends `transaction` as its work turned out: committed after a success, rolled back after a
+/// failure (explicitly: a transaction dropped unfinished stays open on the server until its
+/// connection's next use, holding its locks).
+async fn settle<T, E: From<PersistenceError>>(
+    transaction: sqlx::Transaction<'_, Postgres>,
+    outcome: Result<T, E>,
+) -> Result<T, E> {
+    match outcome {
         Ok(value) => {
             transaction.commit().await.map_err(PersistenceError::from)?;
             Ok(value)
         }
         Err(error) => {
-            // The operation's own error is the one to report.
+            // The work's own error is the one to report; a failed rollback closes the connection.
             let _ = transaction.rollback().await;
             Err(error)
         }
