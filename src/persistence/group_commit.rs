@@ -23,7 +23,7 @@ use super::assessments::{
     EncodedAssessment, GroupedOutcome, GroupedSubmission, NewAssessment, StoredAssessment, SubmissionError,
     encoding_of, store_group,
 };
-use super::{Actor, OrganisationId, PersistenceError, RowScope, with_connection};
+use super::{Actor, KeptConnection, OrganisationId, PersistenceError, RowScope};
 
 /// The most submissions one statement stores: a group's statement carries each row's packed
 /// document (a few kilobytes), so this bounds it to well under a megabyte.
@@ -166,18 +166,20 @@ impl Drop for WriterSlot {
     }
 }
 
-/// Stores groups until nothing waits, then gives its slot back.
+/// Stores groups until nothing waits, then gives its slot back. Consecutive groups share a
+/// connection: a writer kept busy pays one round trip a group, its statement.
 async fn write_until_drained(mut slot: WriterSlot) {
+    let mut connection = KeptConnection::new(slot.shared.pool.clone());
     while let Some((organisation, group)) = slot.next_group() {
         // A panic while writing a group (a bug) drops that group's answers, which its requests
         // report as a failed write, and leaves this writer to write the others.
-        let _ = AssertUnwindSafe(write_group(&slot.shared.pool, organisation, group)).catch_unwind().await;
+        let _ = AssertUnwindSafe(write_group(&mut connection, organisation, group)).catch_unwind().await;
     }
 }
 
 /// Stores `group` and answers each of its submissions. When the group's statement fails, each
 /// submission is tried alone, so that one that cannot be stored does not fail the others.
-async fn write_group(pool: &PgPool, organisation: OrganisationId, group: Vec<Waiting>) {
+async fn write_group(connection: &mut KeptConnection, organisation: OrganisationId, group: Vec<Waiting>) {
     // A submission whose request has gone (past its deadline, or its client disconnected) before
     // its group is written is not stored: nobody would learn of it, and a 504 says so.
     let (submissions, mut answers): (Vec<GroupedSubmission>, Vec<_>) = group
@@ -189,7 +191,7 @@ async fn write_group(pool: &PgPool, organisation: OrganisationId, group: Vec<Wai
         return;
     }
     let stored = tokio::select! {
-        stored = store(pool, organisation, &submissions) => stored,
+        stored = store(connection, organisation, &submissions) => stored,
         // Every request of the group has gone: its work is abandoned as a single request's is,
         // by closing its connection (a statement still waiting for a lock never runs).
         _ = join_all(answers.iter_mut().map(oneshot::Sender::closed)) => return,
@@ -200,7 +202,7 @@ async fn write_group(pool: &PgPool, organisation: OrganisationId, group: Vec<Wai
         Err(_) => {
             let mut outcomes = Vec::with_capacity(submissions.len());
             for submission in &submissions {
-                outcomes.push(store_alone(pool, organisation, submission).await);
+                outcomes.push(store_alone(connection, organisation, submission).await);
             }
             outcomes
         }
@@ -212,22 +214,23 @@ async fn write_group(pool: &PgPool, organisation: OrganisationId, group: Vec<Wai
 }
 
 async fn store(
-    pool: &PgPool,
+    connection: &mut KeptConnection,
     organisation: OrganisationId,
     submissions: &[GroupedSubmission],
 ) -> Result<Vec<GroupedOutcome>, PersistenceError> {
-    with_connection(pool, RowScope::Organisation(organisation), async |connection| {
-        store_group(connection, organisation, submissions).await
-    })
-    .await
+    connection
+        .run(RowScope::Organisation(organisation), async |connection| {
+            store_group(connection, organisation, submissions).await
+        })
+        .await
 }
 
 async fn store_alone(
-    pool: &PgPool,
+    connection: &mut KeptConnection,
     organisation: OrganisationId,
     submission: &GroupedSubmission,
 ) -> Result<GroupedOutcome, PersistenceError> {
-    let mut outcomes = store(pool, organisation, std::slice::from_ref(submission)).await?;
+    let mut outcomes = store(connection, organisation, std::slice::from_ref(submission)).await?;
     outcomes
         .pop()
         .ok_or_else(|| PersistenceError::Encoding("a group of one came back without its outcome".into()))

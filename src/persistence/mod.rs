@@ -19,7 +19,7 @@ pub mod result_codec;
 pub mod score_counts;
 pub mod stats;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -298,6 +298,83 @@ pub async fn with_connection<T, E: From<PersistenceError>>(
     };
     lease.finish();
     result
+}
+
+/// A connection kept by one task across consecutive operations (a group-commit writer draining its
+/// queue): an operation in the scope the connection already has skips the pool's liveness check
+/// and the scope's round trip, leaving one round trip for its statement. Each operation is
+/// otherwise what [`with_connection`] makes it: abandoned midway, its connection is closed; after
+/// a failure the connection goes back to the pool and the next operation takes a tested one. Kept
+/// at most [`KEPT_FOR`], so that the pool's lifetime and health rules still reach it; behind a
+/// transaction-pooling proxy nothing is kept (the session is not the client's between
+/// transactions).
+pub struct KeptConnection {
+    pool: PgPool,
+    kept: Option<Kept>,
+}
+
+struct Kept {
+    lease: Lease,
+    scope: Option<RowScope>,
+    since: Instant,
+}
+
+/// How long a [`KeptConnection`] holds one connection before giving it back to the pool.
+const KEPT_FOR: Duration = Duration::from_secs(1);
+
+impl KeptConnection {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool, kept: None }
+    }
+
+    /// Runs `operation` in `scope` on the kept connection, or on one taken from the pool.
+    pub async fn run<T, E: From<PersistenceError>>(
+        &mut self,
+        scope: RowScope,
+        operation: impl AsyncFnOnce(&mut PgConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if transaction_pooling() {
+            return with_connection(&self.pool, scope, operation).await;
+        }
+        let mut kept = match self.kept.take() {
+            Some(kept) if kept.since.elapsed() < KEPT_FOR => kept,
+            expired => {
+                if let Some(expired) = expired {
+                    expired.lease.finish();
+                }
+                Kept {
+                    lease: Lease(Some(self.pool.acquire().await.map_err(PersistenceError::Unavailable)?)),
+                    // Whatever scope its last lease left: set again below.
+                    scope: None,
+                    since: Instant::now(),
+                }
+            }
+        };
+        if kept.scope != Some(scope) {
+            scope.enter(kept.lease.connection()).await?;
+            kept.scope = Some(scope);
+        }
+        let result = operation(kept.lease.connection()).await;
+        match result {
+            Ok(value) => {
+                self.kept = Some(kept);
+                Ok(value)
+            }
+            Err(error) => {
+                kept.lease.finish();
+                Err(error)
+            }
+        }
+    }
+}
+
+impl Drop for KeptConnection {
+    fn drop(&mut self) {
+        // Between operations the kept connection is idle: it goes back to the pool.
+        if let Some(kept) = self.kept.take() {
+            kept.lease.finish();
+        }
+    }
 }
 
 /// Runs `operation` in `scope` as one read-only transaction with one snapshot (repeatable read),

@@ -693,6 +693,35 @@ async fn postgresql_shows_a_request_only_its_organisations_rows_even_to_a_query_
     let nobody = RowScope::Organisation(OrganisationId(Uuid::now_v7()));
     assert_eq!(count(nobody, "SELECT count(*) FROM assessments".to_owned()).await, 0);
 
+    // A connection kept across operations (a group-commit writer's), which skips setting a scope
+    // it already has, changes scope with its operations.
+    let mut kept = persistence::KeptConnection::new(persistence::pool(
+        app.database_options.clone(),
+        PoolSettings { max_connections: 1, acquire_timeout: std::time::Duration::from_secs(5) },
+    ));
+    for (scope, expected) in [
+        (own, vec![app.organisation]),
+        (own, vec![app.organisation]),
+        (RowScope::Organisation(OrganisationId(other_organisation)), vec![other_organisation]),
+        (RowScope::Service, vec![app.organisation, other_organisation]),
+        (own, vec![app.organisation]),
+    ] {
+        let mut seen: Vec<Uuid> = kept
+            .run(scope, async |connection| {
+                Ok::<_, persistence::PersistenceError>(
+                    sqlx::query_scalar("SELECT DISTINCT organisation_id FROM assessments")
+                        .fetch_all(connection)
+                        .await?,
+                )
+            })
+            .await
+            .unwrap();
+        seen.sort_unstable();
+        let mut expected = expected;
+        expected.sort_unstable();
+        assert_eq!(seen, expected, "{scope:?}: the kept connection reads its operation's scope");
+    }
+
     // Writing another organisation's row is refused by PostgreSQL itself.
     let refused = with_connection(&pool, own, async |connection| {
         Ok::<_, persistence::PersistenceError>(
