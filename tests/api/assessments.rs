@@ -3,7 +3,7 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::helpers::{assert_problem, reference_profile, spawn_app};
+use crate::helpers::{assert_problem, reference_profile, spawn_app, spawn_app_with, test_settings};
 
 async fn assessment_rows(app: &crate::helpers::TestApp) -> i64 {
     let options = crate::helpers::admin_options().database(&app.database_name);
@@ -539,5 +539,65 @@ async fn concurrent_submissions_are_each_stored_and_audited_once_and_each_progra
                 .await
                 .unwrap();
         assert_eq!(distinct_times, 8, "a program's history has one creation time per assessment");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_submissions_of_two_organisations_are_each_stored_in_their_own_with_their_score_counts() {
+    // The writers keep a connection from one group to the next, and skip setting the row scope
+    // when it is the connection's already: interleaved organisations must each get their own.
+    // Nothing folds the queued score-count changes while the test counts them.
+    let mut settings = test_settings();
+    settings.stats_fold_interval = None;
+    let app = spawn_app_with(settings).await;
+    let other = app.client_with(&app.new_key("Interleaved organisation", "read,write").await);
+    let profile = reference_profile("disc_early_academic");
+    let mut requests = tokio::task::JoinSet::new();
+    for round in 0..32 {
+        let client = if round % 2 == 0 { app.client.clone() } else { other.clone() };
+        let request = client
+            .post(app.url("/v1/assessments"))
+            .header("prefer", "return=minimal")
+            .json(&json!({"profile": profile}));
+        requests.spawn(async move {
+            let response = request.send().await.unwrap();
+            (round % 2, response.status().as_u16(), response.json::<Value>().await.unwrap())
+        });
+    }
+    let mut created: [Vec<String>; 2] = Default::default();
+    for (side, status, body) in requests.join_all().await {
+        assert_eq!(status, 201, "{body}");
+        created[side].push(body["id"].as_str().unwrap().to_owned());
+    }
+    for (side, client) in [&app.client, &other].into_iter().enumerate() {
+        let listed: Value =
+            client.get(app.url("/v1/assessments?limit=100")).send().await.unwrap().json().await.unwrap();
+        let mut ids: Vec<String> = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort_unstable();
+        created[side].sort_unstable();
+        assert_eq!(ids, created[side], "each organisation sees exactly the assessments it submitted");
+    }
+    // Every row, however many shared its statement, queued one change into each selection (all
+    // of them are their own latest: no program), under its own organisation.
+    let queued: Vec<(uuid::Uuid, String, i64, i64)> = sqlx::query_as(
+        "SELECT organisation_id, selection, count(*), sum(delta) FROM score_count_changes
+         GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .fetch_all(&mut app.database().await)
+    .await
+    .unwrap();
+    assert_eq!(queued.len(), 4, "{queued:?}");
+    for (organisation, selection, count, delta) in &queued {
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM assessments WHERE organisation_id = $1")
+            .bind(organisation)
+            .fetch_one(&mut app.database().await)
+            .await
+            .unwrap();
+        assert_eq!((stored, *count, *delta), (16, 16, 16), "{selection} of {organisation}");
     }
 }
