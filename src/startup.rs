@@ -199,12 +199,18 @@ impl Application {
         let admission =
             api::admission::Admission::new(settings.max_requests_in_flight, settings.admission_wait);
         let pool_data = web::Data::new(pool.clone());
-        let group_commit = web::Data::new(crate::persistence::group_commit::GroupCommit::new(pool.clone()));
         let registry = web::Data::new(registry);
         let metrics_token = settings.metrics_token.clone().map(|token| web::Data::new(MetricsToken(token)));
         // Without a token nobody can read the metrics, so none are recorded.
         let metrics_enabled = metrics_token.is_some();
+        // One HTTP worker a CPU (actix's default, stated so the group commits can share the pool).
+        let http_workers = std::thread::available_parallelism().map_or(1, usize::from);
         let server = HttpServer::new(move || {
+            // Made on the worker's thread: its writers run there, beside the requests they store.
+            let group_commit = web::Data::new(crate::persistence::group_commit::GroupCommit::new(
+                pool_data.get_ref().clone(),
+                http_workers,
+            ));
             let mut app = App::new()
                 .app_data(rate_limiters.clone())
                 .app_data(web::Data::new(KeyLimit(max_keys_per_organisation)));
@@ -219,7 +225,7 @@ impl Application {
                 .configure(crate::dashboard::configure)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 .app_data(pool_data.clone())
-                .app_data(group_commit.clone())
+                .app_data(group_commit)
                 .app_data(reads.clone())
                 .app_data(auth_throttle.clone())
                 .app_data(trusted_proxies.clone())
@@ -253,6 +259,7 @@ impl Application {
         })
         // Signals are handled by `serve`, which shuts down gracefully on SIGINT as well as SIGTERM.
         .disable_signals()
+        .workers(http_workers)
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
         .listen(listener)
         .map_err(|source| StartupError::Bind { address: format!("{}:{port}", settings.host), source })?

@@ -37,9 +37,6 @@ pub struct GroupCommit {
 
 struct Shared {
     pool: PgPool,
-    /// Writers run on the service's runtime, not on the worker of the request that started them,
-    /// so that a worker stopping at shutdown cannot abandon another worker's submissions midway.
-    runtime: tokio::runtime::Handle,
     writers_max: usize,
     state: Mutex<State>,
 }
@@ -62,19 +59,15 @@ struct Stored {
 }
 
 impl GroupCommit {
-    /// Group commit on `pool`, its writers spawned on the current runtime. At most a quarter of the
-    /// pool's connections write groups at once (at least one), leaving the rest to reads and to
+    /// The group commit of one of `workers` HTTP workers, made on that worker's thread: its writers
+    /// run there, beside the requests they store, so a submission is handed to no other thread,
+    /// and a worker that stops (its requests finished, or abandoned at the shutdown timeout) stops
+    /// only writers of its own requests. The workers' writers together use at most a quarter of
+    /// the pool's connections (each worker at least one), leaving the rest to reads and to
     /// submissions with their own transaction.
-    pub fn new(pool: PgPool) -> Self {
-        let writers_max = (pool.options().get_max_connections() as usize / 4).max(1);
-        Self {
-            shared: Arc::new(Shared {
-                pool,
-                runtime: tokio::runtime::Handle::current(),
-                writers_max,
-                state: Mutex::new(State::default()),
-            }),
-        }
+    pub fn new(pool: PgPool, workers: usize) -> Self {
+        let writers_max = (pool.options().get_max_connections() as usize / 4 / workers.max(1)).max(1);
+        Self { shared: Arc::new(Shared { pool, writers_max, state: Mutex::new(State::default()) }) }
     }
 
     /// The pool the writers use, for the submissions that keep their own transaction.
@@ -105,7 +98,7 @@ impl GroupCommit {
         };
         if start_writer {
             let slot = WriterSlot { shared: self.shared.clone(), held: true };
-            self.shared.runtime.spawn(write_until_drained(slot));
+            tokio::spawn(write_until_drained(slot));
         }
         let stored = answered.await.map_err(|_| PersistenceError::WriterStopped)??;
         match stored.outcome {
