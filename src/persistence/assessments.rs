@@ -399,10 +399,13 @@ pub async fn insert_rescored(
             return insert(connection, actor, AuditAction::AssessmentRescored, &assessment).await;
         };
         let mut transaction = connection.begin().await?;
-        lock_program(&mut transaction, organisation, program_id).await?;
-        let stored = insert(&mut transaction, actor, AuditAction::AssessmentRescored, &assessment).await?;
-        transaction.commit().await?;
-        Ok(stored)
+        let stored = async {
+            lock_program(&mut transaction, organisation, program_id).await?;
+            insert(&mut transaction, actor, AuditAction::AssessmentRescored, &assessment).await
+        }
+        .await;
+        // Rolled back at once on failure: the program's lock must not outlive the request.
+        settle(transaction, stored).await
     })
     .await
 }
@@ -1017,32 +1020,37 @@ pub async fn delete(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<bool, Pers
     let organisation = actor.organisation;
     with_connection(pool, RowScope::Organisation(organisation), async |connection| {
         let mut transaction = connection.begin().await?;
-        let program: Option<Option<Uuid>> =
-            sqlx::query_scalar("SELECT program_id FROM assessments WHERE id = $1 AND organisation_id = $2")
-                .bind(id)
-                .bind(organisation.0)
-                .fetch_optional(&mut *transaction)
-                .await?;
-        let Some(program) = program else {
-            return Ok(false);
-        };
-        // The program first, the assessment second: the order inserts take them in, so no deadlock.
-        if let Some(program_id) = program {
-            lock_program(&mut transaction, organisation, program_id).await?;
-        }
-        let deleted = sqlx::query("DELETE FROM assessments WHERE id = $1 AND organisation_id = $2")
+        let outcome = async {
+            let program: Option<Option<Uuid>> = sqlx::query_scalar(
+                "SELECT program_id FROM assessments WHERE id = $1 AND organisation_id = $2",
+            )
             .bind(id)
             .bind(organisation.0)
-            .execute(&mut *transaction)
+            .fetch_optional(&mut *transaction)
             .await?;
-        if let Some(program_id) = program {
-            mark_latest(&mut transaction, organisation, program_id).await?;
+            let Some(program) = program else {
+                return Ok(false);
+            };
+            // The program first, the assessment second: the order inserts take them in, so no deadlock.
+            if let Some(program_id) = program {
+                lock_program(&mut transaction, organisation, program_id).await?;
+            }
+            let deleted = sqlx::query("DELETE FROM assessments WHERE id = $1 AND organisation_id = $2")
+                .bind(id)
+                .bind(organisation.0)
+                .execute(&mut *transaction)
+                .await?;
+            if let Some(program_id) = program {
+                mark_latest(&mut transaction, organisation, program_id).await?;
+            }
+            if deleted.rows_affected() == 1 {
+                access::record(&mut transaction, actor, AuditAction::AssessmentDeleted, id).await?;
+            }
+            Ok(deleted.rows_affected() == 1)
         }
-        if deleted.rows_affected() == 1 {
-            access::record(&mut transaction, actor, AuditAction::AssessmentDeleted, id).await?;
-        }
-        transaction.commit().await?;
-        Ok(deleted.rows_affected() == 1)
+        .await;
+        // Ended explicitly on every path: the program's lock must not outlive the request.
+        settle(transaction, outcome).await
     })
     .await
 }
