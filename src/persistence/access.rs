@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgPool};
 use uuid::Uuid;
 
-use super::{Actor, OrganisationId, PersistenceError, RowScope, with_connection};
+use super::{Actor, OrganisationId, PersistenceError, RowScope, settle, with_connection};
 use crate::access::{GeneratedKey, Scope, Scopes};
 
 /// A stored key, as authentication needs it.
@@ -169,6 +169,7 @@ pub async fn create_key(
 ) -> Result<KeyRecord, PersistenceError> {
     with_connection(pool, RowScope::Organisation(actor.organisation), async |connection| {
         let mut transaction = connection.begin().await?;
+        let created = async {
         if let Some(limit) = max_active {
             // The organisation's row is locked so that two creations at once count each other;
             // NO KEY UPDATE leaves the foreign-key checks of the organisation's other inserts free.
@@ -202,7 +203,12 @@ pub async fn create_key(
         .fetch_one(&mut *transaction)
         .await?;
         record(&mut transaction, actor, AuditAction::KeyCreated, key.generated.id).await?;
-        transaction.commit().await?;
+        Ok(created_at)
+        }
+        .await;
+        // Ended explicitly on every path (a refusal at the limit included): the organisation's
+        // row lock must not outlive the request.
+        let created_at = settle(transaction, created).await?;
         Ok(KeyRecord {
             id: key.generated.id,
             name: key.name.to_owned(),

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::access::{self, AuditAction};
 use super::assessments::{Filters, push_filters};
-use super::{Actor, OrganisationId, PersistenceError, RowScope, with_connection};
+use super::{Actor, OrganisationId, PersistenceError, RowScope, settle, with_connection};
 use crate::jobs::{JobKind, JobState};
 
 /// A job as its organisation sees it.
@@ -436,6 +436,7 @@ pub enum Cancellation {
 pub async fn cancel(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<Cancellation, PersistenceError> {
     with_connection(pool, RowScope::Organisation(actor.organisation), async |connection| {
         let mut transaction = connection.begin().await?;
+        let cancellation = async {
         let state: Option<String> = sqlx::query_scalar(
             "SELECT state FROM jobs WHERE id = $1 AND organisation_id = $2 AND state <> 'receiving' FOR UPDATE",
         )
@@ -454,8 +455,12 @@ pub async fn cancel(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<Cancellati
             .await?;
         access::record(&mut transaction, actor, AuditAction::JobCancelled, id).await?;
         let row = fetch_in(&mut transaction, actor.organisation, id).await?;
-        transaction.commit().await?;
         Ok(row.map_or(Cancellation::NotFound, Cancellation::Cancelled))
+        }
+        .await;
+        // Ended explicitly on every path (a job already ended included): the job's row lock must
+        // not outlive the request.
+        settle(transaction, cancellation).await
     })
     .await
 }
