@@ -170,40 +170,40 @@ pub async fn create_key(
     with_connection(pool, RowScope::Organisation(actor.organisation), async |connection| {
         let mut transaction = connection.begin().await?;
         let created = async {
-        if let Some(limit) = max_active {
-            // The organisation's row is locked so that two creations at once count each other;
-            // NO KEY UPDATE leaves the foreign-key checks of the organisation's other inserts free.
-            sqlx::query("SELECT 1 FROM organisations WHERE id = $1 FOR NO KEY UPDATE")
+            if let Some(limit) = max_active {
+                // The organisation's row is locked so that two creations at once count each other;
+                // NO KEY UPDATE leaves the foreign-key checks of the organisation's other inserts free.
+                sqlx::query("SELECT 1 FROM organisations WHERE id = $1 FOR NO KEY UPDATE")
+                    .bind(actor.organisation.0)
+                    .execute(&mut *transaction)
+                    .await?;
+                let active: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM api_keys
+                     WHERE organisation_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
+                )
                 .bind(actor.organisation.0)
-                .execute(&mut *transaction)
+                .fetch_one(&mut *transaction)
                 .await?;
-            let active: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM api_keys
-                 WHERE organisation_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
+                if active >= i64::from(limit) {
+                    return Err(PersistenceError::KeyLimitReached { limit });
+                }
+            }
+            let created_at: DateTime<Utc> = sqlx::query_scalar(
+                "INSERT INTO api_keys (id, organisation_id, name, secret_hash, scopes, expires_at, created_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 RETURNING created_at",
             )
+            .bind(key.generated.id)
             .bind(actor.organisation.0)
+            .bind(key.name)
+            .bind(key.generated.secret_hash.as_slice())
+            .bind(scopes_to_row(key.scopes))
+            .bind(key.expires_at)
+            .bind(actor.key_id)
             .fetch_one(&mut *transaction)
             .await?;
-            if active >= i64::from(limit) {
-                return Err(PersistenceError::KeyLimitReached { limit });
-            }
-        }
-        let created_at: DateTime<Utc> = sqlx::query_scalar(
-            "INSERT INTO api_keys (id, organisation_id, name, secret_hash, scopes, expires_at, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             RETURNING created_at",
-        )
-        .bind(key.generated.id)
-        .bind(actor.organisation.0)
-        .bind(key.name)
-        .bind(key.generated.secret_hash.as_slice())
-        .bind(scopes_to_row(key.scopes))
-        .bind(key.expires_at)
-        .bind(actor.key_id)
-        .fetch_one(&mut *transaction)
-        .await?;
-        record(&mut transaction, actor, AuditAction::KeyCreated, key.generated.id).await?;
-        Ok(created_at)
+            record(&mut transaction, actor, AuditAction::KeyCreated, key.generated.id).await?;
+            Ok(created_at)
         }
         .await;
         // Ended explicitly on every path (a refusal at the limit included): the organisation's

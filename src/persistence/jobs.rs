@@ -437,25 +437,25 @@ pub async fn cancel(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<Cancellati
     with_connection(pool, RowScope::Organisation(actor.organisation), async |connection| {
         let mut transaction = connection.begin().await?;
         let cancellation = async {
-        let state: Option<String> = sqlx::query_scalar(
-            "SELECT state FROM jobs WHERE id = $1 AND organisation_id = $2 AND state <> 'receiving' FOR UPDATE",
-        )
-        .bind(id)
-        .bind(actor.organisation.0)
-        .fetch_optional(&mut *transaction)
-        .await?;
-        let Some(state) = state else { return Ok(Cancellation::NotFound) };
-        let state = JobState::try_from(state).map_err(PersistenceError::Encoding)?;
-        if !state.is_active() {
-            return Ok(Cancellation::AlreadyEnded(state));
-        }
-        sqlx::query("UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now() WHERE id = $1")
+            let state: Option<String> = sqlx::query_scalar(
+                "SELECT state FROM jobs WHERE id = $1 AND organisation_id = $2 AND state <> 'receiving' FOR UPDATE",
+            )
             .bind(id)
-            .execute(&mut *transaction)
+            .bind(actor.organisation.0)
+            .fetch_optional(&mut *transaction)
             .await?;
-        access::record(&mut transaction, actor, AuditAction::JobCancelled, id).await?;
-        let row = fetch_in(&mut transaction, actor.organisation, id).await?;
-        Ok(row.map_or(Cancellation::NotFound, Cancellation::Cancelled))
+            let Some(state) = state else { return Ok(Cancellation::NotFound) };
+            let state = JobState::try_from(state).map_err(PersistenceError::Encoding)?;
+            if !state.is_active() {
+                return Ok(Cancellation::AlreadyEnded(state));
+            }
+            sqlx::query("UPDATE jobs SET state = 'cancelled', finished_at = now(), updated_at = now() WHERE id = $1")
+                .bind(id)
+                .execute(&mut *transaction)
+                .await?;
+            access::record(&mut transaction, actor, AuditAction::JobCancelled, id).await?;
+            let row = fetch_in(&mut transaction, actor.organisation, id).await?;
+            Ok(row.map_or(Cancellation::NotFound, Cancellation::Cancelled))
         }
         .await;
         // Ended explicitly on every path (a job already ended included): the job's row lock must

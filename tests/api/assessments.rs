@@ -544,9 +544,11 @@ async fn concurrent_submissions_are_each_stored_and_audited_once_and_each_progra
 
 #[tokio::test]
 async fn concurrent_submissions_of_two_organisations_are_each_stored_in_their_own_with_their_score_counts() {
-    // The writers keep a connection from one group to the next, and skip setting the row scope
-    // when it is the connection's already: interleaved organisations must each get their own.
-    // Nothing folds the queued score-count changes while the test counts them.
+    // Groups of two organisations interleaved on the same writers, several rows a statement: each
+    // row is stored in its own organisation and queues its own score-count changes. (That a kept
+    // connection changes scope is checked directly in the row-security test of `access.rs`: here a
+    // wrong scope would be healed by the retry of each submission alone.) Nothing folds the queued
+    // changes while the test counts them.
     let mut settings = test_settings();
     settings.stats_fold_interval = None;
     let app = spawn_app_with(settings).await;
