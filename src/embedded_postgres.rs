@@ -290,9 +290,22 @@ impl EmbeddedPostgres {
             return Ok(());
         }
         self.stopped = true;
+        let server = postmaster_pid(&self.data_dir);
         let mut pg_ctl = Command::new(self.bin_dir.join("pg_ctl"));
         pg_ctl.arg("stop").arg("--pgdata").arg(&self.data_dir).args(["--mode", "fast", "--wait", "--silent"]);
         let result = run(&mut pg_ctl, self.run_as, "pg_ctl stop");
+        // `pg_ctl --wait` returns once the server has removed its `postmaster.pid`, a moment before
+        // the process exits; whoever starts next on this data directory, or checks that nothing is
+        // left behind, should find it gone. Not this process's child when adopted, so it is watched
+        // for (a few milliseconds in practice; bounded, in case the process hangs on its way out).
+        if let Some(pid) = server {
+            for _ in 0..500 {
+                if !process_running(pid) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
         let _ = fs::remove_dir_all(&self.socket_dir);
         tracing::info!(data_dir = %self.data_dir.display(), "embedded PostgreSQL stopped");
         result.map(|_| ())
@@ -354,18 +367,27 @@ fn prepare_directory(dir: &Path, run_as: Option<Account>) -> Result<(), Embedded
     Ok(())
 }
 
+/// Whether process `pid` runs. Signal 0 only checks that the process exists (a stale
+/// `postmaster.pid` after a crash fails here); a process that exited but is not reaped yet (a
+/// zombie, when this process is its reaper, as PID 1 of a container is) does not run either.
+fn process_running(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+        && !fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit(')').next().is_some_and(|state| state.trim_start().starts_with('Z'))
+        })
+}
+
+/// The pid in `data_dir`'s `postmaster.pid`, if it has one.
+fn postmaster_pid(data_dir: &Path) -> Option<i32> {
+    fs::read_to_string(data_dir.join("postmaster.pid")).ok()?.lines().next()?.trim().parse().ok()
+}
+
 /// Reads the port and socket directory of a live server from its `postmaster.pid`.
 fn running_server(data_dir: &Path) -> Option<(u16, PathBuf)> {
     let pid_file = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
     let lines: Vec<&str> = pid_file.lines().collect();
     let pid: i32 = lines.first()?.trim().parse().ok()?;
-    // Signal 0 only checks that the process exists; a stale file after a crash fails here. A
-    // postmaster that exited but is not reaped yet (a zombie, when this process is its reaper, as
-    // PID 1 of a container is) is not running either.
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).ok()?;
-    let zombie = fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|state| state.trim_start().starts_with('Z')));
-    if zombie {
+    if !process_running(pid) {
         return None;
     }
     let port = lines.get(3)?.trim().parse().ok()?;
