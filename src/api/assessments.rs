@@ -195,8 +195,9 @@ pub async fn score(
     parameters: web::Query<EvidenceParameter>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (score_request, json) = json_body::parse::<ScoreRequest>(&request, &body)?;
-    json_body::reject_arrays_read_as_objects("profile", &json["profile"], &score_request.profile)?;
+    let score_request = json_body::parse_not_kept(&request, &body, |parsed: &ScoreRequest, json| {
+        json_body::reject_arrays_read_as_objects("profile", &json["profile"], &parsed.profile)
+    })?;
     let assessment = Model::current().assess(&score_request.profile);
     let body = parameters.form().write(&assessment)?;
     Ok(HttpResponse::Ok().content_type(header::ContentType::json()).body(body))

@@ -6,8 +6,8 @@ use actix_web::http::header;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::duplicate_keys;
 use super::problem::{ApiError, FieldError};
+use super::{direct_read, duplicate_keys};
 use crate::scoring::parse_errors::{self, InvalidField};
 
 /// Parses `body` as `T`, returning it with the JSON value it came from (stored as received).
@@ -20,6 +20,23 @@ pub fn parse<T: DeserializeOwned>(
         Ok(parsed) => Ok((parsed, value)),
         Err(errors) => Err(ApiError::invalid_fields(errors)),
     }
+}
+
+/// Parses `body` as `T` for a request whose body is not kept, such as a what-if score: straight
+/// into `T` when it is valid (no JSON value, no second read); otherwise as [`parse`] and then
+/// `check` do, so that every invalid field is named as there.
+pub fn parse_not_kept<T: DeserializeOwned>(
+    request: &HttpRequest,
+    body: &[u8],
+    check: impl FnOnce(&T, &serde_json::Value) -> Result<(), ApiError>,
+) -> Result<T, ApiError> {
+    require_json(request)?;
+    if let Some(parsed) = direct_read::read(body) {
+        return Ok(parsed);
+    }
+    let (parsed, value) = parse(request, body)?;
+    check(&parsed, &value)?;
+    Ok(parsed)
 }
 
 /// Reads `value`, the JSON document `body` holds, as `T`, or names every invalid field (path and
@@ -55,6 +72,18 @@ pub(crate) fn validate<T: DeserializeOwned>(
 
 /// Reads a JSON body as a value: wrong media type 415, malformed JSON 400.
 fn parse_json(request: &HttpRequest, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    require_json(request)?;
+    // serde_json rejects lone surrogates and nesting beyond 128 levels as malformed.
+    let read = duplicate_keys::read(body)
+        .map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))?;
+    match read.repeated_key {
+        None => Ok(read.value),
+        Some(field) => Err(ApiError::invalid_fields(vec![duplicate_keys::repeated_key_error(field)])),
+    }
+}
+
+/// A body of another media type than JSON is refused with 415.
+fn require_json(request: &HttpRequest) -> Result<(), ApiError> {
     let is_json = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -67,13 +96,7 @@ fn parse_json(request: &HttpRequest, body: &[u8]) -> Result<serde_json::Value, A
             "the request body must be JSON: send Content-Type: application/json".into(),
         ));
     }
-    // serde_json rejects lone surrogates and nesting beyond 128 levels as malformed.
-    let read = duplicate_keys::read(body)
-        .map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))?;
-    match read.repeated_key {
-        None => Ok(read.value),
-        Some(field) => Err(ApiError::invalid_fields(vec![duplicate_keys::repeated_key_error(field)])),
-    }
+    Ok(())
 }
 
 /// Reads a JSON body that is read and answered but never stored, such as a registry record: the

@@ -7,6 +7,7 @@ pub mod caller;
 pub mod charts;
 pub mod content_coding;
 pub mod deadline;
+mod direct_read;
 pub(crate) mod duplicate_keys;
 pub mod evidence_form;
 pub mod exports;

@@ -326,22 +326,34 @@ async fn bidirectional_controls_in_a_label_are_refused_with_422_naming_the_field
 }
 
 #[tokio::test]
-async fn a_key_repeated_in_an_object_is_refused_with_422_naming_it() {
+async fn a_repeated_key_a_list_for_an_object_or_a_nul_is_refused_with_422_naming_it() {
     let app = spawn_app().await;
-    for (body, field) in [
-        (r#"{"profile": {"program": {"stage": "phase3", "stage": "preclinical"}}}"#, "profile.program.stage"),
-        (r#"{"profile": {}, "profile": {}}"#, "profile"),
-    ] {
-        let response = app
-            .client
-            .post(app.url("/v1/assessments"))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let problem = assert_problem(response, 422).await;
-        assert_eq!(problem["errors"][0]["field"], field, "{body}: {problem}");
+    // `POST /v1/score` reads a valid body straight into its type; what it refuses is named as the
+    // stored path names it.
+    for path in ["/v1/assessments", "/v1/score"] {
+        for (body, field) in [
+            (
+                r#"{"profile": {"program": {"stage": "phase3", "stage": "preclinical"}}}"#,
+                "profile.program.stage",
+            ),
+            (r#"{"profile": {}, "profile": {}}"#, "profile"),
+            (
+                r#"{"profile": {"manufacturing": {"lot_consistency": [null, null]}}}"#,
+                "profile.manufacturing.lot_consistency",
+            ),
+            (r#"{"profile": {"program": {"name": "Disc\u0000"}}}"#, "profile.program.name"),
+        ] {
+            let response = app
+                .client
+                .post(app.url(path))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let problem = assert_problem(response, 422).await;
+            assert_eq!(problem["errors"][0]["field"], field, "{path} {body}: {problem}");
+        }
     }
     let response = app
         .client
