@@ -249,6 +249,8 @@ async fn fold_batch(connection: &mut PgConnection) -> Result<usize, PersistenceE
     .fetch_all(&mut *transaction)
     .await?;
     if changes.is_empty() {
+        // Ended here, not when the connection is next used: until then the rollup's lock stays held.
+        transaction.rollback().await?;
         return Ok(0);
     }
 
