@@ -7,11 +7,16 @@
 //! with the service's writer (`POST /v1/score`'s body), `compact` compacts it against the
 //! reference programs' dictionary (every write), `hydrate` writes it from its compact form (a
 //! `GET`, and the 201 of a write before issue 16's ninth round), `key_ordered` writes it from the
-//! typed result in key order (the same bytes: a write's 201 now), `none` only builds what the
-//! others share.
+//! typed result in key order (the same bytes: a write's 201 now), `body_checked` reads the
+//! `POST /v1/score` body of that program as a checked JSON value, the typed request from it and
+//! the walk for arrays read as objects (a write's body, and `POST /v1/score`'s before issue 16's
+//! eleventh round), `body_direct` reads it straight into its type (`POST /v1/score`'s now),
+//! `none` only builds what the others share.
 
 use std::hint::black_box;
 
+use msc_readiness::api::assessments::ScoreRequest;
+use msc_readiness::api::{direct_read, duplicate_keys, json_body};
 use msc_readiness::json_writer;
 use msc_readiness::persistence::model_versions;
 use msc_readiness::scoring::{Model, reference_programs};
@@ -23,7 +28,7 @@ fn main() {
     else {
         // `cargo bench` runs every bench with flags of its own: this one has nothing to time then.
         eprintln!(
-            "usage: instructions serde_json|json_writer|compact|hydrate|key_ordered|none N (see bench/instructions.sh)"
+            "usage: instructions serde_json|json_writer|compact|hydrate|key_ordered|body_checked|body_direct|none N (see bench/instructions.sh)"
         );
         return;
     };
@@ -33,6 +38,11 @@ fn main() {
         reference_programs().into_iter().find(|(name, _)| *name == "disc_mature_allogeneic").unwrap();
     let result = model.assess(&profile);
     let compact = dictionary.compact_json(&result).unwrap().unwrap();
+    let (_, profile_json) = msc_readiness::scoring::REFERENCE_PROGRAMS
+        .iter()
+        .find(|(name, _)| *name == "disc_mature_allogeneic")
+        .unwrap();
+    let body = format!(r#"{{"profile": {profile_json}}}"#).into_bytes();
     for _ in 0..times {
         match step.as_str() {
             "serde_json" => drop(black_box(serde_json::to_vec(black_box(&result)).unwrap())),
@@ -45,6 +55,17 @@ fn main() {
             "key_ordered" => {
                 drop(black_box(json_writer::to_vec(&json_writer::KeyOrdered(black_box(&result))).unwrap()))
             }
+            "body_checked" => {
+                let read = duplicate_keys::read(black_box(&body)).unwrap();
+                assert!(read.repeated_key.is_none());
+                let parsed: ScoreRequest = json_body::validate(&read.value, &body).unwrap();
+                assert!(
+                    json_body::array_read_as_object("profile", &read.value["profile"], &parsed.profile)
+                        .is_none()
+                );
+                drop(black_box(parsed));
+            }
+            "body_direct" => drop(black_box(direct_read::read::<ScoreRequest>(black_box(&body)).unwrap())),
             "none" => {}
             other => {
                 eprintln!("unknown step {other}");

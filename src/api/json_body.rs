@@ -42,10 +42,7 @@ pub fn parse_not_kept<T: DeserializeOwned>(
 /// Reads `value`, the JSON document `body` holds, as `T`, or names every invalid field (path and
 /// reason, in the order written, at most `MAX_ERRORS`). No HTTP: an import's worker reads each
 /// line of a file with it, as a request body is read.
-pub(crate) fn validate<T: DeserializeOwned>(
-    value: &serde_json::Value,
-    body: &[u8],
-) -> Result<T, Vec<FieldError>> {
+pub fn validate<T: DeserializeOwned>(value: &serde_json::Value, body: &[u8]) -> Result<T, Vec<FieldError>> {
     // NUL is reported, then taken out, so that the rest of the body is still checked.
     let mut errors = Vec::new();
     let mut without_nul = None;
@@ -120,7 +117,7 @@ pub fn reject_arrays_read_as_objects(
 }
 
 /// The field of `input` (at `field`) holding an array where `parsed` has an object, if any.
-pub(crate) fn array_read_as_object(
+pub fn array_read_as_object(
     field: &str,
     input: &serde_json::Value,
     parsed: &impl Serialize,
