@@ -123,18 +123,18 @@ const ESCAPE: [u8; 256] = {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
-/// The high bit of each of the eight bytes of `word` that needs an escape (and possibly of bytes
-/// after one that does). Each test is the classic "has a zero byte" trick: a byte under 0x20 (and
-/// only such a byte, bytes from 0x80 up included) borrows into its high bit when 0x20 is taken
-/// from it; a quote or a backslash is a zero byte after an exclusive or with it. A borrow can only
-/// flag a byte above one that is flagged already, so whether a word is flagged is exact.
-const fn escape_bits(word: u64) -> u64 {
+/// Whether any of the eight bytes of `word` needs an escape. Each test is the classic "has a zero
+/// byte" trick: a byte under 0x20 (and only such a byte, bytes from 0x80 up included) borrows
+/// into its high bit when 0x20 is taken from it; a quote or a backslash is a zero byte after an
+/// exclusive or with it. A borrow can only flag a byte above one that is flagged already, so the
+/// answer for the word is exact.
+const fn needs_escape(word: u64) -> bool {
     let control = word.wrapping_sub(ONES * 0x20) & !word;
     let quote = word ^ (ONES * b'"' as u64);
     let quote = quote.wrapping_sub(ONES) & !quote;
     let backslash = word ^ (ONES * b'\\' as u64);
     let backslash = backslash.wrapping_sub(ONES) & !backslash;
-    (control | quote | backslash) & HIGH_BITS
+    (control | quote | backslash) & HIGH_BITS != 0
 }
 
 fn word(bytes: &[u8]) -> u64 {
@@ -150,13 +150,13 @@ fn first_word_to_escape(bytes: &[u8]) -> Option<usize> {
     }
     let mut words = bytes.chunks_exact(8);
     for (index, eight) in words.by_ref().enumerate() {
-        if escape_bits(word(eight)) != 0 {
+        if needs_escape(word(eight)) {
             return Some(index * 8);
         }
     }
     // The last eight bytes, overlapping words already looked at.
     let last = bytes.len() - 8;
-    (!words.remainder().is_empty() && escape_bits(word(&bytes[last..])) != 0).then_some(last)
+    (!words.remainder().is_empty() && needs_escape(word(&bytes[last..]))).then_some(last)
 }
 
 fn write_escaped(out: &mut Vec<u8>, text: &str) {
