@@ -222,6 +222,7 @@ mod tests {
 
     use super::read;
     use crate::api::assessments::ScoreRequest;
+    use crate::api::shape_check::tests::with_an_object_as_a_list;
     use crate::api::{duplicate_keys, json_body};
     use crate::scoring::{Profile, REFERENCE_PROGRAMS, REFERENCE_PROGRAMS_V1};
 
@@ -276,33 +277,15 @@ mod tests {
         let (_, json) =
             REFERENCE_PROGRAMS.iter().find(|(name, _)| *name == "disc_mature_allogeneic").unwrap();
         let base: Value = serde_json::from_str(json).unwrap();
-        // Every object of the profile, one at a time, replaced by its values as a list.
-        fn objects(value: &Value, path: Vec<String>, found: &mut Vec<Vec<String>>) {
-            if let Value::Object(fields) = value {
-                found.push(path.clone());
-                for (key, member) in fields {
-                    let mut inner = path.clone();
-                    inner.push(key.clone());
-                    objects(member, inner, found);
-                }
-            }
-        }
-        let mut paths = Vec::new();
-        objects(&base, Vec::new(), &mut paths);
+        let cases = with_an_object_as_a_list(&base);
         let mut refused = 0;
-        for path in &paths {
-            let mut case = base.clone();
-            let mut place = &mut case;
-            for key in path {
-                place = &mut place[key.as_str()];
-            }
-            *place = Value::Array(place.as_object().unwrap().values().cloned().collect());
+        for (path, case) in &cases {
             let body = json!({"profile": case}).to_string();
             let expected = checked(body.as_bytes());
             refused += usize::from(expected.is_none());
             assert_eq!(direct(body.as_bytes()), expected, "{path:?}");
         }
-        assert!(refused > 10, "only {refused} of {} cases refused", paths.len());
+        assert!(refused > 10, "only {refused} of {} cases refused", cases.len());
         let lot_consistency = br#"{"profile": {"manufacturing": {"lot_consistency": [null, null]}}}"#;
         assert_eq!(checked(lot_consistency), None, "serde alone would read it");
         assert_eq!(direct(lot_consistency), None);

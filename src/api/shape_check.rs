@@ -435,7 +435,7 @@ impl ser::Serializer for KeyText {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use serde_json::{Value, json};
 
     use super::array_read_as_object;
@@ -457,6 +457,35 @@ mod tests {
             }),
             _ => None,
         }
+    }
+
+    /// `base` with each of its objects (itself included), one at a time, replaced by its values as
+    /// a list, with the path of the object replaced.
+    pub(in crate::api) fn with_an_object_as_a_list(base: &Value) -> Vec<(Vec<String>, Value)> {
+        fn objects(value: &Value, path: Vec<String>, found: &mut Vec<Vec<String>>) {
+            if let Value::Object(fields) = value {
+                found.push(path.clone());
+                for (key, member) in fields {
+                    let mut inner = path.clone();
+                    inner.push(key.clone());
+                    objects(member, inner, found);
+                }
+            }
+        }
+        let mut paths = Vec::new();
+        objects(base, Vec::new(), &mut paths);
+        paths
+            .into_iter()
+            .map(|path| {
+                let mut case = base.clone();
+                let mut place = &mut case;
+                for key in &path {
+                    place = &mut place[key.as_str()];
+                }
+                *place = Value::Array(place.as_object().unwrap().values().cloned().collect());
+                (path, case)
+            })
+            .collect()
     }
 
     fn walked(input: &Value) -> Option<String> {
@@ -490,31 +519,12 @@ mod tests {
         let base: Value = serde_json::from_str(json).unwrap();
         let mut cases =
             vec![json!({"program": ["Disc"]}), json!({"manufacturing": {"lot_consistency": [null, null]}})];
-        // Every object of the reference profile, one at a time, replaced by its values as a list.
-        fn objects(value: &Value, path: Vec<String>, found: &mut Vec<Vec<String>>) {
-            if let Value::Object(fields) = value {
-                if !path.is_empty() {
-                    found.push(path.clone());
-                }
-                for (key, member) in fields {
-                    let mut inner = path.clone();
-                    inner.push(key.clone());
-                    objects(member, inner, found);
-                }
-            }
-        }
-        let mut paths = Vec::new();
-        objects(&base, Vec::new(), &mut paths);
-        for path in paths {
-            let mut case = base.clone();
-            let mut place = &mut case;
-            for key in &path {
-                place = &mut place[key.as_str()];
-            }
-            let values: Vec<Value> = place.as_object().unwrap().values().cloned().collect();
-            *place = Value::Array(values);
-            cases.push(case);
-        }
+        cases.extend(
+            with_an_object_as_a_list(&base)
+                .into_iter()
+                .filter(|(path, _)| !path.is_empty())
+                .map(|(_, case)| case),
+        );
         let mut compared = 0;
         for case in &cases {
             let expected = oracle(case);
