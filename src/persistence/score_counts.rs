@@ -11,7 +11,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::stats::{METRICS, Selection};
-use super::{OrganisationId, PersistenceError, RowScope, with_connection, with_snapshot};
+use super::{OrganisationId, PersistenceError, RowScope, settle, with_connection, with_snapshot};
 
 /// The advisory lock of whoever changes `score_counts` (also taken by `rebuild_score_counts()`).
 const ROLLUP_LOCK: i64 = 7_214_001;
@@ -240,6 +240,14 @@ pub async fn fold(pool: &PgPool) -> Result<usize, PersistenceError> {
 /// Folds up to [`FOLD_BATCH`] queued changes in one transaction; returns how many.
 async fn fold_batch(connection: &mut PgConnection) -> Result<usize, PersistenceError> {
     let mut transaction = connection.begin().await?;
+    let folded = fold_queued(&mut transaction).await;
+    // Ended on every path, an empty queue and a failure included: until then the rollup's lock
+    // stays held.
+    settle(transaction, folded).await
+}
+
+/// The work of [`fold_batch`], inside its transaction.
+async fn fold_queued(transaction: &mut PgConnection) -> Result<usize, PersistenceError> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ROLLUP_LOCK).execute(&mut *transaction).await?;
     let changes: Vec<Change> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "DELETE FROM score_count_changes
@@ -249,8 +257,6 @@ async fn fold_batch(connection: &mut PgConnection) -> Result<usize, PersistenceE
     .fetch_all(&mut *transaction)
     .await?;
     if changes.is_empty() {
-        // Ended here, not when the connection is next used: until then the rollup's lock stays held.
-        transaction.rollback().await?;
         return Ok(0);
     }
 
@@ -350,7 +356,6 @@ async fn fold_batch(connection: &mut PgConnection) -> Result<usize, PersistenceE
     .bind(&metrics)
     .execute(&mut *transaction)
     .await?;
-    transaction.commit().await?;
     Ok(changes.len())
 }
 
