@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde::ser::{Error as _, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
-use crate::json_writer;
+use crate::json_writer::{self, Prewritten};
 
 /// Fields that identify an object among its siblings, in order of preference: the first one an
 /// object has (a string or an integer) names its template.
@@ -85,6 +85,9 @@ pub struct Dictionary {
     shortest_string: usize,
     /// The templates again, as the typed compaction reads them (see [`typed::TypedTemplate`]).
     typed_templates: Lookup<String, typed::TypedTemplate>,
+    /// The JSON of each template's members' values, in the template's (key) order: what hydration
+    /// writes for every member a stored result left to its template (see [`written_once`]).
+    written_templates: Lookup<String, Box<[WrittenMember]>>,
     /// What the typed compaction found when it compared the model's shared lists with templates.
     compared_lists: typed::ComparedLists,
 }
@@ -131,6 +134,10 @@ impl Dictionary {
             typed_templates: templates
                 .iter()
                 .map(|(key, template)| (key.clone(), typed::TypedTemplate::new(template)))
+                .collect(),
+            written_templates: templates
+                .iter()
+                .map(|(key, template)| (key.clone(), template.values().map(written_once).collect()))
                 .collect(),
             templates,
             strings,
@@ -382,7 +389,7 @@ impl Dictionary {
         &self,
         path: &mut String,
         compact: &Map<String, Value>,
-    ) -> Result<Option<&Map<String, Value>>, CodecError> {
+    ) -> Result<Option<TemplateToWrite<'_>>, CodecError> {
         // One pass over the object's few members, not a look-up of each identifying field.
         let mut best: Option<(usize, &Value)> = None;
         for (field, value) in compact {
@@ -407,9 +414,9 @@ impl Dictionary {
             }
             None => {}
         }
-        let template = self.templates.get(path.as_str());
+        let template = self.templates.get(path.as_str()).zip(self.written_templates.get(path.as_str()));
         path.truncate(length);
-        Ok(template)
+        Ok(template.map(|(template, written)| (template, &**written)))
     }
 
     fn decode_string(&self, text: &str) -> Result<String, CodecError> {
@@ -491,19 +498,23 @@ impl Serialize for HydratedNode<'_> {
                 let mut own = compact.iter().filter(|(field, _)| *field != ABSENT_FIELDS).peekable();
                 let mut usual = template
                     .into_iter()
-                    .flatten()
-                    .filter(|(field, _)| !absent.contains(&field.as_str()))
+                    .flat_map(|(template, written)| template.iter().zip(written))
+                    .filter(|((field, _), _)| !absent.contains(&field.as_str()))
                     .peekable();
                 loop {
                     let order = match (own.peek(), usual.peek()) {
-                        (Some((a, _)), Some((b, _))) => a.cmp(b),
+                        (Some((a, _)), Some(((b, _), _))) => a.cmp(b),
                         (Some(_), None) => Ordering::Less,
                         (None, Some(_)) => Ordering::Greater,
                         (None, None) => break,
                     };
                     if order == Ordering::Greater {
-                        if let Some((field, value)) = usual.next() {
-                            map.serialize_entry(field, value)?;
+                        match usual.next() {
+                            Some(((field, value), Some(json))) => {
+                                map.serialize_entry(field, &Prewritten::new(value, |_| Ok(&**json)))?
+                            }
+                            Some(((field, value), None)) => map.serialize_entry(field, value)?,
+                            None => {}
                         }
                         continue;
                     }
@@ -521,6 +532,26 @@ impl Serialize for HydratedNode<'_> {
             }
             Value::Null | Value::Bool(_) | Value::Number(_) => self.value.serialize(serializer),
         }
+    }
+}
+
+/// A template member's value as `json_writer` writes it, when kept (see [`written_once`]).
+type WrittenMember = Option<Box<[u8]>>;
+
+/// A template as hydration writes it: its members, and their values as written, in the same order.
+type TemplateToWrite<'a> = (&'a Map<String, Value>, &'a [WrittenMember]);
+
+/// A template member's value as `json_writer` writes it, kept when it is text worth copying rather
+/// than writing again: a string, a list or an object (the model's names, rationales and citation
+/// lists, most of a hydrated result's bytes); a number, a boolean or null is as quick to write.
+/// A template value is a JSON value, whose objects hold their members in key order, so these bytes
+/// are the same whichever member order the writer is asked for.
+fn written_once(value: &Value) -> WrittenMember {
+    match value {
+        Value::String(_) | Value::Array(_) | Value::Object(_) => {
+            json_writer::to_vec(value).ok().map(Into::into)
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => None,
     }
 }
 
@@ -653,6 +684,11 @@ mod tests {
         assert_eq!(compact["factors"][2]["name"], json!("\u{1}\u{1}literal"));
         assert_eq!(dictionary.hydrate(&compact).unwrap(), result);
         assert_eq!(serde_json::to_string(&dictionary.hydrated(&compact)).unwrap(), result.to_string());
+        // The service's writer copies the template members' bytes instead: the same bytes.
+        assert_eq!(
+            json_writer::to_vec(&dictionary.hydrated(&compact)).unwrap(),
+            result.to_string().into_bytes()
+        );
     }
 
     #[test]
@@ -739,7 +775,9 @@ mod tests {
                     let hydrated = dictionary.hydrate(&compact).expect("hydrates");
                     prop_assert_eq!(hydrated.to_string(), value.to_string());
                     let written = serde_json::to_string(&dictionary.hydrated(&compact)).expect("writes");
-                    prop_assert_eq!(written, value.to_string());
+                    prop_assert_eq!(&written, &value.to_string());
+                    let copied = json_writer::to_vec(&dictionary.hydrated(&compact)).expect("writes");
+                    prop_assert_eq!(copied, written.into_bytes());
                     prop_assert_eq!(dictionary.compact_typed(&value).ok(), Some(json_writer::to_vec(&compact).unwrap()));
                     prop_assert_eq!(hydrated, value);
                 }
@@ -767,6 +805,9 @@ mod tests {
                     dictionary.compact_typed(result).expect("the typed path handles every result shape");
                 let generic = dictionary.compact(value).expect("no result has the reserved field");
                 assert_eq!(typed, json_writer::to_vec(&generic).unwrap());
+                // Read back as a `GET` writes it: the template members' bytes copied.
+                let hydrated = json_writer::to_vec(&dictionary.hydrated(&generic)).unwrap();
+                assert_eq!(hydrated, serde_json::to_vec(value).unwrap());
             }
         }
         let (same, different) = dictionary.compared_lists.remembered();
