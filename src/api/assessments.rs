@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::caller::{Caller, Write};
-use super::evidence_form::{EvidenceForm, EvidenceParameter, write_body};
+use super::evidence_form::{EvidenceForm, EvidenceParameter, ok_with_results, write_body};
 use super::filters::{FilterParameters, parse_query};
 use super::json_body;
 use super::problem::{ApiError, Problem};
@@ -328,17 +328,17 @@ pub async fn get_assessment(
     id: web::Path<Uuid>,
     parameters: web::Query<GetParameters>,
     pool: web::Data<PgPool>,
-) -> Result<web::Json<AssessmentView>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     match parameters.detail.unwrap_or_default() {
         Detail::Full => {
             let mut record = AssessmentRecord::from(find(&pool, caller.organisation, *id).await?);
             record.result = parameters.evidence.unwrap_or_default().shape(record.result)?;
-            Ok(web::Json(AssessmentView::Full(record)))
+            ok_with_results(&AssessmentView::Full(record))
         }
         Detail::Summary => {
             let listed =
                 store::fetch_listed(&pool, caller.organisation, *id).await?.ok_or_else(|| not_found(*id))?;
-            Ok(web::Json(AssessmentView::Summary(Box::new(listed.into()))))
+            Ok(HttpResponse::Ok().json(AssessmentView::Summary(Box::new(listed.into()))))
         }
     }
 }
@@ -719,12 +719,12 @@ pub async fn list_assessments(
     caller: Caller,
     request: HttpRequest,
     reads: web::Data<ReadPools>,
-) -> Result<web::Json<AssessmentPage>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let (filters, parameters) = parse_query::<ListParameters>(&request)?;
     let evidence = parameters.evidence.unwrap_or_default();
     let request = parameters.into_request(filters.into_filters()?)?;
     let page = reads.read(async |pool| store::list(pool, caller.organisation, &request).await).await?;
-    Ok(web::Json(AssessmentPage {
+    ok_with_results(&AssessmentPage {
         items: page
             .rows
             .into_iter()
@@ -734,5 +734,5 @@ pub async fn list_assessments(
             })
             .collect::<Result<_, ApiError>>()?,
         next_cursor: page.next.map(|cursor| cursor.encode()),
-    }))
+    })
 }

@@ -4,6 +4,8 @@
 //! (`GET /v1/model/evidence`) or resolves a claim when it needs one
 //! (`GET /v1/model/evidence/{id}`) can ask for the ids alone and receive a much smaller result.
 
+use actix_web::HttpResponse;
+use actix_web::http::header::ContentType;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -67,6 +69,14 @@ impl EvidenceForm {
             Self::Ids => crate::scoring::with_citations_as_claim_ids(|| write_body(result)),
         }
     }
+}
+
+/// A 200 answer holding whole results (a record, a page of records), written by the service's
+/// writer: the bytes `web::Json` (serde_json) writes, but model texts a stored result left to its
+/// dictionary are copied rather than written again (`result_codec`), and the rest is escaped a word
+/// at a time (`json_writer`).
+pub fn ok_with_results<T: Serialize>(body: &T) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().content_type(ContentType::json()).body(write_body(body)?))
 }
 
 /// A response body that holds a whole result (a record or a result), as JSON.
