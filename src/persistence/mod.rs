@@ -275,8 +275,26 @@ pub fn pool(options: PgConnectOptions, settings: PoolSettings) -> PgPool {
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
+        // The liveness check (a round trip before every statement of a busy service) only for a
+        // connection idle long enough for the server to have gone away unnoticed, as sqlx's own
+        // documentation of `before_acquire` shows. A connection that fails its check is closed and
+        // another one taken, as with the check on every acquire.
+        .test_before_acquire(false)
+        .before_acquire(|connection, lent| {
+            Box::pin(async move {
+                if lent.idle_for >= TESTED_AFTER_IDLE {
+                    sqlx::Connection::ping(connection).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(options)
 }
+
+/// How long a pooled connection may have been idle and still be lent without a liveness check.
+/// Between two requests of a busy service a connection is idle for milliseconds; a restart of the
+/// server takes longer than this, so a connection it cut has waited longer and is checked.
+const TESTED_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// Runs `operation` on a pooled connection in `scope`. If the caller abandons it midway (the request deadline
 /// dropped its future), the connection is closed instead of returned to the pool: its statement may
