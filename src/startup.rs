@@ -246,6 +246,7 @@ impl Application {
                     move |request, next| api::admission::admit(admission.clone(), request, next)
                 }))
                 .wrap(from_fn(api::content_coding::refuse_compressed_bodies))
+                .wrap(from_fn(api::head_size::refuse_oversized_heads))
                 .wrap(ErrorHandlers::new().default_handler(observability::ensure_problem_document))
                 .wrap(Condition::new(
                     metrics_enabled,

@@ -13,6 +13,7 @@ pub mod evidence_form;
 pub mod exports;
 pub mod filters;
 pub mod forwarded;
+pub mod head_size;
 pub mod health;
 pub mod jobs;
 pub mod json_body;

@@ -108,6 +108,10 @@ pub enum ApiError {
         "the request body is larger than the limit of {limit} bytes (the service's BODY_LIMIT_BYTES setting): send a smaller body"
     )]
     PayloadTooLarge { limit: usize },
+    #[error(
+        "the request line and header fields are larger than the limit of {limit} bytes: send fewer or shorter header fields"
+    )]
+    HeadTooLarge { limit: usize },
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// A request body sent with a content coding (gzip, br, zstd, ...). Bodies are small and read
@@ -223,6 +227,7 @@ impl ApiError {
             Self::IdempotencyKeyInFlight => "idempotency-key-in-flight",
             Self::IdempotencyKeyReused => "idempotency-key-reused",
             Self::PayloadTooLarge { .. } => "payload-too-large",
+            Self::HeadTooLarge { .. } => "header-fields-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::UnsupportedContentEncoding(_) => "unsupported-content-encoding",
             Self::Unavailable(_) => "service-unavailable",
@@ -269,6 +274,7 @@ impl ResponseError for ApiError {
             Self::Conflict(_) | Self::IdempotencyKeyInFlight => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::HeadTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UnsupportedMediaType(_) | Self::UnsupportedContentEncoding(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }

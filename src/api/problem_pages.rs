@@ -124,6 +124,14 @@ request's answer, and nothing is stored twice.",
         remedy: "Send a smaller body. The operator sets the limit with the `BODY_LIMIT_BYTES` setting.",
     },
     ProblemKind {
+        name: "header-fields-too-large",
+        title: "Request header fields too large",
+        status: 431,
+        meaning: "The request line and header fields together are larger than the service accepts \
+(64 KB). `detail` states the limit in bytes.",
+        remedy: "Send fewer or shorter header fields.",
+    },
+    ProblemKind {
         name: "unsupported-media-type",
         title: "Unsupported media type",
         status: 415,

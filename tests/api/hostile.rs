@@ -406,3 +406,23 @@ async fn an_assessment_stored_after_the_clock_went_back_still_comes_last_and_is_
         .unwrap();
     assert_eq!(latest, [uuid::Uuid::parse_str(later["id"].as_str().unwrap()).unwrap()]);
 }
+
+#[tokio::test]
+async fn a_head_over_the_limit_is_refused_with_431_before_anything_reads_it() {
+    let app = spawn_app().await;
+    // Under actix-http's own limit (128 KB, and only while a head is incomplete), so the answer is
+    // the service's whichever way the kernel delivers the head; no key, so only this check answers.
+    let head = msc_readiness::api::head_size::HEAD_LIMIT;
+    let response =
+        app.anonymous.get(app.url("/v1/programs")).header("x-big", "a".repeat(head)).send().await.unwrap();
+    let problem = assert_problem(response, 431).await;
+    assert_eq!(problem["type"], "/problems/header-fields-too-large", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains(&head.to_string()), "{problem}");
+    // A head just under the limit is read as usual: the missing key is what is refused.
+    let under = "a".repeat(head - 1024);
+    assert_problem(
+        app.anonymous.get(app.url("/v1/programs")).header("x-big", under).send().await.unwrap(),
+        401,
+    )
+    .await;
+}
