@@ -13,6 +13,7 @@
 # Needs: wrk, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 if [ -z "${1:-}" ]; then
   cargo build --release --quiet
@@ -72,11 +73,7 @@ echo "building the floor server..."
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 python3 -c 'import json; print(json.dumps({"profile": json.load(open("src/scoring/reference_programs/disc_mature_allogeneic.json"))}))' \
   >"$scratch/body.json"
-cat >"$scratch/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = io.open("$scratch/body.json"):read("*a")
-wrk.headers["Content-Type"] = "application/json"
-LUA
+wrk_post_script "$scratch/body.json" "$scratch/post.lua"
 rate() { # URL [HEADER]
   wrk -t2 -c4 -d3s -s "$scratch/post.lua" ${2:+-H "$2"} "$1" >/dev/null
   wrk -t2 -c4 -d10s -s "$scratch/post.lua" ${2:+-H "$2"} "$1" | awk '/Requests\/sec/ {print $2}'

@@ -11,6 +11,7 @@
 # program outside every dictionary the service compresses against). Needs wrk, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 BINARY=$1
 TARGET=${2:-/v1/assessments}
@@ -34,11 +35,7 @@ curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$scratch/service.l
 key=$(EMBEDDED_DB_DIR="$scratch/pg" "$BINARY" keys create --organisation default --name bench 2>/dev/null)
 python3 -c 'import json, sys; print(json.dumps({"profile": json.load(open(sys.argv[1]))["profile"]}))' "$SEED_CASE" \
   >"$scratch/body.json"
-cat >"$scratch/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = io.open("$scratch/body.json"):read("*a")
-wrk.headers["Content-Type"] = "application/json"
-LUA
+wrk_post_script "$scratch/body.json" "$scratch/post.lua"
 load() { wrk -t2 -c4 -d"$1" --latency -s "$scratch/post.lua" -H "Authorization: Bearer $key" -H "$HEADER" \
   "http://127.0.0.1:$port$TARGET"; }
 load 3s >/dev/null
