@@ -20,7 +20,8 @@ pub const HEAD_LIMIT: usize = 64 * 1024;
 
 /// The head's size as sent: `METHOD target HTTP/x.y\r\n`, then `name: value\r\n` for each field.
 fn head_size(request: &ServiceRequest) -> usize {
-    let request_line = request.method().as_str().len() + request.uri().to_string().len() + 12;
+    let target = request.uri().path_and_query().map_or(1, |target| target.as_str().len());
+    let request_line = request.method().as_str().len() + target + 12;
     request
         .headers()
         .iter()

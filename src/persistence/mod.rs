@@ -275,7 +275,7 @@ pub fn pool(options: PgConnectOptions, settings: PoolSettings) -> PgPool {
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
-        // The liveness check (a round trip before every statement of a busy service) only for a
+        // The liveness check (a round trip before every lease of a busy service) only for a
         // connection idle long enough for the server to have gone away unnoticed, as sqlx's own
         // documentation of `before_acquire` shows. A connection that fails its check is closed and
         // another one taken, as with the check on every acquire.
