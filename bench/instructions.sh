@@ -15,7 +15,7 @@ cargo bench --bench instructions --no-run --quiet 2>/dev/null
 binary=$(ls -t "${CARGO_TARGET_DIR:-target}"/release/deps/instructions-* | grep -v '\.d$' | head -1)
 count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$binary" "$1" "$2" 2>&1 | awk '/refs:/ {gsub(",", "", $4); print $4}'; }
 shared=$(count none "$N")
-for step in serde_json json_writer compact hydrate key_ordered body_checked body_direct; do
+for step in assess serde_json json_writer compact hydrate key_ordered body_checked body_direct; do
   total=$(count "$step" "$N")
   echo "$step: $(( (total - shared) / N )) instructions per result"
 done

@@ -11,7 +11,8 @@
 //! `POST /v1/score` body of that program as a checked JSON value, the typed request from it and
 //! the walk for arrays read as objects (a write's body, and `POST /v1/score`'s before issue 16's
 //! eleventh round), `body_direct` reads it straight into its type (`POST /v1/score`'s now),
-//! `none` only builds what the others share.
+//! `assess` scores the program into its explained result (`POST /v1/score`'s scoring), `none` only
+//! builds what the others share.
 
 use std::hint::black_box;
 
@@ -28,7 +29,7 @@ fn main() {
     else {
         // `cargo bench` runs every bench with flags of its own: this one has nothing to time then.
         eprintln!(
-            "usage: instructions serde_json|json_writer|compact|hydrate|key_ordered|body_checked|body_direct|none N (see bench/instructions.sh)"
+            "usage: instructions assess|serde_json|json_writer|compact|hydrate|key_ordered|body_checked|body_direct|none N (see bench/instructions.sh)"
         );
         return;
     };
@@ -45,6 +46,7 @@ fn main() {
     let body = format!(r#"{{"profile": {profile_json}}}"#).into_bytes();
     for _ in 0..times {
         match step.as_str() {
+            "assess" => drop(black_box(model.assess(black_box(&profile)))),
             "serde_json" => drop(black_box(serde_json::to_vec(black_box(&result)).unwrap())),
             "json_writer" => drop(black_box(json_writer::to_vec(black_box(&result)).unwrap())),
             "compact" => drop(black_box(dictionary.compact_json(black_box(&result)).unwrap())),
