@@ -149,7 +149,7 @@ if [ -n "${BASELINE:-}" ]; then
   baseline_base=$base baseline_key=$key
   API_KEY="$key" measure post_score_baseline -s bench/post_assessment.lua "$base/v1/score"
   # Then each binary once more, interleaved: the machine's pace drifts between windows of 10 s
-  # (the baseline alone served 2,298-3,192 req/s in four runs of one evening), so the ratio is of
+  # (the baseline alone served 2,108-3,192 req/s in one evening), so the ratio is also of
   # the two windows of each.
   base=$new_base key=$new_key
   API_KEY="$key" measure post_score_again -s bench/post_assessment.lua "$base/v1/score"
