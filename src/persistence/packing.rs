@@ -19,9 +19,9 @@ use zstd::dict::{DecoderDictionary, EncoderDictionary};
 /// version's dictionary: level 3 packs them to 2,614 B in 52 µs, level 5 to 2,291 B in 112 µs,
 /// level 9 to 2,199 B in 263 µs. Level 3: in the service, level 5's match finder was the largest
 /// single cost of a write (11 % of its CPU under load, profiled with perf); level 3 took the
-/// service's CPU per write down ~5 % for ~320 B more a row. A table of the 27 cases takes 4,406 B a
+/// service's CPU per write down ~5 % for ~320 B more a row. A table of the 27 cases takes 4,403 B a
 /// row in all (indexes and TOAST included, `bench/load.sh`), inside the 5 KB a row allowed; one of
-/// the larger profiles (8.4 KB as received) alone takes 5,676 B.
+/// the larger profiles (8.4 KB as received) alone takes 5,674 B (BENCHMARKS.md, issue 16, 13th round).
 const LEVEL: i32 = 3;
 
 /// A packed document never unpacks to more than this: a result is under 200 KB, so a frame that
