@@ -21,6 +21,7 @@
 # Needs: wrk (Debian package), the PostgreSQL server programs (for pgbench), python3, curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 ROWS=${ROWS:-1000000}
 DURATION=${DURATION:-20s}
@@ -44,18 +45,8 @@ trap cleanup EXIT
 
 # start NAME BINARY: a service with its own embedded PostgreSQL; sets base and key.
 start() {
-  local name=$1 binary=$2
-  local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  base="http://127.0.0.1:$port"
-  # Rate limiting off (per key and per organisation): the benchmark measures the service, not the
-  # limiter. Binaries older than the organisation limit ignore its setting.
-  EMBEDDED_DB_DIR="$scratch/$name-pg" PORT=$port LOG_LEVEL=warn DATABASE_POOL_SIZE=${POOL:-8} RATE_LIMIT_PER_SECOND=0 \
-    RATE_LIMIT_ORGANISATION_PER_SECOND=0 "$binary" >"$scratch/$name.log" 2>&1 &
-  services+=($!)
-  for _ in $(seq 1 300); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.2; done
-  curl -sf "$base/readyz" >/dev/null || { cat "$scratch/$name.log"; exit 1; }
-  # A key of the organisation migration 0001 created, which the seeded rows below belong to.
-  key=$(EMBEDDED_DB_DIR="$scratch/$name-pg" "$binary" keys create --organisation default --name bench 2>/dev/null)
+  start_service "$scratch/$1-pg" "$scratch/$1.log" "$2"
+  services+=("$service_pid")
 }
 
 measure() { # name, wrk args...
@@ -84,14 +75,6 @@ run_as=(); [ "$(id -u)" = 0 ] && run_as=(runuser -u postgres --)
 psql() { "${run_as[@]}" "$PG_BIN/psql" -X -q -h "$socket_dir" -p "$pg_port" -U postgres -d msc_readiness "$@"; }
 chmod -R a+rX "$scratch"
 
-pgbench() { # name, script file
-  local out; out=$("${run_as[@]}" "$PG_BIN/pgbench" -n -M prepared -c "$CONCURRENCY" -j "$THREADS" -T "${DURATION%s}" \
-    -h "$socket_dir" -p "$pg_port" -U postgres -f "$2" msc_readiness)
-  local rate; rate=$(awk '/^tps/ {print $3; exit}' <<<"$out")
-  printf '%-34s %10s rows/s  (average latency %s)\n' "$1" "$rate" "$(awk '/latency average/ {print $4, $5}' <<<"$out")"
-  echo "$rate" >"$scratch/$1.rate"
-}
-
 # One stored assessment first, which the seeded rows copy: a real program from the back-test
 # (SEED_CASE), whose profile and result are in no dictionary the service compresses against, so
 # the stored size is that of a program the service has not seen.
@@ -102,15 +85,7 @@ curl -sf -o /dev/null -H "Authorization: Bearer $key" -H 'Content-Type: applicat
   --data @"$scratch/seed.json" "$base/v1/assessments"
 
 # The reference row of the issue: what PostgreSQL and the disk allow for a row of reasonable size.
-# Its document is the mature disc profile (~4 KB of text, ~2.5 KB as jsonb), as in earlier runs.
-psql -c "CREATE TABLE bench_reference (id uuid PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(),
-           s1 numeric, s2 numeric, s3 numeric, s4 numeric, s5 numeric, s6 numeric, s7 numeric, document jsonb NOT NULL)"
-psql -v document="$(cat src/scoring/reference_programs/disc_mature_allogeneic.json)" \
-  <<<"CREATE TABLE bench_document AS SELECT :'document'::text AS document;"
-cat >"$scratch/reference.sql" <<'SQL'
-INSERT INTO bench_reference (id, s1, s2, s3, s4, s5, s6, s7, document)
-SELECT gen_random_uuid(), 61.2, 48.0, 55.5, 70.1, 82.3, 40.0, 66.6, document::jsonb FROM bench_document;
-SQL
+reference_row_script "$scratch/reference.sql"
 # columns EXPRESSION EXCLUDED...: the assessments table's columns but EXCLUDED, each written by
 # EXPRESSION (%1$s: the column's name, %2$s: its type), comma-separated; whatever the binary's schema.
 columns() {

@@ -19,27 +19,21 @@ HEADER=${3:-X-Bench: 1}
 SEED_CASE=${SEED_CASE:-validation/cases/darvadstrocel_ema_2018.json}
 scratch=$(mktemp -d /tmp/msc-readiness-write-cpu.XXXXXX)
 chmod 755 "$scratch"
-service=
+service_pid=
 cleanup() {
-  [ -n "$service" ] && { kill "$service" 2>/dev/null || true; wait "$service" 2>/dev/null || true; }
+  [ -n "$service_pid" ] && { kill "$service_pid" 2>/dev/null || true; wait "$service_pid" 2>/dev/null || true; }
   rm -rf "$scratch"
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-EMBEDDED_DB_DIR="$scratch/pg" PORT=$port LOG_LEVEL=warn RATE_LIMIT_PER_SECOND=0 RATE_LIMIT_ORGANISATION_PER_SECOND=0 \
-  "$BINARY" >"$scratch/service.log" 2>&1 &
-service=$!
-for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
-curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$scratch/service.log"; exit 1; }
-key=$(EMBEDDED_DB_DIR="$scratch/pg" "$BINARY" keys create --organisation default --name bench 2>/dev/null)
+start_service "$scratch/pg" "$scratch/service.log" "$BINARY"
 python3 -c 'import json, sys; print(json.dumps({"profile": json.load(open(sys.argv[1]))["profile"]}))' "$SEED_CASE" \
   >"$scratch/body.json"
 wrk_post_script "$scratch/body.json" "$scratch/post.lua"
 load() { wrk -t2 -c4 -d"$1" --latency -s "$scratch/post.lua" -H "Authorization: Bearer $key" -H "$HEADER" \
-  "http://127.0.0.1:$port$TARGET"; }
+  "$base$TARGET"; }
 load 3s >/dev/null
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$service/stat"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$service_pid/stat"; }
 # The embedded PostgreSQL's processes: those whose command line names the scratch data directory,
 # and their children (the backends), with what each has reaped.
 postgres_ticks() {
