@@ -77,19 +77,37 @@ type Lookup<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// The templates and shared strings of one model version.
 #[derive(Debug, Default, PartialEq)]
 pub struct Dictionary {
-    templates: Lookup<String, Map<String, Value>>,
+    /// Each kind of object's template, by its key (path and identifier), in the three forms its
+    /// readers take: one look-up finds all three.
+    templates: Lookup<String, Template>,
     strings: Vec<String>,
     string_ids: Lookup<String, usize>,
     /// The length of the shortest shared string: a shorter one needs no look-up (most strings of
     /// a result are short codes, and hashing each was a good part of compacting it).
     shortest_string: usize,
-    /// The templates again, as the typed compaction reads them (see [`typed::TypedTemplate`]).
-    typed_templates: Lookup<String, typed::TypedTemplate>,
-    /// The JSON of each template's members' values, in the template's (key) order: what hydration
-    /// writes for every member a stored result left to its template (see [`written_once`]).
-    written_templates: Lookup<String, Box<[WrittenMember]>>,
     /// What the typed compaction found when it compared the model's shared lists with templates.
     compared_lists: typed::ComparedLists,
+}
+
+/// One template: the usual value of each member of one kind of object.
+#[derive(Debug, PartialEq)]
+struct Template {
+    members: Map<String, Value>,
+    /// The members as the typed compaction reads them (see [`typed::TypedTemplate`]).
+    typed: typed::TypedTemplate,
+    /// The JSON of each member's value, in key order: what hydration writes for every member a
+    /// stored result left to its template (see [`written_once`]).
+    written: Box<[WrittenMember]>,
+}
+
+impl Template {
+    fn new(members: Map<String, Value>) -> Self {
+        Self {
+            typed: typed::TypedTemplate::new(&members),
+            written: members.values().map(written_once).collect(),
+            members,
+        }
+    }
 }
 
 impl Dictionary {
@@ -129,17 +147,8 @@ impl Dictionary {
     fn new(templates: HashMap<String, Map<String, Value>>, strings: Vec<String>) -> Self {
         let string_ids = strings.iter().enumerate().map(|(index, text)| (text.clone(), index)).collect();
         let shortest_string = strings.iter().map(String::len).min().unwrap_or(usize::MAX);
-        let templates: Lookup<String, Map<String, Value>> = templates.into_iter().collect();
         Self {
-            typed_templates: templates
-                .iter()
-                .map(|(key, template)| (key.clone(), typed::TypedTemplate::new(template)))
-                .collect(),
-            written_templates: templates
-                .iter()
-                .map(|(key, template)| (key.clone(), template.values().map(written_once).collect()))
-                .collect(),
-            templates,
+            templates: templates.into_iter().map(|(key, members)| (key, Template::new(members))).collect(),
             strings,
             string_ids,
             shortest_string,
@@ -152,7 +161,7 @@ impl Dictionary {
         let templates: Map<String, Value> = self
             .templates
             .iter()
-            .map(|(key, template)| (key.clone(), Value::Object(template.clone())))
+            .map(|(key, template)| (key.clone(), Value::Object(template.members.clone())))
             .collect();
         serde_json::json!({ "templates": templates, "strings": self.strings })
     }
@@ -321,7 +330,7 @@ impl Dictionary {
             }
             Some(name.as_str())
         });
-        let template = self.templates.get(path.as_str());
+        let template = self.templates.get(path.as_str()).map(|template| &template.members);
         path.truncate(length);
         (template, identifier)
     }
@@ -414,9 +423,9 @@ impl Dictionary {
             }
             None => {}
         }
-        let template = self.templates.get(path.as_str()).zip(self.written_templates.get(path.as_str()));
+        let template = self.templates.get(path.as_str());
         path.truncate(length);
-        Ok(template.map(|(template, written)| (template, &**written)))
+        Ok(template.map(|template| (&template.members, &*template.written)))
     }
 
     fn decode_string(&self, text: &str) -> Result<String, CodecError> {

@@ -817,7 +817,7 @@ impl<'a> Compactor<'a> {
             path.push('#');
             path.push_str(text);
         }
-        let template = self.dictionary.typed_templates.get(path.as_str());
+        let template = self.dictionary.templates.get(path.as_str()).map(|template| &template.typed);
         path.truncate(length);
         let mut out = self.buffers.out.borrow_mut();
         out.push(b'{');
