@@ -51,3 +51,16 @@ pgbench() { # name, script file
   printf '%-34s %10s rows/s  (average latency %s)\n' "$1" "$rate" "$(awk '/latency average/ {print $4, $5}' <<<"$out")"
   echo "$rate" >"$scratch/$1.rate"
 }
+
+# scratch_for_one_service NAME: a scratch directory in $scratch (readable by PostgreSQL's user, which
+# an embedded cluster runs as under root), removed at exit with the service start_service started.
+scratch_for_one_service() {
+  scratch=$(mktemp -d "/tmp/msc-readiness-$1.XXXXXX")
+  chmod 755 "$scratch"
+  service_pid=
+  trap stop_service_and_scratch EXIT
+}
+stop_service_and_scratch() {
+  [ -n "$service_pid" ] && { kill "$service_pid" 2>/dev/null || true; wait "$service_pid" 2>/dev/null || true; }
+  rm -rf "$scratch"
+}

@@ -28,14 +28,7 @@ CONCURRENCY=${CONCURRENCY:-4}
 THREADS=${THREADS:-2}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 PG_BIN=$(dirname "$(readlink -f "$(command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl | tail -1)")")
-scratch=$(mktemp -d /tmp/msc-readiness-write-bound.XXXXXX)
-chmod 755 "$scratch"
-service_pid=
-cleanup() {
-  [ -n "$service_pid" ] && { kill "$service_pid" 2>/dev/null || true; wait "$service_pid" 2>/dev/null || true; }
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
+scratch_for_one_service write-bound
 
 start_service "$scratch/pg" "$scratch/service.log" "$BINARY"
 socket_dir=$(sed -n 5p "$scratch/pg/postmaster.pid")

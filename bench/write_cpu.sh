@@ -17,14 +17,7 @@ BINARY=$1
 TARGET=${2:-/v1/assessments}
 HEADER=${3:-X-Bench: 1}
 SEED_CASE=${SEED_CASE:-validation/cases/darvadstrocel_ema_2018.json}
-scratch=$(mktemp -d /tmp/msc-readiness-write-cpu.XXXXXX)
-chmod 755 "$scratch"
-service_pid=
-cleanup() {
-  [ -n "$service_pid" ] && { kill "$service_pid" 2>/dev/null || true; wait "$service_pid" 2>/dev/null || true; }
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
+scratch_for_one_service write-cpu
 
 start_service "$scratch/pg" "$scratch/service.log" "$BINARY"
 python3 -c 'import json, sys; print(json.dumps({"profile": json.load(open(sys.argv[1]))["profile"]}))' "$SEED_CASE" \
