@@ -113,7 +113,11 @@ fn remember<T>(cache: &RwLock<HashMap<String, Arc<T>>>, version: &str, value: T)
 /// store a compact form without reading it back (`Dictionary::compact` says why it reads back
 /// the same), and this proves it once for each dictionary before any write, on the results the
 /// dictionary was learnt for. A failure is a defect of the codec: the service does not start.
-fn packing_samples(model: &Model, dictionary: &Dictionary) -> Result<Vec<PackedDocument>, PersistenceError> {
+/// (Public for `benches/packing_levels.rs`, which packs against the same dictionary.)
+pub fn packing_samples(
+    model: &Model,
+    dictionary: &Dictionary,
+) -> Result<Vec<PackedDocument>, PersistenceError> {
     let mut samples = Vec::with_capacity(REFERENCE_PROGRAMS.len());
     for (name, json) in REFERENCE_PROGRAMS {
         let (Ok(profile), Ok(parsed)) = (serde_json::from_str(json), parse_profile(json.as_bytes())) else {
