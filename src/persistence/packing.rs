@@ -23,6 +23,9 @@ use zstd::zstd_safe::{CParameter, DictAttachPref};
 /// service's CPU per write down ~5 % for ~320 B more a row. A table of the 27 cases takes 4,403 B a
 /// row in all (indexes and TOAST included, `bench/load.sh`), inside the 5 KB a row allowed; one of
 /// the larger profiles (8.4 KB as received) alone takes 5,674 B (BENCHMARKS.md, issue 16, 13th round).
+/// Not level 1 or 2 (`cargo bench --bench packing_levels`, 16th round): their smaller tables lose
+/// the long matches into the dictionary, so a document close to a reference program's packs to
+/// about 250 B instead of 37 B, for 2-15 % less time.
 const LEVEL: i32 = 3;
 
 /// A packed document never unpacks to more than this: a result is under 200 KB, so a frame that
@@ -133,7 +136,7 @@ impl Packing {
                     let mut fresh = zstd::bulk::Compressor::new(LEVEL)?;
                     // Four bytes a row buy the certainty that a stored document reads back as written.
                     fresh.include_checksum(true)?;
-                    // Refer to the prepared dictionary's tables instead of copying them (768 KB at
+                    // Refer to the prepared dictionary's tables instead of copying them (768 KiB at
                     // this level) into the context for each document over 16 KB, as zstd does by
                     // default: the copy was 7 % of the service's CPU on a write of a real program.
                     fresh.set_parameter(CParameter::ForceAttachDict(DictAttachPref::ForceAttach))?;
