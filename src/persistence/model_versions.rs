@@ -165,10 +165,9 @@ pub(super) async fn dictionary_of(
     Ok(Some(remember(&DICTIONARIES, version, dictionary)))
 }
 
-/// The dictionary of a model: its results for the reference programs and for an empty profile
-/// show which field values are the same from one assessment to the next.
 /// The result dictionary of `model`, learnt from its reference programs' results (and an empty
-/// profile's) against its `document`: what the service stores for a version it runs first, and
+/// profile's), which show which field values are the same from one assessment to the next, and
+/// from the texts of its `document`: what the service stores for a version it runs first, and
 /// what the benchmarks compact against.
 pub fn learn(model: &Model, document: &serde_json::Value) -> Dictionary {
     let samples: Vec<serde_json::Value> = reference_programs()
